@@ -1,0 +1,1 @@
+"""FastAPI service and the control-room page (see issue 5)."""

@@ -1,0 +1,189 @@
+"""Ingest benchmark: floorwatch's sustained MQTT -> InfluxDB rate against a bare subscriber.
+
+    .venv/bin/python -m bench.ingest [--messages 200000]
+
+In one run, on one tuned mosquitto:
+  (a) ceiling: a bare paho subscriber (QoS 1) that only counts messages;
+  (b) floorwatch (`floorwatch run`, QoS 1, manual acks after durability)
+      decoding every message and storing it in InfluxDB 1.x, from the first
+      publish of a burst to the last point readable in InfluxDB;
+and prints b/a (target >= 0.5), then publishes at 80 % of (b) and prints the
+p50/p99 publish-to-stored latency (target p99 <= 2 s): under a burst larger
+than any consumer's rate, latency only measures the backlog. Messages are ~200-byte JSON climate payloads published by a raw
+socket publisher (cheaper than any Python MQTT client).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from bench.rawpub import RawPublisher
+from gateway.peers.influxdb1 import InfluxDB1Server
+from gateway.peers.mosquitto import MosquittoServer
+from tests.integration.gateway_proc import GatewayProcess, site_file
+
+TOPIC = "airq/cl-f2-counters/data"  # the demo site's generic_json climate sensor
+
+
+def make_messages(n: int, hours_back: float = 6) -> list[tuple[str, bytes]]:
+    base = datetime.now(UTC) - timedelta(hours=hours_back)
+    base_ms = int(base.timestamp() * 1000)
+    out = []
+    for i in range(n):
+        doc = {
+            "ts": base_ms + i,
+            "data": {
+                "temp_f": 78.0 + (i % 50) / 10,
+                "rh": 60.0 + (i % 100) / 10,
+                "co2": 500 + i % 900,
+            },
+            "device": {
+                "model": "AQ-300",
+                "fw": "2.4.1",
+                "uptime_s": 86400 + i,
+                "rssi": -60 - i % 20,
+            },
+            "seq": i,
+        }
+        out.append((TOPIC, json.dumps(doc, separators=(",", ":")).encode()))
+    return out
+
+
+def ceiling(broker: MosquittoServer, messages: list[tuple[str, bytes]]) -> float:
+    """Messages per second a bare paho QoS 1 subscriber receives."""
+    n = len(messages)
+    got = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(_c: object, _u: object, _m: mqtt.MQTTMessage) -> None:
+        nonlocal got, first, last
+        got += 1
+        if got == 1:
+            first = time.monotonic()
+        if got == n:
+            last = time.monotonic()
+            done.set()
+
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", clean_session=False)
+    sub.on_message = on_message
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *_a: subscribed.set()
+    sub.connect(broker.host, broker.port)
+    sub.subscribe(TOPIC, qos=1)
+    sub.loop_start()
+    subscribed.wait(10)
+    with RawPublisher(broker.host, broker.port, "bench-pub-a") as pub:
+        pub.send(messages)
+        if not done.wait(300):
+            raise SystemExit(f"bare subscriber got only {got} of {n}")
+    sub.loop_stop()
+    sub.disconnect()
+    return n / (last - first)
+
+
+def floorwatch_run(
+    folder: Path,
+    broker: MosquittoServer,
+    influx: InfluxDB1Server,
+    messages: list[tuple[str, bytes]],
+    pace: float | None = None,
+) -> tuple[float, float, float]:
+    """(sustained msg/s, p50 s, p99 s) of publish -> stored; ``pace`` msg/s or a burst."""
+    db = f"bench_{uuid.uuid4().hex[:6]}"
+    config = site_file(
+        folder,
+        mqtt={"host": broker.host, "port": broker.port, "client_id": "bench-gw"},
+        influxdb={
+            "url": influx.url,
+            "protocol": "v1",
+            "database": db,
+            "batch_size": 5000,
+            "flush_interval_s": 0.2,
+        },
+        gateway={"state_dir": str(folder / "state"), "queue_size": 50000},
+    )
+    gw = GatewayProcess(config, folder / "gateway.log")
+    gw.start()
+    gw.wait_log("mqtt.connected")
+    n = len(messages)
+    polls: list[tuple[float, int]] = []
+    q = "SELECT count(co2) FROM climate WHERE sensor = 'cl-f2-counters'"
+    with (
+        httpx.Client(base_url=influx.url, timeout=10) as http,
+        RawPublisher(broker.host, broker.port, "bench-pub-b") as pub,
+    ):
+        sent_at = pub.send(messages, pace=pace)
+        deadline = time.monotonic() + 600
+        count = 0
+        while count < n and time.monotonic() < deadline:
+            r = http.get("/query", params={"db": db, "q": q})
+            series = r.json()["results"][0].get("series")
+            count = int(series[0]["values"][0][1]) if series else 0
+            polls.append((time.monotonic(), count))
+            time.sleep(0.05)
+    gw.stop()
+    if count < n:
+        raise SystemExit(f"floorwatch stored only {count} of {n}")
+    rate = n / (polls[-1][0] - sent_at[0])
+    latencies = []
+    j = 0
+    for i in range(0, n, 100):
+        while polls[j][1] <= i:
+            j += 1
+        latencies.append(polls[j][0] - sent_at[i])
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    return rate, p50, p99
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=200_000)
+    args = parser.parse_args()
+    messages = make_messages(args.messages)
+    size = statistics.mean(len(p) for _, p in messages)
+    with tempfile.TemporaryDirectory(prefix="fw-bench-") as tmp:
+        folder = Path(tmp)
+        broker = MosquittoServer(folder / "mosquitto")
+        influx = InfluxDB1Server(folder / "influx")
+        broker.start()
+        influx.start()
+        try:
+            a = ceiling(broker, messages)
+            b, _, _ = floorwatch_run(folder / "burst", broker, influx, messages)
+            paced = make_messages(min(args.messages, 60_000), hours_back=3)
+            _, p50, p99 = floorwatch_run(folder / "paced", broker, influx, paced, pace=0.8 * b)
+        finally:
+            influx.stop()
+            broker.stop()
+    ratio = b / a
+    print(f"ingest: {args.messages} messages of {size:.0f} bytes, QoS 1")
+    print(f"  (a) ceiling, bare paho subscriber:        {a:10.0f} msg/s")
+    print(f"  (b) floorwatch decoded + stored (v1):     {b:10.0f} msg/s")
+    print(
+        f"  latency publish -> stored at 80 % of (b): p50 {p50 * 1000:.0f} ms,"
+        f" p99 {p99 * 1000:.0f} ms (target p99 <= 2000 ms)"
+    )
+    print(f"  ratio b/a = {ratio:.2f} (target >= 0.5)")
+    return 0 if ratio >= 0.5 and p99 <= 2.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

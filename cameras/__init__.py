@@ -1,0 +1,1 @@
+"""ONVIF infrared cameras: client, capture and people counting (see issue 3)."""

@@ -1,0 +1,1 @@
+"""floorwatch core: settings, observations, hub, storage and the composition root."""

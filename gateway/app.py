@@ -1,0 +1,117 @@
+"""The composition root: build every adapter inside the running loop and run them.
+
+Everything runs under one TaskGroup. Constructors only store their arguments;
+work starts in ``run()``. Each component receives only its own config section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from gateway.counter_store import CounterStore
+from gateway.dead_letters import DeadLetters
+from gateway.hub import Hub
+from gateway.influx_writer import InfluxWriter
+from gateway.points import ZoneGeometry
+from gateway.settings import Settings
+from gateway.spool import Spool
+from sensors.mqtt_source import InboundBuffer, MqttSource
+from sensors.topics import TopicRouter
+
+log = structlog.get_logger("floorwatch.app")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Gateway:
+    """The running object graph, for the CLI, the demo and the tests."""
+
+    settings: Settings
+    hub: Hub
+    source: MqttSource
+    writer: InfluxWriter
+    spool: Spool
+    dead_letters: DeadLetters
+
+    async def run(self) -> None:
+        log.info(
+            "gateway.started",
+            site=self.settings.site.id,
+            sensors=len(self.settings.sensors),
+            mqtt=f"{self.settings.mqtt.host}:{self.settings.mqtt.port}",
+            influxdb=self.settings.influxdb.url,
+            protocol=self.settings.influxdb.protocol,
+        )
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.writer.run(), name="influx-writer")
+                tg.create_task(self.hub.run(), name="hub")
+                tg.create_task(self.source.run(), name="mqtt-source")
+        finally:
+            # The source and hub are stopped; flush what is pending to the DB or spool.
+            await asyncio.shield(self.writer.close())
+            log.info("gateway.stopped", **asdict(self.hub.stats))
+
+
+def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Gateway:
+    """Wire the object graph. Call from inside the running event loop."""
+    loop = asyncio.get_running_loop()
+    gw = settings.gateway
+    state_dir = gw.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    spool_cfg = settings.influxdb.spool
+    spool = Spool(
+        spool_cfg.path or state_dir / "spool",
+        max_bytes=spool_cfg.max_bytes,
+        max_rejected=spool_cfg.max_rejected,
+    )
+    writer = InfluxWriter(settings.influxdb, spool)
+    buffer = InboundBuffer(gw.queue_size)
+    buffer.bind(loop)
+    dead = DeadLetters(state_dir / "dead-letters.jsonl", gw.dead_letter_size)
+    dead.open()
+    zones = {z.id: ZoneGeometry.from_zone(z) for z in settings.zones}
+    status_topic = f"{settings.mqtt.base_topic}/{settings.site.id}/status"
+    filters = TopicRouter((s.topic, s.id) for s in settings.sensors).filters
+    source = MqttSource(settings.mqtt, status_topic=status_topic, filters=filters, buffer=buffer)
+    hub = Hub(
+        site_id=settings.site.id,
+        timezone=settings.site.timezone,
+        sensors=settings.sensors,
+        zones=zones,
+        limits=settings.validation,
+        stale_factor=settings.alerts.sensor_stale_factor,
+        buffer=buffer,
+        sink=writer,
+        ack=source.ack,
+        dead_letters=dead,
+        counters=CounterStore(state_dir / "door-counters.json"),
+        clock=clock,
+        health_interval_s=gw.health_interval_s,
+    )
+    return Gateway(settings, hub, source, writer, spool, dead)
+
+
+async def run_until_signalled(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine factory until SIGINT/SIGTERM, then cancel it cleanly."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,144 @@
+"""The ``floorwatch`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.config_loader import ConfigError, LoadedSettings, load_settings
+from gateway.logs import configure_logging
+from gateway.settings import Settings
+
+app = typer.Typer(
+    name="floorwatch",
+    help="Edge gateway for public-administration service centers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check site configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="site file (YAML)", exists=False, dir_okay=False)
+]
+LogJson = Annotated[
+    bool | None,
+    typer.Option("--log-json/--log-text", help="log format (default: JSON unless a terminal)"),
+]
+LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")]
+
+
+def _load_or_exit(path: Path) -> LoadedSettings:
+    try:
+        return load_settings(path, os.environ)
+    except ConfigError as exc:
+        typer.echo(f"{exc.source}: configuration is not valid", err=True)
+        for issue in exc.issues:
+            typer.echo(f"  - {issue}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def run(
+    config: ConfigOption,
+    log_json: LogJson = None,
+    log_level: LogLevel = "info",
+) -> None:
+    """Run the gateway against the brokers and databases of a site file."""
+    loaded = _load_or_exit(config)
+    configure_logging(json=log_json, level=log_level)
+    from gateway.app import build_gateway, run_until_signalled
+
+    async def main() -> None:
+        gateway = build_gateway(loaded.settings)
+        await gateway.run()
+
+    asyncio.run(run_until_signalled(main))
+
+
+@config_app.command("check")
+def config_check(path: Annotated[Path, typer.Argument(help="site file (YAML)")]) -> None:
+    """Validate a site file; print a summary, or every error with its YAML path."""
+    loaded = _load_or_exit(path)
+    typer.echo(summary(loaded.settings))
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {warning}")
+
+
+@app.command()
+def demo(
+    config: ConfigOption = Path("config/demo-site.yaml"),
+    state_dir: Annotated[Path, typer.Option(help="where local servers keep their data")] = Path(
+        "state/demo"
+    ),
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
+    seed: Annotated[int, typer.Option(help="simulator seed (same seed, same day)")] = 7,
+    start: Annotated[
+        datetime | None,
+        typer.Option(help="simulated start, local time (default: last weekday 07:00)"),
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option(help="stop after this many real minutes (default: Ctrl-C)")
+    ] = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Run a simulated center: local mosquitto + InfluxDB, simulator, gateway."""
+    loaded = _load_or_exit(config)
+    configure_logging(json=False, level=log_level)
+    from gateway.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        state_dir=state_dir.resolve(), speed=speed, seed=seed, start=start, minutes=minutes
+    )
+    sys.exit(run_demo(loaded.settings, options))
+
+
+def summary(s: Settings) -> str:
+    seats = sum(z.seats for z in s.zones)
+    capacity = sum(z.capacity for z in s.zones)
+    counters = sum(len(svc.counters) for svc in s.services)
+    lines = [
+        f"site      {s.site.id}: {s.site.name} ({s.site.timezone})",
+    ]
+    for rule in s.site.opening_hours:
+        sessions = ", ".join(f"{x.start:%H:%M}-{x.end:%H:%M}" for x in rule.sessions)
+        lines.append(f"open      {'/'.join(d.value for d in rule.days)}: {sessions}")
+    for floor in s.floors:
+        zones = [z for z in s.zones if z.floor == floor.id]
+        area = sum(z.area_m2 for z in zones)
+        lines.append(
+            f"floor     {floor.id}: {floor.name}, {floor.area_m2:g} m2, {len(zones)} zones"
+            f" covering {area:g} m2"
+        )
+        for z in zones:
+            lines.append(
+                f"  zone    {z.id}: {z.kind.value}, {z.area_m2:g} m2, {z.seats} seats,"
+                f" capacity {z.capacity}, alert at {z.alert_level.value}"
+            )
+    lines.append(f"totals    {seats} seats, capacity {capacity}, {counters} counters")
+    lines.append(f"doors     {len(s.doors)}; services {len(s.services)}; cameras {len(s.cameras)}")
+    by_decoder: dict[str, int] = {}
+    for sensor in s.sensors:
+        by_decoder[sensor.decoder] = by_decoder.get(sensor.decoder, 0) + 1
+    decoders = ", ".join(f"{k} {v}" for k, v in sorted(by_decoder.items())) or "none"
+    lines.append(f"sensors   {len(s.sensors)} ({decoders})")
+    m = s.mqtt
+    auth = "user " + m.username if m.username else "anonymous"
+    tls = "TLS" if m.tls.enabled else "plain"
+    lines.append(f"mqtt      {m.host}:{m.port} MQTT {m.protocol}, {tls}, {auth}, QoS {m.qos}")
+    i = s.influxdb
+    target = f"bucket {i.bucket} (org {i.org})" if i.protocol == "v2" else f"database {i.database}"
+    lines.append(f"influxdb  {i.url} protocol {i.protocol}, {target}")
+    lines.append(f"state     {s.gateway.state_dir}")
+    lines.append("ok: configuration is valid")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    app()

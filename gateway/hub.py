@@ -1,0 +1,223 @@
+"""The hub: raw inbound messages -> observations -> floor state and points.
+
+Shell module (asyncio). Messages arrive in batches from the bounded
+InboundBuffer; each is routed to its sensors' decoders; observations update the
+floor state and become line-protocol points; the batch's points are submitted
+to the point sink with a callback that acknowledges the batch's messages once
+the points are durable. A message that cannot be decoded goes to the
+dead-letter record and is acknowledged in order with its batch: never a crash,
+never a silent drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from gateway.counter_store import CounterStore
+from gateway.dead_letters import DeadLetter, DeadLetters
+from gateway.floor_state import FloorState
+from gateway.observations import DeviceHealth, DeviceKind, Observation
+from gateway.points import ZoneGeometry, to_lines
+from gateway.settings import SensorConfig, ValidationLimits
+from gateway.throttle import LogThrottle
+from sensors.decoders import DecodeContext, decode
+from sensors.door_counts import DoorCounterTracker
+from sensors.models import DecodeError, DoorCounterReading, Message
+from sensors.mqtt_source import Inbound, InboundBuffer
+from sensors.staleness import StalenessTracker
+from sensors.topics import TopicRouter
+
+log = structlog.get_logger("floorwatch.hub")
+
+BATCH_MAX = 2000
+
+
+class PointSink(Protocol):
+    async def submit(
+        self, lines: Sequence[str], on_durable: Callable[[], None] | None = None
+    ) -> None: ...
+
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(slots=True)
+class HubStats:
+    messages: int = 0
+    observations: int = 0
+    decode_errors: int = 0
+    unrouted: int = 0
+    duplicates: int = 0
+    internal_errors: int = 0
+    points: int = 0
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        site_id: str,
+        timezone: str,
+        sensors: Sequence[SensorConfig],
+        zones: Mapping[str, ZoneGeometry],
+        limits: ValidationLimits,
+        stale_factor: float,
+        buffer: InboundBuffer,
+        sink: PointSink,
+        ack: Callable[[list[Inbound]], None],
+        dead_letters: DeadLetters,
+        counters: CounterStore,
+        clock: Clock,
+        health_interval_s: float,
+    ) -> None:
+        self._site_id = site_id
+        self._router: TopicRouter[SensorConfig] = TopicRouter((s.topic, s) for s in sensors)
+        self._zones = zones
+        self._ctx = DecodeContext(limits=limits, timezone=ZoneInfo(timezone))
+        self._buffer = buffer
+        self._sink = sink
+        self._ack = ack
+        self._dead = dead_letters
+        self._counters = counters
+        self._clock = clock
+        self._health_interval_s = health_interval_s
+        self._tracker = DoorCounterTracker()
+        self._stale_start = clock()
+        self._staleness = StalenessTracker(
+            {s.id: s.interval_s * stale_factor for s in sensors}, start=self._stale_start
+        )
+        self._expected = {s.id: s.interval_s for s in sensors}
+        self._throttle = LogThrottle(60.0)
+        self.state = FloorState()
+        self.stats = HubStats()
+
+    @property
+    def filters(self) -> list[str]:
+        return self._router.filters
+
+    async def run(self) -> None:
+        snapshot = self._counters.load()
+        if snapshot is not None:
+            self._tracker.restore(snapshot)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._consume(), name="hub-consume")
+            tg.create_task(self._watch(), name="hub-watch")
+
+    # ------------------------------------------------------------------ messages
+
+    async def _consume(self) -> None:
+        while True:
+            items = await self._buffer.get_batch(BATCH_MAX)
+            lines, door_seen = self.process(items)
+            snapshot = self._tracker.snapshot() if door_seen else None
+            await self._sink.submit(lines, self._on_durable(items, snapshot))
+
+    def _on_durable(self, items: list[Inbound], snapshot: object | None) -> Callable[[], None]:
+        def done() -> None:
+            if snapshot is not None:
+                self._counters.save(snapshot)
+            self._ack(items)
+
+        return done
+
+    def process(self, items: Sequence[Inbound]) -> tuple[list[str], bool]:
+        """Decode a batch; return its points and whether a door counter moved."""
+        lines: list[str] = []
+        door_seen = False
+        for item in items:
+            self.stats.messages += 1
+            try:
+                door_seen |= self._process_one(item, lines)
+            except Exception as exc:  # per-message guard: log, count, continue
+                self.stats.internal_errors += 1
+                self._dead_letter(item, None, f"internal error: {type(exc).__name__}: {exc}")
+                log.exception("hub.message_failed", topic=item.topic)
+        self.stats.points += len(lines)
+        return lines, door_seen
+
+    def _process_one(self, item: Inbound, lines: list[str]) -> bool:
+        sensors = self._router.route(item.topic)
+        if not sensors:
+            self.stats.unrouted += 1
+            self._dead_letter(item, None, "no sensor is configured for this topic")
+            return False
+        message = Message(item.topic, item.payload, item.received_at)
+        door_seen = False
+        for sensor in sensors:
+            try:
+                decoded = decode(sensor, self._ctx, message)
+            except DecodeError as exc:
+                self.stats.decode_errors += 1
+                self._dead_letter(item, sensor.id, exc.reason)
+                continue
+            for health in self._staleness.seen(sensor.id, item.received_at):
+                self._emit(health, lines)
+            for d in decoded:
+                if isinstance(d, DoorCounterReading):
+                    door_seen = True
+                    traffic = self._tracker.update(d)
+                    if traffic is None:
+                        self.stats.duplicates += 1
+                        continue
+                    self._emit(traffic, lines)
+                else:
+                    self._emit(d, lines)
+        return door_seen
+
+    def _emit(self, obs: Observation, lines: list[str]) -> None:
+        self.stats.observations += 1
+        self.state.apply(obs)
+        lines.extend(to_lines(self._site_id, obs, self._zones))
+
+    def _dead_letter(self, item: Inbound, sensor_id: str | None, reason: str) -> None:
+        self._dead.record(DeadLetter(item.topic, reason, item.received_at, item.payload, sensor_id))
+        allowed, held = self._throttle.allow(item.topic, time.monotonic())
+        if allowed:
+            log.warning(
+                "sensor.decode_failed",
+                topic=item.topic,
+                sensor=sensor_id,
+                reason=reason,
+                suppressed_since_last=held,
+                total_for_topic=self._dead.per_topic[item.topic],
+            )
+
+    # ------------------------------------------------------------------ periodic
+
+    async def _watch(self) -> None:
+        """Staleness of sensors and the gateway's own health, every few seconds."""
+        next_health = 0.0
+        while True:
+            now = self._clock()
+            lines: list[str] = []
+            for health in self._staleness.check(now):
+                log.warning(
+                    "sensor.stale" if not health.online else "sensor.recovered",
+                    sensor=health.device_id,
+                    detail=health.detail,
+                )
+                self._emit(health, lines)
+            if time.monotonic() >= next_health:
+                next_health = time.monotonic() + self._health_interval_s
+                self._emit(self.gateway_health(now), lines)
+            if lines:
+                await self._sink.submit(lines)
+            await asyncio.sleep(min(1.0, self._health_interval_s))
+
+    def gateway_health(self, now: datetime) -> DeviceHealth:
+        s = self.stats
+        detail = (
+            f"messages={s.messages} decode_errors={s.decode_errors} duplicates={s.duplicates}"
+            f" queue={len(self._buffer)} dead_letters={self._dead.total}"
+        )
+        return DeviceHealth(
+            device_id="gateway", kind=DeviceKind.GATEWAY, online=True, at=now, detail=detail
+        )

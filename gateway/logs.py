@@ -1,0 +1,87 @@
+"""structlog set-up: JSON in production, readable on a terminal, secrets scrubbed.
+
+stdlib logging (paho, uvicorn, httpx) is routed into the same stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s:]+:[^/@\s]*@")
+_SECRET_KEYS = ("password", "token", "secret", "authorization")
+
+
+def scrub_text(text: str) -> str:
+    """rtsp://user:pass@cam/ -> rtsp://***:***@cam/."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***:***@", text)
+
+
+def scrub_secrets(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: hide credentials in URLs and values of secret-named keys."""
+    for key, value in list(event_dict.items()):
+        if any(s in key.lower() for s in _SECRET_KEYS):
+            event_dict[key] = "***"
+        elif isinstance(value, str):
+            event_dict[key] = scrub_text(value)
+        elif hasattr(value, "get_secret_value"):
+            event_dict[key] = "***"
+    return event_dict
+
+
+def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
+    """Configure structlog and stdlib logging once, at the composition root."""
+    if json is None:
+        json = not sys.stderr.isatty()
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        scrub_secrets,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    numeric = logging.getLevelName(level.upper())
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _scrub_record_message,
+                scrub_secrets,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("floorwatch", "uvicorn", "uvicorn.error"):
+        logging.getLogger(name).setLevel(numeric)
+
+
+def _scrub_record_message(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event = event_dict.get("event")
+    if isinstance(event, str):
+        event_dict["event"] = scrub_text(event)
+    return event_dict

@@ -1,0 +1,90 @@
+"""Observations: the one internal currency between sources and the hub.
+
+Every source (camera counting, MQTT decoders, the queue system) produces these
+small immutable records. Times are timezone-aware UTC datetimes. Pure module:
+no I/O, no clock reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class TicketEventKind(StrEnum):
+    ISSUED = "issued"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+
+
+class DeviceKind(StrEnum):
+    CAMERA = "camera"
+    SENSOR = "sensor"
+    GATEWAY = "gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleCount:
+    """People present in a zone as seen by one source (camera ROI, presence sensor)."""
+
+    zone_id: str
+    source_id: str
+    count: int
+    at: datetime
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class DoorTraffic:
+    """People who passed a door since the previous observation of the same counter."""
+
+    door_id: str
+    source_id: str
+    entries: int
+    exits: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Climate:
+    """Any subset of the climate readings of one sensor in one zone."""
+
+    zone_id: str
+    sensor_id: str
+    at: datetime
+    temperature_c: float | None = None
+    humidity_pct: float | None = None
+    co2_ppm: float | None = None
+    pm25_ugm3: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceHealth:
+    """Liveness and vital signs of a camera, sensor or the gateway itself."""
+
+    device_id: str
+    kind: DeviceKind
+    online: bool
+    at: datetime
+    detail: str = ""
+    battery_pct: float | None = None
+    linkquality: float | None = None
+    fps: float | None = None
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """One event of the queue-ticket system."""
+
+    service_id: str
+    ticket: str
+    event: TicketEventKind
+    at: datetime
+    source_id: str
+    counter: int | None = None
+
+
+Observation = PeopleCount | DoorTraffic | Climate | DeviceHealth | TicketEvent

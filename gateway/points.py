@@ -1,0 +1,231 @@
+"""Observations -> InfluxDB line protocol. Pure module: values in, strings out.
+
+One observation becomes at most one line, with a nanosecond timestamp taken
+from the observation (never from a clock), so writing the same observation
+twice overwrites the same point: replays are idempotent. The schema
+(tags in brackets) is documented in docs/storage.md:
+
+- ``zone_occupancy[site,source,zone]`` count (int), density (people/m²),
+  capacity_ratio (count/capacity), confidence
+- ``climate[sensor,site,zone]`` temperature, humidity, co2, pm25 (the present ones)
+- ``door_traffic[door,sensor,site]`` entries, exits (int)
+- ``device_health[device,kind,site]`` online (bool), detail (string), battery,
+  linkquality, fps, latency_ms (the present ones)
+- ``queue[event,service,site]`` ticket (string), counter (int, if present), count=1i
+
+Tags are written sorted by key (what InfluxDB does anyway, cheaper for it).
+The lines are built by hand: a zone-occupancy line costs about 2.5-4 µs here
+against about 10.5 µs for ``influxdb_client.Point`` measured on the same
+machine (float formatting is most of ours); on an edge box writing thousands
+of points per second that difference is most of the writer's CPU.
+
+Escaping follows the InfluxDB line-protocol rules: in the measurement commas and
+spaces are backslash-escaped, in tag keys, tag values and field keys commas,
+equals signs and spaces; string field values are double-quoted with ``"`` and
+``\\`` escaped. A backslash in a name is written as is, unless it would escape
+the next character (it precedes a backslash, one of the escaped characters, or
+ends the name): then it is doubled. InfluxDB 1.x keeps a lone backslash
+literally and both 1.x and 2.x read the common cases back unchanged. Line
+protocol is line-oriented, so a CR or LF inside any value becomes a space. An
+empty tag value omits the tag (line protocol has no empty tag values); a
+non-finite float omits the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from gateway.observations import (
+    Climate,
+    DeviceHealth,
+    DoorTraffic,
+    Observation,
+    PeopleCount,
+    TicketEvent,
+)
+from gateway.settings import ZoneConfig
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NS_PER_S = 1_000_000_000
+
+# A backslash that would otherwise escape what follows it (or dangle at the end).
+_NAME_BACKSLASH = re.compile(r"\\(?=[\\ ,=]|$)")
+_MEASUREMENT_BACKSLASH = re.compile(r"\\(?=[\\ ,]|$)")
+_NAME_SPECIAL = re.compile(r"[\\ ,=\r\n]")
+_NAME_ESCAPES = str.maketrans({" ": "\\ ", ",": "\\,", "=": "\\="})
+_MEASUREMENT_ESCAPES = str.maketrans({" ": "\\ ", ",": "\\,"})
+_NEWLINES = str.maketrans({"\r": " ", "\n": " "})
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\r": " ", "\n": " "})
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneGeometry:
+    """What the points need to know of a zone: its usable area and its capacity."""
+
+    area_m2: float
+    capacity: int
+
+    @classmethod
+    def from_zone(cls, zone: ZoneConfig) -> ZoneGeometry:
+        return cls(area_m2=zone.area_m2, capacity=zone.capacity)
+
+
+def zone_geometries(zones: Iterable[ZoneConfig]) -> dict[str, ZoneGeometry]:
+    """zone id -> geometry, for ``to_lines``."""
+    return {z.id: ZoneGeometry.from_zone(z) for z in zones}
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+@lru_cache(maxsize=8192)
+def escape_name(value: str) -> str:
+    """Escape a tag key, tag value or field key (cached: tags repeat on every line)."""
+    if _NAME_SPECIAL.search(value) is None:
+        return value
+    value = value.translate(_NEWLINES)
+    return _NAME_BACKSLASH.sub(r"\\\\", value).translate(_NAME_ESCAPES)
+
+
+def escape_measurement(value: str) -> str:
+    if _NAME_SPECIAL.search(value) is None:
+        return value
+    value = value.translate(_NEWLINES)
+    return _MEASUREMENT_BACKSLASH.sub(r"\\\\", value).translate(_MEASUREMENT_ESCAPES)
+
+
+def quote_string(value: str) -> str:
+    """A string field value: double-quoted, with backslashes and quotes escaped."""
+    return '"' + value.translate(_STRING_ESCAPES) + '"'
+
+
+def timestamp_ns(at: datetime) -> int:
+    """Nanoseconds since the Unix epoch, exact (no float rounding)."""
+    if at.tzinfo is None:
+        raise ValueError(f"observation time {at.isoformat()} has no time zone")
+    d = at - _EPOCH
+    return (d.days * 86400 + d.seconds) * _NS_PER_S + d.microseconds * 1000
+
+
+def _float(value: float) -> str | None:
+    f = float(value)
+    return repr(f) if math.isfinite(f) else None
+
+
+@lru_cache(maxsize=8192)
+def _tag(key: str, value: str) -> str:
+    """``,key=value`` escaped, or nothing for an empty value (line protocol has none)."""
+    return f",{escape_name(key)}={escape_name(value)}" if value else ""
+
+
+def _line(series: str, fields: list[str], ns: int) -> list[str]:
+    if not fields:
+        return []
+    return [f"{series} {','.join(fields)} {ns}"]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def to_lines(site_id: str, obs: Observation, zones: Mapping[str, ZoneGeometry]) -> list[str]:
+    """The line-protocol lines (zero or one today) of one observation."""
+    if isinstance(obs, PeopleCount):
+        return _people(site_id, obs, zones.get(obs.zone_id))
+    if isinstance(obs, Climate):
+        return _climate(site_id, obs)
+    if isinstance(obs, DoorTraffic):
+        series = (
+            f"door_traffic{_tag('door', obs.door_id)}{_tag('sensor', obs.source_id)}"
+            f"{_tag('site', site_id)}"
+        )
+        fields = [f"entries={int(obs.entries)}i", f"exits={int(obs.exits)}i"]
+        return _line(series, fields, timestamp_ns(obs.at))
+    if isinstance(obs, DeviceHealth):
+        return _health(site_id, obs)
+    return _ticket(site_id, obs)
+
+
+def _people(site_id: str, obs: PeopleCount, zone: ZoneGeometry | None) -> list[str]:
+    series = (
+        f"zone_occupancy{_tag('site', site_id)}{_tag('source', obs.source_id)}"
+        f"{_tag('zone', obs.zone_id)}"
+    )
+    count = int(obs.count)
+    fields = [f"count={count}i"]
+    if zone is not None:
+        if zone.area_m2 > 0 and (density := _float(count / zone.area_m2)) is not None:
+            fields.append(f"density={density}")
+        if zone.capacity > 0:
+            fields.append(f"capacity_ratio={_float(count / zone.capacity)}")
+    confidence = _float(obs.confidence)
+    if confidence is not None:
+        fields.append(f"confidence={confidence}")
+    return _line(series, fields, timestamp_ns(obs.at))
+
+
+def _climate(site_id: str, obs: Climate) -> list[str]:
+    fields = []
+    for key, value in (
+        ("temperature", obs.temperature_c),
+        ("humidity", obs.humidity_pct),
+        ("co2", obs.co2_ppm),
+        ("pm25", obs.pm25_ugm3),
+    ):
+        if value is not None and (text := _float(value)) is not None:
+            fields.append(f"{key}={text}")
+    if not fields:
+        return []
+    series = (
+        f"climate{_tag('sensor', obs.sensor_id)}{_tag('site', site_id)}{_tag('zone', obs.zone_id)}"
+    )
+    return _line(series, fields, timestamp_ns(obs.at))
+
+
+def _health(site_id: str, obs: DeviceHealth) -> list[str]:
+    series = (
+        f"device_health{_tag('device', obs.device_id)}{_tag('kind', obs.kind.value)}"
+        f"{_tag('site', site_id)}"
+    )
+    fields = [
+        f"online={'true' if obs.online else 'false'}",
+        f"detail={quote_string(obs.detail)}",
+    ]
+    for key, value in (
+        ("battery", obs.battery_pct),
+        ("linkquality", obs.linkquality),
+        ("fps", obs.fps),
+        ("latency_ms", obs.latency_ms),
+    ):
+        if value is not None and (text := _float(value)) is not None:
+            fields.append(f"{key}={text}")
+    return _line(series, fields, timestamp_ns(obs.at))
+
+
+def ticket_offset_ns(ticket: str, counter: int | None) -> int:
+    """A stable 0..999 ns offset that keeps two tickets stamped in the same instant apart.
+
+    Ticket systems stamp events to the second; two tickets issued for the same
+    service within one second would otherwise be one series and timestamp, and
+    the second would overwrite the first. The offset depends only on the ticket
+    (and counter), so a replay of the same event still overwrites itself.
+    """
+    key = f"{ticket}\x00{'' if counter is None else counter}".encode()
+    return zlib.crc32(key) % 1000
+
+
+def _ticket(site_id: str, obs: TicketEvent) -> list[str]:
+    series = (
+        f"queue{_tag('event', obs.event.value)}{_tag('service', obs.service_id)}"
+        f"{_tag('site', site_id)}"
+    )
+    fields = [f"ticket={quote_string(obs.ticket)}"]
+    if obs.counter is not None:
+        fields.append(f"counter={int(obs.counter)}i")
+    fields.append("count=1i")
+    return _line(series, fields, timestamp_ns(obs.at) + ticket_offset_ns(obs.ticket, obs.counter))

@@ -1,0 +1,619 @@
+"""The one configuration tree of floorwatch.
+
+Loaded from a YAML site file, overridden from the environment
+(``FLOORWATCH_MQTT__PORT=1884``), validated once. Every model rejects unknown
+keys; secrets are references to an environment variable or a file and become
+``SecretStr`` values that never render. Cross-references (a sensor's zone
+exists, a camera ROI names a known zone) are checked at the top.
+
+Loading (YAML, env, files) lives in ``gateway.config_loader``; this module only
+describes and validates values.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+Ident = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: a-z, 0-9, '-', '_'")]
+Point2 = tuple[float, float]
+
+
+class Model(BaseModel):
+    """Base of every config model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+class SecretRef(Model):
+    """Where a secret comes from: an environment variable or a file (one of the two)."""
+
+    env: str | None = Field(None, description="name of an environment variable")
+    file: Path | None = Field(None, description="path of a file holding the secret")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+
+# Loaded secrets: the loader resolves every SecretRef before validation, so the
+# models only ever see the resolved value.
+Secret = SecretStr
+
+
+# --------------------------------------------------------------------------- site
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class OpeningSession(Model):
+    start: time = Field(description="opening time, HH:MM local")
+    end: time = Field(description="closing time, HH:MM local")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningSession:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
+
+
+class OpeningDays(Model):
+    days: list[Weekday] = Field(min_length=1)
+    sessions: list[OpeningSession] = Field(
+        min_length=1, description="morning and afternoon sessions; the gap is the lunch break"
+    )
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> OpeningDays:
+        ordered = sorted(self.sessions, key=lambda s: s.start)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if b.start < a.end:
+                raise ValueError(f"sessions {a.start}-{a.end} and {b.start}-{b.end} overlap")
+        return self
+
+
+class SiteConfig(Model):
+    id: Ident
+    name: str = Field(min_length=1)
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="IANA time zone of the center")
+    opening_hours: list[OpeningDays] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (expected e.g. Asia/Ho_Chi_Minh)"
+            ) from exc
+        return value
+
+
+class FloorPlan(Model):
+    width_m: float = Field(gt=0, description="extent of the floor plan along x, metres")
+    depth_m: float = Field(gt=0, description="extent of the floor plan along y, metres")
+
+
+class FloorConfig(Model):
+    id: Ident
+    name: str
+    level: int = 1
+    area_m2: float = Field(gt=0)
+    plan: FloorPlan
+
+
+class ZoneKind(StrEnum):
+    ENTRANCE = "entrance"
+    WAITING = "waiting"
+    COUNTERS = "counters"
+    SERVICE = "service"
+    CANTEEN = "canteen"
+    CIRCULATION = "circulation"
+    OTHER = "other"
+
+
+class CrowdLevel(StrEnum):
+    CALM = "calm"
+    BUSY = "busy"
+    CROWDED = "crowded"
+    CRITICAL = "critical"
+
+
+class LevelOfService(StrEnum):
+    """Fruin's Level of Service for queuing and waiting areas."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    E = "E"
+    F = "F"
+
+
+class OccupancyThresholds(Model):
+    busy: float = Field(0.5, gt=0, description="occupancy / capacity at which a zone is busy")
+    crowded: float = Field(0.8, gt=0)
+    critical: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _rising(self) -> OccupancyThresholds:
+        if not self.busy < self.crowded < self.critical:
+            raise ValueError("thresholds must rise: busy < crowded < critical")
+        return self
+
+
+class LosThresholds(Model):
+    busy: LevelOfService = Field(LevelOfService.C, description="LOS from which a zone is busy")
+    crowded: LevelOfService = LevelOfService.D
+    critical: LevelOfService = LevelOfService.E
+
+    @model_validator(mode="after")
+    def _rising(self) -> LosThresholds:
+        if not self.busy < self.crowded < self.critical:
+            raise ValueError("levels of service must worsen: busy < crowded < critical")
+        return self
+
+
+class CrowdConfig(Model):
+    occupancy: OccupancyThresholds = OccupancyThresholds()
+    los: LosThresholds | None = Field(
+        None, description="Fruin LOS thresholds; omit for seated areas where density is not used"
+    )
+    dwell_s: float = Field(60, ge=0, description="time a higher level must hold before it shows")
+    hysteresis: float = Field(
+        0.1, ge=0, lt=1, description="fraction below a threshold to fall back"
+    )
+
+
+class ComfortBand(Model):
+    """Comfort band of an air-conditioned lobby in Vietnam (TCVN 5687)."""
+
+    temperature_c: tuple[float, float] = (26.0, 28.0)
+    humidity_pct: tuple[float, float] = (60.0, 70.0)
+    co2_ppm_max: float = Field(1000, gt=0)
+
+    @field_validator("temperature_c", "humidity_pct")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] >= value[1]:
+            raise ValueError("a band is [low, high] with low < high")
+        return value
+
+
+class ZoneConfig(Model):
+    id: Ident
+    name: str
+    floor: Ident
+    kind: ZoneKind = ZoneKind.OTHER
+    area_m2: float = Field(gt=0, description="usable floor area")
+    seats: int = Field(0, ge=0)
+    capacity: int = Field(gt=0, description="seats for seated areas, the safety maximum otherwise")
+    polygon: list[Point2] = Field(min_length=3, description="outline on the floor plan, metres")
+    crowd: CrowdConfig = CrowdConfig()
+    alert_level: CrowdLevel = CrowdLevel.CROWDED
+    comfort: ComfortBand = ComfortBand()
+
+
+class DoorConfig(Model):
+    id: Ident
+    name: str
+    floor: Ident
+    into_zone: Ident = Field(description="zone a person is in after an entry")
+    from_zone: Ident | None = Field(None, description="zone left on entry; none means outside")
+
+
+class ServiceConfig(Model):
+    id: Ident
+    name: str
+    counters: list[int] = Field(min_length=1, description="counter numbers serving this group")
+    service_time_s: float = Field(600, gt=0, description="mean handling time when no ticket data")
+
+
+# --------------------------------------------------------------------------- cameras
+
+
+class OnvifEndpoint(Model):
+    host: str
+    port: int = Field(80, ge=1, le=65535)
+    username: str = "admin"
+    password: Secret | None = None
+
+
+class CameraRoi(Model):
+    zone: Ident
+    polygon: list[Point2] = Field(min_length=3, description="image coordinates, 0..1")
+
+    @field_validator("polygon")
+    @classmethod
+    def _normalised(cls, value: list[Point2]) -> list[Point2]:
+        for x, y in value:
+            if not (0 <= x <= 1 and 0 <= y <= 1):
+                raise ValueError(f"point ({x}, {y}) is outside the image (0..1)")
+        return value
+
+
+class CameraConfig(Model):
+    id: Ident
+    name: str
+    onvif: OnvifEndpoint
+    stream_uri: str | None = Field(None, description="override of the ONVIF stream URI")
+    analysis_fps: float = Field(2.0, gt=0, le=30)
+    rois: list[CameraRoi] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- sensors
+
+
+class SensorKind(StrEnum):
+    CLIMATE = "climate"
+    PRESENCE = "presence"
+    DOOR_COUNTER = "door_counter"
+    QUEUE = "queue"
+
+
+class Unit(StrEnum):
+    CELSIUS = "celsius"
+    FAHRENHEIT = "fahrenheit"
+    KELVIN = "kelvin"
+    PERCENT = "percent"
+    FRACTION = "fraction"
+    PPM = "ppm"
+    UGM3 = "ugm3"
+    COUNT = "count"
+
+
+class FieldMap(Model):
+    path: str = Field(description="dotted path into the JSON document, e.g. data.temp or values.0")
+    unit: Unit | None = Field(None, description="unit of the source value, converted to ours")
+    scale: float = Field(1.0, description="multiplied after unit conversion")
+    offset: float = 0.0
+
+
+class TimestampMap(Model):
+    path: str
+    format: Literal["epoch_s", "epoch_ms", "iso8601"] = "iso8601"
+
+
+class SensorBase(Model):
+    id: Ident
+    kind: SensorKind
+    topic: str = Field(min_length=1, description="MQTT topic (wildcards + and # allowed)")
+    zone: Ident | None = None
+    door: Ident | None = None
+    interval_s: float = Field(
+        300, gt=0, description="expected reporting interval; silence past 3x this is stale"
+    )
+
+    @field_validator("topic")
+    @classmethod
+    def _valid_filter(cls, value: str) -> str:
+        parts = value.split("/")
+        for i, part in enumerate(parts):
+            if "#" in part and (part != "#" or i != len(parts) - 1):
+                raise ValueError("'#' must be a whole last level")
+            if "+" in part and part != "+":
+                raise ValueError("'+' must be a whole level")
+        return value
+
+    @model_validator(mode="after")
+    def _target(self) -> SensorBase:
+        if self.kind is SensorKind.DOOR_COUNTER:
+            if self.door is None:
+                raise ValueError("a door_counter sensor needs 'door'")
+        elif self.kind in (SensorKind.CLIMATE, SensorKind.PRESENCE) and self.zone is None:
+            raise ValueError(f"a {self.kind.value} sensor needs 'zone'")
+        return self
+
+
+class GenericJsonSensor(SensorBase):
+    """Any JSON payload; fields are mapped by dotted paths."""
+
+    decoder: Literal["generic_json"]
+    fields: dict[str, FieldMap] = Field(
+        min_length=1,
+        description="our field -> source path: temperature_c, humidity_pct, co2_ppm, pm25_ugm3,"
+        " count, entries, exits, battery_pct",
+    )
+    timestamp: TimestampMap | None = None
+
+
+class Zigbee2MqttSensor(SensorBase):
+    decoder: Literal["zigbee2mqtt"]
+
+
+class TasmotaSensor(SensorBase):
+    decoder: Literal["tasmota"]
+
+
+class HomeAssistantSensor(SensorBase):
+    """One value per topic, e.g. homeassistant/sensor/lobby_t/state -> "26.4"."""
+
+    decoder: Literal["homeassistant"]
+    quantity: Literal["temperature_c", "humidity_pct", "co2_ppm", "pm25_ugm3", "count"]
+    unit: Unit | None = None
+
+
+class DoorCounterSensor(SensorBase):
+    decoder: Literal["door_counter"]
+    mode: Literal["cumulative", "delta"] = Field(
+        "cumulative", description="cumulative totals since power-up, or counts since last report"
+    )
+
+
+class PresenceSensor(SensorBase):
+    decoder: Literal["presence"]
+
+
+class QueueTicketSensor(SensorBase):
+    decoder: Literal["queue_ticket"]
+
+
+SensorConfig = Annotated[
+    GenericJsonSensor
+    | Zigbee2MqttSensor
+    | TasmotaSensor
+    | HomeAssistantSensor
+    | DoorCounterSensor
+    | PresenceSensor
+    | QueueTicketSensor,
+    Field(discriminator="decoder"),
+]
+
+
+class ValidationLimits(Model):
+    """Plausibility limits applied by every decoder."""
+
+    max_clock_skew_s: float = Field(
+        300, gt=0, description="a sensor time further in the future is replaced by receipt time"
+    )
+    max_age_s: float = Field(86400, gt=0, description="a reading older than this is rejected")
+    temperature_c: tuple[float, float] = (-20.0, 60.0)
+    humidity_pct: tuple[float, float] = (0.0, 100.0)
+    co2_ppm: tuple[float, float] = (250.0, 10000.0)
+    pm25_ugm3: tuple[float, float] = (0.0, 1000.0)
+    count: tuple[int, int] = (0, 2000)
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+class TlsConfig(Model):
+    enabled: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = Field(False, description="skip hostname verification (testing only)")
+
+
+class MqttConfig(Model):
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    client_id: str = Field("floorwatch", min_length=1, max_length=64)
+    username: str | None = None
+    password: Secret | None = None
+    tls: TlsConfig = TlsConfig()
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    qos: Literal[0, 1] = 1
+    session_expiry_s: int = Field(
+        7 * 86400, ge=0, description="MQTT 5 only: how long the broker keeps our session"
+    )
+    reconnect_min_s: float = Field(0.5, gt=0)
+    reconnect_max_s: float = Field(30.0, gt=0)
+    base_topic: str = Field("floorwatch", description="outbound topics live under <base>/<site>/")
+
+    @model_validator(mode="after")
+    def _backoff(self) -> MqttConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        return self
+
+
+class SpoolConfig(Model):
+    """The durable on-disk queue of batches InfluxDB has not taken yet (docs/storage.md)."""
+
+    path: Path | None = Field(None, description="default: <state_dir>/spool")
+    max_bytes: int = Field(
+        512 * 1024 * 1024,
+        gt=0,
+        description="bound of the spool; when full, MQTT messages stay unacknowledged",
+    )
+    warn_ratio: float = Field(0.5, gt=0, lt=1, description="warn when the spool is this full")
+    max_rejected: int = Field(
+        1000, ge=1, description="quarantined batches kept in <spool>/rejected (oldest go first)"
+    )
+
+
+class InfluxConfig(Model):
+    """Where and how points are written (docs/storage.md)."""
+
+    url: str = Field("http://127.0.0.1:8086", description="base URL of the InfluxDB HTTP API")
+    protocol: Literal["v2", "v1"] = Field(
+        "v2", description="v2: /api/v2/write (InfluxDB 2.x, 3.x, 1.8+); v1: /write (1.x)"
+    )
+    token: Secret | None = Field(
+        None, description="v2: API token (InfluxDB 1.8 with v2 writes: 'username:password')"
+    )
+    org: str = Field("floorwatch", description="v2: organization")
+    bucket: str = Field("floorwatch", description="v2: bucket")
+    database: str = Field("floorwatch", description="v1: database")
+    retention_policy: str | None = Field(
+        None, description="v1: retention policy (default: the database's)"
+    )
+    username: str | None = Field(None, description="v1: basic-auth user")
+    password: Secret | None = Field(None, description="v1: basic-auth password")
+    create_database: bool = Field(
+        True,
+        description="v1: issue CREATE DATABASE on start and when a write finds no database"
+        " (needs admin rights when auth is on; harmless when it exists)",
+    )
+    batch_size: int = Field(5000, ge=1, le=100000, description="lines per write request")
+    flush_interval_s: float = Field(
+        1.0, gt=0, description="the longest a line waits in memory before a write"
+    )
+    timeout_s: float = Field(10.0, gt=0, description="timeout of one write request")
+    retry_min_s: float = Field(
+        0.5, gt=0, description="first replay delay while the database is down"
+    )
+    retry_max_s: float = Field(30.0, gt=0, description="cap of the exponential replay backoff")
+    max_pending_lines: int = Field(
+        50000,
+        ge=1,
+        description="lines held in memory before submit() waits (backpressure to MQTT);"
+        " at least batch_size is always allowed",
+    )
+    spool: SpoolConfig = SpoolConfig()
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    FACILITY = "facility"
+    ADMIN = "admin"
+
+
+class ApiToken(Model):
+    name: str = Field(description="who holds the token; shown in audit records")
+    role: Role
+    token: Secret
+
+
+class ApiConfig(Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    tokens: list[ApiToken] = Field(default_factory=list)
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class AlertRules(Model):
+    sensor_stale_factor: float = Field(
+        3.0, gt=1, description="a sensor is stale after interval_s x this with no data"
+    )
+    battery_low_pct: float = Field(15, ge=0, le=100)
+    climate_dwell_s: float = Field(600, ge=0)
+    waiting_target_s: float = Field(900, gt=0, description="expected wait over this raises")
+    renotify_s: float = Field(600, gt=0, description="re-notify an unacknowledged alert")
+
+
+class GatewayConfig(Model):
+    state_dir: Path = Field(Path("state"), description="spool, alert store, dead letters")
+    queue_size: int = Field(20000, ge=100, description="bound of the inbound message queue")
+    dead_letter_size: int = Field(1000, ge=10)
+    health_interval_s: float = Field(10, gt=0)
+
+
+# --------------------------------------------------------------------------- root
+
+
+class Settings(Model):
+    site: SiteConfig
+    floors: list[FloorConfig] = Field(min_length=1)
+    zones: list[ZoneConfig] = Field(min_length=1)
+    doors: list[DoorConfig] = Field(default_factory=list)
+    services: list[ServiceConfig] = Field(default_factory=list)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    sensors: list[SensorConfig] = Field(default_factory=list)
+    validation: ValidationLimits = ValidationLimits()
+    mqtt: MqttConfig = MqttConfig()
+    influxdb: InfluxConfig = InfluxConfig()
+    api: ApiConfig = ApiConfig()
+    alerts: AlertRules = AlertRules()
+    gateway: GatewayConfig = GatewayConfig()
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo) -> Settings:
+        # The loader defers this check to report each problem with its YAML line.
+        if info.context and info.context.get("defer_references"):
+            return self
+        problems = reference_errors(self)
+        if problems:
+            raise ValueError("; ".join(f"{dotted(loc)}: {msg}" for loc, msg in problems))
+        return self
+
+    def zone(self, zone_id: str) -> ZoneConfig:
+        for z in self.zones:
+            if z.id == zone_id:
+                return z
+        raise KeyError(zone_id)
+
+
+Loc = tuple[str | int, ...]
+
+
+def reference_errors(settings: Settings) -> list[tuple[Loc, str]]:
+    """Duplicate ids and references to unknown floors, zones and doors."""
+    errors: list[tuple[Loc, str]] = []
+    floors = _unique(errors, "floors", [f.id for f in settings.floors])
+    zones = _unique(errors, "zones", [z.id for z in settings.zones])
+    doors = _unique(errors, "doors", [d.id for d in settings.doors])
+    _unique(errors, "services", [s.id for s in settings.services])
+    _unique(errors, "cameras", [c.id for c in settings.cameras])
+    _unique(errors, "sensors", [s.id for s in settings.sensors])
+    for i, z in enumerate(settings.zones):
+        _ref(errors, ("zones", i, "floor"), z.floor, floors, "floor")
+    for i, d in enumerate(settings.doors):
+        _ref(errors, ("doors", i, "floor"), d.floor, floors, "floor")
+        _ref(errors, ("doors", i, "into_zone"), d.into_zone, zones, "zone")
+        if d.from_zone is not None:
+            _ref(errors, ("doors", i, "from_zone"), d.from_zone, zones, "zone")
+    for i, c in enumerate(settings.cameras):
+        for j, roi in enumerate(c.rois):
+            _ref(errors, ("cameras", i, "rois", j, "zone"), roi.zone, zones, "zone")
+    for i, s in enumerate(settings.sensors):
+        if s.zone is not None:
+            _ref(errors, ("sensors", i, "zone"), s.zone, zones, "zone")
+        if s.door is not None:
+            _ref(errors, ("sensors", i, "door"), s.door, doors, "door")
+    return errors
+
+
+def _unique(errors: list[tuple[Loc, str]], where: str, ids: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            errors.append(((where, i, "id"), f"duplicate id {ident!r}"))
+        seen.add(ident)
+    return seen
+
+
+def _ref(errors: list[tuple[Loc, str]], loc: Loc, value: str, known: set[str], what: str) -> None:
+    if value not in known:
+        choices = ", ".join(sorted(known)) or "none defined"
+        errors.append((loc, f"unknown {what} {value!r} (known: {choices})"))
+
+
+def dotted(loc: Loc) -> str:
+    """('sensors', 3, 'topic') -> 'sensors[3].topic'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top)"

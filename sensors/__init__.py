@@ -1,0 +1,1 @@
+"""MQTT sensors: the source adapter, payload decoders per device family, a simulator."""

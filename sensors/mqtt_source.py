@@ -1,0 +1,330 @@
+"""The MQTT source: paho-mqtt 2.x in its own thread, handing raw messages to the hub.
+
+Contract (at-least-once): messages are received at QoS 1 on a persistent session
+with manual acknowledgement. A message is acknowledged only when the hub says
+its data is durable (written to InfluxDB or in the spool). Until then the broker
+keeps it, and redelivers it after a reconnect or a gateway crash.
+
+An acknowledgement belongs to the connection the message came on: packet ids
+are reused across connections, so an ack for a message of an earlier
+connection is dropped (the broker redelivers that message; the points it makes
+are idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.settings import MqttConfig
+from sensors.backoff import backoff_delay
+
+log = structlog.get_logger("floorwatch.mqtt")
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A raw message with what is needed to acknowledge it later."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    mid: int
+    qos: int
+    generation: int
+
+
+class InboundBuffer:
+    """Bounded, thread-safe hand-off from the paho thread to the event loop.
+
+    ``put`` blocks the producer while the buffer is full (backpressure: unacked
+    messages stay with the broker); the consumer is woken through the loop.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: deque[Inbound] = deque()
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready: asyncio.Event | None = None
+        self.high_water = 0
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: Inbound, stop: threading.Event) -> bool:
+        """Called from the producer thread; False only when stopping."""
+        with self._cond:
+            while len(self._items) >= self.maxsize:
+                if stop.is_set():
+                    return False
+                self._cond.wait(0.2)
+            was_empty = not self._items
+            self._items.append(item)
+            self.high_water = max(self.high_water, len(self._items))
+        if was_empty and self._loop is not None and self._ready is not None:
+            with contextlib.suppress(RuntimeError):  # loop closed while stopping
+                self._loop.call_soon_threadsafe(self._ready.set)
+        return True
+
+    async def get_batch(self, max_items: int) -> list[Inbound]:
+        """Wait for at least one item and take up to ``max_items``."""
+        if self._ready is None:
+            raise RuntimeError("bind() the buffer to the running loop first")
+        while True:
+            with self._cond:
+                if self._items:
+                    n = min(max_items, len(self._items))
+                    batch = [self._items.popleft() for _ in range(n)]
+                    self._cond.notify_all()
+                    return batch
+                self._ready.clear()
+            await self._ready.wait()
+
+
+def _no_op_socket_hook(_client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class MqttStats:
+    messages_in: int = 0
+    connects: int = 0
+    connect_failures: int = 0
+    acks_sent: int = 0
+    acks_dropped: int = 0
+
+
+class MqttSource:
+    """Subscribes to the sensors' topics and feeds an InboundBuffer."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        status_topic: str,
+        filters: Sequence[str],
+        buffer: InboundBuffer,
+        on_connected: Callable[[], None] | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._config = config
+        self._status_topic = status_topic
+        self._filters = list(filters)
+        self._buffer = buffer
+        self._on_connected = on_connected
+        self._rand = rand
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._generation = 0
+        self._last_connect_ok = False
+        self._client: mqtt.Client | None = None
+        self._thread: threading.Thread | None = None
+        self.stats = MqttStats()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        """Run until cancelled; then say offline, disconnect and join the thread."""
+        self._client = self._make_client()
+        self._thread = threading.Thread(target=self._thread_main, name="mqtt-source", daemon=True)
+        self._thread.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        client = self._client
+        if client is not None and self._connected.is_set():
+            info = client.publish(self._status_topic, b"offline", qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(2.0)
+            client.disconnect()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _make_client(self) -> mqtt.Client:
+        cfg = self._config
+        v5 = cfg.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            clean_session=None if v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            reconnect_on_failure=False,
+            manual_ack=True,
+        )
+        client.will_set(self._status_topic, b"offline", qos=1, retain=True)
+        if cfg.username is not None:
+            password = cfg.password.get_secret_value() if cfg.password else None
+            client.username_pw_set(cfg.username, password)
+        if cfg.tls.enabled:
+            client.tls_set(
+                ca_certs=str(cfg.tls.ca_file) if cfg.tls.ca_file else None,
+                certfile=str(cfg.tls.cert_file) if cfg.tls.cert_file else None,
+                keyfile=str(cfg.tls.key_file) if cfg.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+            client.tls_insecure_set(cfg.tls.insecure)
+        # Acks and publishes come from the event loop thread. With a (no-op)
+        # socket-write hook paho only queues them and wakes our loop() through
+        # its socket pair, instead of writing to the socket from that thread.
+        client.on_socket_register_write = _no_op_socket_hook
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # ------------------------------------------------------------------ the thread
+
+    def _thread_main(self) -> None:
+        client = self._client
+        if client is None:
+            raise RuntimeError("run() creates the client before the thread")
+        cfg = self._config
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                self._connect(client)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                self.stats.connect_failures += 1
+                delay = backoff_delay(attempt, cfg.reconnect_min_s, cfg.reconnect_max_s, self._rand)
+                log.warning(
+                    "mqtt.connect_failed",
+                    host=cfg.host,
+                    port=cfg.port,
+                    reason=str(exc),
+                    retry_in_s=round(delay, 2),
+                )
+                attempt += 1
+                self._stop.wait(delay)
+                continue
+            while not self._stop.is_set():
+                rc = client.loop(timeout=0.2)
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
+            if self._connected.is_set():
+                self._connected.clear()
+            if self._stop.is_set():
+                break
+            attempt = 0 if self._last_connect_ok else attempt + 1
+            delay = backoff_delay(attempt, cfg.reconnect_min_s, cfg.reconnect_max_s, self._rand)
+            log.warning(
+                "mqtt.disconnected", host=cfg.host, port=cfg.port, retry_in_s=round(delay, 2)
+            )
+            self._stop.wait(delay)
+        with contextlib.suppress(Exception):
+            client.loop(timeout=0.1)  # flush a pending DISCONNECT
+
+    def _connect(self, client: mqtt.Client) -> None:
+        cfg = self._config
+        self._last_connect_ok = False
+        if cfg.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = cfg.session_expiry_s
+            client.connect(cfg.host, cfg.port, cfg.keepalive_s, clean_start=False, properties=props)
+        else:
+            client.connect(cfg.host, cfg.port, cfg.keepalive_s)
+
+    # ------------------------------------------------------------------ paho callbacks
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            self._last_connect_ok = False
+            self.stats.connect_failures += 1
+            log.error("mqtt.connect_refused", host=self._config.host, reason=str(reason))
+            return
+        self._last_connect_ok = True
+        self._generation += 1
+        self.stats.connects += 1
+        for topic_filter in self._filters:
+            client.subscribe(topic_filter, qos=self._config.qos)
+        client.publish(self._status_topic, b"online", qos=1, retain=True)
+        self._connected.set()
+        log.info(
+            "mqtt.connected",
+            host=self._config.host,
+            port=self._config.port,
+            session_present=flags.session_present,
+            topics=len(self._filters),
+        )
+        if self._on_connected is not None:
+            self._on_connected()
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        if not self._stop.is_set():
+            log.info("mqtt.connection_lost", reason=str(reason))
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.stats.messages_in += 1
+        item = Inbound(
+            topic=msg.topic,
+            payload=bytes(msg.payload),
+            received_at=datetime.now(UTC),
+            mid=msg.mid,
+            qos=msg.qos,
+            generation=self._generation,
+        )
+        self._buffer.put(item, self._stop)
+
+    # ------------------------------------------------------------------ called by the hub
+
+    def ack(self, items: Iterable[Inbound]) -> None:
+        """Acknowledge durable messages, in order, if their connection is still the current one."""
+        client = self._client
+        if client is None:
+            return
+        current = self._generation
+        for item in items:
+            if item.qos == 0:
+                continue
+            if item.generation != current or not self._connected.is_set():
+                self.stats.acks_dropped += 1
+                continue
+            client.ack(item.mid, item.qos)
+            self.stats.acks_sent += 1
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Publish an outbound message (zone state, alerts, advice); paho queues it."""
+        if self._client is not None:
+            self._client.publish(topic, payload, qos=qos, retain=retain)

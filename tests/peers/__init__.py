@@ -1,0 +1,1 @@
+"""Session fixtures that start real peers on free loopback ports (see gateway.peers)."""

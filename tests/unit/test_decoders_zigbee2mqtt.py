@@ -1,0 +1,86 @@
+"""zigbee2mqtt: device state JSON -> Climate + DeviceHealth; captured payloads replayed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.observations import Climate, DeviceHealth, DeviceKind
+from tests.unit.decoding_support import (
+    RECEIVED,
+    Fixture,
+    check_fixture,
+    demo,
+    fixtures,
+    reason,
+    run,
+)
+
+SENSOR = demo("cl-f1-canteen")
+Z, S = "f1-canteen", "cl-f1-canteen"
+
+
+@pytest.mark.parametrize("fixture", fixtures("zigbee2mqtt"))
+def test_captured_payloads(fixture: Fixture) -> None:
+    check_fixture(fixture)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ('{"temperature": 26.5}', [Climate(Z, S, RECEIVED, 26.5)]),
+        ('{"humidity": 70, "battery": null}', [Climate(Z, S, RECEIVED, humidity_pct=70.0)]),
+        (
+            '{"linkquality": 0}',
+            [DeviceHealth(S, DeviceKind.SENSOR, True, RECEIVED, linkquality=0.0)],
+        ),
+        (
+            '{"battery": 12, "illuminance": 40, "update": {"state": "idle"}}',
+            [DeviceHealth(S, DeviceKind.SENSOR, True, RECEIVED, battery_pct=12.0)],
+        ),
+        (
+            '{"temperature": 26.5, "last_seen": "2026-11-22T01:14:59.123Z"}',
+            [Climate(Z, S, datetime(2026, 11, 22, 1, 14, 59, 123000, tzinfo=UTC), 26.5)],
+        ),
+    ],
+    ids=[
+        "temperature-only",
+        "null-is-absent",
+        "linkquality-only",
+        "battery-ignores-others",
+        "iso-ms",
+    ],
+)
+def test_values(payload: str, expected: list[object]) -> None:
+    assert run(SENSOR, payload) == expected
+
+
+def test_clock_skew_uses_receipt_time_and_says_so() -> None:
+    payload = '{"temperature": 26.5, "last_seen": "2026-11-22T02:15:05Z"}'  # an hour ahead
+    assert run(SENSOR, payload) == [
+        Climate(Z, S, RECEIVED, 26.5),
+        DeviceHealth(
+            S, DeviceKind.SENSOR, True, RECEIVED, detail="clock skew +3600 s; using receipt time"
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        ('{"temperature": 26.5, "battery": 180}', "battery_pct 180 outside [0, 100]"),
+        ('{"temperature": 26.5, "linkquality": 300}', "linkquality 300 outside [0, 255]"),
+        ('{"humidity": 101}', "humidity_pct 101 outside [0, 100]"),
+        ('{"co2": 9}', "co2_ppm 9 outside [250, 10000]"),
+        (
+            '{"temperature": 26.5, "last_seen": "yesterday"}',
+            "last_seen: 'yesterday' is not an ISO 8601 time",
+        ),
+        ('{"temperature": 26.5, "last_seen": 1795100000000}', "s before receipt (max_age_s 86400)"),
+        ('["temperature", 26.5]', "expected a JSON object, got array"),
+        ("online", "not JSON: Expecting value at char 0"),
+    ],
+)
+def test_errors(payload: str, why: str) -> None:
+    assert why in reason(SENSOR, payload)
