@@ -14,6 +14,7 @@ PURE = [
     "gateway/floor_state.py",
     "gateway/throttle.py",
     "gateway/points.py",
+    "gateway/live.py",
     "sensors/models.py",
     "sensors/topics.py",
     "sensors/backoff.py",
