@@ -50,6 +50,17 @@ def default_start(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(7, 0), tzinfo=tz)
 
 
+def replay_max_age_s(settings: Settings, start: datetime, now: datetime) -> float:
+    """The demo replays a past day: accept readings back to its start, plus a day of margin.
+
+    A production gateway rejects readings older than ``validation.max_age_s``
+    (a sensor with a wrong clock); the demo's simulated day is in the past on
+    purpose, so its gateway widens the window to cover it.
+    """
+    behind_s = (now - start).total_seconds()
+    return max(settings.validation.max_age_s, behind_s + 86400.0)
+
+
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     tz = ZoneInfo(settings.site.timezone)
     start = options.start or default_start(datetime.now(UTC), tz)
@@ -75,6 +86,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             ),
             "gateway": settings.gateway.model_copy(
                 update={"state_dir": options.state_dir / "gateway"}
+            ),
+            "validation": settings.validation.model_copy(
+                update={"max_age_s": replay_max_age_s(settings, start, datetime.now(UTC))}
             ),
         }
     )
