@@ -12,7 +12,7 @@ describes and validates values.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -502,16 +502,51 @@ class Role(StrEnum):
 
 
 class ApiToken(Model):
-    name: str = Field(description="who holds the token; shown in audit records")
-    role: Role
-    token: Secret
+    """One bearer token. Stored hashed at startup; the clear value never leaves the config."""
+
+    name: str = Field(min_length=1, description="who holds the token; shown in audit records")
+    role: Role = Field(description="viewer, supervisor, manager, facility or admin")
+    token: Secret = Field(description="the token itself: give {env: NAME} or {file: PATH}")
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("an API token needs at least 16 characters")
+        return value
 
 
 class ApiConfig(Model):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    tokens: list[ApiToken] = Field(default_factory=list)
-    cors_origins: list[str] = Field(default_factory=list)
+    """The HTTP API and the control-room page (docs/api.md)."""
+
+    host: str = Field("127.0.0.1", description="address uvicorn listens on")
+    port: int = Field(8080, ge=0, le=65535, description="port (0: any free port)")
+    tokens: list[ApiToken] = Field(default_factory=list, description="who may use the API")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed cross-origin; empty: CORS closed"
+    )
+    session_ttl_s: float = Field(
+        12 * 3600, gt=0, description="lifetime of a control-room login session"
+    )
+    max_sessions: int = Field(1000, ge=1, description="live sessions kept; the oldest go first")
+    cookie_name: str = Field("floorwatch_session", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    cookie_secure: bool = Field(
+        False, description="mark the session cookie Secure (set when served over HTTPS)"
+    )
+    auth_max_failures: int = Field(
+        10, ge=1, description="failed logins per client address within auth_window_s"
+    )
+    auth_window_s: float = Field(60, gt=0, description="window over which failures count")
+    auth_lockout_s: float = Field(
+        300, gt=0, description="how long an address that failed too often is refused (429)"
+    )
+    max_stream_clients: int = Field(500, ge=1, description="open live-stream connections")
+    stream_keepalive_s: float = Field(
+        15, gt=0, description="idle live streams get a comment line this often"
+    )
+    shutdown_timeout_s: float = Field(
+        5, gt=0, description="graceful shutdown: how long open requests may take to finish"
+    )
 
 
 class AlertRules(Model):
@@ -531,6 +566,72 @@ class GatewayConfig(Model):
     health_interval_s: float = Field(10, gt=0)
 
 
+# --------------------------------------------------------------------------- planning
+
+
+class VentilationRates(Model):
+    """Outdoor-air rates: TCVN 5687 per person, ASHRAE 62.1 per person plus per area."""
+
+    tcvn_m3h_per_person: float = Field(
+        25.0, gt=0, description="TCVN 5687 fresh air for reception and waiting rooms, m3/h/person"
+    )
+    ashrae_ls_per_person: float = Field(
+        2.5, ge=0, description="ASHRAE 62.1 people outdoor-air rate Rp (lobbies), L/s/person"
+    )
+    ashrae_ls_per_m2: float = Field(
+        0.3, ge=0, description="ASHRAE 62.1 area outdoor-air rate Ra (lobbies), L/s/m2"
+    )
+
+
+class PlanningConfig(Model):
+    """Staffing plan and HVAC advice (docs/planning.md)."""
+
+    service_level_fraction: float = Field(
+        0.8, gt=0, lt=1, description="share of visitors to be called within the target wait"
+    )
+    target_wait_s: float = Field(900, gt=0, description="the target wait, issue -> call, seconds")
+    wrap_up_ratio: float = Field(
+        0.0,
+        ge=0,
+        description="counter time after each visitor (back office), as a share of service time",
+    )
+    history_weeks: int = Field(
+        6, ge=1, le=52, description="weeks of history behind a forecast (same weekday and hour)"
+    )
+    robust_method: Literal["median", "trimmed_mean"] = Field(
+        "median", description="how the reference days are combined, robust to outliers"
+    )
+    trim_fraction: float = Field(
+        0.2, ge=0, lt=0.5, description="trimmed_mean: share cut from each end"
+    )
+    closed_days: list[date] = Field(
+        default_factory=list,
+        description="extra closures to skip (bridge days, local events) besides public holidays",
+    )
+    entries_per_ticket: float = Field(
+        1.6,
+        gt=0,
+        description="people through the entrance doors per ticket, when only door counts exist",
+    )
+    min_service_samples: int = Field(
+        20, ge=1, description="called->served pairs needed before ticket data replaces config"
+    )
+    ventilation_standard: Literal["tcvn5687", "ashrae62_1"] = Field(
+        "tcvn5687", description="which outdoor-air rule the advice uses"
+    )
+    ventilation: VentilationRates = VentilationRates()
+    outdoor_co2_ppm: float = Field(420, gt=0, description="CO2 of the outdoor air")
+    precool_lead_min: float = Field(
+        45, ge=0, description="start cooling the hall this long before the forecast rise"
+    )
+    precool_occupancy_ratio: float = Field(
+        0.3, gt=0, le=1, description="occupancy / capacity that counts as the rise to pre-cool for"
+    )
+    setback_c: float = Field(
+        2.0, ge=0, description="raise the set point by this much when a zone is empty and closed"
+    )
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -548,6 +649,7 @@ class Settings(Model):
     api: ApiConfig = ApiConfig()
     alerts: AlertRules = AlertRules()
     gateway: GatewayConfig = GatewayConfig()
+    planning: PlanningConfig = PlanningConfig()
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Settings:
