@@ -16,7 +16,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("behind", "expected_s"),
     [
-        (timedelta(hours=2), 86400.0),  # recent start: the configured default stands
+        (timedelta(hours=2), 86400.0 + 7200),  # recent start: a day of margin past it
         (timedelta(days=1, hours=9), 86400.0 * 2 + 9 * 3600),  # yesterday 07:00 local
         (timedelta(days=4), 86400.0 * 5),  # Friday, seen on a Tuesday
     ],
