@@ -12,7 +12,7 @@ describes and validates values.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -191,6 +191,26 @@ class CrowdConfig(Model):
     hysteresis: float = Field(
         0.1, ge=0, lt=1, description="fraction below a threshold to fall back"
     )
+    camera_max_age_s: float = Field(
+        30, gt=0, description="a camera count older than this is stale and not used"
+    )
+    camera_min_confidence: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="camera counts below this confidence are not used (nor re-anchor doors)",
+    )
+    disagreement_ratio: float = Field(
+        0.3,
+        ge=0,
+        description="sources disagree when they differ by more than this fraction of the larger",
+    )
+    disagreement_min_people: int = Field(
+        5, ge=0, description="... and by more than this many people (small counts are noisy)"
+    )
+    people_per_ticket: float = Field(
+        1.0, gt=0, description="people in the zone per waiting ticket (companions included)"
+    )
 
 
 class ComfortBand(Model):
@@ -220,6 +240,14 @@ class ZoneConfig(Model):
     crowd: CrowdConfig = CrowdConfig()
     alert_level: CrowdLevel = CrowdLevel.CROWDED
     comfort: ComfortBand = ComfortBand()
+    services: list[Ident] | None = Field(
+        None,
+        description="service groups whose waiting tickets are in this zone;"
+        " default: every service for a zone of kind 'waiting', none otherwise",
+    )
+    door_reset_at_closing: bool = Field(
+        True, description="set the door-counter balance to 0 when the site closes each day"
+    )
 
 
 class DoorConfig(Model):
@@ -549,14 +577,58 @@ class ApiConfig(Model):
     )
 
 
+class MaintenanceWindow(Model):
+    """A time when a device is expected to be down: its device alerts are not raised."""
+
+    device: Ident = Field(description="camera or sensor id")
+    start: datetime = Field(description="ISO 8601 with offset, e.g. 2026-12-01T12:00+07:00")
+    end: datetime
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceWindow:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need a UTC offset, e.g. 2026-12-01T12:00+07:00")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
 class AlertRules(Model):
+    """The alert engine's rules and lifecycle (docs/alerts.md)."""
+
     sensor_stale_factor: float = Field(
         3.0, gt=1, description="a sensor is stale after interval_s x this with no data"
     )
     battery_low_pct: float = Field(15, ge=0, le=100)
-    climate_dwell_s: float = Field(600, ge=0)
+    climate_dwell_s: float = Field(
+        600, ge=0, description="temperature/humidity/CO2 out of band this long raises"
+    )
     waiting_target_s: float = Field(900, gt=0, description="expected wait over this raises")
+    waiting_dwell_s: float = Field(120, ge=0, description="expected wait over target this long")
+    crowd_dwell_s: float = Field(
+        0, ge=0, description="extra hold after the level's own dwell (the level already has one)"
+    )
+    capacity_ratio: float = Field(
+        1.0, gt=0, description="occupancy / capacity above this is 'capacity exceeded'"
+    )
+    capacity_dwell_s: float = Field(30, ge=0)
+    device_dwell_s: float = Field(
+        30, ge=0, description="a camera offline/stalled/tampered this long raises"
+    )
+    clear_s: float = Field(
+        60, ge=0, description="a condition must be gone this long before its alert resolves"
+    )
     renotify_s: float = Field(600, gt=0, description="re-notify an unacknowledged alert")
+    escalate_s: float | None = Field(
+        1800,
+        gt=0,
+        description="raise the severity of an alert unacknowledged this long (null: never)",
+    )
+    counter_idle_s: float = Field(
+        1800, gt=0, description="a counter with no call/serve for this long counts as closed"
+    )
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
 
 
 class GatewayConfig(Model):
