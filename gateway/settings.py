@@ -275,17 +275,114 @@ class OnvifEndpoint(Model):
     password: Secret | None = None
 
 
+def _in_image(value: list[Point2]) -> list[Point2]:
+    for x, y in value:
+        if not (0 <= x <= 1 and 0 <= y <= 1):
+            raise ValueError(f"point ({x}, {y}) is outside the image (0..1)")
+    return value
+
+
+class HomographyPair(Model):
+    """One point seen in the image and the same point on the floor plan."""
+
+    image: Point2 = Field(description="image coordinates, 0..1 (x right, y down)")
+    floor: Point2 = Field(description="floor-plan coordinates, metres")
+
+    @field_validator("image")
+    @classmethod
+    def _normalised(cls, value: Point2) -> Point2:
+        _in_image([value])
+        return value
+
+
 class CameraRoi(Model):
     zone: Ident
-    polygon: list[Point2] = Field(min_length=3, description="image coordinates, 0..1")
+    polygon: list[Point2] = Field(
+        min_length=3, description="the zone's floor as seen in the image, coordinates 0..1"
+    )
+    area_m2: float | None = Field(
+        None,
+        gt=0,
+        description="floor area inside the polygon; default: from the camera's homography,"
+        " else the zone's area_m2",
+    )
+    person_area: float | None = Field(
+        None,
+        gt=0,
+        description="density estimator calibration for this ROI: foreground area of one"
+        " person in units of (person height)^2; default: counting.person_area",
+    )
 
     @field_validator("polygon")
     @classmethod
     def _normalised(cls, value: list[Point2]) -> list[Point2]:
-        for x, y in value:
-            if not (0 <= x <= 1 and 0 <= y <= 1):
-                raise ValueError(f"point ({x}, {y}) is outside the image (0..1)")
-        return value
+        return _in_image(value)
+
+
+class CountingConfig(Model):
+    """How one camera counts people per ROI (docs/cameras.md, "Counting")."""
+
+    estimator: Literal["density", "hog", "onnx"] = Field(
+        "density",
+        description="density: background model + perspective-weighted foreground area (fast,"
+        " crowds); hog: OpenCV's HOG people detector; onnx: a YOLO-family ONNX model",
+    )
+    model_path: Path | None = Field(None, description="onnx: the model file (YOLOv5/v8 export)")
+    input_size: int = Field(640, ge=32, le=2048, description="onnx: square network input, px")
+    score_threshold: float = Field(0.35, gt=0, lt=1, description="detectors: minimum score")
+    nms_threshold: float = Field(0.45, gt=0, lt=1, description="detectors: NMS IoU threshold")
+    person_class: int = Field(0, ge=0, description="onnx: class index of 'person'")
+    detect_every: int = Field(
+        4,
+        ge=1,
+        description="hog/onnx: run the detector on every n-th analysed frame; the density"
+        " estimator carries the count in between",
+    )
+    person_height: tuple[float, float] = Field(
+        (0.10, 0.36),
+        description="image height of a standing person, as a fraction of the image height,"
+        " with feet on the top row and on the bottom row (linear in between)",
+    )
+    person_area: float = Field(
+        0.11,
+        gt=0,
+        description="density: foreground area of one person in units of (person height)^2",
+    )
+    diff_threshold: int = Field(
+        22, ge=1, le=255, description="density: gray-level difference that is foreground"
+    )
+    background_tau_s: float = Field(
+        20.0, gt=0, description="density: time constant of learning the empty background"
+    )
+    still_tau_s: float = Field(
+        3600.0,
+        gt=0,
+        description="density: time constant with which a still foreground (a seated person)"
+        " fades into the background; long, so that seated people keep counting",
+    )
+    night_saturation: float = Field(
+        6.0,
+        ge=0,
+        description="mean colour saturation (0..255) below which a frame is infrared night",
+    )
+    smoothing_tau_s: float = Field(
+        2.0, ge=0, description="time constant of the exponential smoothing of counts; 0: none"
+    )
+    homography: list[HomographyPair] | None = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="four image<->floor point pairs; gives each ROI's floor area in m2",
+    )
+
+    @model_validator(mode="after")
+    def _model_needed(self) -> CountingConfig:
+        if self.estimator == "onnx" and self.model_path is None:
+            raise ValueError("estimator 'onnx' needs 'model_path'")
+        top, bottom = self.person_height
+        if not (0 < top <= 1 and 0 < bottom <= 1):
+            raise ValueError("person_height fractions must be in (0, 1]")
+        return self
 
 
 class CameraConfig(Model):
@@ -295,6 +392,7 @@ class CameraConfig(Model):
     stream_uri: str | None = Field(None, description="override of the ONVIF stream URI")
     analysis_fps: float = Field(2.0, gt=0, le=30)
     rois: list[CameraRoi] = Field(default_factory=list)
+    counting: CountingConfig = CountingConfig()
 
 
 # --------------------------------------------------------------------------- sensors

@@ -23,6 +23,7 @@ PURE = [
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sensors" / "decoders").glob("*.py")),
     "sensors/simulator/model.py",
     "sensors/simulator/payloads.py",
+    *("cameras/models.py", "cameras/geometry.py", "cameras/smoothing.py", "cameras/yolo.py"),
 ]
 FORBIDDEN = {
     "asyncio",

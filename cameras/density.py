@@ -1,0 +1,176 @@
+"""Foreground-density people estimator: background model + perspective-weighted foreground area.
+
+Per analysed frame (gray, at half resolution for speed):
+
+1. foreground = |frame - background| > ``diff_threshold``;
+2. per ROI, the foreground area weighted by 1 / h(row)^2 (h: image height of
+   a person at that row, ``person_height``), counted inside the ROI polygon
+   swept upwards by one person height (bodies rise above the floor they stand
+   on), so a person weighs about the same near and far;
+3. people = -(A / a) * ln(1 - U / A), with U the weighted foreground area,
+   A the weighted area of the swept ROI and a the calibrated area of one
+   person (``person_area``): the expected union of randomly overlapping
+   silhouettes, inverted. With few people it is U / a; in a crowd it makes
+   up for the people hidden behind others.
+
+The background is learnt with two time constants: pixels that look empty
+follow the scene quickly (``background_tau_s``: light changes), foreground
+pixels only very slowly (``still_tau_s``, an hour by default): a seated or
+queueing person who does not move keeps counting. Day and night (infrared)
+frames keep separate backgrounds, each started from the first frame of its
+mode; the count's ``warm`` factor tells how settled a background is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from cameras.geometry import person_height_rows, perspective_weights, polygon_mask, swept_labels
+from cameras.models import Mode
+
+Frame = npt.NDArray[np.uint8]
+F32 = npt.NDArray[np.float32]
+MAX_WORK_WIDTH = 320  # analyse at most this wide: 640x480 runs at 320x240
+
+
+@dataclass(frozen=True, slots=True)
+class DensityRoi:
+    zone_id: str
+    polygon: tuple[tuple[float, float], ...]
+    person_area: float
+
+
+@dataclass(frozen=True, slots=True)
+class RawCount:
+    """An unsmoothed count of one ROI: people (float), share of the ROI covered, warm-up 0..1."""
+
+    zone_id: str
+    people: float
+    fill: float
+    warm: float
+
+
+@dataclass(frozen=True, slots=True)
+class DensityParams:
+    person_height: tuple[float, float]
+    diff_threshold: int
+    background_tau_s: float
+    still_tau_s: float
+
+
+class _Layout:
+    """Work size, per-ROI weight maps and their totals for one frame size."""
+
+    def __init__(self, rois: Sequence[DensityRoi], params: DensityParams, shape: tuple[int, int]):
+        height, width = shape
+        self.shape = shape
+        scale = max(1, math.ceil(width / MAX_WORK_WIDTH))
+        self.size = (width // scale, height // scale)  # cv2 order: (w, h)
+        w, h = self.size
+        top, bottom = params.person_height
+        labels = np.zeros((h, w), dtype=np.int32)
+        for i, roi in enumerate(rois, start=1):
+            labels[polygon_mask(roi.polygon, w, h) & (labels == 0)] = i
+        swept = swept_labels(labels, person_height_rows(h, top, bottom))
+        weights = perspective_weights(h, w, top, bottom)
+        self.weights: list[F32] = []
+        self.totals: list[float] = []
+        for i in range(1, len(rois) + 1):
+            wz = np.where(swept == i, weights, np.float32(0)).astype(np.float32)
+            self.weights.append(wz)
+            self.totals.append(float(wz.sum()))
+
+
+class DensityEstimator:
+    """Counts people per ROI from foreground area; see the module doc. Not thread-safe."""
+
+    name = "density"
+
+    def __init__(self, rois: Sequence[DensityRoi], params: DensityParams) -> None:
+        self.rois = tuple(rois)
+        self.params = params
+        self._layout: _Layout | None = None
+        self._background: dict[Mode, F32] = {}
+        self._started: dict[Mode, datetime] = {}
+        self._last: dict[Mode, datetime] = {}
+        self.foreground: npt.NDArray[np.uint8] | None = None  # of the last frame, 0/255
+
+    def measure(self, frame: Frame, at: datetime, mode: Mode) -> list[RawCount]:
+        layout = self._layout_for(frame)
+        gray = _work_gray(frame, layout.size)
+        background = self._background.get(mode)
+        if background is None:
+            background = gray.copy()
+            self._background[mode] = background
+            self._started[mode] = at
+            self._last[mode] = at
+        diff = cv2.absdiff(gray, background)
+        _, over = cv2.threshold(diff, self.params.diff_threshold, 255, cv2.THRESH_BINARY)
+        fg = np.asarray(over, dtype=np.uint8)
+        fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_OPEN, _KERNEL), dtype=np.uint8)
+        self.foreground = fg
+        self._learn(mode, gray, fg, at)
+        fg_f = fg.astype(np.float32) * np.float32(1 / 255)
+        warm = self._warm(mode, at)
+        out = []
+        for roi, wz, total in zip(self.rois, layout.weights, layout.totals, strict=True):
+            covered = float(np.vdot(fg_f, wz))
+            out.append(_raw(roi, covered, total, warm))
+        return out
+
+    def reset(self) -> None:
+        """Forget the learnt backgrounds (the camera was moved or re-aimed)."""
+        self._background.clear()
+        self._started.clear()
+        self._last.clear()
+
+    def _layout_for(self, frame: Frame) -> _Layout:
+        shape = (int(frame.shape[0]), int(frame.shape[1]))
+        if self._layout is None or self._layout.shape != shape:
+            self._layout = _Layout(self.rois, self.params, shape)
+            self.reset()
+        return self._layout
+
+    def _learn(self, mode: Mode, gray: F32, fg: Frame, at: datetime) -> None:
+        dt = max(0.0, (at - self._last[mode]).total_seconds())
+        self._last[mode] = at
+        if dt == 0:
+            return
+        background = self._background[mode]
+        fast = 1.0 - math.exp(-dt / self.params.background_tau_s)
+        slow = 1.0 - math.exp(-dt / self.params.still_tau_s)
+        cv2.accumulateWeighted(gray, background, fast, mask=cv2.bitwise_not(fg))
+        cv2.accumulateWeighted(gray, background, slow, mask=fg)
+
+    def _warm(self, mode: Mode, at: datetime) -> float:
+        age = (at - self._started[mode]).total_seconds()
+        return min(1.0, 0.5 + age / (4 * self.params.background_tau_s))
+
+
+_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2))
+
+
+def _work_gray(frame: Frame, size: tuple[int, int]) -> F32:
+    small = (
+        frame
+        if (frame.shape[1], frame.shape[0]) == size
+        else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    )
+    gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    out: F32 = gray.astype(np.float32)
+    return out
+
+
+def _raw(roi: DensityRoi, covered: float, total: float, warm: float) -> RawCount:
+    if total <= 0:
+        return RawCount(roi.zone_id, 0.0, 0.0, warm)
+    fill = min(covered / total, 0.98)
+    people = -(total / roi.person_area) * math.log1p(-fill)
+    return RawCount(roi.zone_id, people, fill, warm)
