@@ -16,13 +16,19 @@ from typing import Any
 
 import structlog
 
+from gateway.alert_store import AlertStore
 from gateway.counter_store import CounterStore
 from gateway.dead_letters import DeadLetters
+from gateway.engine import Engine
+from gateway.floor_model import FloorModel
 from gateway.hub import Hub
+from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
+from gateway.outbound import OutboundTopics
 from gateway.points import ZoneGeometry
 from gateway.settings import Settings
 from gateway.spool import Spool
+from gateway.state_writer import StateWriter
 from sensors.mqtt_source import InboundBuffer, MqttSource
 from sensors.topics import TopicRouter
 
@@ -43,6 +49,9 @@ class Gateway:
     writer: InfluxWriter
     spool: Spool
     dead_letters: DeadLetters
+    engine: Engine  # a gateway.live.FloorService: hand it to the API
+    inbox: ObservationInbox  # camera workers call inbox.put(observation) from their threads
+    state_writer: StateWriter
 
     async def run(self) -> None:
         log.info(
@@ -56,6 +65,7 @@ class Gateway:
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.writer.run(), name="influx-writer")
+                tg.create_task(self.engine.run(), name="engine")
                 tg.create_task(self.hub.run(), name="hub")
                 tg.create_task(self.source.run(), name="mqtt-source")
         finally:
@@ -82,9 +92,33 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     dead = DeadLetters(state_dir / "dead-letters.jsonl", gw.dead_letter_size)
     dead.open()
     zones = {z.id: ZoneGeometry.from_zone(z) for z in settings.zones}
-    status_topic = f"{settings.mqtt.base_topic}/{settings.site.id}/status"
+    topics = OutboundTopics(settings.mqtt.base_topic, settings.site.id)
     filters = TopicRouter((s.topic, s.id) for s in settings.sensors).filters
-    source = MqttSource(settings.mqtt, status_topic=status_topic, filters=filters, buffer=buffer)
+
+    def publish(topic: str, payload: bytes, retain: bool) -> None:
+        source.publish(topic, payload, qos=1, retain=retain)
+
+    state_writer = StateWriter(topics, publish)
+    source = MqttSource(
+        settings.mqtt,
+        status_topic=topics.status,
+        filters=filters,
+        buffer=buffer,
+        on_connected=lambda: _call_soon(loop, state_writer.republish),
+    )
+    inbox = ObservationInbox(gw.queue_size)
+    inbox.bind(loop)
+    engine = Engine(
+        site_id=settings.site.id,
+        model=FloorModel(settings, start=clock()),
+        rules=settings.alerts,
+        store=AlertStore(state_dir / "alerts.sqlite3"),
+        writer=state_writer,
+        sink=writer,
+        clock=clock,
+        spool_fill=lambda: spool.fill_ratio,
+        spool_warn=spool_cfg.warn_ratio,
+    )
     hub = Hub(
         site_id=settings.site.id,
         timezone=settings.site.timezone,
@@ -99,8 +133,16 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         counters=CounterStore(state_dir / "door-counters.json"),
         clock=clock,
         health_interval_s=gw.health_interval_s,
+        observer=engine,
+        inbox=inbox,
     )
-    return Gateway(settings, hub, source, writer, spool, dead)
+    return Gateway(settings, hub, source, writer, spool, dead, engine, inbox, state_writer)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[[], None]) -> None:
+    """From another thread (paho's): run ``fn`` on the loop."""
+    with contextlib.suppress(RuntimeError):  # the loop is closed: we are stopping
+        loop.call_soon_threadsafe(fn)
 
 
 async def run_until_signalled(main: Callable[[], Coroutine[Any, Any, None]]) -> None:

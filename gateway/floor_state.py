@@ -44,6 +44,7 @@ class QueueState:
     served: int = 0
     no_show: int = 0
     last_at: datetime | None = None
+    counters: dict[int, datetime] = field(default_factory=dict)  # counter -> last call/serve
 
 
 @dataclass(slots=True)
@@ -81,9 +82,17 @@ class FloorState:
         if obs.pm25_ugm3 is not None:
             zc.pm25_ugm3 = obs.pm25_ugm3
 
+    def clear_waiting(self) -> None:
+        """Forget the tickets still waiting (at closing: they do not carry over to tomorrow)."""
+        for q in self.queues.values():
+            q.waiting.clear()
+
     def _apply_ticket(self, obs: TicketEvent) -> None:
         q = self.queues.setdefault(obs.service_id, QueueState())
         q.last_at = obs.at
+        if obs.counter is not None and obs.event is not TicketEventKind.ISSUED:
+            last = q.counters.get(obs.counter)
+            q.counters[obs.counter] = obs.at if last is None else max(last, obs.at)
         if obs.event is TicketEventKind.ISSUED:
             q.issued += 1
             q.waiting.add(obs.ticket)

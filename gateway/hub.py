@@ -24,6 +24,7 @@ import structlog
 from gateway.counter_store import CounterStore
 from gateway.dead_letters import DeadLetter, DeadLetters
 from gateway.floor_state import FloorState
+from gateway.inbox import ObservationInbox
 from gateway.observations import DeviceHealth, DeviceKind, Observation
 from gateway.points import ZoneGeometry, to_lines
 from gateway.settings import SensorConfig, ValidationLimits
@@ -38,6 +39,10 @@ from sensors.topics import TopicRouter
 log = structlog.get_logger("floorwatch.hub")
 
 BATCH_MAX = 2000
+
+
+class Observer(Protocol):
+    def observe(self, obs: Observation) -> None: ...
 
 
 class PointSink(Protocol):
@@ -77,6 +82,8 @@ class Hub:
         counters: CounterStore,
         clock: Clock,
         health_interval_s: float,
+        observer: Observer | None = None,
+        inbox: ObservationInbox | None = None,
     ) -> None:
         self._site_id = site_id
         self._router: TopicRouter[SensorConfig] = TopicRouter((s.topic, s) for s in sensors)
@@ -89,6 +96,8 @@ class Hub:
         self._counters = counters
         self._clock = clock
         self._health_interval_s = health_interval_s
+        self._observer = observer
+        self._inbox = inbox
         self._tracker = DoorCounterTracker()
         self._stale_start = clock()
         self._staleness = StalenessTracker(
@@ -110,6 +119,8 @@ class Hub:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._consume(), name="hub-consume")
             tg.create_task(self._watch(), name="hub-watch")
+            if self._inbox is not None:
+                tg.create_task(self._drain(self._inbox), name="hub-inbox")
 
     # ------------------------------------------------------------------ messages
 
@@ -119,6 +130,25 @@ class Hub:
             lines, door_seen = self.process(items)
             snapshot = self._tracker.snapshot() if door_seen else None
             await self._sink.submit(lines, self._on_durable(items, snapshot))
+
+    async def _drain(self, inbox: ObservationInbox) -> None:
+        """Observations from other threads (camera workers): floor state, engine, points.
+
+        They come with no MQTT message to acknowledge; their points go to the
+        writer like every other (durable in InfluxDB or the spool).
+        """
+        while True:
+            batch = await inbox.get_batch(BATCH_MAX)
+            lines: list[str] = []
+            for obs in batch:
+                try:
+                    self._emit(obs, lines)
+                except Exception:  # per-observation guard: log, count, continue
+                    self.stats.internal_errors += 1
+                    log.exception("hub.observation_failed", kind=type(obs).__name__)
+            self.stats.points += len(lines)
+            if lines:
+                await self._sink.submit(lines)
 
     def _on_durable(self, items: list[Inbound], snapshot: object | None) -> Callable[[], None]:
         def done() -> None:
@@ -176,6 +206,8 @@ class Hub:
         self.stats.observations += 1
         self.state.apply(obs)
         lines.extend(to_lines(self._site_id, obs, self._zones))
+        if self._observer is not None:
+            self._observer.observe(obs)
 
     def _dead_letter(self, item: Inbound, sensor_id: str | None, reason: str) -> None:
         self._dead.record(DeadLetter(item.topic, reason, item.received_at, item.payload, sensor_id))

@@ -99,6 +99,8 @@ class Alert:
     resolved_by: str | None = None  # None with resolved_at set: resolved by the engine
     note: str | None = None
     notifications: int = 1  # 1 + re-notifications/escalations sent
+    escalated: bool = False  # severity was raised one step: unacknowledged past alerts.escalate_s
+    subject: str | None = None  # what the alert is about: a zone, device or service id, "spool"
 
 
 class LiveEventKind(StrEnum):

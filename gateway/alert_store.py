@@ -1,0 +1,201 @@
+"""AlertStore: alerts and their transitions in a local SQLite file. Shell module (sqlite3).
+
+All database work runs on one worker thread of our own (never on the event
+loop), in the order it was asked for; the connection lives on that thread.
+Each ``record`` is one transaction: the alerts' current rows, one row per
+transition (who, when, note, the alert as it was after it) and the raise
+counters that keep alert ids unique across restarts. The file uses WAL with
+``synchronous=FULL``: a transition the engine has published is on disk.
+
+Tables: ``alerts(id, key, state, updated_at, body)``,
+``transitions(seq, alert_id, kind, at, by, note, body)``, ``raises(key, n)``.
+``body`` is the alert as JSON (``gateway.outbound.to_json``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from gateway.alerts import Transition
+from gateway.live import Alert
+from gateway.outbound import alert_from_json, to_json
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_state ON alerts (state);
+CREATE TABLE IF NOT EXISTS transitions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by TEXT,
+    note TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_alert ON transitions (alert_id);
+CREATE TABLE IF NOT EXISTS raises (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+"""
+
+
+class StoreError(Exception):
+    """The alert database cannot be opened or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTransition:
+    seq: int
+    alert_id: str
+    kind: str
+    at: str
+    by: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    active: list[Alert]  # active and acknowledged
+    recent_resolved: list[Alert]
+    raises: dict[str, int]
+
+
+def alert_key(alert: Alert) -> str:
+    return alert.id.rpartition(":")[0]
+
+
+class AlertStore:
+    def __init__(self, path: Path, *, keep_resolved: int = 200) -> None:
+        self.path = path
+        self._keep_resolved = keep_resolved
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+
+    async def open(self) -> Restored:
+        """Open (or create) the database and read back what a restart needs."""
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-store")
+        return await self._run(self._open_sync)
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        await self._run(self._close_sync)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    async def record(self, transitions: Sequence[Transition], raises: dict[str, int]) -> None:
+        if transitions:
+            await self._run(lambda: self._record_sync(transitions, raises))
+
+    async def transitions(self, alert_id: str) -> list[StoredTransition]:
+        return await self._run(lambda: self._transitions_sync(alert_id))
+
+    async def alert(self, alert_id: str) -> Alert | None:
+        return await self._run(lambda: self._alert_sync(alert_id))
+
+    # ------------------------------------------------------------------ worker thread
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        if self._executor is None:
+            raise StoreError("the alert store is not open")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError("the alert store is not open")
+        return self._db
+
+    def _open_sync(self) -> Restored:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+        self._db = db
+        active = [
+            alert_from_json(body)
+            for (body,) in db.execute(
+                "SELECT body FROM alerts WHERE state != 'resolved' ORDER BY updated_at"
+            )
+        ]
+        resolved = [
+            alert_from_json(body)
+            for (body,) in db.execute(
+                "SELECT body FROM alerts WHERE state = 'resolved' ORDER BY updated_at DESC LIMIT ?",
+                (self._keep_resolved,),
+            )
+        ]
+        raises = {key: int(n) for key, n in db.execute("SELECT key, n FROM raises")}
+        return Restored(active, list(reversed(resolved)), raises)
+
+    def _close_sync(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _record_sync(self, transitions: Sequence[Transition], raises: dict[str, int]) -> None:
+        db = self._conn()
+        keys = {alert_key(t.alert) for t in transitions}
+        with _transaction(db):
+            for t in transitions:
+                a = t.alert
+                body = to_json(a).decode()
+                db.execute(
+                    "INSERT INTO alerts (id, key, state, updated_at, body) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
+                    " updated_at = excluded.updated_at, body = excluded.body",
+                    (a.id, alert_key(a), a.state.value, a.updated_at.isoformat(), body),
+                )
+                db.execute(
+                    "INSERT INTO transitions (alert_id, kind, at, by, note, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (a.id, t.kind, t.at.isoformat(), t.by, t.note, body),
+                )
+            for key in keys:
+                if key in raises:
+                    db.execute(
+                        "INSERT INTO raises (key, n) VALUES (?, ?)"
+                        " ON CONFLICT(key) DO UPDATE SET n = max(n, excluded.n)",
+                        (key, raises[key]),
+                    )
+
+    def _transitions_sync(self, alert_id: str) -> list[StoredTransition]:
+        rows = self._conn().execute(
+            "SELECT seq, alert_id, kind, at, by, note FROM transitions"
+            " WHERE alert_id = ? ORDER BY seq",
+            (alert_id,),
+        )
+        return [StoredTransition(*row) for row in rows]
+
+    def _alert_sync(self, alert_id: str) -> Alert | None:
+        row = self._conn().execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return alert_from_json(row[0]) if row else None
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error (autocommit connection)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

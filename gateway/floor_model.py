@@ -1,0 +1,221 @@
+"""The floor picture: observations in, zone states and alert conditions out. Pure module.
+
+``FloorModel`` keeps what each source last said (``FloorState``), the door
+balances, the climate windows and the crowd-level trackers of every zone.
+``evaluate(now)`` fuses each zone's occupancy (``gateway.zones``), moves its
+level (``gateway.levels``), reads its climate (``gateway.climate``) and the
+expected waits of its services; ``conditions(now, ...)`` runs the alert rules
+(``gateway.alerts``) over that picture. The engine (``gateway.engine``) calls
+both with the clock; nothing here reads a clock or does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from gateway.alerts import (
+    Condition,
+    ServiceWait,
+    ZoneRule,
+    device_conditions,
+    spool_conditions,
+    waiting_conditions,
+    zone_conditions,
+)
+from gateway.climate import ZoneClimate
+from gateway.floor_state import FloorState
+from gateway.levels import LevelTracker, level_of_service, thresholds
+from gateway.live import ZoneState
+from gateway.observations import Climate, DeviceHealth, DoorTraffic, Observation
+from gateway.settings import ServiceConfig, Settings
+from gateway.zones import (
+    DoorBalances,
+    FusionInputs,
+    ZoneSpec,
+    closed_between,
+    fuse,
+    is_open,
+    zone_specs,
+)
+
+_UNUSABLE_DETAIL = ("stall", "tamper")
+
+
+class FloorModel:
+    def __init__(self, settings: Settings, *, start: datetime) -> None:
+        self._site = settings.site
+        self._rules = settings.alerts
+        self._specs: dict[str, ZoneSpec] = {s.id: s for s in zone_specs(settings)}
+        self._zones = {z.id: z for z in settings.zones}
+        self._services: list[ServiceConfig] = list(settings.services)
+        self._service_zone = {
+            service: spec.id for spec in self._specs.values() for service in spec.services
+        }
+        self.state = FloorState()
+        # A gateway started while the site is closed may count from an empty building.
+        self.doors = DoorBalances(self._specs.values(), anchored=not is_open(self._site, start))
+        self._climate = {z.id: ZoneClimate(z.comfort) for z in settings.zones}
+        self._levels = {
+            z.id: LevelTracker(
+                thresholds(z.crowd, capacity=z.capacity, area_m2=z.area_m2),
+                z.crowd.dwell_s,
+                z.crowd.hysteresis,
+            )
+            for z in settings.zones
+        }
+        self._rule_of = {
+            z.id: ZoneRule(
+                alert_level=z.alert_level,
+                alert_people=self._levels[z.id].thresholds.of(z.alert_level),
+                capacity=z.capacity,
+                comfort=z.comfort,
+            )
+            for z in settings.zones
+        }
+        self._device_zone: dict[str, str] = {}
+        for c in settings.cameras:
+            if c.rois:
+                self._device_zone[c.id] = c.rois[0].zone
+        for s in settings.sensors:
+            if s.zone is not None:
+                self._device_zone[s.id] = s.zone
+        self._last_occupancy: dict[str, int] = {}
+        self._last_eval = start
+        self.states: dict[str, ZoneState] = {}
+
+    @property
+    def specs(self) -> dict[str, ZoneSpec]:
+        return self._specs
+
+    def apply(self, obs: Observation) -> None:
+        self.state.apply(obs)
+        if isinstance(obs, Climate):
+            zc = self._climate.get(obs.zone_id)
+            if zc is not None:
+                zc.add(obs)
+        elif isinstance(obs, DoorTraffic):
+            self.doors.apply(obs)
+
+    # ------------------------------------------------------------------ picture
+
+    def evaluate(self, now: datetime) -> list[ZoneState]:
+        """Every zone's state at ``now`` (levels move with time: call it periodically)."""
+        if closed_between(self._site, self._last_eval, now):
+            self._closing(now)
+        self._last_eval = max(self._last_eval, now)
+        unusable = self._unusable_devices()
+        waits = {w.service_id: w for w in self.service_waits(now)}
+        out = []
+        for spec in self._specs.values():
+            state = self._zone(spec, now, unusable, waits)
+            self.states[spec.id] = state
+            out.append(state)
+        return out
+
+    def _closing(self, now: datetime) -> None:
+        resettable = [z.id for z in self._zones.values() if z.door_reset_at_closing]
+        self.doors.reset(resettable, now)
+        self.state.clear_waiting()
+
+    def _unusable_devices(self) -> frozenset[str]:
+        return frozenset(
+            d.device_id
+            for d in self.state.devices.values()
+            if not d.online or any(word in d.detail.lower() for word in _UNUSABLE_DETAIL)
+        )
+
+    def _zone(
+        self,
+        spec: ZoneSpec,
+        now: datetime,
+        unusable: frozenset[str],
+        waits: dict[str, ServiceWait],
+    ) -> ZoneState:
+        zone_waits = [waits[s] for s in spec.services if s in waits]
+        waiting = sum(w.waiting for w in zone_waits) if spec.services else None
+        expected = max((w.expected_wait_s for w in zone_waits), default=None)
+        inputs = FusionInputs(
+            counts=self.state.counts.get(spec.id, {}),
+            offline=unusable,
+            balance=self.doors.balances.get(spec.id),
+            doors_offline=any(s in unusable for s in spec.door_sensors),
+            waiting_tickets=waiting,
+        )
+        fusion = fuse(spec, inputs, now)
+        if fusion.occupancy is not None:
+            self._last_occupancy[spec.id] = fusion.occupancy
+            if fusion.camera_confident:
+                self.doors.anchor(spec.id, fusion.occupancy, now)
+        occupancy = self._last_occupancy.get(spec.id, 0)
+        tracker = self._levels[spec.id]
+        level = tracker.update(occupancy, now) if fusion.occupancy is not None else tracker.level
+        zone = self._zones[spec.id]
+        return ZoneState(
+            zone_id=spec.id,
+            floor_id=spec.floor_id,
+            name=spec.name,
+            occupancy=occupancy,
+            capacity=spec.capacity,
+            capacity_ratio=occupancy / spec.capacity,
+            density_per_m2=occupancy / spec.area_m2,
+            level_of_service=(
+                level_of_service(occupancy, spec.area_m2).value
+                if zone.crowd.los is not None
+                else None
+            ),
+            level=level,
+            method=fusion.method,
+            confidence=fusion.confidence,
+            sources=fusion.sources,
+            disagreement=fusion.disagreement,
+            climate=self._climate[spec.id].state(now),
+            waiting_tickets=waiting,
+            expected_wait_s=expected,
+            updated_at=now,
+        )
+
+    def service_waits(self, now: datetime) -> list[ServiceWait]:
+        """Expected wait per service: waiting tickets / (open counters / service time)."""
+        out = []
+        idle_s = self._rules.counter_idle_s
+        for service in self._services:
+            q = self.state.queues.get(service.id)
+            if q is None:
+                continue
+            active = sum(
+                1
+                for counter, at in q.counters.items()
+                if counter in service.counters and (now - at).total_seconds() <= idle_s
+            )
+            open_counters = active or len(service.counters)
+            waiting = len(q.waiting)
+            out.append(
+                ServiceWait(
+                    service_id=service.id,
+                    name=service.name,
+                    zone_id=self._service_zone.get(service.id),
+                    waiting=waiting,
+                    open_counters=open_counters,
+                    expected_wait_s=waiting * service.service_time_s / open_counters,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ rules
+
+    def devices(self) -> Sequence[DeviceHealth]:
+        return list(self.state.devices.values())
+
+    def conditions(
+        self, now: datetime, *, spool_fill: float | None, spool_warn: float
+    ) -> list[Condition]:
+        """What the alert rules see wrong in the picture of the last ``evaluate``."""
+        out: list[Condition] = []
+        for zone_id, state in self.states.items():
+            out.extend(zone_conditions(state, self._rule_of[zone_id], self._rules))
+        out.extend(waiting_conditions(self.service_waits(now), self._rules))
+        out.extend(device_conditions(self.devices(), self._rules, now, self._device_zone))
+        if spool_fill is not None:
+            out.extend(spool_conditions(spool_fill, spool_warn))
+        return out
