@@ -24,6 +24,10 @@ PURE = [
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sensors" / "decoders").glob("*.py")),
     "sensors/simulator/model.py",
     "sensors/simulator/payloads.py",
+    *(
+        f"gateway/planning/{m}.py"
+        for m in ("erlang", "forecast", "backtest", "staffing", "report", "hvac", "hvac_rules")
+    ),
     *("cameras/models.py", "cameras/geometry.py", "cameras/smoothing.py", "cameras/yolo.py"),
 ]
 FORBIDDEN = {

@@ -1,0 +1,126 @@
+"""``floorwatch plan``: staffing plan, backtest and HVAC advice on the command line. Shell."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.config_loader import ConfigError, load_settings
+from gateway.planning.backtest import render_backtest
+from gateway.planning.history import HistoryError, InfluxHistory
+from gateway.planning.hvac_rules import advice_topic
+from gateway.planning.report import plan_csv, render_plan
+from gateway.planning.service import PlanningService
+from gateway.settings import Settings
+
+plan_app = typer.Typer(
+    help="Staffing plan (Erlang C), forecast backtest and HVAC advice from stored history.",
+    no_args_is_help=True,
+)
+
+Config = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)", dir_okay=False)]
+
+
+def _settings(path: Path) -> Settings:
+    try:
+        return load_settings(path, os.environ).settings
+    except ConfigError as exc:
+        typer.echo(f"{exc.source}: configuration is not valid", err=True)
+        for issue in exc.issues:
+            typer.echo(f"  - {issue}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _service(settings: Settings) -> PlanningService:
+    return PlanningService.from_settings(settings)
+
+
+@plan_app.command("staffing")
+def staffing(
+    config: Config,
+    day: Annotated[
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="day to plan (default: tomorrow)"),
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="also write the plan as CSV")
+    ] = None,
+) -> None:
+    """Counters to open per hour and service group for one day."""
+    settings = _settings(config)
+    service = _service(settings)
+    target: date = (
+        day.date() if day else (datetime.now(UTC).astimezone(service.tz).date() + timedelta(days=1))
+    )
+    try:
+        plan = service.staffing_plan(target)
+    except HistoryError as exc:
+        typer.echo(f"cannot read the history: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(render_plan(plan))
+    if csv_file is not None:
+        csv_file.write_text(plan_csv(plan), encoding="utf-8")
+        typer.echo(f"\nwritten {csv_file}")
+
+
+@plan_app.command("backtest")
+def backtest_cmd(
+    config: Config,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, help="weeks of days to test")] = 4,
+    groups: Annotated[bool, typer.Option(help="also per service group")] = False,
+) -> None:
+    """Forecast error (MAPE and bias by hour) on the stored history."""
+    settings = _settings(config)
+    service = _service(settings)
+    today = datetime.now(UTC).astimezone(service.tz).date()
+    try:
+        results = service.backtest(weeks, today)
+    except HistoryError as exc:
+        typer.echo(f"cannot read the history: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for result in results if groups else results[:1]:
+        typer.echo(render_backtest(result))
+        typer.echo("")
+
+
+@plan_app.command("hvac")
+def hvac_cmd(
+    config: Config,
+    window_min: Annotated[int, typer.Option(help="minutes of readings behind 'now'")] = 15,
+) -> None:
+    """HVAC advice per zone from the latest stored readings."""
+    settings = _settings(config)
+    service = _service(settings)
+    tz = service.tz
+    history = InfluxHistory(settings.influxdb, settings.site.id, tz)
+    now = datetime.now(UTC)
+    try:
+        conditions = history.latest_conditions(now, window_min)
+        advice = service.hvac_advice(conditions, now)
+    except HistoryError as exc:
+        typer.echo(f"cannot read the history: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if not advice:
+        typer.echo(f"no zone has readings in the last {2 * window_min} minutes")
+    for a in advice:
+        c = a.conditions
+        climate = " ".join(
+            f"{label} {value:.1f}"
+            for label, value in (
+                ("°C", c.temperature_c),
+                ("%RH", c.humidity_pct),
+                ("CO2", c.co2_ppm),
+            )
+            if value is not None
+        )
+        typer.echo(
+            f"{a.zone_id}: {a.occupancy} people, {climate or 'no climate readings'};"
+            f" outdoor air needed {a.outdoor_air_m3h:.0f} m3/h ({a.outdoor_air_standard})"
+        )
+        for action in a.actions:
+            typer.echo(f"  [{action.severity}] {action.code}: {action.message}")
+        typer.echo(f"  -> {advice_topic(settings.mqtt.base_topic, settings.site.id, a.zone_id)}")
