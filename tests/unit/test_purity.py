@@ -15,6 +15,7 @@ PURE = [
     "gateway/throttle.py",
     "gateway/points.py",
     "gateway/live.py",
+    *("api/auth.py", "api/influxql.py", "api/schemas.py", "api/events.py"),
     *("gateway/levels.py", "gateway/zones.py", "gateway/climate.py", "gateway/alerts.py", "gateway/floor_model.py", "gateway/outbound.py"),  # noqa: E501
     "sensors/models.py",
     "sensors/topics.py",

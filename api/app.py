@@ -1,0 +1,187 @@
+"""The FastAPI app, built by ``create_app`` from the gateway's collaborators. No module-level app."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import FailureLimiter, SessionStore, TokenBook
+from api.deps import ApiError, AppState
+from api.history import HistorySource
+from api.metrics import ApiMetrics, FloorCollector
+from api.routes import alerts, devices, session, site, stream, system, zones
+from api.schemas import ErrorBody, ErrorDetail
+from gateway.live import FloorService
+from gateway.settings import ApiConfig, Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+        b" connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    config: ApiConfig,
+    site_settings: Settings,
+    floor: FloorService,
+    history: HistorySource,
+    registry: CollectorRegistry,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    token_key: bytes | None = None,
+) -> FastAPI:
+    """The API and the control-room page over ``floor`` (live) and ``history`` (InfluxDB).
+
+    ``registry`` receives the API's own metrics and a collector of the floor's
+    figures; ``/metrics`` serves everything registered in it. ``token_key`` is
+    the key the tokens are hashed under (default: random per process).
+    """
+    metrics = ApiMetrics(registry)
+    registry.register(FloorCollector(floor))
+    state = AppState(
+        config=config,
+        site=site_settings,
+        floor=floor,
+        history=history,
+        metrics=metrics,
+        tokens=TokenBook(config.tokens, token_key or secrets.token_bytes(32)),
+        sessions=SessionStore(ttl_s=config.session_ttl_s, max_sessions=config.max_sessions),
+        limiter=FailureLimiter(
+            max_failures=config.auth_max_failures,
+            window_s=config.auth_window_s,
+            lockout_s=config.auth_lockout_s,
+        ),
+        clock=clock,
+        registry=registry,
+    )
+    app = FastAPI(
+        title="floorwatch",
+        version="1.0",
+        summary="Live crowd picture, alerts and history of a public-administration service center",
+        description="Every endpoint but /health needs a token: `Authorization: Bearer <token>`,"
+        " or the session cookie set by `POST /api/v1/session`. See docs/api.md.",
+        openapi_tags=[{"name": n} for n in ("system", "session", "site", "zones", "alerts")],
+    )
+    app.state.floorwatch = state
+    for module in (system, session, site, zones, alerts, devices, stream):
+        app.include_router(module.router, responses={422: {"model": ErrorBody}})
+    _add_error_handlers(app)
+    _add_static(app)
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            allow_credentials=False,
+        )
+    app.add_middleware(ObservedMiddleware, metrics=metrics)
+    return app
+
+
+def _add_static(app: FastAPI) -> None:
+    app.mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=307)
+
+
+def _error(status: int, code: str, message: str, **kwargs: Any) -> JSONResponse:
+    details = kwargs.pop("details", None)
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details))
+    return JSONResponse(body.model_dump(), status_code=status, headers=kwargs.get("headers"))
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, headers=exc.headers, details=exc.details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the input back: a login body holds a token.
+        details = [
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        return _error(422, "invalid_request", "the request is not valid", details=details)
+
+
+class ObservedMiddleware:
+    """Counts requests per route template, times them, and adds security headers."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        is_api = scope["path"].startswith("/api/")
+
+        async def send_wrapped(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.extend(_SECURITY_HEADERS)
+                if is_api and scope["path"] != "/api/v1/stream":
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapped)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(template, scope["method"], str(status)).inc()
+            if template != "/api/v1/stream":
+                self.metrics.latency.labels(template).observe(time.perf_counter() - started)

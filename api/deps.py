@@ -1,0 +1,176 @@
+"""The app's state and its typed dependencies: who is asking, may they, and what they reach."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry
+
+from api.auth import FailureLimiter, Permission, Principal, SessionStore, TokenBook
+from api.events import FrameCache
+from api.history import HistorySource
+from api.metrics import ApiMetrics
+from api.schemas import ErrorBody
+from gateway.live import FloorService
+from gateway.settings import ApiConfig, Settings
+
+log = structlog.get_logger("floorwatch.api")
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message", "details"}}`` with ``status``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+        self.details = details
+
+
+@dataclass(slots=True)
+class AppState:
+    config: ApiConfig
+    site: Settings
+    floor: FloorService
+    history: HistorySource
+    metrics: ApiMetrics
+    tokens: TokenBook
+    sessions: SessionStore
+    limiter: FailureLimiter
+    clock: Callable[[], datetime]
+    registry: CollectorRegistry
+    frames: FrameCache = field(default_factory=FrameCache)
+    streams: set[asyncio.Queue[Any]] = field(default_factory=set)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    stream_clients: int = 0
+
+    def now_s(self) -> float:
+        return self.clock().timestamp()
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.floorwatch
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+_bearer = HTTPBearer(auto_error=False, description="an API token: Authorization: Bearer <token>")
+_cookie = APIKeyCookie(
+    name="floorwatch_session",
+    auto_error=False,
+    description="the control-room session (POST /api/v1/session)",
+)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def check_not_locked(state: AppState, client: str) -> None:
+    wait = state.limiter.retry_after(client, state.now_s())
+    if wait is not None:
+        state.metrics.auth_failures.labels("locked_out").inc()
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "too many failed attempts from this address; try again later",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+def token_failed(state: AppState, client: str) -> ApiError:
+    state.metrics.auth_failures.labels("bad_token").inc()
+    if state.limiter.failed(client, state.now_s()):
+        log.warning("api.client_locked_out", client=client, seconds=state.config.auth_lockout_s)
+    else:
+        log.info("api.auth_failed", client=client)
+    return ApiError(401, "unauthorized", "the token is not valid", headers=_CHALLENGE)
+
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="floorwatch"'}
+
+
+def authenticate(
+    request: Request,
+    state: State,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal:
+    """The caller, from a bearer token or the session cookie; 401/429 otherwise."""
+    client = client_address(request)
+    check_not_locked(state, client)
+    if bearer is not None:
+        principal = state.tokens.authenticate(bearer.credentials)
+        if principal is None:
+            raise token_failed(state, client)
+        state.limiter.succeeded(client)
+        return principal
+    session_id = request.cookies.get(state.config.cookie_name) or cookie
+    if session_id:
+        principal = state.sessions.get(session_id, state.now_s())
+        if principal is not None:
+            _check_same_origin(request)
+            return principal
+        state.metrics.auth_failures.labels("expired_session").inc()
+        raise ApiError(401, "session_expired", "the session has expired; log in again")
+    state.metrics.auth_failures.labels("missing").inc()
+    raise ApiError(401, "unauthorized", "a token is required", headers=_CHALLENGE)
+
+
+def _check_same_origin(request: Request) -> None:
+    """Cookie-authenticated writes must come from our own page (SameSite=Strict is the first line)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    if origin != own:
+        raise ApiError(403, "cross_origin", "a session may only be used from its own page")
+
+
+Caller = Annotated[Principal, Depends(authenticate)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    def check(principal: Caller) -> Principal:
+        if not principal.may(permission):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"role {principal.role.value!r} may not do this (needs {permission.value!r})",
+            )
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+AlertWriter = Annotated[Principal, Depends(require(Permission.ALERTS_WRITE))]
+ClimateReader = Annotated[Principal, Depends(require(Permission.CLIMATE))]
+
+_ERR: dict[str, Any] = {"model": ErrorBody}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {**_ERR, "description": "no token, or not a valid one"},
+    403: {**_ERR, "description": "the role may not do this"},
+    429: {**_ERR, "description": "too many failed attempts from this address"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**_ERR, "description": "no such object"}}

@@ -1,0 +1,496 @@
+"""Request and response models of the API, and their conversions. Pure module.
+
+What the API shows is built here from the engine's frozen records
+(``gateway.live``) and the config, never from the records' internals, so a
+field is public only once it is declared below.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.influxql import Resolution
+from gateway.live import Alert, AlertState, Severity, ZoneClimateState, ZoneState
+from gateway.observations import DeviceHealth
+from gateway.settings import CrowdLevel, Role, ZoneConfig, ZoneKind
+
+_AT = "2026-12-01T08:30:00+07:00"
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ErrorDetail(Out):
+    code: str = Field(description="stable machine-readable code, e.g. alert_not_found")
+    message: str = Field(description="one readable sentence")
+    details: list[dict[str, Any]] | None = Field(None, description="per-field problems")
+
+
+class ErrorBody(Out):
+    model_config = _examples(
+        {"error": {"code": "alert_not_found", "message": "no alert 'a1'", "details": None}}
+    )
+    error: ErrorDetail
+
+
+# --------------------------------------------------------------------------- health, session
+
+
+class HealthOut(Out):
+    model_config = _examples({"status": "ok", "time": _AT})
+    status: str
+    time: datetime
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"token": "s3cr3t-token-of-the-desk"}]}
+    )
+    token: str = Field(min_length=1, max_length=512, description="an API token")
+
+
+class SessionOut(Out):
+    model_config = _examples({"name": "Nguyễn Văn An", "role": "supervisor"})
+    name: str
+    role: Role
+
+
+# --------------------------------------------------------------------------- site
+
+
+class ComfortOut(Out):
+    temperature_c: tuple[float, float]
+    humidity_pct: tuple[float, float]
+    co2_ppm_max: float
+
+
+class ZonePlanOut(Out):
+    id: str
+    name: str
+    floor: str
+    kind: ZoneKind
+    area_m2: float
+    seats: int
+    capacity: int
+    polygon: list[tuple[float, float]] = Field(description="outline on the floor plan, metres")
+    alert_level: CrowdLevel
+    comfort: ComfortOut
+
+
+class FloorOut(Out):
+    model_config = _examples(
+        {
+            "id": "f2",
+            "name": "Tầng 2",
+            "level": 2,
+            "area_m2": 650,
+            "width_m": 32.5,
+            "depth_m": 20,
+            "occupancy": 87,
+            "capacity": 320,
+            "zones": [],
+        }
+    )
+    id: str
+    name: str
+    level: int
+    area_m2: float
+    width_m: float
+    depth_m: float
+    occupancy: int = Field(description="people now, sum of the floor's zones")
+    capacity: int
+    zones: list[ZonePlanOut]
+
+
+class SiteOut(Out):
+    id: str
+    name: str
+    timezone: str
+    occupancy: int
+    capacity: int
+    floors: list[FloorOut]
+
+
+def zone_plan(z: ZoneConfig) -> ZonePlanOut:
+    return ZonePlanOut(
+        id=z.id,
+        name=z.name,
+        floor=z.floor,
+        kind=z.kind,
+        area_m2=z.area_m2,
+        seats=z.seats,
+        capacity=z.capacity,
+        polygon=list(z.polygon),
+        alert_level=z.alert_level,
+        comfort=ComfortOut(
+            temperature_c=z.comfort.temperature_c,
+            humidity_pct=z.comfort.humidity_pct,
+            co2_ppm_max=z.comfort.co2_ppm_max,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- zones
+
+
+class SourceOut(Out):
+    source_id: str
+    kind: str
+    count: float
+    at: datetime | None
+    fresh: bool
+    confidence: float
+    used: bool
+
+
+class ClimateOut(Out):
+    at: datetime | None = None
+    temperature_c: float | None = None
+    humidity_pct: float | None = None
+    co2_ppm: float | None = None
+    pm25_ugm3: float | None = None
+    temperature_mean_5m: float | None = None
+    humidity_mean_5m: float | None = None
+    co2_mean_5m: float | None = None
+    temperature_status: str | None = Field(None, description="low, ok or high; null: no data")
+    humidity_status: str | None = None
+    co2_status: str | None = None
+
+
+class ZoneOut(Out):
+    model_config = _examples(
+        {
+            "zone_id": "f2-waiting",
+            "floor_id": "f2",
+            "name": "Khu chờ",
+            "occupancy": 96,
+            "capacity": 180,
+            "capacity_ratio": 0.53,
+            "density_per_m2": 0.31,
+            "level_of_service": "B",
+            "level": "busy",
+            "method": "max(presence,doors)",
+            "confidence": 0.8,
+            "sources": [
+                {
+                    "source_id": "pc-f2-waiting",
+                    "kind": "presence",
+                    "count": 96,
+                    "at": _AT,
+                    "fresh": True,
+                    "confidence": 0.8,
+                    "used": True,
+                }
+            ],
+            "disagreement": False,
+            "climate": {"temperature_c": 27.1, "humidity_pct": 64, "co2_ppm": 820},
+            "waiting_tickets": 31,
+            "expected_wait_s": 540,
+            "updated_at": _AT,
+        }
+    )
+    zone_id: str
+    floor_id: str
+    name: str
+    occupancy: int
+    capacity: int
+    capacity_ratio: float
+    density_per_m2: float
+    level_of_service: str | None = Field(description="Fruin A..F; null where density is not used")
+    level: CrowdLevel
+    method: str = Field(description="how occupancy was fused from the sources")
+    confidence: float
+    sources: list[SourceOut]
+    disagreement: bool = Field(description="the sources differ beyond the tolerance")
+    climate: ClimateOut
+    waiting_tickets: int | None
+    expected_wait_s: float | None
+    updated_at: datetime
+
+
+def climate_out(c: ZoneClimateState) -> ClimateOut:
+    return ClimateOut(
+        at=c.at,
+        temperature_c=c.temperature_c,
+        humidity_pct=c.humidity_pct,
+        co2_ppm=c.co2_ppm,
+        pm25_ugm3=c.pm25_ugm3,
+        temperature_mean_5m=c.temperature_mean_5m,
+        humidity_mean_5m=c.humidity_mean_5m,
+        co2_mean_5m=c.co2_mean_5m,
+        temperature_status=c.temperature_status,
+        humidity_status=c.humidity_status,
+        co2_status=c.co2_status,
+    )
+
+
+def zone_out(z: ZoneState) -> ZoneOut:
+    return ZoneOut(
+        zone_id=z.zone_id,
+        floor_id=z.floor_id,
+        name=z.name,
+        occupancy=z.occupancy,
+        capacity=z.capacity,
+        capacity_ratio=z.capacity_ratio,
+        density_per_m2=z.density_per_m2,
+        level_of_service=z.level_of_service,
+        level=z.level,
+        method=z.method,
+        confidence=z.confidence,
+        sources=[
+            SourceOut(
+                source_id=s.source_id,
+                kind=s.kind,
+                count=s.count,
+                at=s.at,
+                fresh=s.fresh,
+                confidence=s.confidence,
+                used=s.used,
+            )
+            for s in z.sources
+        ],
+        disagreement=z.disagreement,
+        climate=climate_out(z.climate),
+        waiting_tickets=z.waiting_tickets,
+        expected_wait_s=z.expected_wait_s,
+        updated_at=z.updated_at,
+    )
+
+
+class ZoneClimateOut(Out):
+    zone_id: str
+    name: str
+    floor_id: str
+    occupancy: int
+    comfort: ComfortOut
+    climate: ClimateOut
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class AlertOut(Out):
+    model_config = _examples(
+        {
+            "id": "crowd_level:f2-waiting",
+            "rule": "crowd_level",
+            "severity": "critical",
+            "state": "acknowledged",
+            "zone_id": "f2-waiting",
+            "device_id": None,
+            "message": "f2-waiting is crowded (152 people, 84 % of capacity)",
+            "value": 0.84,
+            "threshold": 0.8,
+            "raised_at": _AT,
+            "updated_at": _AT,
+            "acknowledged_at": _AT,
+            "acknowledged_by": "Nguyễn Văn An",
+            "resolved_at": None,
+            "resolved_by": None,
+            "note": "opened counters 24 and 25",
+            "notifications": 1,
+            "escalated": False,
+            "subject": "f2-waiting",
+        }
+    )
+    id: str
+    rule: str
+    severity: Severity
+    state: AlertState
+    zone_id: str | None
+    device_id: str | None
+    message: str
+    value: float | None
+    threshold: float | None
+    raised_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    note: str | None = Field(description="what was done, each action ending with its audit stamp")
+    notifications: int = Field(description="1 + re-notifications and escalations sent")
+    escalated: bool = Field(description="severity raised one step: unacknowledged for too long")
+    subject: str | None = Field(description="what the alert is about: zone, device or service id")
+
+
+def alert_out(a: Alert) -> AlertOut:
+    return AlertOut(
+        id=a.id,
+        rule=a.rule,
+        severity=a.severity,
+        state=a.state,
+        zone_id=a.zone_id,
+        device_id=a.device_id,
+        message=a.message,
+        value=a.value,
+        threshold=a.threshold,
+        raised_at=a.raised_at,
+        updated_at=a.updated_at,
+        acknowledged_at=a.acknowledged_at,
+        acknowledged_by=a.acknowledged_by,
+        resolved_at=a.resolved_at,
+        resolved_by=a.resolved_by,
+        note=a.note,
+        notifications=a.notifications,
+        escalated=a.escalated,
+        subject=a.subject,
+    )
+
+
+class AlertActionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "opened counters 24 and 25"}]}
+    )
+    note: str | None = Field(None, max_length=500, description="what was done; kept with the alert")
+
+
+# --------------------------------------------------------------------------- devices
+
+
+class HealthState(Out):
+    online: bool
+    at: datetime
+    detail: str
+    battery_pct: float | None = None
+    linkquality: float | None = None
+    fps: float | None = None
+    latency_ms: float | None = None
+
+
+class CameraOut(Out):
+    model_config = _examples(
+        {
+            "id": "cam-f2-1",
+            "name": "Sảnh chờ 1",
+            "zones": ["f2-waiting"],
+            "analysis_fps": 2.0,
+            "health": {"online": True, "at": _AT, "detail": "", "fps": 2.0, "latency_ms": 180},
+        }
+    )
+    id: str
+    name: str
+    zones: list[str] = Field(description="zones the camera counts (its regions of interest)")
+    analysis_fps: float
+    health: HealthState | None = Field(description="null: no report yet")
+
+
+class SensorOut(Out):
+    id: str
+    kind: str
+    decoder: str
+    zone: str | None
+    door: str | None
+    interval_s: float
+    health: HealthState | None = Field(description="null: no report yet")
+
+
+# --------------------------------------------------------------------------- history
+
+
+class OccupancyPoint(Out):
+    time: datetime
+    mean: float | None
+    max: float | None
+    density: float | None
+    capacity_ratio: float | None
+
+
+class ClimatePoint(Out):
+    time: datetime
+    temperature: float | None
+    humidity: float | None
+    co2: float | None
+    pm25: float | None
+
+
+class OccupancySeries(Out):
+    source: str
+    points: list[OccupancyPoint]
+
+
+class ClimateSeries(Out):
+    sensor: str
+    points: list[ClimatePoint]
+
+
+class ZoneHistoryOut(Out):
+    model_config = _examples(
+        {
+            "zone_id": "f2-waiting",
+            "resolution": "15m",
+            "start": "2026-12-01T07:00:00+07:00",
+            "end": "2026-12-01T12:00:00+07:00",
+            "occupancy": [
+                {
+                    "source": "pc-f2-waiting",
+                    "points": [
+                        {
+                            "time": "2026-12-01T07:30:00+07:00",
+                            "mean": 41.5,
+                            "max": 55,
+                            "density": 0.13,
+                            "capacity_ratio": 0.23,
+                        }
+                    ],
+                }
+            ],
+            "climate": [],
+        }
+    )
+    zone_id: str
+    resolution: Resolution
+    start: datetime
+    end: datetime
+    occupancy: list[OccupancySeries]
+    climate: list[ClimateSeries]
+
+
+class DeviceOut(Out):
+    device_id: str
+    kind: str
+    health: HealthState
+
+
+def health_state(d: DeviceHealth, detail: str) -> HealthState:
+    return HealthState(
+        online=d.online,
+        at=d.at,
+        detail=detail,
+        battery_pct=d.battery_pct,
+        linkquality=d.linkquality,
+        fps=d.fps,
+        latency_ms=d.latency_ms,
+    )
+
+
+class LiveEventOut(Out):
+    """The data of one live-stream event (SSE ``event:`` zone, alert or device; ``id:`` seq)."""
+
+    seq: int
+    kind: str
+    at: datetime
+    transition: str | None = None
+    zone: ZoneOut | None = None
+    alert: AlertOut | None = None
+    device: DeviceOut | None = None
+
+
+class SnapshotOut(Out):
+    """The first event of a fresh stream (SSE ``event: snapshot``): the whole live picture."""
+
+    at: datetime
+    zones: list[ZoneOut]
+    alerts: list[AlertOut]
+    devices: list[DeviceOut]
