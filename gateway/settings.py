@@ -385,6 +385,54 @@ class CountingConfig(Model):
         return self
 
 
+class CaptureConfig(Model):
+    """How frames are pulled from a camera (docs/cameras.md#capture).
+
+    The stream is the camera's ``stream_uri`` (or the ONVIF stream URI): RTSP,
+    HTTP MJPEG or a file. The camera's ONVIF credentials are put into the URL
+    in memory only.
+    """
+
+    transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="RTSP transport: TCP (interleaved) survives NAT and packet loss"
+    )
+    max_sessions: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="stream sessions open at once per camera host (cameras on one host,"
+        " e.g. the channels of an NVR, share them); many cameras allow only a few",
+    )
+    open_timeout_s: float = Field(10, gt=0, le=120, description="give up opening a stream after")
+    stall_s: float = Field(
+        5, gt=0, le=300, description="no frame for this long: offline, and the stream is reopened"
+    )
+    reconnect_min_s: float = Field(0.5, gt=0, description="first reconnect delay")
+    reconnect_max_s: float = Field(30, gt=0, description="cap of the exponential reconnect backoff")
+    snapshot_uri: str | None = Field(
+        None, description="override of the ONVIF snapshot URI (an HTTP JPEG endpoint)"
+    )
+    snapshot_fallback: bool = Field(
+        True, description="poll snapshots while the stream cannot be opened"
+    )
+    snapshot_after_failures: int = Field(
+        3, ge=1, description="failed stream attempts in a row before snapshots take over"
+    )
+    snapshot_interval_s: float = Field(1.0, gt=0, le=3600, description="snapshot poll period")
+    stream_retry_s: float = Field(
+        60, gt=0, description="while on snapshots, try the stream again this often"
+    )
+    health_interval_s: float = Field(
+        10, gt=0, description="DeviceHealth period (a change of online is sent at once)"
+    )
+
+    @model_validator(mode="after")
+    def _backoff(self) -> CaptureConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        return self
+
+
 class CameraConfig(Model):
     id: Ident
     name: str
@@ -393,6 +441,7 @@ class CameraConfig(Model):
     analysis_fps: float = Field(2.0, gt=0, le=30)
     rois: list[CameraRoi] = Field(default_factory=list)
     counting: CountingConfig = CountingConfig()
+    capture: CaptureConfig = CaptureConfig()
 
 
 # --------------------------------------------------------------------------- sensors

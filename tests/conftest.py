@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.peers.mosquitto",
     "tests.peers.influxdb1",
     "tests.peers.victoriametrics",
+    "tests.peers.rtsp",
 ]

@@ -1,0 +1,227 @@
+"""The pure part of capture: URLs and credentials, FFmpeg options, schedules, health.
+
+No I/O, no clock reads: times are monotonic seconds passed in as values. The
+shell (``cameras/capture.py``) owns the threads, OpenCV and HTTP.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+SourceKind = Literal["rtsp", "http", "file"]
+
+
+class CaptureState(StrEnum):
+    """What the capture thread of one camera is doing now."""
+
+    STARTING = "starting"
+    WAITING_SESSION = "waiting_session"  # all sessions of the camera's host are taken
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    SNAPSHOT = "snapshot"  # polling JPEG snapshots instead of a stream
+    RECONNECTING = "reconnecting"  # waiting out the backoff before the next attempt
+    STOPPED = "stopped"
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def source_kind(url: str) -> SourceKind:
+    """rtsp(s):// -> rtsp, http(s):// -> http, anything else (a path, file://) -> file."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("rtsp", "rtsps", "rtspt"):
+        return "rtsp"
+    if scheme in ("http", "https"):
+        return "http"
+    return "file"
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``rtsp://u:p@h/x`` -> (``rtsp://h/x``, "u", "p"); userinfo is percent-decoded."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    netloc = parts.netloc.rpartition("@")[2]
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return clean, user, password
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """Put credentials into a URL's userinfo, percent-encoded (``@``, ``:``, ``/`` are safe).
+
+    Any userinfo already in ``url`` is replaced. Files and URLs without a user
+    come back unchanged. The result lives in memory only: never log it.
+    """
+    if not username or source_kind(url) == "file":
+        return url
+    clean, _, _ = split_credentials(url)
+    parts = urlsplit(clean)
+    userinfo = quote(username, safe="")
+    if password is not None:
+        userinfo += ":" + quote(password, safe="")
+    netloc = f"{userinfo}@{parts.netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def redact_url(url: str) -> str:
+    """The URL without userinfo and query (queries of cameras carry passwords too)."""
+    if source_kind(url) == "file":
+        return url
+    clean, _, _ = split_credentials(url)
+    parts = urlsplit(clean)
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def url_host(url: str) -> str:
+    """The host a URL talks to (the key of the per-host session limit); files: 'file'."""
+    if source_kind(url) == "file":
+        return "file"
+    return (urlsplit(url).hostname or "").lower()
+
+
+def ffmpeg_options(transport: Literal["tcp", "udp"], *, stall_s: float) -> str:
+    """The value of OPENCV_FFMPEG_CAPTURE_OPTIONS for an RTSP open ("key;value|key;value").
+
+    ``timeout`` is FFmpeg's RTSP socket timeout in microseconds, a second guard
+    besides OpenCV's read timeout; ``analyzeduration`` keeps the probe short so
+    that a reconnect shows frames again within a second or two.
+    """
+    timeout_us = int(stall_s * 1_000_000)
+    return f"rtsp_transport;{transport}|timeout;{timeout_us}|analyzeduration;1000000"
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def next_due(previous_due: float, period_s: float, now: float) -> float:
+    """The next analysis time after ``previous_due``: a fixed rate that never catches up.
+
+    When analysis fell behind (a slow frame), the missed slots are dropped
+    instead of run back to back: the next one is ``now``.
+    """
+    due = previous_due + period_s
+    return due if due > now else now
+
+
+def stream_due(snapshot_since: float, now: float, retry_s: float) -> bool:
+    """While on snapshots, whether it is time to try the stream again."""
+    return now - snapshot_since >= retry_s
+
+
+# --------------------------------------------------------------------------- health
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureHealth:
+    """One camera's capture health at one moment."""
+
+    online: bool
+    state: CaptureState
+    fps: float | None
+    frame_age_s: float | None
+    resolution: tuple[int, int] | None  # width, height
+    mode: SourceKind | Literal["snapshot"] | None
+    offline_for_s: float | None
+    reason: str | None
+    retry_in_s: float | None
+
+    def detail(self) -> str:
+        """``state=streaming mode=rtsp frame_age_s=0.2 resolution=640x480`` and so on."""
+        parts = [f"state={self.state.value}"]
+        if self.mode is not None:
+            parts.append(f"mode={self.mode}")
+        if self.frame_age_s is not None:
+            parts.append(f"frame_age_s={self.frame_age_s:.1f}")
+        if self.resolution is not None:
+            parts.append(f"resolution={self.resolution[0]}x{self.resolution[1]}")
+        if self.offline_for_s is not None:
+            parts.append(f"offline_for_s={self.offline_for_s:.1f}")
+        if self.retry_in_s is not None:
+            parts.append(f"retry_in_s={self.retry_in_s:.1f}")
+        if self.reason:
+            parts.append(f"reason={self.reason}")
+        return " ".join(parts)
+
+
+class HealthTracker:
+    """Frame times and state of one capture; the shell calls it under its own lock.
+
+    A camera is online while its newest frame is younger than ``stall_s``.
+    ``fps`` is measured over the frames of the last ``window_s`` seconds.
+    """
+
+    def __init__(self, stall_s: float, window_s: float = 5.0) -> None:
+        self.stall_s = stall_s
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+        self._last_frame: float | None = None
+        self._resolution: tuple[int, int] | None = None
+        self._state = CaptureState.STARTING
+        self._mode: SourceKind | Literal["snapshot"] | None = None
+        self._reason: str | None = None
+        self._retry_at: float | None = None
+        self._started_at: float | None = None
+
+    def started(self, now: float) -> None:
+        self._started_at = now
+
+    def frame(self, now: float, resolution: tuple[int, int] | None = None) -> float | None:
+        """Count a frame; returns the length of the outage it ends (seconds), if any."""
+        gap = now - self._last_frame if self._last_frame is not None else None
+        self._last_frame = now
+        self._reason = None
+        self._times.append(now)
+        while self._times and self._times[0] < now - self.window_s:
+            self._times.popleft()
+        if resolution is not None:
+            self._resolution = resolution
+        return gap if gap is not None and gap >= self.stall_s else None
+
+    def state(
+        self,
+        state: CaptureState,
+        now: float,
+        *,
+        mode: SourceKind | Literal["snapshot"] | None = None,
+        reason: str | None = None,
+        retry_in_s: float | None = None,
+    ) -> None:
+        self._state = state
+        if mode is not None:
+            self._mode = mode
+        if reason is not None:
+            self._reason = reason
+        self._retry_at = now + retry_in_s if retry_in_s is not None else None
+
+    def health(self, now: float) -> CaptureHealth:
+        online = self._online(now)
+        offline_since = self._last_frame if self._last_frame is not None else self._started_at
+        frame_age = now - self._last_frame if self._last_frame is not None else None
+        return CaptureHealth(
+            online=online,
+            state=self._state,
+            fps=self._fps(now) if online else 0.0,
+            frame_age_s=frame_age,
+            resolution=self._resolution,
+            mode=self._mode,
+            offline_for_s=None if online or offline_since is None else now - offline_since,
+            reason=None if online else self._reason,
+            retry_in_s=max(0.0, self._retry_at - now) if self._retry_at is not None else None,
+        )
+
+    def _online(self, now: float) -> bool:
+        return self._last_frame is not None and now - self._last_frame < self.stall_s
+
+    def _fps(self, now: float) -> float:
+        times = [t for t in self._times if t >= now - self.window_s]
+        if len(times) < 2:
+            return 0.0
+        span = times[-1] - times[0]
+        return (len(times) - 1) / span if span > 0 else 0.0

@@ -1,0 +1,201 @@
+"""One camera's worker: capture -> estimator -> PeopleCount + DeviceHealth observations. Shell.
+
+Two threads per camera, both off the event loop: the capture thread
+(``cameras/capture.py``) keeps the newest frame, and the analysis thread
+(``analysis-<id>``) takes it at ``analysis_fps``, counts people per ROI with
+the estimator and hands the observations to ``emit``. ``emit`` must be
+thread-safe (the composition root passes the gateway inbox's ``put``). Health
+goes out every ``capture.health_interval_s`` and at once when the camera
+goes offline or comes back.
+
+The constructor only stores its arguments; ``start()`` (or ``await run()``)
+starts the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from cameras.capture import Capture, CaptureSources, Frame, SessionLimiter, SourceResolver
+from cameras.capture_core import CaptureHealth, next_due
+from gateway.observations import DeviceHealth, DeviceKind, Observation, PeopleCount
+from gateway.settings import CameraConfig
+
+log = structlog.get_logger("floorwatch.cameras.worker")
+
+Emit = Callable[[Observation], None]
+
+
+class ZoneCount(Protocol):
+    """What the worker reads of an estimate (``cameras.models.ZoneEstimate`` has it)."""
+
+    @property
+    def zone_id(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def confidence(self) -> float: ...
+
+
+class FrameEstimator(Protocol):
+    """``cameras.estimators.Estimator``: counts per zone in one BGR frame."""
+
+    def estimate(self, frame: NDArray[np.uint8], at: datetime) -> Sequence[ZoneCount]: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    frames_analysed: int = 0
+    estimate_errors: int = 0
+    emit_errors: int = 0
+    health_sent: int = 0
+
+
+class CameraWorker:
+    """Runs one camera; see the module doc."""
+
+    def __init__(
+        self,
+        camera: CameraConfig,
+        estimator: FrameEstimator,
+        emit: Emit,
+        *,
+        limiter: SessionLimiter,
+        sources: CaptureSources | SourceResolver | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.camera = camera
+        self._estimator = estimator
+        self._emit = emit
+        self._limiter = limiter
+        self._sources = sources
+        self._clock = clock
+        self._rand = rand
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.capture: Capture | None = None
+        self.stats = WorkerStats()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        cam = self.camera
+        sources = self._sources or CaptureSources(cam.stream_uri, cam.capture.snapshot_uri)
+        self.capture = Capture(
+            cam.id,
+            cam.capture,
+            sources,
+            limiter=self._limiter,
+            username=cam.onvif.username,
+            password=cam.onvif.password,
+            rand=self._rand,
+        )
+        self.capture.start()
+        self._thread = threading.Thread(
+            target=self._analyse, args=(self.capture,), name=f"analysis-{cam.id}", daemon=True
+        )
+        self._thread.start()
+        log.info("camera.worker_started", camera=cam.id, analysis_fps=cam.analysis_fps)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.capture is not None:
+            self.capture.stop()
+        if self._thread is not None:
+            self._thread.join(10)
+        log.info("camera.worker_stopped", camera=self.camera.id, **_asdict(self.stats))
+
+    async def run(self) -> None:
+        """Start, run until cancelled, then stop (joining the threads off the loop)."""
+        self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.shield(asyncio.to_thread(self.stop))
+
+    # ------------------------------------------------------------------ thread
+
+    def _analyse(self, capture: Capture) -> None:
+        period = 1.0 / self.camera.analysis_fps
+        interval = self.camera.capture.health_interval_s
+        due = time.monotonic()
+        seq = 0
+        last_online: bool | None = None
+        last_sent = float("-inf")
+        while not self._stop.is_set():
+            self._stop.wait(max(0.0, due - time.monotonic()))
+            frame = capture.next_frame(seq, timeout_s=min(period, 0.5))
+            if frame is not None:
+                seq = frame.seq
+                self._count(frame)
+            health = capture.health()
+            now = time.monotonic()
+            if health.online != last_online or now - last_sent >= interval:
+                self._send_health(health)
+                last_online, last_sent = health.online, now
+            due = next_due(due, period, time.monotonic())
+
+    def _count(self, frame: Frame) -> None:
+        try:
+            estimates = self._estimator.estimate(frame.image, frame.at)
+        except Exception as exc:  # per-frame guard: log, count, go on
+            self.stats.estimate_errors += 1
+            if self.stats.estimate_errors in (1, 10, 100) or self.stats.estimate_errors % 1000 == 0:
+                log.warning(
+                    "camera.estimate_failed",
+                    camera=self.camera.id,
+                    error=repr(exc),
+                    errors=self.stats.estimate_errors,
+                )
+            return
+        self.stats.frames_analysed += 1
+        for est in estimates:
+            self._deliver(
+                PeopleCount(
+                    zone_id=est.zone_id,
+                    source_id=self.camera.id,
+                    count=int(est.count),
+                    at=frame.at,
+                    confidence=float(est.confidence),
+                )
+            )
+
+    def _send_health(self, health: CaptureHealth) -> None:
+        self.stats.health_sent += 1
+        self._deliver(
+            DeviceHealth(
+                device_id=self.camera.id,
+                kind=DeviceKind.CAMERA,
+                online=health.online,
+                at=self._clock(),
+                detail=health.detail(),
+                fps=round(health.fps, 2) if health.fps is not None else None,
+            )
+        )
+
+    def _deliver(self, obs: Observation) -> None:
+        try:
+            self._emit(obs)
+        except Exception as exc:  # the sink's trouble must not kill the camera
+            self.stats.emit_errors += 1
+            log.warning("camera.emit_failed", camera=self.camera.id, error=repr(exc))
+
+
+def _asdict(stats: WorkerStats) -> dict[str, int]:
+    return {name: getattr(stats, name) for name in stats.__slots__}

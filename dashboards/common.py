@@ -1,0 +1,171 @@
+"""What the three dashboards share: the site view, the datasource, variables, query helpers. Pure.
+
+The dashboards are built from the site file (``Settings``): zone names and
+comfort bands, the site's time zone and opening hours, which doors lead
+outside. ``SiteView`` is the part of the settings they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.models import dashboard as dm
+
+from dashboards.influxql import INFLUXDB_TYPE, InfluxQL
+from gateway.settings import SensorKind, Settings
+
+DATASOURCE_UID = "floorwatch-influxdb"
+DATASOURCE_NAME = "floorwatch InfluxDB"
+FOLDER_UID = "floorwatch"
+FOLDER_TITLE = "floorwatch"
+DASHBOARD_TAG = "floorwatch"
+
+# Conditions every query carries: one site (or several: a province's Grafana).
+SITE = '"site" =~ /^$site$/'
+ZONES = '"zone" =~ /^$zone$/'
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneView:
+    id: str
+    name: str
+    capacity: int
+    temperature_c: tuple[float, float]
+    humidity_pct: tuple[float, float]
+    co2_ppm_max: float
+    has_climate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    id: str
+    name: str
+    timezone: str
+    zones: tuple[ZoneView, ...]
+    exterior_doors: tuple[str, ...]  # doors that lead outside: their entries are visitors
+    first_hour: int  # first and last opening hour (local), for the hour x weekday heatmap
+    last_hour: int
+
+
+def site_view(settings: Settings) -> SiteView:
+    climate_zones = {s.zone for s in settings.sensors if s.kind is SensorKind.CLIMATE and s.zone}
+    zones = tuple(
+        ZoneView(
+            id=z.id,
+            name=z.name,
+            capacity=z.capacity,
+            temperature_c=z.comfort.temperature_c,
+            humidity_pct=z.comfort.humidity_pct,
+            co2_ppm_max=z.comfort.co2_ppm_max,
+            has_climate=z.id in climate_zones,
+        )
+        for z in settings.zones
+    )
+    outside = tuple(d.id for d in settings.doors if d.from_zone is None)
+    sessions = [s for rule in settings.site.opening_hours for s in rule.sessions]
+    first = min((s.start.hour for s in sessions), default=7)
+    last = max(((s.end.hour - (s.end.minute == 0)) for s in sessions), default=17)
+    return SiteView(
+        id=settings.site.id,
+        name=settings.site.name,
+        timezone=settings.site.timezone,
+        zones=zones,
+        exterior_doors=outside or tuple(d.id for d in settings.doors),
+        first_hour=first,
+        last_hour=max(first, last),
+    )
+
+
+def datasource_ref() -> dm.DataSourceRef:
+    return dm.DataSourceRef(type_val=INFLUXDB_TYPE, uid=DATASOURCE_UID)
+
+
+def q(ref_id: str, query: str, alias: str | None = None) -> InfluxQL:
+    """A raw InfluxQL target on the floorwatch datasource."""
+    target = InfluxQL(ref_id, query).datasource(datasource_ref())
+    return target.alias(alias) if alias is not None else target
+
+
+def regex_alternatives(values: Sequence[str]) -> str:
+    """``/^(a|b)$/`` for ids (``[a-z0-9_-]``, nothing to escape)."""
+    return "/^(" + "|".join(values) + ")$/"
+
+
+def tz_clause(view: SiteView) -> str:
+    return f"tz('{view.timezone}')"
+
+
+def site_variable(view: SiteView) -> dash.QueryVariable:
+    return (
+        dash.QueryVariable("site")
+        .label("Site")
+        .datasource(datasource_ref())
+        .query('SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "site"')
+        .current(dm.VariableOption(text=view.id, value=view.id, selected=True))
+        .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+    )
+
+
+def zone_variable(*, multi: bool = True, measurement: str = "zone_occupancy") -> dash.QueryVariable:
+    variable = (
+        dash.QueryVariable("zone")
+        .label("Zone")
+        .datasource(datasource_ref())
+        .query(f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "zone" WHERE {SITE}')
+        .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+    )
+    if multi:
+        variable = (
+            variable.multi(True)
+            .include_all(True)
+            .current(dm.VariableOption(text="All", value="$__all", selected=True))
+        )
+    return variable
+
+
+def base_dashboard(uid: str, title: str, view: SiteView, description: str) -> dash.Dashboard:
+    return (
+        dash.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags([DASHBOARD_TAG])
+        .timezone(view.timezone)
+        .editable()
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .link(
+            dash.DashboardLink("floorwatch")
+            .type(dm.DashboardLinkType.DASHBOARDS)
+            .tags([DASHBOARD_TAG])
+            .as_dropdown(True)
+            .include_vars(True)
+            .keep_time(True)
+        )
+    )
+
+
+def steps(base: str, *levels: tuple[float, str]) -> dash.ThresholdsConfig:
+    """Absolute thresholds: ``base`` colour below the first level."""
+    return (
+        dash.ThresholdsConfig()
+        .mode(dm.ThresholdsMode.ABSOLUTE)
+        .steps(
+            [dm.Threshold(value=None, color=base)]
+            + [dm.Threshold(value=v, color=c) for v, c in levels]
+        )
+    )
+
+
+def mapping(pairs: Sequence[tuple[str, str, str]]) -> list[dm.ValueMapping]:
+    """Value mappings: (stored value, shown text, colour)."""
+    return [
+        dm.ValueMap(
+            options={
+                v: dm.ValueMappingResult(text=t, color=c, index=i)
+                for i, (v, t, c) in enumerate(pairs)
+            }
+        )
+    ]

@@ -1,0 +1,248 @@
+"""The control-room dashboard: people and crowd level per zone, active alerts, device health. Pure."""
+
+# The queries are Grafana templates built from ids the site file validates ([a-z0-9_-]);
+# no user input reaches them (Grafana fills in the variables, escaped, at query time).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+
+from dashboards.common import (
+    SITE,
+    ZONES,
+    SiteView,
+    base_dashboard,
+    mapping,
+    q,
+    site_variable,
+    steps,
+    zone_variable,
+)
+
+UID = "floorwatch-control-room"
+
+# The crowd levels as the engine stores them (gateway.settings.CrowdLevel), and their colours.
+LEVELS = (
+    ("calm", "calm", "green"),
+    ("busy", "busy", "yellow"),
+    ("crowded", "crowded", "orange"),
+    ("critical", "critical", "red"),
+)
+ALERT_STATES = (
+    ("active", "ACTIVE", "red"),
+    ("acknowledged", "acknowledged", "orange"),
+    ("resolved", "resolved", "green"),
+)
+SEVERITIES = (
+    ("info", "info", "blue"),
+    ("warning", "warning", "orange"),
+    ("critical", "CRITICAL", "red"),
+)
+ONLINE = (("true", "online", "green"), ("false", "OFFLINE", "red"))
+
+
+def _people_now() -> stat.Panel:
+    return (
+        stat.Panel()
+        .title("People now")
+        .description("Latest count per zone (the zone's fused figure and its sources' reports).")
+        .with_target(
+            q(
+                "A",
+                f'SELECT last("count") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                ' AND $timeFilter GROUP BY "zone"',
+                "$tag_zone",
+            )
+        )
+        .unit("none")
+        .decimals(0)
+        .color_mode(cm.BigValueColorMode.NONE)
+        .graph_mode(cm.BigValueGraphMode.NONE)
+        .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .height(5)
+        .span(12)
+    )
+
+
+def _fill_now() -> stat.Panel:
+    return (
+        stat.Panel()
+        .title("Occupancy of capacity")
+        .description("People / capacity (seats for seated areas, the safety maximum otherwise).")
+        .with_target(
+            q(
+                "A",
+                f'SELECT last("capacity_ratio") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                ' AND $timeFilter GROUP BY "zone"',
+                "$tag_zone",
+            )
+        )
+        .unit("percentunit")
+        .decimals(0)
+        .thresholds(steps("green", (0.5, "yellow"), (0.8, "orange"), (1.0, "red")))
+        .color_mode(cm.BigValueColorMode.BACKGROUND)
+        .graph_mode(cm.BigValueGraphMode.NONE)
+        .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .height(5)
+        .span(12)
+    )
+
+
+def _levels() -> statetimeline.Panel:
+    return (
+        statetimeline.Panel()
+        .title("Crowd level per zone")
+        .description(
+            "calm / busy / crowded / critical: the worse of density (Fruin level of service)"
+            " and occupancy / capacity, after the dwell time (docs/dashboards.md)."
+        )
+        .with_target(
+            q(
+                "A",
+                f'SELECT last("level") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                ' AND $timeFilter GROUP BY time($__interval), "zone" fill(none)',
+                "$tag_zone",
+            )
+        )
+        .mappings(mapping(LEVELS))
+        .show_value(cm.VisibilityMode.NEVER)
+        .merge_values(True)
+        .fill_opacity(70)
+        .line_width(0)
+        .height(8)
+        .span(24)
+    )
+
+
+def _people_over_time() -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("People per zone")
+        .with_target(
+            q(
+                "A",
+                f'SELECT max("count") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                ' AND $timeFilter GROUP BY time($__interval), "zone" fill(none)',
+                "$tag_zone",
+            )
+        )
+        .unit("none")
+        .min(0)
+        .line_width(2)
+        .fill_opacity(10)
+        .span_nulls(True)
+        .legend(
+            cb.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(cm.LegendDisplayMode.TABLE)
+            .placement(cm.LegendPlacement.RIGHT)
+            .calcs(["lastNotNull", "max"])
+        )
+        .height(9)
+        .span(24)
+    )
+
+
+def _alerts() -> table.Panel:
+    return (
+        table.Panel()
+        .title("Alerts (latest state per zone and rule)")
+        .show_header(True)
+        .description(
+            "Resolved alerts are hidden; acknowledge and resolve in the control-room page."
+        )
+        .with_target(
+            q(
+                "A",
+                'SELECT last("state") AS "state" FROM "alerts" WHERE'
+                f' {SITE} AND $timeFilter GROUP BY "zone", "rule", "severity"',
+            ).table()
+        )
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="filterByValue",
+                options={
+                    "type": "exclude",
+                    "match": "any",
+                    "filters": [
+                        {
+                            "fieldName": "state",
+                            "config": {"id": "equal", "options": {"value": "resolved"}},
+                        }
+                    ],
+                },
+            )
+        )
+        .override_by_name(
+            "state",
+            [
+                dm.DynamicConfigValue(id_val="mappings", value=mapping(ALERT_STATES)),
+                dm.DynamicConfigValue(
+                    id_val="custom.cellOptions", value={"type": "color-background"}
+                ),
+            ],
+        )
+        .override_by_name(
+            "severity", [dm.DynamicConfigValue(id_val="mappings", value=mapping(SEVERITIES))]
+        )
+        .height(9)
+        .span(12)
+    )
+
+
+def _devices() -> table.Panel:
+    return (
+        table.Panel()
+        .title("Device health")
+        .show_header(True)
+        .description("Last report of every camera, sensor and gateway in the time range.")
+        .with_target(
+            q(
+                "A",
+                'SELECT last("online") AS "online", last("detail") AS "detail",'
+                ' last("battery") AS "battery", last("latency_ms") AS "latency_ms"'
+                f' FROM "device_health" WHERE {SITE} AND $timeFilter GROUP BY "device", "kind"',
+            ).table()
+        )
+        .override_by_name(
+            "online",
+            [
+                dm.DynamicConfigValue(id_val="mappings", value=mapping(ONLINE)),
+                dm.DynamicConfigValue(
+                    id_val="custom.cellOptions", value={"type": "color-background"}
+                ),
+            ],
+        )
+        .override_by_name("battery", [dm.DynamicConfigValue(id_val="unit", value="percent")])
+        .override_by_name("latency_ms", [dm.DynamicConfigValue(id_val="unit", value="ms")])
+        .height(9)
+        .span(12)
+    )
+
+
+def control_room(view: SiteView) -> dash.Dashboard:
+    return (
+        base_dashboard(
+            UID,
+            "floorwatch: control room",
+            view,
+            f"{view.name}: people and crowd level per zone, alerts, device health.",
+        )
+        .time("now-6h", "now")
+        .refresh("30s")
+        .with_variable(site_variable(view))
+        .with_variable(zone_variable())
+        .with_row(dash.Row("Now"))
+        .with_panel(_people_now())
+        .with_panel(_fill_now())
+        .with_panel(_levels())
+        .with_panel(_people_over_time())
+        .with_row(dash.Row("Alerts and devices"))
+        .with_panel(_alerts())
+        .with_panel(_devices())
+    )

@@ -1,0 +1,248 @@
+"""The managers' dashboard: visitors per day, crowding by hour and weekday, waiting, staffing. Pure."""
+
+# The queries are Grafana templates built from ids the site file validates ([a-z0-9_-]);
+# no user input reaches them (Grafana fills in the variables, escaped, at query time).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import heatmap, timeseries
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import heatmap as hm
+
+from dashboards.common import (
+    SITE,
+    SiteView,
+    base_dashboard,
+    datasource_ref,
+    q,
+    regex_alternatives,
+    site_variable,
+    tz_clause,
+    zone_variable,
+)
+
+UID = "floorwatch-managers"
+REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+SERVICE = '"service" =~ /^$service$/'
+
+
+def _bars(panel: timeseries.Panel) -> timeseries.Panel:
+    return (
+        panel.draw_style(cm.GraphDrawStyle.BARS)
+        .fill_opacity(70)
+        .line_width(1)
+        .min(0)
+        .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL))
+        .legend(cb.VizLegendOptions().show_legend(True).calcs(["sum"]))
+    )
+
+
+def _visitors(view: SiteView) -> timeseries.Panel:
+    doors = regex_alternatives(view.exterior_doors)
+    return _bars(
+        timeseries.Panel()
+        .title("Visitors per day")
+        .description(
+            "People entering through the doors that lead outside ("
+            + ", ".join(view.exterior_doors)
+            + "), per local day."
+        )
+        .with_target(
+            q(
+                "A",
+                f'SELECT sum("entries") FROM "door_traffic" WHERE {SITE} AND "door" =~ {doors}'
+                f' AND $timeFilter GROUP BY time(1d), "door" fill(0) {tz_clause(view)}',
+                "$tag_door",
+            )
+        )
+        .unit("none")
+        .height(8)
+        .span(12)
+    )
+
+
+def _tickets(view: SiteView) -> timeseries.Panel:
+    return _bars(
+        timeseries.Panel()
+        .title("Tickets issued per day")
+        .with_target(
+            q(
+                "A",
+                f'SELECT sum("count") FROM "queue" WHERE {SITE} AND {SERVICE}'
+                " AND \"event\" = 'issued' AND $timeFilter"
+                f' GROUP BY time(1d), "service" fill(0) {tz_clause(view)}',
+                "$tag_service",
+            )
+        )
+        .unit("none")
+        .height(8)
+        .span(12)
+    )
+
+
+def hour_query(view: SiteView, hour: int) -> str:
+    """Crowding at local ``hour`` of each day: the hourly peak of occupancy / capacity.
+
+    InfluxQL cannot group by hour of day; the inner query takes the hourly
+    peak over the zones chosen, the outer one picks, in every local day shifted
+    by ``hour`` hours, its first hour: the value at ``hour`` o'clock. The panel's
+    range starts at a local midnight (``now-7d/d``).
+    """
+    inner = (
+        f'SELECT max("capacity_ratio") AS "c" FROM "zone_occupancy" WHERE {SITE}'
+        ' AND "zone" =~ /^$zone$/ AND $timeFilter GROUP BY time(1h) fill(0)'
+    )
+    # Points before hour N of the first day would make a partial first window whose first
+    # point is not at N o'clock: the outer filter starts at N h past the (midnight) start.
+    return (
+        f'SELECT first("c") FROM ({inner}) WHERE time >= ${{__from}}ms + {hour}h'
+        f" AND time <= ${{__to}}ms GROUP BY time(1d, {hour}h) fill(none) {tz_clause(view)}"
+    )
+
+
+def _heatmap(view: SiteView) -> heatmap.Panel:
+    hours = range(view.first_hour, view.last_hour + 1)
+    panel = (
+        heatmap.Panel()
+        .title("Crowding by hour and weekday")
+        .description(
+            "Each cell: the peak occupancy / capacity of the chosen zones in that opening hour"
+            " of that day (local time). The panel shows the last 7 days: one column per weekday."
+        )
+        .time_from("now-7d/d")
+        .calculate(False)
+        .rows_frame(heatmap.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.UNKNOWN))
+        .color(
+            heatmap.HeatmapColorOptions()
+            .mode(hm.HeatmapColorMode.SCHEME)
+            .scheme("Oranges")
+            .scale(hm.HeatmapColorScale.LINEAR)
+            .min(0)
+            .steps(64)
+        )
+        .cell_values(heatmap.CellValues().unit("percentunit").decimals(0))
+        .y_axis(heatmap.YAxisConfig().axis_label("local hour"))
+        .show_value(cm.VisibilityMode.AUTO)
+        .scale_distribution(cb.ScaleDistributionConfig().type(cm.ScaleDistribution.LINEAR))
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="joinByField", options={"byField": "Time", "mode": "outer"}
+            )
+        )
+        .height(10)
+        .span(24)
+    )
+    for ref_id, hour in zip(REF_IDS, hours, strict=False):
+        panel = panel.with_target(q(ref_id, hour_query(view, hour), f"{hour:02d}:00"))
+    return panel
+
+
+def _waiting(view: SiteView) -> timeseries.Panel:
+    issued = (
+        f'SELECT "count" AS "w" FROM "queue" WHERE {SITE} AND {SERVICE}'
+        " AND \"event\" = 'issued' AND $timeFilter"
+    )
+    called = (
+        f'SELECT "count" * -1 AS "w" FROM "queue" WHERE {SITE} AND {SERVICE}'
+        " AND \"event\" = 'called' AND $timeFilter"
+    )
+    return (
+        timeseries.Panel()
+        .title("Tickets waiting")
+        .description(
+            "Tickets issued minus tickets called since the start of the time range: the queue"
+            " in front of the counters (start the range at opening time for exact figures)."
+        )
+        .with_target(
+            q(
+                "A",
+                f'SELECT cumulative_sum(sum("w")) FROM ({issued}), ({called})'
+                f" WHERE $timeFilter GROUP BY time($__interval) fill(0) {tz_clause(view)}",
+                "waiting",
+            )
+        )
+        .interval("1m")
+        .unit("none")
+        .min(0)
+        .fill_opacity(20)
+        .legend(cb.VizLegendOptions().show_legend(True).calcs(["max"]))
+        .height(8)
+        .span(12)
+    )
+
+
+def _staffing(view: SiteView) -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("Counters: plan vs actual")
+        .description(
+            "Actual: distinct counters that called a ticket in the hour (queue system)."
+            " Plan: the staffing plan's counters per hour (measurement staffing_plan)."
+        )
+        .with_target(
+            q(
+                "A",
+                'SELECT count(distinct("counter")) FROM "queue" WHERE'
+                f" {SITE} AND {SERVICE} AND \"event\" = 'called' AND $timeFilter"
+                f" GROUP BY time(1h) fill(0) {tz_clause(view)}",
+                "actual",
+            )
+        )
+        .with_target(
+            q(
+                "B",
+                f'SELECT sum("counters") FROM "staffing_plan" WHERE {SITE} AND {SERVICE}'
+                f" AND $timeFilter GROUP BY time(1h) fill(none) {tz_clause(view)}",
+                "plan",
+            )
+        )
+        .draw_style(cm.GraphDrawStyle.LINE)
+        .line_interpolation(cm.LineInterpolation.STEP_AFTER)
+        .legend(cb.VizLegendOptions().show_legend(True).calcs(["mean", "max"]))
+        .line_width(2)
+        .min(0)
+        .unit("none")
+        .height(8)
+        .span(12)
+    )
+
+
+def _service_variable() -> dash.QueryVariable:
+    return (
+        dash.QueryVariable("service")
+        .label("Service")
+        .datasource(datasource_ref())
+        .query(f'SHOW TAG VALUES FROM "queue" WITH KEY = "service" WHERE {SITE}')
+        .multi(True)
+        .include_all(True)
+        .current(dm.VariableOption(text="All", value="$__all", selected=True))
+        .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+    )
+
+
+def managers(view: SiteView) -> dash.Dashboard:
+    return (
+        base_dashboard(
+            UID,
+            "floorwatch: managers",
+            view,
+            f"{view.name}: visitors, crowding by hour and weekday, waiting, staffing.",
+        )
+        .time("now-30d", "now")
+        .refresh("5m")
+        .with_variable(site_variable(view))
+        .with_variable(zone_variable())
+        .with_variable(_service_variable())
+        .with_row(dash.Row("Visitors"))
+        .with_panel(_visitors(view))
+        .with_panel(_tickets(view))
+        .with_panel(_heatmap(view))
+        .with_row(dash.Row("Waiting and staffing"))
+        .with_panel(_waiting(view))
+        .with_panel(_staffing(view))
+    )

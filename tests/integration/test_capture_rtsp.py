@@ -1,0 +1,51 @@
+"""Capture from a real RTSP server (GStreamer): stop and restart mid-stream, recovery, health."""
+
+from __future__ import annotations
+
+import pytest
+import structlog
+
+from cameras.capture import SessionLimiter
+from cameras.worker import CameraWorker
+from gateway.observations import DeviceHealth, PeopleCount
+from gateway.peers.rtsp import RtspServer
+from tests.integration.capture_support import ShapeEstimator, Sink, camera_config, counted, health
+from tests.peers.rtsp import RTSP_PASSWORD, RTSP_USERNAME
+
+pytestmark = pytest.mark.integration
+
+
+def test_rtsp_restart_mid_stream_recovers_and_health_reports_the_outage(
+    rtsp_server: RtspServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    cam = camera_config(rtsp_server.url, username=RTSP_USERNAME, password=RTSP_PASSWORD)
+    sink = Sink()
+    estimator = ShapeEstimator()
+    worker = CameraWorker(cam, estimator, sink, limiter=SessionLimiter())
+    with structlog.testing.capture_logs() as logs:
+        worker.start()
+        try:
+            up = sink.wait_for(health(True), 30)
+            first = sink.wait_for(counted, 10)
+            assert isinstance(first, PeopleCount) and first.source_id == "cam-test"
+            assert isinstance(up, DeviceHealth) and "resolution=640x480" in up.detail
+
+            rtsp_server.stop()  # mid-stream
+            down = sink.wait_for(health(False), 15)
+            assert isinstance(down, DeviceHealth)
+            assert "offline_for_s=" in down.detail and down.fps == 0.0
+
+            rtsp_server.start()  # same port: the capture finds it again by itself
+            back = sink.wait_for(health(True), 30)
+            sink.wait_for(counted, 10)
+        finally:
+            worker.stop()
+    assert isinstance(back, DeviceHealth) and "mode=rtsp" in back.detail
+    assert worker.capture is not None and worker.capture.opens >= 2
+    assert estimator.shapes and set(estimator.shapes) == {(480, 640, 3)}
+    events = [e["event"] for e in logs]
+    assert "capture.stream_lost" in events and "capture.recovered" in events
+    out, err = capfd.readouterr()
+    for text in (repr(logs), out, err):
+        assert RTSP_PASSWORD not in text
+        assert "rtsp-p%40ss" not in text  # nor its percent-encoded form
