@@ -268,11 +268,65 @@ class ServiceConfig(Model):
 # --------------------------------------------------------------------------- cameras
 
 
+class OnvifProfilePreference(Model):
+    """Which media profile to stream (docs/cameras.md#onvif)."""
+
+    token: str | None = Field(None, description="use exactly this profile token")
+    encoding: Literal["H264", "H265", "JPEG", "any"] = Field(
+        "H264", description="wanted video encoding; 'any' takes the best other one when none"
+    )
+    width: int = Field(
+        640, ge=16, description="target width: the smallest profile at least this wide wins"
+    )
+    height: int = Field(480, ge=16, description="target height, used with width")
+    min_fps: float = Field(0, ge=0, description="ignore profiles whose frame-rate limit is lower")
+
+
+class OnvifEventSettings(Model):
+    """The PullPoint event subscription (motion, tamper, video loss, counting)."""
+
+    enabled: bool = Field(True, description="subscribe to the camera's events")
+    termination_s: float = Field(
+        60, ge=10, le=3600, description="subscription lifetime asked for; renewed at 80 %"
+    )
+    pull_timeout_s: float = Field(
+        5, gt=0, le=60, description="how long one PullMessages waits on the camera"
+    )
+    message_limit: int = Field(100, ge=1, le=1000, description="messages per PullMessages")
+    sync_interval_s: float = Field(
+        300,
+        ge=1,
+        description="ask for a synchronization point this often; silence afterwards means"
+        " the subscription died silently, and floorwatch resubscribes",
+    )
+    retry_min_s: float = Field(1, gt=0, description="first retry delay after a failure")
+    retry_max_s: float = Field(60, gt=0, description="cap of the retry backoff")
+    counting_rules: dict[str, Ident] = Field(
+        default_factory=dict,
+        description="on-camera analytics (ONVIF Profile M) rule name -> zone id; counts of"
+        " these rules become PeopleCount observations",
+    )
+    counting_confidence: float = Field(
+        0.8, ge=0, le=1, description="confidence given to the camera's own counts"
+    )
+
+
 class OnvifEndpoint(Model):
-    host: str
-    port: int = Field(80, ge=1, le=65535)
+    host: str = Field(description="camera host name or address")
+    port: int = Field(80, ge=1, le=65535, description="HTTP port of the ONVIF device service")
     username: str = "admin"
-    password: Secret | None = None
+    password: Secret | None = Field(None, description="by reference: {env: NAME} or {file: PATH}")
+    timeout_s: float = Field(10, gt=0, le=120, description="timeout of one ONVIF request")
+    adjust_clock: bool = Field(
+        True,
+        description="sign requests with the camera's clock (GetSystemDateAndTime), so a"
+        " drifting camera clock does not break authentication",
+    )
+    max_clock_skew_s: float = Field(
+        5, gt=0, description="a camera clock further off than this is reported"
+    )
+    profile: OnvifProfilePreference = OnvifProfilePreference()
+    events: OnvifEventSettings = OnvifEventSettings()
 
 
 def _in_image(value: list[Point2]) -> list[Point2]:

@@ -1,0 +1,433 @@
+"""The ONVIF adapter: the only module that imports onvif (onvif-zeep-async) or zeep.
+
+onvif-zeep-async is asyncio-native (aiohttp transport; WSDL parsing runs in
+an executor), so nothing here blocks the event loop. Library objects become
+our frozen dataclasses (``cameras.onvif_models``) at this edge, and every
+library exception becomes one ``CameraError`` with a reason a person can act
+on (unreachable, wrong password, clock skew, no H.264 profile, ...).
+
+Authentication is WS-UsernameToken with PasswordDigest. ONVIF cameras check
+the token's ``Created`` time against their own clock, so with
+``adjust_clock`` the library first reads GetSystemDateAndTime (allowed
+without credentials) and signs every request on the camera's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+import structlog
+import zeep.exceptions
+from onvif import ONVIFCamera, ONVIFError
+from onvif.definition import SERVICES
+from onvif.util import is_auth_error, normalize_url, stringify_onvif_error
+
+from cameras.onvif_models import (
+    CameraError,
+    CameraErrorReason,
+    DeviceInfo,
+    Encoding,
+    MediaProfile,
+    Notification,
+    ServiceInfo,
+    SimpleItem,
+)
+from gateway.logs import scrub_text
+from gateway.settings import OnvifEndpoint
+
+log = structlog.get_logger("floorwatch.cameras.onvif")
+logging.getLogger("onvif").setLevel(logging.WARNING)  # its debug lines carry URLs
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+PULLPOINT_NS = "http://www.onvif.org/ver10/events/wsdl/PullPointSubscription"
+_NETWORK = (aiohttp.ClientError, TimeoutError, OSError, zeep.exceptions.TransportError)
+_BAD_ANSWER = (
+    zeep.exceptions.XMLParseError,
+    zeep.exceptions.XMLSyntaxError,
+    zeep.exceptions.ValidationError,
+    AttributeError,
+    KeyError,
+    TypeError,
+    ValueError,
+)
+_NAMES: dict[str, str] = {}
+for _name, _spec in SERVICES.items():
+    _NAMES.setdefault(_spec["ns"], _name)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OnvifClient:
+    """One camera's ONVIF control channel. ``async with OnvifClient(...) as c: await c.connect()``."""
+
+    def __init__(self, camera_id: str, endpoint: OnvifEndpoint, *, clock: Clock = utc_now) -> None:
+        self.camera_id = camera_id
+        self.endpoint = endpoint
+        self._clock = clock
+        self._camera: ONVIFCamera | None = None
+        self.clock_offset = timedelta(0)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        camera, self._camera = self._camera, None
+        if camera is not None:
+            with contextlib.suppress(*_NETWORK, ONVIFError, RuntimeError):
+                await camera.close()
+
+    # ------------------------------------------------------------------ calls
+
+    async def _call(
+        self, what: str, call: Callable[[], Awaitable[T]], limit_s: float | None = None
+    ) -> T:
+        """Run one library call with a timeout; translate its failures."""
+        try:
+            async with asyncio.timeout(limit_s or self.endpoint.timeout_s):
+                return await call()
+        except CameraError:
+            raise
+        except zeep.exceptions.Fault as exc:
+            if is_auth_error(exc):
+                raise await self._auth_failure(what) from exc
+            raise CameraError(CameraErrorReason.PROTOCOL, f"{what}: {_fault_text(exc)}") from exc
+        except _NETWORK as exc:
+            raise CameraError(
+                CameraErrorReason.UNREACHABLE, f"{what}: {self._where()}: {_describe(exc)}"
+            ) from exc
+        except ONVIFError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, _NETWORK):
+                raise CameraError(
+                    CameraErrorReason.UNREACHABLE, f"{what}: {self._where()}: {_describe(cause)}"
+                ) from exc
+            raise CameraError(
+                CameraErrorReason.PROTOCOL, f"{what}: {scrub_text(str(exc))}"
+            ) from exc
+        except _BAD_ANSWER as exc:
+            raise CameraError(CameraErrorReason.PROTOCOL, f"{what}: {_describe(exc)}") from exc
+
+    async def _auth_failure(self, what: str) -> CameraError:
+        """Wrong password, or a clock too far off when we do not adjust for it."""
+        if not self.endpoint.adjust_clock:
+            with contextlib.suppress(CameraError):
+                offset = await self._measure_offset()
+                if abs(offset.total_seconds()) > self.endpoint.max_clock_skew_s:
+                    return CameraError(
+                        CameraErrorReason.CLOCK_SKEW,
+                        f"{what}: refused; camera clock is {_signed(offset)} off ours",
+                    )
+        return CameraError(
+            CameraErrorReason.WRONG_PASSWORD, f"{what}: user {self.endpoint.username!r} refused"
+        )
+
+    def _where(self) -> str:
+        return f"{self.endpoint.host}:{self.endpoint.port}"
+
+    def _device(self) -> ONVIFCamera:
+        if self._camera is None:
+            raise RuntimeError("call connect() first")
+        return self._camera
+
+    # ------------------------------------------------------------------ device
+
+    async def connect(self) -> DeviceInfo:
+        """Clock handshake, service addresses (GetServices, else GetCapabilities), identity."""
+        ep = self.endpoint
+        password = ep.password.get_secret_value() if ep.password else None
+        await self.close()
+        self._camera = ONVIFCamera(
+            ep.host, ep.port, ep.username, password, no_cache=True, adjust_time=ep.adjust_clock
+        )
+        cam = self._camera
+        await self._call("GetServices", cam.update_xaddrs)
+        if ep.adjust_clock and cam.dt_diff is not None:
+            self.clock_offset = cam.dt_diff
+        else:
+            self.clock_offset = await self._measure_offset()
+        devicemgmt = await self._call("device service", cam.create_devicemgmt_service)
+        info = await self._call("GetDeviceInformation", devicemgmt.GetDeviceInformation)
+        device = DeviceInfo(
+            manufacturer=str(info.Manufacturer or ""),
+            model=str(info.Model or ""),
+            firmware=str(info.FirmwareVersion or ""),
+            serial=str(info.SerialNumber or ""),
+            hardware_id=str(info.HardwareId or ""),
+        )
+        skew = abs(self.clock_offset.total_seconds())
+        if skew > ep.max_clock_skew_s:
+            log.warning(
+                "camera.clock_skew",
+                camera=self.camera_id,
+                offset_s=round(self.clock_offset.total_seconds(), 1),
+                adjusted=ep.adjust_clock,
+            )
+        log.info("camera.connected", camera=self.camera_id, model=device.model)
+        return device
+
+    async def _measure_offset(self) -> timedelta:
+        """Camera clock minus ours, from GetSystemDateAndTime (sent without credentials)."""
+        cam = self._device()
+        devicemgmt = await self._call("device service", cam.create_devicemgmt_service)
+        before = self._clock()
+        answer = await self._call("GetSystemDateAndTime", devicemgmt.authless_GetSystemDateAndTime)
+        after = self._clock()
+        u = answer.UTCDateTime
+        camera = datetime(
+            u.Date.Year,
+            u.Date.Month,
+            u.Date.Day,
+            u.Time.Hour,
+            u.Time.Minute,
+            u.Time.Second,
+            tzinfo=UTC,
+        )
+        return camera - (before + (after - before) / 2)
+
+    def services(self) -> tuple[ServiceInfo, ...]:
+        cam = self._device()
+        return tuple(
+            ServiceInfo(_NAMES.get(ns, ns.rsplit("/", 2)[-2]), ns, str(addr))
+            for ns, addr in sorted(cam.xaddrs.items())
+            if addr and ns != PULLPOINT_NS
+        )
+
+    # ------------------------------------------------------------------ media
+
+    async def profiles(self) -> tuple[MediaProfile, ...]:
+        """Media (ver10) profiles with a video encoder. Media2 is not in the library's WSDLs."""
+        cam = self._device()
+        media = await self._call("media service", cam.create_media_service)
+        answer = await self._call("GetProfiles", media.GetProfiles)
+        found: list[MediaProfile] = []
+        for p in answer or []:
+            vec = getattr(p, "VideoEncoderConfiguration", None)
+            if vec is None or getattr(vec, "Resolution", None) is None:
+                continue
+            rate = getattr(vec, "RateControl", None)
+            found.append(
+                MediaProfile(
+                    token=str(p.token),
+                    name=str(getattr(p, "Name", "") or ""),
+                    encoding=Encoding.parse(str(vec.Encoding)),
+                    width=int(vec.Resolution.Width),
+                    height=int(vec.Resolution.Height),
+                    fps=_number(getattr(rate, "FrameRateLimit", None)),
+                    bitrate_kbps=_int(getattr(rate, "BitrateLimit", None)),
+                )
+            )
+        return tuple(found)
+
+    async def stream_uri(self, profile_token: str, protocol: str = "RTSP") -> str:
+        cam = self._device()
+        media = await self._call("media service", cam.create_media_service)
+        request = {
+            "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": protocol}},
+            "ProfileToken": profile_token,
+        }
+        answer = await self._call("GetStreamUri", lambda: media.GetStreamUri(request))
+        uri = str(normalize_url(str(answer.Uri)) or "")
+        if not uri:
+            raise CameraError(CameraErrorReason.PROTOCOL, "GetStreamUri: empty URI")
+        return uri
+
+    async def snapshot_uri(self, profile_token: str) -> str | None:
+        cam = self._device()
+        uri = await self._call("GetSnapshotUri", lambda: cam.get_snapshot_uri(profile_token))
+        return str(uri) if uri else None
+
+    # ------------------------------------------------------------------ events
+
+    async def subscribe(self, termination_s: float) -> PullPointSubscription:
+        """CreatePullPointSubscription; raises SUBSCRIPTION_REFUSED when the camera says no."""
+        cam = self._device()
+        events = await self._call("events service", cam.create_events_service)
+        request = {"InitialTerminationTime": f"PT{int(termination_s)}S"}
+        try:
+            answer = await self._call(
+                "CreatePullPointSubscription", lambda: events.CreatePullPointSubscription(request)
+            )
+        except CameraError as exc:
+            if exc.reason is CameraErrorReason.PROTOCOL:
+                raise CameraError(CameraErrorReason.SUBSCRIPTION_REFUSED, exc.detail) from exc
+            raise
+        address = normalize_url(answer.SubscriptionReference.Address._value_1)
+        cam.xaddrs[PULLPOINT_NS] = address
+        manager = await self._call(
+            "subscription service", lambda: cam.create_subscription_service("PullPointSubscription")
+        )
+        pullpoint = await self._call("pullpoint service", cam.create_pullpoint_service)
+        sub = PullPointSubscription(self, manager, pullpoint, str(address))
+        sub.granted = _granted(answer)
+        log.info("camera.subscribed", camera=self.camera_id, granted_s=_seconds(sub.granted))
+        return sub
+
+
+class PullPointSubscription:
+    """One PullPoint subscription: pull, renew, synchronise, unsubscribe."""
+
+    def __init__(self, client: OnvifClient, manager: Any, pullpoint: Any, address: str) -> None:
+        self._client = client
+        self._manager = manager
+        self._pullpoint = pullpoint
+        self.address = address
+        self.granted: timedelta | None = None
+
+    async def pull(self, timeout_s: float, limit: int) -> list[Notification]:
+        request = {"Timeout": timedelta(seconds=timeout_s), "MessageLimit": limit}
+        c = self._client
+        try:
+            answer = await c._call(
+                "PullMessages",
+                lambda: self._pullpoint.PullMessages(request),
+                limit_s=timeout_s + c.endpoint.timeout_s,
+            )
+        except CameraError as exc:
+            if exc.reason is CameraErrorReason.PROTOCOL:
+                raise CameraError(CameraErrorReason.SUBSCRIPTION_LOST, exc.detail) from exc
+            raise
+        notes = []
+        for message in getattr(answer, "NotificationMessage", None) or []:
+            note = notification_from_zeep(message)
+            if note is not None:
+                notes.append(note)
+        return notes
+
+    async def renew(self, termination_s: float) -> timedelta | None:
+        try:
+            answer = await self._client._call(
+                "Renew", lambda: self._manager.Renew(f"PT{int(termination_s)}S")
+            )
+        except CameraError as exc:
+            if exc.reason is CameraErrorReason.PROTOCOL:
+                raise CameraError(CameraErrorReason.SUBSCRIPTION_LOST, exc.detail) from exc
+            raise
+        self.granted = _granted(answer)
+        return self.granted
+
+    async def synchronize(self) -> None:
+        """SetSynchronizationPoint: the camera re-sends the state of every property."""
+        await self._client._call("SetSynchronizationPoint", self._pullpoint.SetSynchronizationPoint)
+
+    async def unsubscribe(self) -> None:
+        """Best effort: frees the camera's slot (many allow one subscription)."""
+        with contextlib.suppress(CameraError):
+            await self._client._call("Unsubscribe", self._manager.Unsubscribe, limit_s=3)
+
+
+def notification_from_zeep(message: Any) -> Notification | None:
+    """A wsnt:NotificationMessage as zeep parsed it -> Notification (None if unusable)."""
+    try:
+        topic = message.Topic._value_1
+        body = message.Message._value_1
+    except AttributeError:
+        return None
+    if not isinstance(topic, str) or body is None:
+        return None
+    if hasattr(body, "iter") and hasattr(body, "attrib"):  # an lxml element zeep left raw
+        return _notification_from_element(topic, body)
+    utc = getattr(body, "UtcTime", None)
+    return Notification(
+        topic=topic.strip(),
+        utc_time=utc if isinstance(utc, datetime) else _parse_time(utc),
+        operation=_str_or_none(getattr(body, "PropertyOperation", None)),
+        source=_items(getattr(body, "Source", None)),
+        data=_items(getattr(body, "Data", None)),
+    )
+
+
+def _items(group: Any) -> tuple[SimpleItem, ...]:
+    simple = getattr(group, "SimpleItem", None) or []
+    return tuple(SimpleItem(str(i.Name), str(i.Value)) for i in simple if i is not None)
+
+
+def _notification_from_element(topic: str, element: Any) -> Notification:
+    def group(name: str) -> tuple[SimpleItem, ...]:
+        for child in element:
+            if str(child.tag).endswith("}" + name):
+                return tuple(
+                    SimpleItem(i.get("Name", ""), i.get("Value", ""))
+                    for i in child
+                    if str(i.tag).endswith("}SimpleItem")
+                )
+        return ()
+
+    return Notification(
+        topic=topic.strip(),
+        utc_time=_parse_time(element.get("UtcTime")),
+        operation=element.get("PropertyOperation"),
+        source=group("Source"),
+        data=group("Data"),
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _granted(answer: Any) -> timedelta | None:
+    current = getattr(answer, "CurrentTime", None)
+    until = getattr(answer, "TerminationTime", None)
+    if isinstance(current, datetime) and isinstance(until, datetime):
+        if (current.tzinfo is None) != (until.tzinfo is None):
+            return None
+        return until - current
+    return None
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def _signed(offset: timedelta) -> str:
+    seconds = offset.total_seconds()
+    return f"{'+' if seconds >= 0 else '-'}{abs(seconds):.0f} s"
+
+
+def _fault_text(exc: zeep.exceptions.Fault) -> str:
+    return scrub_text(stringify_onvif_error(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return scrub_text(f"{type(exc).__name__}: {text}" if str(exc) else text)

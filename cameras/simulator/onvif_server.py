@@ -1,0 +1,359 @@
+"""The virtual ONVIF infrared camera: Device, Media and Events SOAP endpoints.
+
+An aiohttp server on 127.0.0.1 answering what ``cameras.onvif_client`` asks
+through onvif-zeep-async, with WS-UsernameToken digest checking (a wrong
+password gets the SOAP fault ``ter:NotAuthorized``, as real cameras answer),
+a configurable clock offset (requests signed with our clock fail beyond
+``auth_window_s``), PullPoint subscriptions with termination times, and
+events a test or the demo injects: motion, tamper, video loss, Profile M
+counts. Quirks of real cameras can be switched on: ``max_subscriptions``
+(many allow one), ``reboot()`` (all subscriptions gone), ``go_silent()``
+(subscriptions still answer but deliver nothing).
+
+Its stream and snapshot URIs are constructor arguments: the MJPEG/RTSP
+servers live elsewhere (``cameras.simulator.mjpeg`` and the RTSP server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from cameras.simulator import onvif_soap as soap
+from cameras.simulator.discovery_responder import DiscoveryResponder
+from cameras.simulator.onvif_soap import EventMessage, Request, VirtualProfile
+
+DEFAULT_PROFILES = (
+    VirtualProfile("main", "mainStream", "H264", 1920, 1080, 25, 4096),
+    VirtualProfile("sub", "subStream", "H264", 640, 480, 15, 512),
+    VirtualProfile("mjpeg", "mjpegStream", "JPEG", 640, 480, 10, 2048),
+)
+SOURCE = (("VideoSourceConfigurationToken", "vsc1"),)
+PRE_AUTH = {"GetSystemDateAndTime"}  # ONVIF Core: answered without credentials
+MAX_PULL_WAIT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    manufacturer: str = "Floorwatch"
+    model: str = "FW-IR4 virtual infrared camera"
+    firmware: str = "4.3.0-sim"
+    serial: str = "FW0001"
+    hardware: str = "FW-IR4"
+    name: str = "Virtual IR camera"
+    location: str = "lobby"
+
+
+@dataclass(slots=True)
+class _Subscription:
+    ident: int
+    until: datetime
+    queue: list[EventMessage] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    silent: bool = False
+
+
+class OnvifCameraServer:
+    """One virtual camera. ``await start()``, ``await stop()``; inject events any time."""
+
+    def __init__(
+        self,
+        *,
+        username: str,
+        password: str,
+        stream_uri: str | Mapping[str, str],
+        snapshot_uri: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        profiles: tuple[VirtualProfile, ...] = DEFAULT_PROFILES,
+        clock_offset_s: float = 0.0,
+        auth_window_s: float = 10.0,
+        max_subscriptions: int | None = None,
+        identity: Identity = Identity(),
+        discovery_port: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.username = username
+        self._password = password
+        self.stream_uri = stream_uri
+        self.snapshot_uri = snapshot_uri
+        self.host = host
+        self._port = port
+        self.profiles = profiles
+        self.clock_offset_s = clock_offset_s
+        self.auth_window_s = auth_window_s
+        self.max_subscriptions = max_subscriptions
+        self.identity = identity
+        self._discovery_port = discovery_port
+        self._clock = clock
+        self._subs: dict[int, _Subscription] = {}
+        self._ids = itertools.count(1)
+        self._state: dict[str, bool] = {"motion": False, "tamper": False, "video_loss": False}
+        self._runner: web.AppRunner | None = None
+        self._responder: DiscoveryResponder | None = None
+        self.requests: list[str] = []  # operations served, for tests
+        self.auth_failures = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def device_url(self) -> str:
+        return f"http://{self.host}:{self._port}/onvif/device_service"
+
+    @property
+    def discovery_port(self) -> int | None:
+        return self._responder.port if self._responder else None
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=soap.MAX_REQUEST)
+        app.router.add_post("/onvif/{service}", self._handle)
+        app.router.add_post("/onvif/subscription/{ident}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._port)
+        await site.start()
+        server = site._server
+        if self._port == 0 and server is not None:
+            self._port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        if self._discovery_port is not None:
+            self._responder = DiscoveryResponder(
+                host=self.host,
+                port=self._discovery_port,
+                endpoint=f"urn:uuid:00000000-0000-4000-8000-{self.identity.serial.encode().hex()[:12]:0>12}",
+                xaddrs=(self.device_url,),
+                scopes=self.scopes(),
+            )
+            await self._responder.start()
+
+    async def stop(self) -> None:
+        if self._responder:
+            self._responder.stop()
+        for sub in self._subs.values():
+            sub.wake.set()
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def scopes(self) -> tuple[str, ...]:
+        from urllib.parse import quote
+
+        base = "onvif://www.onvif.org/"
+        return (
+            f"{base}type/video_encoder",
+            f"{base}Profile/Streaming",
+            f"{base}hardware/{quote(self.identity.hardware)}",
+            f"{base}name/{quote(self.identity.name)}",
+            f"{base}location/{quote(self.identity.location)}",
+        )
+
+    # ------------------------------------------------------------------ injection
+
+    def camera_now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock() + self.clock_offset_s, UTC)
+
+    def set_motion(self, active: bool) -> None:
+        self._set_state("motion", active)
+
+    def set_tamper(self, active: bool) -> None:
+        self._set_state("tamper", active)
+
+    def set_video_loss(self, active: bool) -> None:
+        self._set_state("video_loss", active)
+
+    def publish_count(self, rule: str, count: int) -> None:
+        """A Profile M counting result of an on-camera analytics rule."""
+        self._broadcast(
+            EventMessage(
+                topic="tns1:RuleEngine/CountAggregation/Counter",
+                utc_time=self.camera_now(),
+                operation="Changed",
+                source=(*SOURCE, ("VideoAnalyticsConfigurationToken", "vac1"), ("Rule", rule)),
+                data=(("Count", str(count)),),
+            )
+        )
+
+    def reboot(self) -> None:
+        """Forget every subscription, as a camera does when it restarts."""
+        for sub in self._subs.values():
+            sub.wake.set()
+        self._subs.clear()
+
+    def go_silent(self) -> None:
+        """Existing subscriptions keep answering but never deliver again."""
+        for sub in self._subs.values():
+            sub.silent = True
+
+    @property
+    def subscriptions(self) -> int:
+        self._expire()
+        return len(self._subs)
+
+    def _set_state(self, name: str, active: bool) -> None:
+        self._state[name] = active
+        self._broadcast(self._state_message(name, "Changed"))
+
+    def _state_message(self, name: str, operation: str) -> EventMessage:
+        value = "true" if self._state[name] else "false"
+        topic, source, item = {
+            "motion": ("tns1:VideoSource/MotionAlarm", (("Source", "vs1"),), "State"),
+            "tamper": (
+                "tns1:RuleEngine/TamperDetector/Tamper",
+                (*SOURCE, ("Rule", "MyTamperDetectorRule")),
+                "IsTamper",
+            ),
+            "video_loss": ("tns1:VideoSource/SignalLoss", (("Source", "vs1"),), "State"),
+        }[name]
+        return EventMessage(topic, self.camera_now(), operation, source, ((item, value),))
+
+    def _broadcast(self, message: EventMessage) -> None:
+        self._expire()
+        for sub in self._subs.values():
+            if not sub.silent:
+                sub.queue.append(message)
+                sub.wake.set()
+
+    def _expire(self) -> None:
+        now = self.camera_now()
+        for ident in [i for i, s in self._subs.items() if s.until <= now]:
+            self._subs.pop(ident).wake.set()
+
+    # ------------------------------------------------------------------ SOAP
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        req = soap.parse_envelope(await request.read())
+        if req is None:
+            return _reply(soap.fault("Sender", "ter:WellFormed", "not a SOAP envelope"), 400)
+        self.requests.append(req.operation)
+        if req.operation not in PRE_AUTH and not self._authorised(req):
+            self.auth_failures += 1
+            return _reply(soap.fault("Sender", "ter:NotAuthorized", "Sender not Authorized"), 400)
+        ident = request.match_info.get("ident")
+        try:
+            body = await self._dispatch(req, int(ident) if ident else None)
+        except _Fault as f:
+            return _reply(soap.fault(f.code, f.subcode, f.reason), f.status)
+        return _reply(soap.envelope(body), 200)
+
+    def _authorised(self, req: Request) -> bool:
+        if not soap.digest_ok(req, self.username, self._password):
+            return False
+        created = soap.parse_time(req.created)
+        if created is None:
+            return False
+        return abs((created - self.camera_now()).total_seconds()) <= self.auth_window_s
+
+    async def _dispatch(self, req: Request, ident: int | None) -> str:
+        op = req.operation
+        simple = self._simple_answers()
+        if op in simple:
+            return simple[op]()
+        if op in ("GetStreamUri", "GetSnapshotUri"):
+            return self._media_uri(req)
+        if op == "CreatePullPointSubscription":
+            return self._subscribe(req)
+        if op in ("PullMessages", "Renew", "Unsubscribe", "SetSynchronizationPoint"):
+            return await self._on_subscription(req, ident)
+        raise _Fault("Receiver", "ter:ActionNotSupported", f"{op} is not supported", 400)
+
+    def _simple_answers(self) -> dict[str, Callable[[], str]]:
+        base = f"http://{self.host}:{self._port}/onvif"
+        xaddrs = {
+            soap.NS["tds"]: f"{base}/device_service",
+            soap.NS["trt"]: f"{base}/media_service",
+            soap.NS["tev"]: f"{base}/events_service",
+        }
+        i = self.identity
+        return {
+            "GetSystemDateAndTime": lambda: soap.date_and_time(self.camera_now()),
+            "GetDeviceInformation": lambda: soap.device_information(
+                i.manufacturer, i.model, i.firmware, i.serial, i.hardware
+            ),
+            "GetServices": lambda: soap.services(xaddrs),
+            "GetCapabilities": lambda: soap.capabilities(
+                xaddrs[soap.NS["tds"]], xaddrs[soap.NS["trt"]], xaddrs[soap.NS["tev"]]
+            ),
+            "GetProfiles": lambda: soap.profiles(self.profiles),
+        }
+
+    def _media_uri(self, req: Request) -> str:
+        token = req.text("ProfileToken") or ""
+        if token not in {p.token for p in self.profiles}:
+            raise _Fault("Sender", "ter:NoProfile", f"no profile {token!r}", 400)
+        if req.operation == "GetSnapshotUri":
+            if self.snapshot_uri is None:
+                raise _Fault("Receiver", "ter:ActionNotSupported", "no snapshot", 400)
+            return soap.media_uri("GetSnapshotUri", self.snapshot_uri)
+        uri = self.stream_uri if isinstance(self.stream_uri, str) else self.stream_uri[token]
+        return soap.media_uri("GetStreamUri", uri)
+
+    def _subscribe(self, req: Request) -> str:
+        self._expire()
+        if self.max_subscriptions is not None and len(self._subs) >= self.max_subscriptions:
+            raise _Fault("Receiver", "ter:TooManySubscriptions", "subscription limit reached", 400)
+        now = self.camera_now()
+        until = soap.parse_termination(
+            req.text("InitialTerminationTime"), now, timedelta(seconds=60)
+        )
+        sub = _Subscription(next(self._ids), until)
+        # A new subscription first gets the current state of every property.
+        sub.queue.extend(self._state_message(name, "Initialized") for name in self._state)
+        self._subs[sub.ident] = sub
+        address = f"http://{self.host}:{self._port}/onvif/subscription/{sub.ident}"
+        return soap.subscription_created(address, now, until)
+
+    async def _on_subscription(self, req: Request, ident: int | None) -> str:
+        self._expire()
+        sub = self._subs.get(ident) if ident is not None else None
+        if sub is None:
+            raise _Fault("Sender", "wsrf-rw:ResourceUnknownFault", "unknown subscription", 400)
+        now = self.camera_now()
+        if req.operation == "Renew":
+            sub.until = soap.parse_termination(
+                req.text("TerminationTime"), now, timedelta(seconds=60)
+            )
+            return soap.renewed(now, sub.until)
+        if req.operation == "Unsubscribe":
+            self._subs.pop(sub.ident, None)
+            sub.wake.set()
+            return "<wsnt:UnsubscribeResponse/>"
+        if req.operation == "SetSynchronizationPoint":
+            if not sub.silent:
+                sub.queue.extend(self._state_message(n, "Initialized") for n in self._state)
+                sub.wake.set()
+            return "<tev:SetSynchronizationPointResponse/>"
+        return await self._pull(req, sub)
+
+    async def _pull(self, req: Request, sub: _Subscription) -> str:
+        limit = int(req.text("MessageLimit") or "100")
+        wait = min(soap.parse_duration_s(req.text("Timeout"), 5.0), MAX_PULL_WAIT_S)
+        if not sub.queue:
+            sub.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sub.wake.wait(), timeout=wait)
+        if self._subs.get(sub.ident) is not sub:
+            raise _Fault("Sender", "wsrf-rw:ResourceUnknownFault", "unknown subscription", 400)
+        batch, sub.queue[:] = sub.queue[:limit], sub.queue[limit:]
+        return soap.pulled(self.camera_now(), sub.until, batch)
+
+
+class _Fault(Exception):
+    def __init__(self, code: str, subcode: str, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.code, self.subcode, self.reason, self.status = code, subcode, reason, status
+
+
+def _reply(payload: bytes, status: int) -> web.Response:
+    return web.Response(
+        body=payload, status=status, content_type="application/soap+xml", charset="utf-8"
+    )

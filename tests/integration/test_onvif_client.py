@@ -1,0 +1,154 @@
+"""The ONVIF exchange end to end: the real client library (onvif-zeep-async) against
+the virtual camera's SOAP endpoints on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
+
+from cameras.onvif_client import OnvifClient
+from cameras.onvif_models import CameraError, CameraErrorReason, Encoding, choose_profile
+from cameras.simulator.onvif_soap import VirtualProfile
+from gateway.peers.process import free_port
+from gateway.settings import OnvifEndpoint
+from tests.integration.onvif_support import PASSWORD, endpoint, run, virtual_camera
+
+pytestmark = pytest.mark.integration
+
+
+def test_identity_services_profiles_and_stream_uri() -> None:
+    async def main() -> None:
+        uris = {"main": "rtsp://127.0.0.1:8554/main", "sub": "rtsp://127.0.0.1:8554/sub"}
+        uris["mjpeg"] = "http://127.0.0.1:8081/mjpeg"
+        async with virtual_camera(
+            stream_uri=uris, snapshot_uri="http://127.0.0.1:8081/snap.jpg"
+        ) as cam:
+            async with OnvifClient("cam-1", endpoint(cam)) as client:
+                device = await client.connect()
+                assert device.manufacturer == "Floorwatch"
+                assert device.model.startswith("FW-IR4")
+                assert device.firmware == "4.3.0-sim"
+                names = {s.name for s in client.services()}
+                assert {"devicemgmt", "media", "events"} <= names
+                profiles = await client.profiles()
+                assert [(p.token, p.encoding, p.width, p.height) for p in profiles] == [
+                    ("main", Encoding.H264, 1920, 1080),
+                    ("sub", Encoding.H264, 640, 480),
+                    ("mjpeg", Encoding.JPEG, 640, 480),
+                ]
+                assert profiles[1].fps == 15
+                chosen = choose_profile(profiles, encoding="H264", width=640, height=480)
+                assert chosen.token == "sub"
+                assert await client.stream_uri(chosen.token) == uris["sub"]
+                assert await client.snapshot_uri("sub") == "http://127.0.0.1:8081/snap.jpg"
+                assert abs(client.clock_offset.total_seconds()) < 2
+            # digest authentication was used and accepted for everything but the clock
+            assert cam.auth_failures == 0
+            assert cam.requests[0] == "GetSystemDateAndTime"
+
+    run(main())
+
+
+def test_wrong_password_is_refused_with_a_clear_error() -> None:
+    async def main() -> None:
+        async with virtual_camera() as cam:
+            async with OnvifClient("cam-1", endpoint(cam, password="not-it")) as client:
+                with pytest.raises(CameraError) as info:
+                    await client.connect()
+            assert cam.auth_failures >= 1
+        err = info.value
+        assert err.reason is CameraErrorReason.WRONG_PASSWORD
+        assert "onvif.password" in err.message
+        assert "not-it" not in err.message and PASSWORD not in err.message
+
+    run(main())
+
+
+def test_two_minute_clock_skew_is_corrected() -> None:
+    async def main() -> None:
+        async with virtual_camera(clock_offset_s=120, auth_window_s=10) as cam:
+            async with OnvifClient("cam-1", endpoint(cam)) as client:
+                await client.connect()
+                offset = client.clock_offset.total_seconds()
+                assert 118 <= offset <= 122
+                assert len(await client.profiles()) == 3  # signed requests accepted
+            assert cam.auth_failures == 0
+
+    run(main())
+
+
+def test_clock_skew_without_adjustment_is_named_as_such() -> None:
+    async def main() -> None:
+        async with virtual_camera(clock_offset_s=-120) as cam:
+            ep = endpoint(cam, adjust_clock=False)
+            async with OnvifClient("cam-1", ep) as client:
+                with pytest.raises(CameraError) as info:
+                    await client.connect()
+        assert info.value.reason is CameraErrorReason.CLOCK_SKEW
+        said = re.search(r"camera clock is ([+-]\d+) s off", info.value.detail)
+        assert said is not None and -122 <= int(said.group(1)) <= -119
+
+    run(main())
+
+
+def test_unreachable_camera() -> None:
+    async def main() -> None:
+        port = free_port()
+        ep = endpoint_for_port(port)
+        async with OnvifClient("cam-1", ep) as client:
+            with pytest.raises(CameraError) as info:
+                await client.connect()
+        assert info.value.reason is CameraErrorReason.UNREACHABLE
+        assert f"127.0.0.1:{port}" in info.value.detail
+
+    run(main())
+
+
+def test_camera_without_h264_profile() -> None:
+    async def main() -> None:
+        only_jpeg = (VirtualProfile("jpeg", "jpegStream", "JPEG", 640, 480, 10),)
+        async with (
+            virtual_camera(profiles=only_jpeg) as cam,
+            OnvifClient("cam-1", endpoint(cam)) as client,
+        ):
+            await client.connect()
+            profiles = await client.profiles()
+        with pytest.raises(CameraError) as info:
+            choose_profile(profiles, encoding="H264")
+        assert info.value.reason is CameraErrorReason.NO_H264_PROFILE
+        assert choose_profile(profiles, encoding="any").token == "jpeg"
+
+    run(main())
+
+
+def test_subscription_renew_and_unsubscribe() -> None:
+    async def main() -> None:
+        async with (
+            virtual_camera(clock_offset_s=120) as cam,
+            OnvifClient("cam-1", endpoint(cam)) as client,
+        ):
+            await client.connect()
+            sub = await client.subscribe(30)
+            assert sub.granted == timedelta(seconds=30)
+            initial = await sub.pull(1, 50)  # the camera's current property states
+            assert {n.operation for n in initial} == {"Initialized"}
+            cam.publish_count("queue-a", 12)
+            notes = await sub.pull(2, 50)
+            assert [n.data_value("Count") for n in notes] == ["12"]
+            assert notes[0].source_value("Rule") == "queue-a"
+            assert notes[0].utc_time is not None
+            # the camera stamps events on its own (skewed) clock
+            skew = notes[0].utc_time - datetime.now(UTC)
+            assert 110 <= skew.total_seconds() <= 130
+            assert await sub.renew(60) == timedelta(seconds=60)
+            await sub.unsubscribe()
+            assert cam.subscriptions == 0
+
+    run(main())
+
+
+def endpoint_for_port(port: int) -> OnvifEndpoint:
+    return OnvifEndpoint(host="127.0.0.1", port=port, password=SecretStr("x"), timeout_s=3)
