@@ -7,11 +7,12 @@ Per analysed frame (gray, at half resolution for speed):
    a person at that row, ``person_height``), counted inside the ROI polygon
    swept upwards by one person height (bodies rise above the floor they stand
    on), so a person weighs about the same near and far;
-3. people = -(A / a) * ln(1 - U / A), with U the weighted foreground area,
-   A the weighted area of the swept ROI and a the calibrated area of one
-   person (``person_area``): the expected union of randomly overlapping
-   silhouettes, inverted. With few people it is U / a; in a crowd it makes
-   up for the people hidden behind others.
+3. people = -(k A / a) * ln(1 - U / (k A)), with U the weighted foreground
+   area, A the weighted area of the swept ROI, a the calibrated area of one
+   person (``person_area``) and k the calibrated ``overlap``: the expected
+   union of randomly overlapping silhouettes, inverted. With few people it is
+   U / a; in a crowd it makes up for the people hidden behind others
+   (cameras/calibration.py fits a and k per ROI).
 
 The background is learnt with two time constants: pixels that look empty
 follow the scene quickly (``background_tau_s``: light changes), foreground
@@ -32,6 +33,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from cameras.calibration import people
 from cameras.geometry import person_height_rows, perspective_weights, polygon_mask, swept_labels
 from cameras.models import Mode
 
@@ -45,16 +47,24 @@ class DensityRoi:
     zone_id: str
     polygon: tuple[tuple[float, float], ...]
     person_area: float
+    overlap: float
 
 
 @dataclass(frozen=True, slots=True)
 class RawCount:
-    """An unsmoothed count of one ROI: people (float), share of the ROI covered, warm-up 0..1."""
+    """An unsmoothed count of one ROI.
+
+    ``people`` (float), ``fill`` the share of the ROI's overlap capacity
+    covered, ``warm`` 0..1 how settled the background is, and the raw
+    ``covered`` / ``total`` weighted areas (calibration samples).
+    """
 
     zone_id: str
     people: float
     fill: float
     warm: float
+    covered: float
+    total: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +90,21 @@ class _Layout:
             labels[polygon_mask(roi.polygon, w, h) & (labels == 0)] = i
         swept = swept_labels(labels, person_height_rows(h, top, bottom))
         weights = perspective_weights(h, w, top, bottom)
-        self.weights: list[F32] = []
+        self.weights: list[F32] = []  # cropped to the box of the swept ROI
+        self.boxes: list[tuple[slice, slice]] = []
         self.totals: list[float] = []
         for i in range(1, len(rois) + 1):
-            wz = np.where(swept == i, weights, np.float32(0)).astype(np.float32)
+            ys, xs = np.nonzero(swept == i)
+            if len(ys) == 0:
+                box = (slice(0, 1), slice(0, 1))
+            else:
+                box = (
+                    slice(int(ys.min()), int(ys.max()) + 1),
+                    slice(int(xs.min()), int(xs.max()) + 1),
+                )
+            wz = np.where(swept[box] == i, weights[box], np.float32(0)).astype(np.float32)
             self.weights.append(wz)
+            self.boxes.append(box)
             self.totals.append(float(wz.sum()))
 
 
@@ -117,11 +137,15 @@ class DensityEstimator:
         fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_OPEN, _KERNEL), dtype=np.uint8)
         self.foreground = fg
         self._learn(mode, gray, fg, at)
-        fg_f = fg.astype(np.float32) * np.float32(1 / 255)
         warm = self._warm(mode, at)
         out = []
-        for roi, wz, total in zip(self.rois, layout.weights, layout.totals, strict=True):
-            covered = float(np.vdot(fg_f, wz))
+        for roi, wz, box, total in zip(
+            self.rois, layout.weights, layout.boxes, layout.totals, strict=True
+        ):
+            part = fg[box]
+            n_fg = cv2.countNonZero(part)
+            # sum of the weights over foreground pixels = their mean there x how many
+            covered = float(cv2.mean(wz, mask=part)[0]) * n_fg if n_fg else 0.0
             out.append(_raw(roi, covered, total, warm))
         return out
 
@@ -158,19 +182,15 @@ _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2))
 
 
 def _work_gray(frame: Frame, size: tuple[int, int]) -> F32:
-    small = (
-        frame
-        if (frame.shape[1], frame.shape[0]) == size
-        else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-    )
-    gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    if (gray.shape[1], gray.shape[0]) != size:
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     out: F32 = gray.astype(np.float32)
     return out
 
 
 def _raw(roi: DensityRoi, covered: float, total: float, warm: float) -> RawCount:
-    if total <= 0:
-        return RawCount(roi.zone_id, 0.0, 0.0, warm)
-    fill = min(covered / total, 0.98)
-    people = -(total / roi.person_area) * math.log1p(-fill)
-    return RawCount(roi.zone_id, people, fill, warm)
+    capacity = roi.overlap * total
+    fill = min(1.0, covered / capacity) if capacity > 0 else 0.0
+    count = people(covered, total, roi.person_area, roi.overlap)
+    return RawCount(roi.zone_id, count, fill, warm, covered, total)

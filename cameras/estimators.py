@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -48,6 +49,7 @@ class RoiSpec:
     zone_id: str
     polygon: tuple[tuple[float, float], ...]
     person_area: float
+    overlap: float
     area_m2: float | None
 
 
@@ -55,9 +57,9 @@ def detect_mode(frame: Frame, night_saturation: float) -> Mode:
     """Night when the frame is (nearly) gray: mean max-min channel spread on a sparse grid."""
     if frame.ndim == 2 or frame.shape[2] == 1:
         return "night"
-    sample = frame[::8, ::8].astype(np.int16)
-    spread = sample.max(axis=2) - sample.min(axis=2)
-    return "night" if float(spread.mean()) < night_saturation else "day"
+    b, g, r = cv2.split(np.ascontiguousarray(frame[::16, ::16]))
+    spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
+    return "night" if float(cv2.mean(spread)[0]) < night_saturation else "day"
 
 
 class CountingEstimator:
@@ -75,7 +77,7 @@ class CountingEstimator:
         self.detector = detector
         self.name = name
         self.density = DensityEstimator(
-            [DensityRoi(r.zone_id, r.polygon, r.person_area) for r in rois],
+            [DensityRoi(r.zone_id, r.polygon, r.person_area, r.overlap) for r in rois],
             DensityParams(
                 person_height=counting.person_height,
                 diff_threshold=counting.diff_threshold,
@@ -154,7 +156,15 @@ def roi_specs(camera: CameraConfig, zones: Mapping[str, ZoneConfig]) -> list[Roi
         else:
             zone = zones.get(roi.zone)
             area = zone.area_m2 if zone is not None else None
-        specs.append(RoiSpec(roi.zone, polygon, roi.person_area or c.person_area, area))
+        specs.append(
+            RoiSpec(
+                zone_id=roi.zone,
+                polygon=polygon,
+                person_area=roi.person_area or c.person_area,
+                overlap=roi.overlap or c.overlap,
+                area_m2=area,
+            )
+        )
     return specs
 
 

@@ -366,6 +366,13 @@ class CameraRoi(Model):
         description="density estimator calibration for this ROI: foreground area of one"
         " person in units of (person height)^2; default: counting.person_area",
     )
+    overlap: float | None = Field(
+        None,
+        gt=0,
+        le=2,
+        description="density estimator calibration for this ROI: share of the ROI in which"
+        " people hide one another; default: counting.overlap",
+    )
 
     @field_validator("polygon")
     @classmethod
@@ -393,14 +400,22 @@ class CountingConfig(Model):
         " estimator carries the count in between",
     )
     person_height: tuple[float, float] = Field(
-        (0.10, 0.36),
+        (0.08, 0.28),
         description="image height of a standing person, as a fraction of the image height,"
         " with feet on the top row and on the bottom row (linear in between)",
     )
     person_area: float = Field(
-        0.11,
+        0.22,
         gt=0,
-        description="density: foreground area of one person in units of (person height)^2",
+        description="density: foreground area of one person in units of (person height)^2"
+        " (calibrate per ROI: docs/cameras.md)",
+    )
+    overlap: float = Field(
+        0.55,
+        gt=0,
+        le=2,
+        description="density: share of an ROI in which people hide one another; lower for"
+        " queues, higher for people spread out (calibrate per ROI)",
     )
     diff_threshold: int = Field(
         22, ge=1, le=255, description="density: gray-level difference that is foreground"

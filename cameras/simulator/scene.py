@@ -3,8 +3,8 @@
 People walk, queue and sit inside each ROI. A person's look, role and path
 depend only on (seed, ROI, index), so adding a person never moves the others;
 a frame depends only on (seed, counts, t_s, night). Sizes follow a linear
-perspective (``PERSON_HEIGHT``: a standing person is 10 % of the image height
-at the top row and 36 % at the bottom row), people further away are drawn
+perspective (``PERSON_HEIGHT``: a standing person is 8 % of the image height
+at the top row and 28 % at the bottom row), people further away are drawn
 first (they are hidden by nearer ones). Day frames are colour with a slow
 change of light; night frames are what an infrared camera gives: grayscale
 under an IR illuminator (bright centre, dark corners) with sensor noise,
@@ -32,7 +32,7 @@ Image = npt.NDArray[np.uint8]
 Point = tuple[float, float]
 Role = Literal["walk", "queue", "sit"]
 
-PERSON_HEIGHT = (0.10, 0.36)  # of image height, at the top and bottom rows
+PERSON_HEIGHT = (0.08, 0.28)  # of image height, at the top and bottom rows
 _SHIRTS = [
     (40, 40, 160),
     (150, 60, 30),
