@@ -18,12 +18,10 @@ scrubber of ``gateway.logs`` is the second guard).
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +44,7 @@ from cameras.capture_core import (
     url_host,
     with_credentials,
 )
+from cameras.capture_sessions import FFMPEG_GATE, SessionLimiter
 from cameras.snapshot import SnapshotClient, SnapshotError
 from gateway.settings import CaptureConfig
 from sensors.backoff import backoff_delay
@@ -53,7 +52,6 @@ from sensors.backoff import backoff_delay
 log = structlog.get_logger("floorwatch.cameras.capture")
 
 Image = NDArray[np.uint8]
-FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,70 +73,6 @@ class CaptureSources:
 
 
 SourceResolver = Callable[[], CaptureSources]
-
-
-class SessionLimiter:
-    """Semaphores keyed by camera host: at most ``limit`` open streams per host.
-
-    One instance is shared by every capture of the gateway (the composition
-    root makes it); the first limit asked for a host is the one that holds.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
-
-    def _semaphore(self, host: str, limit: int) -> threading.BoundedSemaphore:
-        with self._lock:
-            sem = self._slots.get(host)
-            if sem is None:
-                sem = self._slots[host] = threading.BoundedSemaphore(limit)
-            return sem
-
-    @contextmanager
-    def slot(self, host: str, limit: int, stop: threading.Event) -> Iterator[bool]:
-        """Hold one session of ``host``; yields False if ``stop`` was set while waiting."""
-        sem = self._semaphore(host, limit)
-        got = False
-        while not stop.is_set() and not got:
-            got = sem.acquire(timeout=0.2)
-        try:
-            yield got
-        finally:
-            if got:
-                sem.release()
-
-
-class _FfmpegOptionsGate:
-    """OPENCV_FFMPEG_CAPTURE_OPTIONS is one process-wide variable, read when a capture opens.
-
-    Opens that need the same value run concurrently; an open that needs
-    another value waits until the opens in flight are done, then switches it.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._value: str | None = None
-        self._active = 0
-
-    @contextmanager
-    def options(self, value: str) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: self._active == 0 or self._value == value)
-            if self._value != value:
-                os.environ[FFMPEG_OPTIONS_ENV] = value
-                self._value = value
-            self._active += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                self._cond.notify_all()
-
-
-# The environment variable is global to the process, so its guard is too.
-_FFMPEG_GATE = _FfmpegOptionsGate()
 
 
 class Capture:
@@ -306,7 +240,7 @@ class Capture:
             cv2.CAP_PROP_READ_TIMEOUT_MSEC,
             int(cfg.stall_s * 1000),
         ]
-        with _FFMPEG_GATE.options(ffmpeg_options(cfg.transport, stall_s=cfg.stall_s)):
+        with FFMPEG_GATE.options(ffmpeg_options(cfg.transport, stall_s=cfg.stall_s)):
             cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
         del target
         if cap.isOpened():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,3 +96,28 @@ def health(online: bool) -> Callable[[Observation], bool]:
 
 def counted(o: Observation) -> bool:
     return isinstance(o, PeopleCount)
+
+
+def assert_no_secret(
+    logs: Sequence[Mapping[str, Any]], captured: tuple[str, str], *secrets: str
+) -> None:
+    """No secret (nor its percent-encoded form) in a log event or on stdout/stderr."""
+    from urllib.parse import quote
+
+    texts = [repr(logs), *captured]
+    for secret in secrets:
+        for form in {secret, quote(secret, safe="")}:
+            for text in texts:
+                assert form not in text, f"{form!r} leaked into the logs"
+
+
+def state_of(o: Observation) -> str:
+    """``state=...`` of a camera DeviceHealth detail."""
+    assert isinstance(o, DeviceHealth)
+    return o.detail.split()[0].removeprefix("state=")
+
+
+def in_mode(mode: str, online: bool = True) -> Callable[[Observation], bool]:
+    return lambda o: (
+        isinstance(o, DeviceHealth) and o.online is online and f"mode={mode}" in o.detail
+    )

@@ -9,7 +9,14 @@ from cameras.capture import SessionLimiter
 from cameras.worker import CameraWorker
 from gateway.observations import DeviceHealth, PeopleCount
 from gateway.peers.rtsp import RtspServer
-from tests.integration.capture_support import ShapeEstimator, Sink, camera_config, counted, health
+from tests.integration.capture_support import (
+    ShapeEstimator,
+    Sink,
+    assert_no_secret,
+    camera_config,
+    counted,
+    health,
+)
 from tests.peers.rtsp import RTSP_PASSWORD, RTSP_USERNAME
 
 pytestmark = pytest.mark.integration
@@ -45,7 +52,30 @@ def test_rtsp_restart_mid_stream_recovers_and_health_reports_the_outage(
     assert estimator.shapes and set(estimator.shapes) == {(480, 640, 3)}
     events = [e["event"] for e in logs]
     assert "capture.stream_lost" in events and "capture.recovered" in events
-    out, err = capfd.readouterr()
-    for text in (repr(logs), out, err):
-        assert RTSP_PASSWORD not in text
-        assert "rtsp-p%40ss" not in text  # nor its percent-encoded form
+    assert_no_secret(logs, capfd.readouterr(), RTSP_PASSWORD)
+
+
+def test_rtsp_wrong_password_is_offline_with_a_reason_and_no_secret_logged(
+    rtsp_server: RtspServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "not-the-p@ssword"
+    cam = camera_config(rtsp_server.url, username=RTSP_USERNAME, password=wrong)
+    sink = Sink()
+    worker = CameraWorker(cam, ShapeEstimator(), sink, limiter=SessionLimiter())
+    with structlog.testing.capture_logs() as logs:
+        worker.start()
+        try:
+            sink.wait_for(
+                lambda o: (
+                    isinstance(o, DeviceHealth)
+                    and not o.online
+                    and "reason=open_failed" in o.detail
+                ),
+                30,
+            )
+        finally:
+            worker.stop()
+    assert worker.capture is not None and worker.capture.opens == 0
+    assert not any(isinstance(o, PeopleCount) for o in sink.seen)
+    assert any(e["event"] == "capture.open_failed" for e in logs)
+    assert_no_secret(logs, capfd.readouterr(), wrong, RTSP_PASSWORD)
