@@ -25,6 +25,8 @@ DASHBOARD_TAG = "floorwatch"
 # Conditions every query carries: one site (or several: a province's Grafana).
 SITE = '"site" =~ /^$site$/'
 ZONES = '"zone" =~ /^$zone$/'
+# The engine's fused zone state (gateway.points.zone_state_lines), not one source's report.
+FUSED = "\"source\" = 'fused'"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.common import (
+    FUSED,
     SITE,
     ZONES,
     SiteView,
@@ -50,11 +51,11 @@ def _people_now() -> stat.Panel:
     return (
         stat.Panel()
         .title("People now")
-        .description("Latest count per zone (the zone's fused figure and its sources' reports).")
+        .description("Latest fused count per zone (docs/dashboards.md).")
         .with_target(
             q(
                 "A",
-                f'SELECT last("count") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                f'SELECT last("count") FROM "zone_occupancy" WHERE {SITE} AND {FUSED} AND {ZONES}'
                 ' AND $timeFilter GROUP BY "zone"',
                 "$tag_zone",
             )
@@ -77,7 +78,7 @@ def _fill_now() -> stat.Panel:
         .with_target(
             q(
                 "A",
-                f'SELECT last("capacity_ratio") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                f'SELECT last("capacity_ratio") FROM "zone_occupancy" WHERE {SITE} AND {FUSED} AND {ZONES}'
                 ' AND $timeFilter GROUP BY "zone"',
                 "$tag_zone",
             )
@@ -104,7 +105,7 @@ def _levels() -> statetimeline.Panel:
         .with_target(
             q(
                 "A",
-                f'SELECT last("level") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                f'SELECT last("level") FROM "zone_occupancy" WHERE {SITE} AND {FUSED} AND {ZONES}'
                 ' AND $timeFilter GROUP BY time($__interval), "zone" fill(none)',
                 "$tag_zone",
             )
@@ -126,7 +127,7 @@ def _people_over_time() -> timeseries.Panel:
         .with_target(
             q(
                 "A",
-                f'SELECT max("count") FROM "zone_occupancy" WHERE {SITE} AND {ZONES}'
+                f'SELECT max("count") FROM "zone_occupancy" WHERE {SITE} AND {FUSED} AND {ZONES}'
                 ' AND $timeFilter GROUP BY time($__interval), "zone" fill(none)',
                 "$tag_zone",
             )
@@ -159,8 +160,9 @@ def _alerts() -> table.Panel:
         .with_target(
             q(
                 "A",
-                'SELECT last("state") AS "state" FROM "alerts" WHERE'
-                f' {SITE} AND $timeFilter GROUP BY "zone", "rule", "severity"',
+                'SELECT last("state") AS "state", last("message") AS "message",'
+                ' last("value") AS "value", last("threshold") AS "threshold" FROM "alerts"'
+                f' WHERE {SITE} AND $timeFilter GROUP BY "zone", "device", "rule", "severity"',
             ).table()
         )
         .with_transformation(

@@ -18,7 +18,16 @@ from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
-from dashboards.common import SITE, SiteView, ZoneView, base_dashboard, q, site_variable, steps
+from dashboards.common import (
+    FUSED,
+    SITE,
+    SiteView,
+    ZoneView,
+    base_dashboard,
+    q,
+    site_variable,
+    steps,
+)
 
 UID = "floorwatch-facility"
 
@@ -72,7 +81,8 @@ def _humidity(zone: ZoneView) -> timeseries.Panel:
 
 def _co2(zone: ZoneView) -> timeseries.Panel:
     people = (
-        f'SELECT max("count") FROM "zone_occupancy" WHERE {SITE} AND "zone" = \'{zone.id}\''
+        f'SELECT max("count") FROM "zone_occupancy" WHERE {SITE} AND {FUSED}'
+        f" AND \"zone\" = '{zone.id}'"
         " AND $timeFilter GROUP BY time($__interval) fill(none)"
     )
     band = steps("green", (zone.co2_ppm_max, "red"))

@@ -14,7 +14,9 @@ from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import heatmap as hm
 
 from dashboards.common import (
+    FUSED,
     SITE,
+    ZONES,
     SiteView,
     base_dashboard,
     datasource_ref,
@@ -93,7 +95,7 @@ def hour_query(view: SiteView, hour: int) -> str:
     range starts at a local midnight (``now-7d/d``).
     """
     inner = (
-        f'SELECT max("capacity_ratio") AS "c" FROM "zone_occupancy" WHERE {SITE}'
+        f'SELECT max("capacity_ratio") AS "c" FROM "zone_occupancy" WHERE {SITE} AND {FUSED}'
         ' AND "zone" =~ /^$zone$/ AND $timeFilter GROUP BY time(1h) fill(0)'
     )
     # Points before hour N of the first day would make a partial first window whose first
@@ -141,35 +143,43 @@ def _heatmap(view: SiteView) -> heatmap.Panel:
     return panel
 
 
-def _waiting(view: SiteView) -> timeseries.Panel:
-    issued = (
-        f'SELECT "count" AS "w" FROM "queue" WHERE {SITE} AND {SERVICE}'
-        " AND \"event\" = 'issued' AND $timeFilter"
-    )
-    called = (
-        f'SELECT "count" * -1 AS "w" FROM "queue" WHERE {SITE} AND {SERVICE}'
-        " AND \"event\" = 'called' AND $timeFilter"
-    )
+def _waiting() -> timeseries.Panel:
+    where = f"WHERE {SITE} AND {FUSED} AND {ZONES} AND $timeFilter"
     return (
         timeseries.Panel()
-        .title("Tickets waiting")
+        .title("Waiting: tickets and expected wait")
         .description(
-            "Tickets issued minus tickets called since the start of the time range: the queue"
-            " in front of the counters (start the range at opening time for exact figures)."
+            "Tickets waiting in each waiting zone and the engine's expected wait"
+            " (waiting tickets / service rate of the open counters)."
         )
         .with_target(
             q(
                 "A",
-                f'SELECT cumulative_sum(sum("w")) FROM ({issued}), ({called})'
-                f" WHERE $timeFilter GROUP BY time($__interval) fill(0) {tz_clause(view)}",
-                "waiting",
+                f'SELECT max("waiting") FROM "zone_occupancy" {where}'
+                ' GROUP BY time($__interval), "zone" fill(none)',
+                "waiting $tag_zone",
             )
         )
-        .interval("1m")
+        .with_target(
+            q(
+                "B",
+                f'SELECT mean("expected_wait_s") FROM "zone_occupancy" {where}'
+                ' GROUP BY time($__interval), "zone" fill(none)',
+                "expected wait $tag_zone",
+            )
+        )
+        .override_by_regexp(
+            "expected wait.*",
+            [
+                dm.DynamicConfigValue(id_val="unit", value="s"),
+                dm.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+            ],
+        )
         .unit("none")
         .min(0)
-        .fill_opacity(20)
-        .legend(cb.VizLegendOptions().show_legend(True).calcs(["max"]))
+        .fill_opacity(10)
+        .span_nulls(True)
+        .legend(cb.VizLegendOptions().show_legend(True).calcs(["mean", "max"]))
         .height(8)
         .span(12)
     )
@@ -243,6 +253,6 @@ def managers(view: SiteView) -> dash.Dashboard:
         .with_panel(_tickets(view))
         .with_panel(_heatmap(view))
         .with_row(dash.Row("Waiting and staffing"))
-        .with_panel(_waiting(view))
+        .with_panel(_waiting())
         .with_panel(_staffing(view))
     )

@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check site configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(__import__("dashboards.cli").cli.dashboards_app, name="dashboards")
 app.add_typer(__import__("gateway.planning.cli").planning.cli.plan_app, name="plan")
 app.add_typer(__import__("cameras.cli").cli.cameras_app, name="cameras")
 

@@ -3,10 +3,11 @@
 The data: three simulated weekdays of the demo site (sensors.simulator's
 CenterModel), turned into observations and written as line protocol by
 gateway/points.py, the gateway's own writer path. The engine's points (the
-``level`` field of zone_occupancy and the ``alerts`` measurement) and the
-staffing plan are written as the contract in docs/dashboards.md describes
-them. Each query is expanded the way Grafana's InfluxDB datasource does
-($timeFilter, $__interval, variables) before it is sent.
+fused ``zone_occupancy`` with ``level``, and ``alerts``) are written by the
+engine's own line functions (gateway.points.zone_state_lines, alert_lines);
+the staffing plan as the contract in docs/dashboards.md describes it. Each
+query is expanded the way Grafana's InfluxDB datasource does ($timeFilter,
+$__interval, variables) before it is sent.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 from dashboards.build import build_dashboards, dashboard_json
 from dashboards.influxql import expand, grafana_interval
 from gateway.config_loader import load_settings
+from gateway.live import Alert, AlertState, Severity, ZoneClimateState, ZoneState
 from gateway.observations import (
     Climate,
     DeviceHealth,
@@ -33,8 +35,8 @@ from gateway.observations import (
     TicketEvent,
 )
 from gateway.peers.influxdb1 import InfluxDB1Server
-from gateway.points import to_lines, zone_geometries
-from gateway.settings import Settings
+from gateway.points import alert_lines, to_lines, zone_geometries, zone_state_lines
+from gateway.settings import CrowdLevel, Settings, ZoneConfig, ZoneKind
 from sensors.simulator.model import CenterModel
 from sensors.simulator.readings import (
     ClimateReading,
@@ -108,29 +110,64 @@ def _observations(settings: Settings, readings: list[SimReading]) -> Iterator[Ob
 
 
 def _engine_lines(settings: Settings, day: datetime) -> list[str]:
-    """What the engine and the planner add (docs/dashboards.md, "What the dashboards read")."""
+    """The engine's points (gateway.points.zone_state_lines / alert_lines) and the plan's."""
     site = settings.site.id
     lines = []
     for i, zone in enumerate(settings.zones):
         for minute, level, share in ((0, "calm", 0.1), (120, "busy", 0.6), (200, "crowded", 0.9)):
-            ns = int((day + timedelta(minutes=minute + i)).timestamp()) * 10**9
-            count = int(zone.capacity * share)
-            lines.append(
-                f"zone_occupancy,site={site},source=engine,zone={zone.id}"
-                f' count={count}i,capacity_ratio={share},level="{level}" {ns}'
-            )
-    at = int((day + timedelta(hours=2)).timestamp()) * 10**9
-    lines.append(
-        f'alerts,rule=crowd_level,severity=warning,site={site},zone=f2-waiting state="active" {at}'
+            at = day + timedelta(minutes=minute + i)
+            lines += zone_state_lines(site, _zone_state(zone, CrowdLevel(level), share, at))
+    raised = day + timedelta(hours=2)
+    lines += alert_lines(
+        site, _alert("crowd_level", "f2-waiting", AlertState.ACTIVE, raised), "raised"
     )
-    lines.append(
-        f'alerts,rule=co2_high,severity=warning,site={site},zone=f2-counters state="resolved" {at}'
+    lines += alert_lines(
+        site, _alert("co2_high", "f2-counters", AlertState.RESOLVED, raised), "resolved"
     )
     for service in settings.services:
         for hour in range(8, 17):
             ns = int(day.replace(hour=hour).timestamp()) * 10**9
             lines.append(f"staffing_plan,service={service.id},site={site} counters=2i {ns}")
     return lines
+
+
+def _zone_state(zone: ZoneConfig, level: CrowdLevel, share: float, at: datetime) -> ZoneState:
+    count = int(zone.capacity * share)
+    return ZoneState(
+        zone_id=zone.id,
+        floor_id=zone.floor,
+        name=zone.name,
+        occupancy=count,
+        capacity=zone.capacity,
+        capacity_ratio=share,
+        density_per_m2=count / zone.area_m2,
+        level_of_service=None,
+        level=level,
+        method="presence",
+        confidence=0.9,
+        sources=(),
+        disagreement=False,
+        climate=ZoneClimateState(),
+        waiting_tickets=int(20 * share) if zone.kind is ZoneKind.WAITING else None,
+        expected_wait_s=600 * share if zone.kind is ZoneKind.WAITING else None,
+        updated_at=at.astimezone(UTC),
+    )
+
+
+def _alert(rule: str, zone: str, state: AlertState, at: datetime) -> Alert:
+    return Alert(
+        id=f"{rule}:{zone}",
+        rule=rule,
+        severity=Severity.WARNING,
+        state=state,
+        zone_id=zone,
+        device_id=None,
+        message=f"{rule} in {zone}",
+        value=1.0,
+        threshold=0.8,
+        raised_at=at.astimezone(UTC),
+        updated_at=at.astimezone(UTC),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -259,11 +296,11 @@ def test_heatmap_cells_are_the_value_at_that_hour(
     [(at, value)] = [row for row in series["values"] if row[1] is not None]
     ten = day.replace(hour=10)
     assert at == int(ten.timestamp() * 1000)
-    start_s = int(ten.timestamp())
-    hour_filter = f"time >= {start_s}s AND time < {start_s + 3600}s"
-    direct = influxdb1.query(
-        "SELECT max(capacity_ratio) FROM zone_occupancy WHERE zone = 'f2-waiting' AND "
-        + hour_filter,
-        database,
-    )["series"][0]["values"][0][1]
+    direct = max(
+        row[1]
+        for row in influxdb1.rows(
+            "SELECT capacity_ratio FROM zone_occupancy WHERE zone = 'f2-waiting'", database
+        )
+        if ten <= datetime.fromtimestamp(row[0] / 1e9, UTC) < ten + timedelta(hours=1)
+    )
     assert value == pytest.approx(direct)

@@ -1,0 +1,122 @@
+"""``floorwatch dashboards export DIR`` and ``floorwatch dashboards push``. Shell module."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from dashboards.build import DatasourceSpec, build_dashboards, dashboard_json, datasource_body
+from dashboards.build import provisioning_files as export_files
+from dashboards.provision import ProvisionError, connect, push
+from gateway.config_loader import ConfigError, load_settings
+from gateway.settings import Settings
+
+TOKEN_ENV = "FLOORWATCH_GRAFANA_TOKEN"  # noqa: S105 (a variable name)
+INFLUX_SECRET_ENV = "FLOORWATCH_INFLUX_TOKEN"  # noqa: S105 (a variable name)
+
+dashboards_app = typer.Typer(
+    help="Grafana dashboards as code: export provisioning files, or push to a Grafana.",
+    no_args_is_help=True,
+)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)")]
+InfluxUrl = Annotated[
+    str, typer.Option("--influx-url", help="InfluxDB URL as Grafana's server reaches it")
+]
+Flavour = Annotated[
+    str, typer.Option("--influx-version", help="v2: InfluxDB 2.x/3.x (token); v1: 1.x")
+]
+Database = Annotated[str, typer.Option("--database", help="InfluxQL database (DBRP on 2.x)")]
+
+
+def _settings(path: Path) -> Settings:
+    try:
+        return load_settings(path, os.environ).settings
+    except ConfigError as exc:
+        typer.echo(f"{exc.source}: configuration is not valid", err=True)
+        for issue in exc.issues:
+            typer.echo(f"  - {issue}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _spec(url: str, flavour: str, database: str, user: str | None) -> DatasourceSpec:
+    if flavour not in ("v1", "v2"):
+        typer.echo(f"--influx-version must be v1 or v2, not {flavour!r}", err=True)
+        raise typer.Exit(2)
+    kind: Literal["v1", "v2"] = "v1" if flavour == "v1" else "v2"
+    return DatasourceSpec(
+        url=url, database=database, flavour=kind, user=user, secret_env=INFLUX_SECRET_ENV
+    )
+
+
+@dashboards_app.command("export")
+def export(
+    directory: Annotated[Path, typer.Argument(help="where to write (e.g. deploy/grafana)")],
+    config: ConfigOption = Path("config/demo-site.yaml"),
+    influx_url: InfluxUrl = "http://influxdb:8086",
+    influx_version: Flavour = "v2",
+    database: Database = "floorwatch",
+    influx_user: Annotated[str | None, typer.Option(help="v1: InfluxDB user")] = None,
+) -> None:
+    """Write the dashboards' JSON and Grafana's provisioning YAML (no secrets: $ENV references)."""
+    spec = _spec(influx_url, influx_version, database, influx_user)
+    files = export_files(_settings(config), spec)
+    for relative, text in files.items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        typer.echo(f"wrote {path}")
+
+
+def _read_secret(file: Path | None, env: str, what: str) -> str | None:
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            typer.echo(f"cannot read the {what} file {file}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from exc
+    return os.environ.get(env) or None
+
+
+@dashboards_app.command("push")
+def push_command(
+    url: Annotated[str, typer.Option("--url", help="Grafana URL, e.g. http://grafana:3000")],
+    token_file: Annotated[
+        Path | None, typer.Option(help=f"file holding the service-account token (or ${TOKEN_ENV})")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help=f"the token itself (visible to other users: prefer ${TOKEN_ENV})"),
+    ] = None,
+    config: ConfigOption = Path("config/demo-site.yaml"),
+    influx_url: InfluxUrl = "http://influxdb:8086",
+    influx_version: Flavour = "v2",
+    database: Database = "floorwatch",
+    influx_user: Annotated[str | None, typer.Option(help="v1: InfluxDB user")] = None,
+    influx_secret_file: Annotated[
+        Path | None,
+        typer.Option(help=f"InfluxDB token (v2) or password (v1) file (or ${INFLUX_SECRET_ENV})"),
+    ] = None,
+) -> None:
+    """Create or update the floorwatch folder, datasource and dashboards in a Grafana."""
+    grafana_token = token or _read_secret(token_file, TOKEN_ENV, "token")
+    if not grafana_token:
+        typer.echo(f"no Grafana token: give --token-file or set ${TOKEN_ENV}", err=True)
+        raise typer.Exit(2)
+    spec = _spec(influx_url, influx_version, database, influx_user)
+    secret = _read_secret(influx_secret_file, INFLUX_SECRET_ENV, "InfluxDB secret")
+    settings = _settings(config)
+    boards = [dashboard_json(m) for m in build_dashboards(settings)]
+    try:
+        report = push(connect(url, grafana_token), url, datasource_body(spec, secret), boards)
+    except ProvisionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"folder {report.folder}; datasource {report.datasource}")
+    for uid, action in report.dashboards.items():
+        typer.echo(f"dashboard {uid} {action}")
