@@ -9,6 +9,7 @@ from cameras.capture import SessionLimiter
 from cameras.worker import CameraWorker
 from gateway.observations import DeviceHealth, PeopleCount
 from gateway.peers.rtsp import RtspServer
+from gateway.settings import CameraRoi
 from tests.integration.capture_support import (
     ShapeEstimator,
     Sink,
@@ -17,7 +18,7 @@ from tests.integration.capture_support import (
     counted,
     health,
 )
-from tests.peers.rtsp import RTSP_PASSWORD, RTSP_USERNAME
+from tests.peers.rtsp import RTSP_PASSWORD, RTSP_USERNAME, VIRTUAL_ROI_POLYGON
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +80,24 @@ def test_rtsp_wrong_password_is_offline_with_a_reason_and_no_secret_logged(
     assert not any(isinstance(o, PeopleCount) for o in sink.seen)
     assert any(e["event"] == "capture.open_failed" for e in logs)
     assert_no_secret(logs, capfd.readouterr(), wrong, RTSP_PASSWORD)
+
+
+def test_rtsp_through_the_real_estimator(rtsp_server: RtspServer) -> None:
+    """The counting estimator of cameras.estimators plugs into the worker as it is."""
+    from cameras.estimators import build_estimator
+
+    cam = camera_config(rtsp_server.url, username=RTSP_USERNAME, password=RTSP_PASSWORD)
+    cam = cam.model_copy(
+        update={"rois": [CameraRoi(zone="waiting", polygon=list(VIRTUAL_ROI_POLYGON), area_m2=40)]}
+    )
+    sink = Sink()
+    worker = CameraWorker(cam, build_estimator(cam, {}), sink, limiter=SessionLimiter())
+    worker.start()
+    try:
+        counts = [sink.wait_for(counted, 30) for _ in range(3)]
+    finally:
+        worker.stop()
+    for c in counts:
+        assert isinstance(c, PeopleCount) and c.zone_id == "waiting"
+        assert c.source_id == "cam-test" and 0 <= c.confidence <= 1 and c.count >= 0
+    assert worker.stats.estimate_errors == 0
