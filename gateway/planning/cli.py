@@ -124,3 +124,36 @@ def hvac_cmd(
         for action in a.actions:
             typer.echo(f"  [{action.severity}] {action.code}: {action.message}")
         typer.echo(f"  -> {advice_topic(settings.mqtt.base_topic, settings.site.id, a.zone_id)}")
+
+
+@plan_app.command("simulate-history")
+def simulate_history(
+    config: Config,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=26, help="weeks to simulate")] = 6,
+    end: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="last simulated day (default: yesterday)"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="simulator seed")] = 7,
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: this writes simulated data")] = False,
+) -> None:
+    """Write weeks of simulated history (demo and test databases only!)."""
+    from gateway.planning.seed import seed_history  # the simulator: only for this command
+
+    settings = _settings(config)
+    if not yes:
+        typer.echo(
+            f"this writes {weeks} weeks of SIMULATED data to {settings.influxdb.url};"
+            " never run it against a production database. Add --yes to go ahead.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    tz = PlanningService.from_settings(settings).tz
+    last = end.date() if end else datetime.now(UTC).astimezone(tz).date() - timedelta(days=1)
+    first = last - timedelta(weeks=weeks) + timedelta(days=1)
+    report = seed_history(settings, settings.influxdb, first, (last - first).days + 1, seed)
+    closed = ", ".join(f"{d:%d/%m}" for d in report.days_closed) or "none"
+    typer.echo(
+        f"wrote {report.lines} points: {report.first} .. {report.last},"
+        f" {report.days_written} days with data; holidays closed: {closed}"
+    )
