@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import niquests
 import structlog
 from grafana_client.api import GrafanaApi
 from grafana_client.client import (
@@ -83,11 +84,18 @@ def _readable(what: str, url: str, exc: GrafanaException) -> ProvisionError:
     return ProvisionError(f"cannot reach Grafana at {url} while {what}: {exc.message}")
 
 
+def _unreachable(what: str, url: str, exc: Exception) -> ProvisionError:
+    reason = str(exc).split("Caused by ")[-1].rstrip(")")
+    return ProvisionError(f"cannot reach Grafana at {url} while {what}: {reason}")
+
+
 def _call(what: str, url: str, fn: Callable[[], T]) -> T:
     try:
         return fn()
     except GrafanaException as exc:
         raise _readable(what, url, exc) from exc
+    except niquests.exceptions.RequestException as exc:
+        raise _unreachable(what, url, exc) from exc
 
 
 def _exists(what: str, url: str, fn: Callable[[], object]) -> bool:
@@ -100,6 +108,8 @@ def _exists(what: str, url: str, fn: Callable[[], object]) -> bool:
         raise _readable(what, url, exc) from exc
     except GrafanaException as exc:
         raise _readable(what, url, exc) from exc
+    except niquests.exceptions.RequestException as exc:
+        raise _unreachable(what, url, exc) from exc
     return True
 
 
