@@ -1,0 +1,72 @@
+"""The virtual camera's SOAP helpers: digest checking against zeep's own
+WS-UsernameToken, termination times and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from lxml import etree  # type: ignore[import-untyped]
+from zeep.wsse.username import UsernameToken
+
+from cameras.simulator import onvif_soap as soap
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def signed_request(user: str, password: str, created: datetime) -> bytes:
+    envelope = etree.fromstring(
+        f'<s:Envelope xmlns:s="{soap.NS["s"]}"><s:Header/><s:Body>'
+        f'<tds:GetDeviceInformation xmlns:tds="{soap.NS["tds"]}"/></s:Body></s:Envelope>'
+    )
+    token = UsernameToken(  # type: ignore[no-untyped-call]
+        user, password, use_digest=True, created=created, zulu_timestamp=True
+    )
+    envelope, _ = token.apply(envelope, {})  # type: ignore[no-untyped-call]
+    return bytes(etree.tostring(envelope))
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "ok"),
+    [("admin", "pw", True), ("admin", "wrong", False), ("root", "pw", False)],
+)
+def test_digest_against_zeep(user: str, password: str, ok: bool) -> None:
+    request = soap.parse_envelope(signed_request(user, password, NOW))
+    assert request is not None
+    assert request.operation == "GetDeviceInformation"
+    assert soap.parse_time(request.created) == NOW
+    assert soap.digest_ok(request, "admin", "pw") is ok
+
+
+def test_unsigned_and_garbage_requests() -> None:
+    body = (
+        f'<s:Envelope xmlns:s="{soap.NS["s"]}"><s:Body><x:GetProfiles xmlns:x="urn:x"/>'
+        "</s:Body></s:Envelope>"
+    ).encode()
+    request = soap.parse_envelope(body)
+    assert request is not None and request.operation == "GetProfiles"
+    assert not soap.digest_ok(request, "admin", "pw")
+    assert soap.parse_envelope(b"<nope") is None
+    assert soap.parse_envelope(b"<a/>") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PT60S", NOW + timedelta(seconds=60)),
+        ("PT1M30S", NOW + timedelta(seconds=90)),
+        ("PT1H", NOW + timedelta(hours=1)),
+        ("2026-12-01T09:10:00Z", NOW + timedelta(minutes=10)),
+        (None, NOW + timedelta(seconds=60)),
+        ("soon", NOW + timedelta(seconds=60)),
+    ],
+)
+def test_termination(text: str | None, expected: datetime) -> None:
+    assert soap.parse_termination(text, NOW, timedelta(seconds=60)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("PT5S", 5.0), ("PT0.5S", 0.5), ("P1D", 86400.0), ("x", 7.0), (None, 7.0)]
+)
+def test_duration(text: str | None, seconds: float) -> None:
+    assert soap.parse_duration_s(text, 7.0) == seconds
