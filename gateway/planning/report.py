@@ -77,7 +77,7 @@ def render_plan(plan: StaffingPlan) -> str:
 
 
 def _totals(plan: StaffingPlan) -> list[str]:
-    lines = ["hour   open  arrivals  counters  of   open now  called<=target  wait min  busy"]
+    lines = ["hour   open  arrivals  counters  of   open(hist)  called<=target  wait min  busy"]
     hours = [h.hour for h in plan.groups[0].hours]
     for i, hour in enumerate(hours):
         rows = [g.hours[i] for g in plan.groups]
@@ -88,7 +88,7 @@ def _totals(plan: StaffingPlan) -> list[str]:
         mark = " !" if any(h.short for h in rows) else ""
         lines.append(
             f"{hour:02d}:00 {rows[0].open_minutes:4d}m {arrivals:9.0f} {needed:9d} {available:3d}"
-            f" {(f'{sum(opened):g}' if opened else '-'):>10} {_weighted_sl(rows):>15}"
+            f" {(f'{sum(opened):g}' if opened else '-'):>12} {_weighted_sl(rows):>15}"
             f" {_wait(rows):>9} {_busy(rows):>5}{mark}"
         )
     return lines
@@ -109,11 +109,15 @@ def _matrix(plan: StaffingPlan) -> list[str]:
 
 
 def _legend(plan: StaffingPlan) -> list[str]:
+    note = (
+        "open(hist): counters that called tickets in the hour (that day, or the median"
+        " of the reference days); busy: counter occupancy"
+    )
     short = plan.short_hours
     if not short:
-        return ["", "every hour can be served with the counters the center has"]
+        return ["", "every hour can be served with the counters the center has", note]
     parts = ", ".join(f"{g} {h:02d}h" for g, h in short)
-    return ["", f"! demand exceeds the counters available: {parts}"]
+    return ["", f"! demand exceeds the counters available: {parts}", note]
 
 
 def _weighted_sl(rows: list[HourPlan]) -> str:
