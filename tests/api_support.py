@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ def api_config(**overrides: Any) -> ApiConfig:
     return ApiConfig(host="127.0.0.1", port=0, tokens=tokens, **overrides)
 
 
+@functools.cache
 def demo_settings() -> Settings:
     """The demo site plus one camera with credentials (which the API must never show)."""
     settings = load_settings(ROOT / "config" / "demo-site.yaml", {}).settings

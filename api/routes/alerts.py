@@ -77,9 +77,7 @@ def audited_note(
     note: str | None, verb: str, principal: Principal, client: str, at: datetime
 ) -> str:
     """The note kept with the alert, ending with who did what, when and from where."""
-    stamp = (
-        f"[{verb} by {principal.name} ({principal.role.value}) from {client} at {at.isoformat()}]"
-    )
+    stamp = f"[{verb} by {principal.name} ({principal.role.value}) from {client} at {at.isoformat(timespec='seconds')}]"
     text = (note or "").strip()
     return f"{text} {stamp}" if text else stamp
 

@@ -1,0 +1,191 @@
+"""The control-room page in a real headless Chromium (Debian's), driven by Playwright.
+
+Log in, watch a zone change colour as its count rises, see the alert appear,
+acknowledge it, reload and see it still acknowledged; a critical alert raises
+the banner; a dead stream marks the page. Screenshots go to artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.live import Severity, ZoneClimateState
+from gateway.observations import DeviceHealth, DeviceKind
+from gateway.settings import Role
+from tests.api_support import ROOT, TOKENS, LiveServer, api_config, build_app, demo_settings
+from tests.memory_floor import MemoryFloor
+
+pytestmark = pytest.mark.integration
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "artifacts"
+CALM, BUSY, CROWDED = "rgb(46, 125, 50)", "rgb(249, 168, 37)", "rgb(239, 108, 0)"
+ZONE = 'g.zone[data-zone="f2-waiting"]'
+
+
+@pytest.fixture
+def server() -> Iterator[LiveServer]:
+    config = api_config(stream_keepalive_s=1)
+    floor = MemoryFloor(demo_settings())
+    app, _, _ = build_app(floor, config=config)
+    live = LiveServer(app, config, floor).start()
+    try:
+        yield live
+    finally:
+        if live._thread.is_alive():
+            live.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing (Debian package 'chromium')")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def shot(page: object, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"control-room-{name}.png"
+    page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def wait_fill(page: object, colour: str) -> None:
+    """Wait (bounded) until the zone's computed fill is ``colour`` (the fill is animated)."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "([sel, want]) => getComputedStyle(document.querySelector(sel)).fill === want",
+        arg=[f"{ZONE} polygon", colour],
+        timeout=5000,
+    )
+
+
+def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser: object) -> None:
+    expect = playwright_api.expect
+    floor = server.floor
+    server.call(floor.set_count, "f2-waiting", 20)
+    server.call(
+        floor.set_device,
+        DeviceHealth(
+            "cam-f2-waiting", DeviceKind.CAMERA, True, floor.zones()[0].updated_at, fps=2.0
+        ),
+    )
+    server.call(
+        floor.set_device,
+        DeviceHealth(
+            "pc-f2-counters", DeviceKind.SENSOR, False, floor.zones()[0].updated_at, detail="stale"
+        ),
+    )
+    server.call(
+        floor.set_climate,
+        "f2-waiting",
+        ZoneClimateState(
+            temperature_c=28.9,
+            humidity_pct=66,
+            co2_ppm=1150,
+            temperature_status="high",
+            humidity_status="ok",
+            co2_status="high",
+        ),
+    )
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    external: list[str] = []
+    page.on(
+        "request", lambda r: external.append(r.url) if not r.url.startswith(server.url) else None
+    )
+
+    page.goto(server.url + "/")
+    expect(page.locator("#login-title")).to_have_text("Phòng điều hành")
+    page.fill("#token", "not-a-valid-token-at-all")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("Mã truy cập không đúng.")
+    page.fill("#token", TOKENS[Role.SUPERVISOR])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#stream-status")).to_have_class(re.compile(r"\blive\b"))
+    expect(page.locator(ZONE)).to_have_attribute("data-level", "calm")
+    expect(page.locator(f"{ZONE} .zone-count")).to_have_text("20/180")
+    wait_fill(page, CALM)
+    expect(page.locator('#climate tr[data-zone="f2-waiting"] td.high')).to_have_count(2)
+    expect(page.locator('li.device.offline[data-device="pc-f2-counters"]')).to_be_visible()
+    shot(page, "1-calm")
+
+    server.call(floor.set_count, "f2-waiting", 100)  # 56 % of 180: busy
+    expect(page.locator(ZONE)).to_have_attribute("data-level", "busy")
+    expect(page.locator(f"{ZONE} .zone-count")).to_have_text("100/180")
+    wait_fill(page, BUSY)
+
+    server.call(floor.set_count, "f2-waiting", 160)  # 89 %: crowded, the alert is raised
+    expect(page.locator(ZONE)).to_have_attribute("data-level", "crowded")
+    wait_fill(page, CROWDED)
+    item = page.locator('li.alert[data-alert="crowd_level:f2-waiting"]')
+    expect(item).to_have_attribute("data-state", "active")
+    expect(item.locator(".alert-text")).to_contain_text("Khu chờ (118 ghế)")
+    shot(page, "2-crowded-alert")
+
+    item.locator("input.note").fill("Mở thêm quầy 24, 25")
+    item.locator("button.do-acknowledge").click()
+    expect(item).to_have_attribute("data-state", "acknowledged")
+    expect(item.locator(".alert-state")).to_have_text("Đã xác nhận")
+
+    page.reload()
+    item = page.locator('li.alert[data-alert="crowd_level:f2-waiting"]')
+    expect(item).to_have_attribute("data-state", "acknowledged")  # no second login needed
+    expect(item.locator(".alert-note")).to_contain_text("Mở thêm quầy 24, 25")
+    expect(item.locator(".alert-by")).to_contain_text("Nguyễn Văn An")
+    expect(page.locator(ZONE)).to_have_attribute("data-level", "crowded")
+
+    server.call(
+        lambda: floor.raise_alert(
+            "camera_tampered:cam-f2-waiting",
+            rule="camera_tampered",
+            severity=Severity.CRITICAL,
+            message="camera covered",
+            device_id="cam-f2-waiting",
+        )
+    )
+    banner = page.locator("#critical-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("CẢNH BÁO KHẨN")
+    expect(banner).to_contain_text("Khu chờ – camera 1")
+    shot(page, "3-critical-banner")
+
+    page.click(".lang-toggle >> visible=true")
+    expect(page.locator("#critical-banner")).to_contain_text("CRITICAL ALERT")
+    expect(item.locator(".alert-state")).to_have_text("Acknowledged")
+    page.click("#critical-seen")
+    expect(banner).to_be_hidden()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    shot(page, "4-laptop-english")
+
+    server.stop()  # the stream dies: the page must say so
+    expect(page.locator("#stream-status")).to_have_class(re.compile(r"\bdown\b"))
+    expect(page.locator("#stale-overlay")).to_be_visible()
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    shot(page, "5-stream-down")
+    context.close()
+
+    assert external == [], f"the page fetched something not local: {external}"
+    assert not [
+        e for e in errors if "ERR_CONNECTION_REFUSED" not in e and "Failed to load" not in e
+    ], errors
