@@ -46,12 +46,14 @@ from cameras.capture_core import (
 )
 from cameras.capture_sessions import FFMPEG_GATE, SessionLimiter
 from cameras.snapshot import SnapshotClient, SnapshotError
+from gateway.logs import scrub_text
 from gateway.settings import CaptureConfig
 from sensors.backoff import backoff_delay
 
 log = structlog.get_logger("floorwatch.cameras.capture")
 
 Image = NDArray[np.uint8]
+SNAPSHOT_FAILURES = 3  # failed snapshots in a row that end a snapshot session (then back off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,24 +157,38 @@ class Capture:
         failures = 0
         while not self._stop.is_set():
             try:
-                sources = self._resolve()
-            except Exception as exc:  # a resolver (e.g. ONVIF) failing is one failed attempt
-                log.warning("capture.resolve_failed", camera=self.camera_id, error=repr(exc))
-                sources = CaptureSources(None)
-            got_frames = False
-            if sources.stream_url is not None:
-                got_frames = self._stream_session(sources.stream_url)
-                failures = 0 if got_frames else failures + 1
-            if got_frames:
-                attempt = 0
-            elif (snapshot_url := self._snapshot_fallback(sources, failures)) is not None:
-                got_frames = self._snapshot_session(snapshot_url, sources.stream_url)
-                if got_frames and sources.stream_url is not None:
-                    continue  # stream_retry_s is over: try the stream again at once
+                got_frames, failures, again = self._cycle(failures)
+            except Exception as exc:  # the per-session guard: log, back off, go on
+                log.warning("capture.failed", camera=self.camera_id, error=scrub_text(repr(exc)))
+                got_frames, again = False, False
+            if again:
+                continue  # back from snapshots: try the stream at once
             if self._stop.is_set():
                 break
             self._pause(attempt)
             attempt = 0 if got_frames else attempt + 1
+
+    def _cycle(self, failures: int) -> tuple[bool, int, bool]:
+        """One stream attempt, then snapshots when due.
+
+        Returns (frames came, stream failures in a row, try the stream again at once).
+        """
+        try:
+            sources = self._resolve()
+        except Exception as exc:  # a resolver (e.g. ONVIF) failing is one failed attempt
+            log.warning(
+                "capture.resolve_failed", camera=self.camera_id, error=scrub_text(repr(exc))
+            )
+            return False, failures + 1, False
+        if sources.stream_url is not None:
+            if self._stream_session(sources.stream_url):
+                return True, 0, False
+            failures += 1
+        snapshot_url = self._snapshot_fallback(sources, failures)
+        if snapshot_url is None:
+            return False, failures, False
+        got = self._snapshot_session(snapshot_url, sources.stream_url)
+        return got, failures, got and sources.stream_url is not None
 
     def _snapshot_fallback(self, sources: CaptureSources, failures: int) -> str | None:
         """The snapshot URL to poll now, if the stream is missing or failed often enough."""
@@ -298,7 +314,7 @@ class Capture:
     # ------------------------------------------------------------------ snapshots
 
     def _snapshot_session(self, url: str, stream_url: str | None) -> bool:
-        """Poll JPEG snapshots until they fail 3 times in a row, or the stream is due again."""
+        """Poll JPEG snapshots until they fail SNAPSHOT_FAILURES times, or the stream is due."""
         cfg = self._cfg
         clean, url_user, url_password = split_credentials(url)
         user = url_user if url_user is not None else self._username
@@ -311,7 +327,7 @@ class Capture:
         self._set_state(CaptureState.SNAPSHOT, mode="snapshot")
         log.info("capture.snapshot_polling", camera=self.camera_id, url=redact_url(clean))
         with SnapshotClient(clean, user, password, timeout_s=cfg.open_timeout_s) as client:
-            while not self._stop.is_set() and failures < 3:
+            while not self._stop.is_set() and failures < SNAPSHOT_FAILURES:
                 if stream_url is not None and stream_due(
                     started, time.monotonic(), cfg.stream_retry_s
                 ):

@@ -102,7 +102,8 @@ class CameraWorker:
             cam.capture,
             sources,
             limiter=self._limiter,
-            username=cam.onvif.username,
+            # no password configured: no credentials at all (the URL may carry its own)
+            username=cam.onvif.username if cam.onvif.password is not None else None,
             password=cam.onvif.password,
             rand=self._rand,
         )

@@ -91,7 +91,10 @@ def test_a_hung_stream_is_a_stall_reported_offline_then_reopened(
         try:
             sink.wait_for(health(True), 20)
             plain_camera.server.hold()  # connection open, no more frames
-            down = sink.wait_for(health(False), 10)
+            # offline, and the stalled session dropped (not merely an old frame)
+            down = sink.wait_for(
+                lambda o: health(False)(o) and state_of(o) != CaptureState.STREAMING.value, 10
+            )
             plain_camera.server.resume()
             sink.wait_for(health(True), 20)
         finally:
