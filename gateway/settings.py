@@ -918,6 +918,9 @@ class PlanningConfig(Model):
     setback_c: float = Field(
         2.0, ge=0, description="raise the set point by this much when a zone is empty and closed"
     )
+    hvac_interval_s: float = Field(
+        300, gt=0, description="how often HVAC advice is worked out and published on MQTT"
+    )
 
 
 # --------------------------------------------------------------------------- root

@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from gateway.live import ZoneState
 from gateway.planning.backtest import BacktestResult, backtest
 from gateway.planning.forecast import (
@@ -24,6 +26,7 @@ from gateway.planning.forecast import (
     is_open_day,
     observed_days,
 )
+from gateway.planning.history import HistoryError, InfluxHistory
 from gateway.planning.hvac import HvacAdvice, HvacParams, VentilationParams, ZoneConditions
 from gateway.planning.hvac_rules import advise
 from gateway.planning.report import plan_csv, render_plan
@@ -40,6 +43,7 @@ from gateway.planning.staffing import (
 )
 from gateway.settings import PlanningConfig, Settings
 
+log = structlog.get_logger("floorwatch.planning")
 TREND_WINDOW = timedelta(minutes=30)
 TREND_MIN_SPAN = timedelta(minutes=5)
 
@@ -98,8 +102,6 @@ class PlanningService:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PlanningService:
-        from gateway.planning.history import InfluxHistory
-
         tz = ZoneInfo(settings.site.timezone)
         return cls(settings, InfluxHistory(settings.influxdb, settings.site.id, tz))
 
@@ -236,7 +238,11 @@ class PlanningService:
             cfg = self._cfg
             hols = holidays_around(day, cfg.history_weeks, cfg.closed_days)
             first = day - timedelta(weeks=cfg.history_weeks, days=1)
-            occupancy = self._history.hourly_occupancy(first, day)
+            try:
+                occupancy = self._history.hourly_occupancy(first, day)
+            except HistoryError as exc:  # advice without a forecast; try again next call
+                log.warning("planning.occupancy_history_unavailable", error=str(exc))
+                return {}
             params = forecast_params(cfg)
             site = self._settings.site
             self._occupancy_forecast = {

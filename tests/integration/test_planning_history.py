@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from gateway.config_loader import load_settings
 from gateway.peers.influxdb1 import InfluxDB1Server
+from gateway.peers.mosquitto import MosquittoServer
 from gateway.peers.process import free_port
 from gateway.planning.backtest import render_backtest
 from gateway.planning.history import HistoryError, InfluxHistory
@@ -225,3 +227,87 @@ def test_api_endpoints_for_managers_and_facility(stored: tuple[Settings, SeedRep
         assert one["zone"] == "f2-waiting" and one["outdoor_air"]["needed_m3h"] == 0
         assert client.get("/api/v1/planning/hvac/nowhere", headers=facility).status_code == 404
         assert client.get("/api/v1/planning/hvac", headers=manager).status_code == 403
+
+
+def test_advisor_publishes_retained_advice_on_mqtt(
+    stored: tuple[Settings, SeedReport], mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    """Advice for every zone reaches a real broker, retained: a late subscriber gets it."""
+    import asyncio
+    import json
+    import queue
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from gateway.planning.advisor import HvacAdvisor
+    from tests.memory_floor import MemoryFloor
+
+    settings, _ = stored
+    evening = datetime(2026, 9, 15, 18, 0, tzinfo=TZ)
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{topic_prefix[-8:]}")
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    sent: list[mqtt.MQTTMessageInfo] = []
+    try:
+        advisor = HvacAdvisor(
+            PlanningService.from_settings(settings),
+            MemoryFloor(settings, clock=lambda: evening),
+            lambda topic, payload, retain: sent.append(pub.publish(topic, payload, 1, retain)),
+            base_topic=topic_prefix,
+            site_id=settings.site.id,
+            interval_s=300,
+            clock=lambda: evening,
+        )
+        advice = asyncio.run(advisor.publish_once())
+        assert len(advice) == len(settings.zones) == advisor.published
+        for info in sent:
+            info.wait_for_publish(timeout=10)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    got: queue.Queue[tuple[str, bool, dict[str, Any]]] = queue.Queue()
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{topic_prefix[-8:]}")
+    sub.on_message = lambda _c, _u, m: got.put((m.topic, m.retain, json.loads(m.payload)))
+    sub.connect("127.0.0.1", mosquitto.port)
+    sub.subscribe(f"{topic_prefix}/{settings.site.id}/hvac/+/advice", qos=1)
+    sub.loop_start()
+    try:
+        messages = [got.get(timeout=10) for _ in settings.zones]
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    topics = {t for t, _, _ in messages}
+    assert topics == {f"{topic_prefix}/demo-hcc/hvac/{z.id}/advice" for z in settings.zones}
+    assert all(retain for _, retain, _ in messages)
+    waiting = next(body for t, _, body in messages if "/f2-waiting/" in t)
+    assert waiting["zone"] == "f2-waiting" and waiting["actions"][0]["code"] == "setback"
+
+
+def test_door_counts_only_plan_one_pooled_group(influxdb1: InfluxDB1Server) -> None:
+    """A center without a queue system: arrivals from the entrance doors, all counters pooled."""
+    from gateway.influx_writer import make_client
+    from gateway.planning.seed import simulated_days
+
+    base = load_settings(ROOT / "config" / "demo-site.yaml", {}).settings
+    db = f"planning_doors_{free_port('127.0.0.1')}"
+    influx = InfluxConfig(url=influxdb1.url, protocol="v1", database=db)
+    settings = base.model_copy(update={"influxdb": influx})
+    client = make_client(influx)
+    client.prepare()
+    try:
+        for _, lines in simulated_days(settings, date(2026, 9, 7), 7, 3, {}):
+            doors = [line for line in lines if line.startswith("door_traffic")]
+            if doors:
+                client.write("\n".join(doors))
+        plan = PlanningService.from_settings(settings).staffing_plan(date(2026, 9, 16))
+    finally:
+        client.close()
+        influxdb1.drop_database(db)
+    print(render_plan(plan))
+    assert plan.arrivals_source == "doors"
+    (group,) = plan.groups
+    assert (group.group.id, group.group.counters) == ("all", 23)
+    assert group.forecast_basis == "same weekday" and group.reference_days == (date(2026, 9, 9),)
+    total = sum(h.arrivals for h in group.hours)
+    assert 300 < total < 700  # door entries / 1.6 per ticket holder
