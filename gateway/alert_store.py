@@ -8,7 +8,9 @@ counters that keep alert ids unique across restarts. The file uses WAL with
 ``synchronous=FULL``: a transition the engine has published is on disk.
 
 Tables: ``alerts(id, key, state, updated_at, body)``,
-``transitions(seq, alert_id, kind, at, by, note, body)``, ``raises(key, n)``.
+``transitions(seq, alert_id, kind, at, by, note, body)``, ``raises(key, n)``, and
+``zone_levels(zone_id, level, occupancy, at)``: the crowd level each zone showed
+last, so a restart does not drop a crowded zone to calm and back.
 ``body`` is the alert as JSON (``gateway.outbound.to_json``).
 """
 
@@ -19,12 +21,14 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from gateway.alerts import Transition
 from gateway.live import Alert
 from gateway.outbound import alert_from_json, to_json
+from gateway.settings import CrowdLevel
 
 T = TypeVar("T")
 
@@ -48,6 +52,12 @@ CREATE TABLE IF NOT EXISTS transitions (
 );
 CREATE INDEX IF NOT EXISTS transitions_alert ON transitions (alert_id);
 CREATE TABLE IF NOT EXISTS raises (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS zone_levels (
+    zone_id TEXT PRIMARY KEY,
+    level TEXT NOT NULL,
+    occupancy INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 
@@ -70,6 +80,7 @@ class Restored:
     active: list[Alert]  # active and acknowledged
     recent_resolved: list[Alert]
     raises: dict[str, int]
+    levels: dict[str, tuple[CrowdLevel, int, datetime]]  # zone -> level, occupancy, saved at
 
 
 def alert_key(alert: Alert) -> str:
@@ -98,6 +109,10 @@ class AlertStore:
     async def record(self, transitions: Sequence[Transition], raises: dict[str, int]) -> None:
         if transitions:
             await self._run(lambda: self._record_sync(transitions, raises))
+
+    async def save_levels(self, levels: dict[str, tuple[CrowdLevel, int]], at: datetime) -> None:
+        if levels:
+            await self._run(lambda: self._save_levels_sync(levels, at))
 
     async def transitions(self, alert_id: str) -> list[StoredTransition]:
         return await self._run(lambda: self._transitions_sync(alert_id))
@@ -142,7 +157,24 @@ class AlertStore:
             )
         ]
         raises = {key: int(n) for key, n in db.execute("SELECT key, n FROM raises")}
-        return Restored(active, list(reversed(resolved)), raises)
+        levels = {
+            zone: (CrowdLevel(level), int(occupancy), datetime.fromisoformat(at))
+            for zone, level, occupancy, at in db.execute(
+                "SELECT zone_id, level, occupancy, at FROM zone_levels"
+            )
+        }
+        return Restored(active, list(reversed(resolved)), raises, levels)
+
+    def _save_levels_sync(self, levels: dict[str, tuple[CrowdLevel, int]], at: datetime) -> None:
+        db = self._conn()
+        with _transaction(db):
+            for zone, (level, occupancy) in levels.items():
+                db.execute(
+                    "INSERT INTO zone_levels (zone_id, level, occupancy, at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT(zone_id) DO UPDATE SET level = excluded.level,"
+                    " occupancy = excluded.occupancy, at = excluded.at",
+                    (zone, level.value, occupancy, at.isoformat()),
+                )
 
     def _close_sync(self) -> None:
         if self._db is not None:

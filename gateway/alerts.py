@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -319,7 +319,18 @@ class AlertBook:
             return self.resolved[alert_id]
         raise AlertNotFound(alert_id)
 
-    def evaluate(self, now: datetime, conditions: Iterable[Condition]) -> list[Transition]:
+    def evaluate(
+        self,
+        now: datetime,
+        conditions: Iterable[Condition],
+        unknown: Collection[str] = (),
+    ) -> list[Transition]:
+        """Transitions at ``now`` for the conditions that hold now.
+
+        ``unknown``: keys (``rule:subject``) the rules cannot judge right now
+        (no fresh data, e.g. just after a restart): their alerts neither clear
+        nor raise; they keep what they were.
+        """
         current: dict[str, Condition] = {}
         for c in conditions:
             current.setdefault(c.key, c)
@@ -337,6 +348,9 @@ class AlertBook:
                 if (now - since).total_seconds() >= c.dwell_s:
                     out.append(self._raise(key, c, now))
         for key in [k for k in self.active if k not in current]:
+            if key in unknown:
+                self._clear_since.pop(key, None)
+                continue
             since = self._clear_since.setdefault(key, now)
             if (now - since).total_seconds() >= self._clear_s:
                 out.append(self._close(key, now, None, None))

@@ -39,7 +39,7 @@ from gateway.live import (
 )
 from gateway.observations import DeviceHealth, DeviceKind, Observation
 from gateway.points import alert_lines, zone_state_lines
-from gateway.settings import AlertRules
+from gateway.settings import AlertRules, CrowdLevel
 from gateway.state_writer import StateWriter
 from gateway.zones import Totals, totals
 
@@ -72,6 +72,7 @@ class Engine:
         zone_publish_s: float = 1.0,
         replay_size: int = 2000,
         subscriber_queue: int = 1000,
+        level_memory_s: float = 900,
     ) -> None:
         self._site_id = site_id
         self._model = model
@@ -96,6 +97,8 @@ class Engine:
         self._published: dict[str, tuple[object, ...]] = {}
         self._published_at: dict[str, datetime] = {}
         self._device_changes: list[DeviceHealth] = []
+        self._level_memory_s = level_memory_s
+        self._saved_levels: dict[str, tuple[CrowdLevel, int]] = {}
         self.evaluations = 0
 
     # ------------------------------------------------------------------ inputs
@@ -125,6 +128,14 @@ class Engine:
             raises=restored.raises,
         )
         self._writer.restore(restored.active, restored.recent_resolved)
+        now = self._clock()
+        recent = {
+            zone: (level, occupancy)
+            for zone, (level, occupancy, at) in restored.levels.items()
+            if (now - at).total_seconds() <= self._level_memory_s
+        }
+        self._model.restore_levels(recent)
+        self._saved_levels = self._model.levels()
         log.info("engine.started", active_alerts=len(restored.active))
         self._ready.set()
         try:
@@ -161,7 +172,8 @@ class Engine:
                 self._emit(LiveEvent(0, LiveEventKind.DEVICE, device.at, device=device))
             fill = self._spool_fill() if self._spool_fill is not None else None
             conditions = self._model.conditions(now, spool_fill=fill, spool_warn=self._spool_warn)
-            transitions = book.evaluate(now, conditions)
+            transitions = book.evaluate(now, conditions, self._model.unknown())
+            await self._save_levels(now)  # before the alerts they cause are published
             await self._commit(transitions, lines)
 
     # ------------------------------------------------------------------ FloorService
@@ -294,6 +306,13 @@ class Engine:
                     q.get_nowait()
                 q.put_nowait(None)
                 log.warning("engine.subscriber_dropped", seq=self._seq)
+
+    async def _save_levels(self, now: datetime) -> None:
+        levels = self._model.levels()
+        changed = {z: v for z, v in levels.items() if self._saved_levels.get(z, (None,))[0] != v[0]}
+        if changed:
+            await self._store.save_levels(changed, now)
+            self._saved_levels.update(changed)
 
     def _zone_due(self, state: ZoneState, now: datetime) -> bool:
         key = _zone_key(state)

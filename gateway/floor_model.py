@@ -11,7 +11,7 @@ both with the clock; nothing here reads a clock or does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from gateway.alerts import (
@@ -28,7 +28,7 @@ from gateway.floor_state import FloorState
 from gateway.levels import LevelTracker, level_of_service, thresholds
 from gateway.live import ZoneState
 from gateway.observations import Climate, DeviceHealth, DoorTraffic, Observation
-from gateway.settings import ServiceConfig, Settings
+from gateway.settings import CrowdLevel, ServiceConfig, Settings
 from gateway.zones import (
     DoorBalances,
     FusionInputs,
@@ -133,7 +133,8 @@ class FloorModel:
         waits: dict[str, ServiceWait],
     ) -> ZoneState:
         zone_waits = [waits[s] for s in spec.services if s in waits]
-        waiting = sum(w.waiting for w in zone_waits) if spec.services else None
+        # no ticket event of its services since the start: unknown, not zero
+        waiting = sum(w.waiting for w in zone_waits) if zone_waits else None
         expected = max((w.expected_wait_s for w in zone_waits), default=None)
         inputs = FusionInputs(
             counts=self.state.counts.get(spec.id, {}),
@@ -219,3 +220,45 @@ class FloorModel:
         if spool_fill is not None:
             out.extend(spool_conditions(spool_fill, spool_warn))
         return out
+
+    def unknown(self) -> set[str]:
+        """Alert keys the rules cannot judge now: their alerts keep their state.
+
+        A zone with no usable occupancy source (all stale, or nothing heard
+        since a restart) keeps its crowd and capacity alerts; a quantity with no
+        reading in the last five minutes keeps its climate alerts; a service
+        with no ticket event since the start keeps its waiting-time alert.
+        """
+        out: set[str] = set()
+        for zone_id, state in self.states.items():
+            if state.method == "none":
+                out.update((f"crowd_level:{zone_id}", f"capacity:{zone_id}"))
+            c = state.climate
+            for quantity, status in (
+                ("temperature", c.temperature_status),
+                ("humidity", c.humidity_status),
+                ("co2", c.co2_status),
+            ):
+                if status is None:
+                    out.update((f"{quantity}_low:{zone_id}", f"{quantity}_high:{zone_id}"))
+        for service in self._services:
+            if service.id not in self.state.queues:
+                out.add(f"waiting_time:{service.id}")
+        return out
+
+    def levels(self) -> dict[str, tuple[CrowdLevel, int]]:
+        """Each zone's shown level and occupancy (saved across restarts)."""
+        return {z: (t.level, self._last_occupancy.get(z, 0)) for z, t in self._levels.items()}
+
+    def restore_levels(self, levels: Mapping[str, tuple[CrowdLevel, int]]) -> None:
+        """Start from the levels shown before a restart: no fall-and-rise churn of alerts.
+
+        The zone shows that level and occupancy (method ``none``, confidence 0)
+        until a source is heard; then the level falls only below its threshold
+        minus the hysteresis, as always.
+        """
+        for zone_id, (level, occupancy) in levels.items():
+            tracker = self._levels.get(zone_id)
+            if tracker is not None:
+                tracker.level = level
+                self._last_occupancy[zone_id] = occupancy

@@ -37,6 +37,8 @@ class StateWriter:
         self._zones: dict[str, ZoneState] = {}
         self._alerts: dict[str, Alert] = {}
         self._resolved: OrderedDict[str, None] = OrderedDict()
+        self._restored = False
+        self._connected_early = False
         self.published = 0
         self.republished = 0
 
@@ -56,14 +58,21 @@ class StateWriter:
             self._send(topic, to_json(alert, transition=transition), retain=True)
 
     def restore(self, active: Iterable[Alert], resolved: Iterable[Alert]) -> None:
-        """What the store says at start: republished on the first connect."""
+        """What the store says at start; a connect that came before it is served now."""
         for a in active:
             self._alerts[a.id] = a
         for a in resolved:
             self._forget_later(a.id)
+        self._restored = True
+        if self._connected_early:
+            self._connected_early = False
+            self.republish()
 
     def republish(self) -> None:
         """Everything we stand for, again (after a (re)connect)."""
+        if not self._restored:
+            self._connected_early = True  # the store is still being read: see restore()
+            return
         for state in self._zones.values():
             self._send(self._topics.zone_state(state.zone_id), to_json(state), retain=True)
         for alert in self._alerts.values():

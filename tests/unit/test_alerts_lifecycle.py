@@ -240,3 +240,12 @@ def test_an_alert_is_never_raised_twice_while_active(
             else:
                 assert active[key] == t.alert.id
         assert {k: a.id for k, a in b.active.items()} == active
+
+
+def test_unknown_keys_neither_clear_nor_count_towards_clearing() -> None:
+    b = book(clear_s=10)
+    b.evaluate(at(0), [cond()])
+    assert b.evaluate(at(5), [], unknown={"co2_high:hall"}) == []
+    assert b.evaluate(at(100), [], unknown={"co2_high:hall"}) == []
+    assert b.evaluate(at(105), []) == []  # clearing starts only now
+    assert kinds(b.evaluate(at(115), [])) == [("resolved", "co2_high:hall:1")]

@@ -128,3 +128,17 @@ def test_climate_and_device_conditions() -> None:
     assert "spool_backlog:spool" in {
         c.key for c in m.conditions(at(1), spool_fill=0.7, spool_warn=0.5)
     }
+
+
+def test_a_zone_with_no_source_holds_its_alerts_and_restored_level() -> None:
+    m = FloorModel(demo(), start=T0)
+    m.restore_levels({"f2-waiting": (CrowdLevel.CROWDED, 150)})
+    [s] = [z for z in m.evaluate(at(0)) if z.zone_id == "f2-waiting"]
+    assert (s.level, s.occupancy, s.method) == (CrowdLevel.CROWDED, 150, "none")
+    assert s.waiting_tickets is None  # no ticket event since the start: unknown, not 0
+    assert {"crowd_level:f2-waiting", "capacity:f2-waiting", "waiting_time:land"} <= m.unknown()
+    # the sensor reports: the restored level falls only below 144 x 0.9
+    m.apply(PeopleCount("f2-waiting", "pc-f2-waiting", 131, at(1)))
+    [s] = [z for z in m.evaluate(at(1)) if z.zone_id == "f2-waiting"]
+    assert (s.level, s.method) == (CrowdLevel.CROWDED, "presence")
+    assert "crowd_level:f2-waiting" not in m.unknown()
