@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import structlog
 
-from cameras.capture import SessionLimiter
+from cameras.capture import Capture, CaptureSources, SessionLimiter
+from cameras.capture_core import CaptureState
 from cameras.worker import CameraWorker
 from gateway.observations import DeviceHealth, PeopleCount
 from gateway.peers.rtsp import RtspServer
@@ -101,3 +104,24 @@ def test_rtsp_through_the_real_estimator(rtsp_server: RtspServer) -> None:
         assert isinstance(c, PeopleCount) and c.zone_id == "waiting"
         assert c.source_id == "cam-test" and 0 <= c.confidence <= 1 and c.count >= 0
     assert worker.stats.estimate_errors == 0
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_rtsp_pattern_server_both_transports_and_restart_keeps_the_port(
+    tmp_path: Path, transport: str
+) -> None:
+    with RtspServer(tmp_path) as server:  # no source: GStreamer's test pattern
+        port = server.port
+        server.restart()
+        assert server.running and server.port == port
+        cfg = camera_config(server.url, transport=transport).capture
+        capture = Capture("cam-pattern", cfg, CaptureSources(server.url), limiter=SessionLimiter())
+        capture.start()
+        try:
+            frame = capture.next_frame(0, timeout_s=20)
+            newer = capture.next_frame(frame.seq if frame else 0, timeout_s=5)
+        finally:
+            capture.stop()
+    assert frame is not None and frame.image.shape == (480, 640, 3)
+    assert newer is not None and newer.seq > frame.seq and newer.monotonic >= frame.monotonic
+    assert capture.health().state == CaptureState.STOPPED

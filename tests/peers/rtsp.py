@@ -23,7 +23,7 @@ VIRTUAL_PEOPLE = 6
 
 
 @pytest.fixture(scope="session")
-def virtual_camera() -> Iterator[VirtualCamera]:
+def mjpeg_camera() -> Iterator[VirtualCamera]:
     """A virtual camera with a fixed crowd, no auth, shared by the session."""
     # imported here: collecting the other tests must not need the camera simulator
     from cameras.simulator.scene import SceneRoi
@@ -40,12 +40,12 @@ def virtual_camera() -> Iterator[VirtualCamera]:
 
 @pytest.fixture
 def rtsp_server(
-    tmp_path_factory: pytest.TempPathFactory, virtual_camera: VirtualCamera
+    tmp_path_factory: pytest.TempPathFactory, mjpeg_camera: VirtualCamera
 ) -> Iterator[RtspServer]:
-    """An RTSP server of the test's own re-encoding ``virtual_camera``, with Digest auth."""
+    """An RTSP server of the test's own re-encoding ``mjpeg_camera``, with Digest auth."""
     server = RtspServer(
         tmp_path_factory.mktemp("rtsp"),
-        source_url=virtual_camera.stream_url,
+        source_url=mjpeg_camera.stream_url,
         username=RTSP_USERNAME,
         password=RTSP_PASSWORD,
     )
