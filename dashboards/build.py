@@ -64,7 +64,14 @@ class DatasourceSpec:
 def build_dashboards(settings: Settings) -> list[Dashboard]:
     """Control room, managers, facility: SDK models, in that order."""
     view = site_view(settings)
-    return [b.build() for b in (control_room(view), managers(view), facility(view))]
+    return [_numbered(b.build()) for b in (control_room(view), managers(view), facility(view))]
+
+
+def _numbered(model: Dashboard) -> Dashboard:
+    """Panel ids 1, 2, ... in layout order (stable links like ``?viewPanel=3``)."""
+    for number, panel in enumerate(model.panels or [], start=1):
+        panel.id_val = number
+    return model
 
 
 def dashboard_json(model: Dashboard) -> dict[str, Any]:

@@ -57,6 +57,8 @@ def test_three_dashboards_with_stable_uids(boards: list[dict[str, Any]]) -> None
     for board in boards:
         assert board["timezone"] == "Asia/Ho_Chi_Minh"
         assert len(_panels(board)) >= 5
+        ids = [p["id"] for p in board["panels"]]
+        assert ids == list(range(1, len(ids) + 1))
 
 
 def test_exported_json_round_trips_through_the_models(boards: list[dict[str, Any]]) -> None:
