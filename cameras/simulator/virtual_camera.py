@@ -101,3 +101,44 @@ class VirtualCamera:
         with self._lock:
             self._truth = dict(frame.truth)
         return frame.image
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m cameras.simulator.virtual_camera``: one virtual camera, until Ctrl-C."""
+    import argparse
+    import signal
+    import tempfile
+    from pathlib import Path
+
+    from gateway.peers.rtsp import RtspServer
+
+    parser = argparse.ArgumentParser(description="a virtual camera: MJPEG, snapshots, RTSP")
+    parser.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
+    parser.add_argument("--people", type=int, default=8, help="people in view")
+    parser.add_argument("--night", action="store_true", help="infrared (grayscale) frames")
+    parser.add_argument("--rtsp", action="store_true", help="also serve RTSP (GStreamer)")
+    args = parser.parse_args(argv)
+    roi = SceneRoi("view", ((0.05, 0.45), (0.95, 0.45), (0.95, 0.98), (0.05, 0.98)))
+    people, night = args.people, args.night
+    cam = VirtualCamera(
+        [roi], lambda _t: {"view": people}, night_at=lambda _t: night, port=args.port
+    )
+    with cam, tempfile.TemporaryDirectory() as folder:
+        print(f"MJPEG     {cam.stream_url}\nsnapshot  {cam.snapshot_url}", flush=True)
+        rtsp = RtspServer(Path(folder), source_url=cam.stream_url) if args.rtsp else None
+        if rtsp is not None:
+            rtsp.start()
+            print(f"RTSP      {rtsp.url}", flush=True)
+        done = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: done.set())
+        try:
+            done.wait()
+        finally:
+            if rtsp is not None:
+                rtsp.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
