@@ -91,13 +91,17 @@ def backtest_cmd(
 def hvac_cmd(
     config: Config,
     window_min: Annotated[int, typer.Option(help="minutes of readings behind 'now'")] = 15,
+    at: Annotated[
+        datetime | None,
+        typer.Option(help="advise as of this local time, e.g. a replayed demo day (default: now)"),
+    ] = None,
 ) -> None:
     """HVAC advice per zone from the latest stored readings."""
     settings = _settings(config)
     service = _service(settings)
     tz = service.tz
     history = InfluxHistory(settings.influxdb, settings.site.id, tz)
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) if at is None else (at if at.tzinfo else at.replace(tzinfo=tz))
     try:
         conditions = history.latest_conditions(now, window_min)
         advice = service.hvac_advice(conditions, now)

@@ -7,6 +7,7 @@ async code run them with ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ class PlanningService:
         self.tz = ZoneInfo(settings.site.timezone)
         self._occupancy_forecast: dict[date, dict[str, dict[int, float]]] = {}
         self._recent: dict[str, deque[tuple[datetime, int]]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PlanningService:
@@ -189,9 +191,10 @@ class PlanningService:
         self, zones: Sequence[ZoneState] | Mapping[str, ZoneConditions], now: datetime
     ) -> list[HvacAdvice]:
         """Advice for every zone of the site file that has a state (or conditions) now."""
-        conditions = zones if isinstance(zones, Mapping) else self._conditions(zones)
         local = now.astimezone(self.tz)
-        forecasts = self._zone_forecasts(local.date())
+        with self._lock:  # the API's thread pool and the advisor may call at once
+            conditions = zones if isinstance(zones, Mapping) else self._conditions(zones)
+            forecasts = self._zone_forecasts(local.date())
         params = hvac_params(self._cfg)
         out = []
         for zone in self._settings.zones:

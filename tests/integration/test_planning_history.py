@@ -174,7 +174,12 @@ def test_cli_prints_the_plan_backtest_and_advice(
     assert result.exit_code == 0, result.output
     assert "backtest [all]" in result.output  # days relative to today: may hold no data
     result = runner.invoke(app, ["plan", "hvac", "-c", site], env=env)
+    assert result.exit_code == 0, result.output  # nothing stored near today: says so
+    args = ["plan", "hvac", "-c", site, "--at", "2026-09-11T10:00:00"]
+    result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
+    assert "f2-waiting: " in result.output
+    assert "-> floorwatch/demo-hcc/hvac/f2-waiting/advice" in result.output
     refused = runner.invoke(app, ["plan", "simulate-history", "-c", site], env=env)
     assert refused.exit_code == 2 and "--yes" in refused.output
 
