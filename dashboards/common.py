@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, Self, TypeVar
 
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import dashboard as dm
@@ -171,3 +172,19 @@ def mapping(pairs: Sequence[tuple[str, str, str]]) -> list[dm.ValueMapping]:
             }
         )
     ]
+
+
+class _Overridable(Protocol):
+    def override_by_name(self, name: str, properties: list[dm.DynamicConfigValue]) -> Self: ...
+
+
+P = TypeVar("P", bound=_Overridable)
+
+
+def with_zone_names(panel: P, view: SiteView) -> P:
+    """Show each zone's name from the site file instead of its id (series aliased $tag_zone)."""
+    for zone in view.zones:
+        panel = panel.override_by_name(
+            zone.id, [dm.DynamicConfigValue(id_val="displayName", value=zone.name)]
+        )
+    return panel

@@ -22,6 +22,7 @@ from dashboards.common import (
     q,
     site_variable,
     steps,
+    with_zone_names,
     zone_variable,
 )
 
@@ -240,10 +241,10 @@ def control_room(view: SiteView) -> dash.Dashboard:
         .with_variable(site_variable(view))
         .with_variable(zone_variable())
         .with_row(dash.Row("Now"))
-        .with_panel(_people_now())
-        .with_panel(_fill_now())
-        .with_panel(_levels())
-        .with_panel(_people_over_time())
+        .with_panel(with_zone_names(_people_now(), view))
+        .with_panel(with_zone_names(_fill_now(), view))
+        .with_panel(with_zone_names(_levels(), view))
+        .with_panel(with_zone_names(_people_over_time(), view))
         .with_row(dash.Row("Alerts and devices"))
         .with_panel(_alerts())
         .with_panel(_devices())
