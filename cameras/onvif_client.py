@@ -29,6 +29,7 @@ from onvif import ONVIFCamera, ONVIFError
 from onvif.definition import SERVICES
 from onvif.util import is_auth_error, normalize_url, stringify_onvif_error
 
+from cameras.onvif_messages import notification_from_zeep
 from cameras.onvif_models import (
     CameraError,
     CameraErrorReason,
@@ -37,7 +38,6 @@ from cameras.onvif_models import (
     MediaProfile,
     Notification,
     ServiceInfo,
-    SimpleItem,
 )
 from gateway.logs import scrub_text
 from gateway.settings import OnvifEndpoint
@@ -76,6 +76,7 @@ class OnvifClient:
         self._clock = clock
         self._camera: ONVIFCamera | None = None
         self.clock_offset = timedelta(0)
+        self.absolute_times = False  # set for cameras that misread relative durations
 
     async def __aenter__(self) -> Self:
         return self
@@ -256,11 +257,18 @@ class OnvifClient:
 
     # ------------------------------------------------------------------ events
 
+    def termination(self, seconds: float) -> str:
+        """A termination time: ``PT60S``, or absolute on the camera's clock when needed."""
+        if not self.absolute_times:
+            return f"PT{int(seconds)}S"
+        until = self._clock() + self.clock_offset + timedelta(seconds=seconds)
+        return until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     async def subscribe(self, termination_s: float) -> PullPointSubscription:
         """CreatePullPointSubscription; raises SUBSCRIPTION_REFUSED when the camera says no."""
         cam = self._device()
         events = await self._call("events service", cam.create_events_service)
-        request = {"InitialTerminationTime": f"PT{int(termination_s)}S"}
+        request = {"InitialTerminationTime": self.termination(termination_s)}
         try:
             answer = await self._call(
                 "CreatePullPointSubscription", lambda: events.CreatePullPointSubscription(request)
@@ -277,6 +285,12 @@ class OnvifClient:
         pullpoint = await self._call("pullpoint service", cam.create_pullpoint_service)
         sub = PullPointSubscription(self, manager, pullpoint, str(address))
         sub.granted = _granted(answer)
+        if not self.absolute_times and _broken(sub.granted, termination_s):
+            # Some firmwares misread relative times (PT60S) and grant ~nothing:
+            # from now on ask for absolute times on the camera's clock.
+            self.absolute_times = True
+            log.info("camera.absolute_termination_times", camera=self.camera_id)
+            await sub.renew(termination_s)
         log.info("camera.subscribed", camera=self.camera_id, granted_s=_seconds(sub.granted))
         return sub
 
@@ -314,7 +328,7 @@ class PullPointSubscription:
     async def renew(self, termination_s: float) -> timedelta | None:
         try:
             answer = await self._client._call(
-                "Renew", lambda: self._manager.Renew(f"PT{int(termination_s)}S")
+                "Renew", lambda: self._manager.Renew(self._client.termination(termination_s))
             )
         except CameraError as exc:
             if exc.reason is CameraErrorReason.PROTOCOL:
@@ -333,62 +347,6 @@ class PullPointSubscription:
             await self._client._call("Unsubscribe", self._manager.Unsubscribe, limit_s=3)
 
 
-def notification_from_zeep(message: Any) -> Notification | None:
-    """A wsnt:NotificationMessage as zeep parsed it -> Notification (None if unusable)."""
-    try:
-        topic = message.Topic._value_1
-        body = message.Message._value_1
-    except AttributeError:
-        return None
-    if not isinstance(topic, str) or body is None:
-        return None
-    if hasattr(body, "iter") and hasattr(body, "attrib"):  # an lxml element zeep left raw
-        return _notification_from_element(topic, body)
-    utc = getattr(body, "UtcTime", None)
-    return Notification(
-        topic=topic.strip(),
-        utc_time=utc if isinstance(utc, datetime) else _parse_time(utc),
-        operation=_str_or_none(getattr(body, "PropertyOperation", None)),
-        source=_items(getattr(body, "Source", None)),
-        data=_items(getattr(body, "Data", None)),
-    )
-
-
-def _items(group: Any) -> tuple[SimpleItem, ...]:
-    simple = getattr(group, "SimpleItem", None) or []
-    return tuple(SimpleItem(str(i.Name), str(i.Value)) for i in simple if i is not None)
-
-
-def _notification_from_element(topic: str, element: Any) -> Notification:
-    def group(name: str) -> tuple[SimpleItem, ...]:
-        for child in element:
-            if str(child.tag).endswith("}" + name):
-                return tuple(
-                    SimpleItem(i.get("Name", ""), i.get("Value", ""))
-                    for i in child
-                    if str(i.tag).endswith("}SimpleItem")
-                )
-        return ()
-
-    return Notification(
-        topic=topic.strip(),
-        utc_time=_parse_time(element.get("UtcTime")),
-        operation=element.get("PropertyOperation"),
-        source=group("Source"),
-        data=group("Data"),
-    )
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _granted(answer: Any) -> timedelta | None:
     current = getattr(answer, "CurrentTime", None)
     until = getattr(answer, "TerminationTime", None)
@@ -399,12 +357,13 @@ def _granted(answer: Any) -> timedelta | None:
     return None
 
 
+def _broken(granted: timedelta | None, requested_s: float) -> bool:
+    """A camera that granted less than half of a relative request misread it."""
+    return granted is not None and granted.total_seconds() < requested_s / 2
+
+
 def _seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _number(value: Any) -> float | None:

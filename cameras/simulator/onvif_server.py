@@ -7,7 +7,8 @@ a configurable clock offset (requests signed with our clock fail beyond
 ``auth_window_s``), PullPoint subscriptions with termination times, and
 events a test or the demo injects: motion, tamper, video loss, Profile M
 counts. Quirks of real cameras can be switched on: ``max_subscriptions``
-(many allow one), ``reboot()`` (all subscriptions gone), ``go_silent()``
+(many allow one), ``broken_relative_times`` (grants 2 s whatever relative
+duration is asked, as some firmwares do), ``reboot()`` (all subscriptions gone), ``go_silent()``
 (subscriptions still answer but deliver nothing).
 
 Its stream and snapshot URIs are constructor arguments: the MJPEG/RTSP
@@ -76,6 +77,7 @@ class OnvifCameraServer:
         clock_offset_s: float = 0.0,
         auth_window_s: float = 10.0,
         max_subscriptions: int | None = None,
+        broken_relative_times: bool = False,
         identity: Identity = Identity(),
         discovery_port: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -90,6 +92,7 @@ class OnvifCameraServer:
         self.clock_offset_s = clock_offset_s
         self.auth_window_s = auth_window_s
         self.max_subscriptions = max_subscriptions
+        self.broken_relative_times = broken_relative_times
         self.identity = identity
         self._discovery_port = discovery_port
         self._clock = clock
@@ -302,15 +305,19 @@ class OnvifCameraServer:
         if self.max_subscriptions is not None and len(self._subs) >= self.max_subscriptions:
             raise _Fault("Receiver", "ter:TooManySubscriptions", "subscription limit reached", 400)
         now = self.camera_now()
-        until = soap.parse_termination(
-            req.text("InitialTerminationTime"), now, timedelta(seconds=60)
-        )
+        until = self._termination(req.text("InitialTerminationTime"), now)
         sub = _Subscription(next(self._ids), until)
         # A new subscription first gets the current state of every property.
         sub.queue.extend(self._state_message(name, "Initialized") for name in self._state)
         self._subs[sub.ident] = sub
         address = f"http://{self.host}:{self._port}/onvif/subscription/{sub.ident}"
         return soap.subscription_created(address, now, until)
+
+    def _termination(self, text: str | None, now: datetime) -> datetime:
+        until = soap.parse_termination(text, now, timedelta(seconds=60))
+        if self.broken_relative_times and (text or "").startswith("P"):
+            until = min(until, now + timedelta(seconds=2))
+        return until
 
     async def _on_subscription(self, req: Request, ident: int | None) -> str:
         self._expire()
@@ -319,9 +326,7 @@ class OnvifCameraServer:
             raise _Fault("Sender", "wsrf-rw:ResourceUnknownFault", "unknown subscription", 400)
         now = self.camera_now()
         if req.operation == "Renew":
-            sub.until = soap.parse_termination(
-                req.text("TerminationTime"), now, timedelta(seconds=60)
-            )
+            sub.until = self._termination(req.text("TerminationTime"), now)
             return soap.renewed(now, sub.until)
         if req.operation == "Unsubscribe":
             self._subs.pop(sub.ident, None)

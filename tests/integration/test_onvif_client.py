@@ -152,3 +152,19 @@ def test_subscription_renew_and_unsubscribe() -> None:
 
 def endpoint_for_port(port: int) -> OnvifEndpoint:
     return OnvifEndpoint(host="127.0.0.1", port=port, password=SecretStr("x"), timeout_s=3)
+
+
+def test_camera_that_misreads_relative_times_gets_absolute_ones() -> None:
+    async def main() -> None:
+        async with (
+            virtual_camera(broken_relative_times=True, clock_offset_s=120) as cam,
+            OnvifClient("cam-1", endpoint(cam)) as client,
+        ):
+            await client.connect()
+            sub = await client.subscribe(60)
+            assert client.absolute_times
+            assert sub.granted is not None and 55 <= sub.granted.total_seconds() <= 65
+            cam.publish_count("q", 1)
+            assert [n.data_value("Count") for n in await sub.pull(1, 50) if n.data_value("Count")]
+
+    run(main())

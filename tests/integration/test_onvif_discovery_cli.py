@@ -3,19 +3,35 @@ and ``floorwatch cameras discover / check`` print what an installer needs."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from cameras.discovery import discover
-from gateway.cli import app
 from tests.integration.onvif_support import PASSWORD, camera_in_thread, run, virtual_camera
 
 pytestmark = pytest.mark.integration
+
+
+FLOORWATCH = Path(sys.executable).parent / "floorwatch"
+
+
+def floorwatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real entry point in its own process (it configures logging for itself)."""
+    return subprocess.run(
+        [str(FLOORWATCH), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def test_discovery_finds_the_simulator() -> None:
@@ -48,23 +64,20 @@ def test_discovery_without_answers_is_empty() -> None:
 
 def test_cli_discover() -> None:
     with camera_in_thread(discovery_port=0) as (cam, _call):
-        result = CliRunner().invoke(
-            app,
-            [
-                "cameras",
-                "discover",
-                "--address",
-                "127.0.0.1",
-                "--port",
-                str(cam.discovery_port),
-                "--timeout",
-                "0.5",
-            ],
+        result = floorwatch(
+            "cameras",
+            "discover",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(cam.discovery_port),
+            "--timeout",
+            "0.5",
         )
-    assert result.exit_code == 0, result.output
-    assert "Virtual IR camera" in result.output
-    assert cam.device_url in result.output
-    assert "1 device(s)" in result.output
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Virtual IR camera" in result.stdout
+    assert cam.device_url in result.stdout
+    assert "1 device(s)" in result.stdout
 
 
 def write_video(path: Path, frames: int = 30) -> None:
@@ -103,7 +116,7 @@ def test_cli_check_prints_a_table_per_camera(
 ) -> None:
     video = tmp_path / "lobby.avi"
     write_video(video)
-    monkeypatch.setenv("CAM_PASSWORD", PASSWORD)
+    monkeypatch.setenv("CAM_PASSWORD", PASSWORD)  # inherited by the CLI process
     with camera_in_thread(stream_uri=str(video), clock_offset_s=120) as (cam, _call):
         onvif = {"host": "127.0.0.1", "port": cam.port, "password": {"env": "CAM_PASSWORD"}}
         dead = {"host": "127.0.0.1", "port": 1, "password": {"env": "CAM_PASSWORD"}, "timeout_s": 2}
@@ -114,9 +127,9 @@ def test_cli_check_prints_a_table_per_camera(
                 {"id": "gone", "name": "Unplugged", "onvif": dead},
             ],
         )
-        result = CliRunner().invoke(app, ["cameras", "check", "-c", str(path), "--seconds", "0.5"])
-    out = result.output
-    assert result.exit_code == 1, out  # one camera is unreachable
+        result = floorwatch("cameras", "check", "-c", str(path), "--seconds", "0.5")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out  # one camera is unreachable
     assert "camera lobby (Lobby)" in out
     assert "Floorwatch FW-IR4 virtual infrared camera" in out
     assert "4.3.0-sim" in out

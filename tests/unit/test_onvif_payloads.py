@@ -14,8 +14,8 @@ from onvif.settings import DEFAULT_SETTINGS
 from onvif.transport import ASYNC_TRANSPORT
 from zeep.loader import parse_xml
 
-from cameras.onvif_client import notification_from_zeep
 from cameras.onvif_events import EventKind, interpret, to_observations
+from cameras.onvif_messages import notification_from_zeep
 from gateway.observations import DeviceHealth, PeopleCount
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "onvif"
