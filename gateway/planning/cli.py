@@ -93,7 +93,10 @@ def hvac_cmd(
     window_min: Annotated[int, typer.Option(help="minutes of readings behind 'now'")] = 15,
     at: Annotated[
         datetime | None,
-        typer.Option(help="advise as of this local time, e.g. a replayed demo day (default: now)"),
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+            help="advise as of this local time, e.g. a replayed demo day (default: now)",
+        ),
     ] = None,
 ) -> None:
     """HVAC advice per zone from the latest stored readings."""
