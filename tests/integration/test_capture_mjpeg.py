@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import datetime
 
+import numpy as np
 import pytest
 import structlog
+from numpy.typing import NDArray
 
 from cameras.capture import SessionLimiter
 from cameras.capture_core import CaptureState
-from cameras.simulator.mjpeg import HttpAuth
+from cameras.simulator.mjpeg import HttpAuth, MjpegServer
 from cameras.simulator.scene import SceneRoi
 from cameras.simulator.virtual_camera import VirtualCamera
 from cameras.worker import CameraWorker
 from gateway.observations import DeviceHealth, PeopleCount
 from tests.integration.capture_support import (
+    Estimate,
     ShapeEstimator,
     Sink,
     assert_no_secret,
@@ -140,3 +145,57 @@ def test_session_limit_per_host(plain_camera: VirtualCamera) -> None:
     assert isinstance(first, DeviceHealth)
     assert not any(isinstance(w, DeviceHealth) and w.online for w in waiting)
     assert peak == 1
+
+
+class NumberedFrames:
+    """A render function that writes its frame number into the picture (two gray blocks)."""
+
+    def __init__(self) -> None:
+        self.rendered = 0
+
+    def __call__(self, _t_s: float) -> NDArray[np.uint8]:
+        n = self.rendered
+        self.rendered += 1
+        image = np.zeros((240, 320, 3), dtype=np.uint8)
+        image[:, :160] = (n % 16) * 16 + 8
+        image[:, 160:] = (n // 16 % 16) * 16 + 8
+        return image
+
+    @staticmethod
+    def number(image: NDArray[np.uint8]) -> int:
+        low = int(image[120, 80, 0]) // 16
+        high = int(image[120, 240, 0]) // 16
+        return high * 16 + low
+
+
+class SlowEstimator:
+    """Takes 0.3 s per frame (a heavy detector) and records how many frames behind it is."""
+
+    def __init__(self, frames: NumberedFrames) -> None:
+        self.frames = frames
+        self.lags: list[int] = []
+
+    def estimate(self, frame: NDArray[np.uint8], at: datetime) -> list[Estimate]:
+        newest = (self.frames.rendered - 1) % 256
+        self.lags.append((newest - self.frames.number(frame)) % 256)
+        time.sleep(0.3)  # stands for CPU work, not a wait of the test
+        return [Estimate("waiting", 1, 1.0)]
+
+
+def test_slow_analysis_takes_the_newest_frame_never_a_backlog() -> None:
+    frames = NumberedFrames()
+    estimator = SlowEstimator(frames)
+    with MjpegServer(frames, fps=10) as server:
+        cam = camera_config(server.stream_url, analysis_fps=10)  # more than it can do
+        sink = Sink()
+        worker = CameraWorker(cam, estimator, sink, limiter=SessionLimiter())
+        worker.start()
+        try:
+            for _ in range(8):  # 8 analyses of 0.3 s while the camera sends 10 fps
+                sink.wait_for(counted, 10)
+        finally:
+            worker.stop()
+    # a queue would fall 2 frames further behind with every analysis (16 after 8)
+    assert len(estimator.lags) >= 8
+    assert max(estimator.lags) <= 3, estimator.lags
+    assert worker.capture is not None
