@@ -22,6 +22,7 @@ from gateway.logs import configure_logging, scrub_text
 from gateway.settings import CameraConfig
 
 if TYPE_CHECKING:
+    from cameras.onvif_client import OnvifClient
     from cameras.stream_probe import StreamProbe
 
 # onvif/zeep and OpenCV are imported inside the commands: every other
@@ -63,6 +64,7 @@ class CheckResult:
     summary: CameraSummary | None
     stream: StreamProbe | None
     error: CameraError | None
+    events: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -133,6 +135,7 @@ async def check_camera(camera: CameraConfig, seconds: float = 3.0) -> CheckResul
                 await client.stream_uri(chosen.token) if chosen else None
             )
             snapshot = await client.snapshot_uri(chosen.token) if chosen else None
+            events = await _check_events(client) if ep.events.enabled else "disabled"
             summary = CameraSummary(
                 camera_id=camera.id,
                 device=device,
@@ -151,7 +154,19 @@ async def check_camera(camera: CameraConfig, seconds: float = 3.0) -> CheckResul
         password = ep.password.get_secret_value() if ep.password else None
         url = with_userinfo(stream_uri, ep.username, password)
         stream = await probe_stream_async(url, seconds, open_timeout_s=ep.timeout_s)
-    return CheckResult(camera, summary, stream, None)
+    return CheckResult(camera, summary, stream, None, events)
+
+
+async def _check_events(client: OnvifClient) -> str:
+    """Subscribe and unsubscribe once: does the camera take a PullPoint subscription?"""
+    try:
+        sub = await client.subscribe(30)
+    except CameraError as exc:
+        return f"NO PullPoint subscription: {exc.message}"
+    await sub.unsubscribe()
+    granted = f"{sub.granted.total_seconds():.0f} s" if sub.granted else "unknown"
+    absolute = ", absolute times" if client.absolute_times else ""
+    return f"PullPoint subscription ok (granted {granted}{absolute})"
 
 
 def render(result: CheckResult) -> str:
@@ -185,6 +200,7 @@ def render(result: CheckResult) -> str:
     row("stream uri", scrub_text(s.stream_uri) if s.stream_uri else "-")
     row("stream", result.stream.describe() if result.stream else "not probed")
     row("snapshot uri", scrub_text(s.snapshot_uri) if s.snapshot_uri else "-")
+    row("events", result.events or "-")
     for problem in s.problems:
         row("problem", problem)
     return "\n".join(lines)

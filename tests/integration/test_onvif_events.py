@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import structlog
 
 from cameras.onvif_source import OnvifEventSource, run_onvif_events
 from cameras.simulator.onvif_server import OnvifCameraServer
 from gateway.observations import DeviceHealth, Observation, PeopleCount
-from tests.integration.onvif_support import camera, run, until, virtual_camera
+from tests.integration.onvif_support import PASSWORD, camera, run, until, virtual_camera
 
 pytestmark = pytest.mark.integration
 
@@ -116,12 +117,15 @@ def test_wrong_password_is_reported_as_offline_health_and_retried() -> None:
     async def main() -> None:
         async with virtual_camera() as cam:
             got: list[Observation] = []
-            config = camera(cam, password="wrong")
+            config = camera(cam, password="Wr0ng-Pw!")
             stop = asyncio.Event()
-            task = asyncio.create_task(run_onvif_events(config, got.append, stop))
-            await until(lambda: cam.auth_failures >= 2)  # retried with backoff
-            stop.set()
-            await asyncio.wait_for(task, 5)
+            with structlog.testing.capture_logs() as logs:
+                task = asyncio.create_task(run_onvif_events(config, got.append, stop))
+                await until(lambda: cam.auth_failures >= 2)  # retried with backoff
+                stop.set()
+                await asyncio.wait_for(task, 5)
+        assert any(e["event"] == "camera.onvif_failed" for e in logs)
+        assert "Wr0ng-Pw!" not in repr(logs) and PASSWORD not in repr(logs)
         link = [o for o in got if isinstance(o, DeviceHealth)]
         assert [(o.device_id, o.online, o.detail) for o in link] == [
             ("cam-lobby/onvif", False, "wrong_password")
