@@ -19,7 +19,11 @@ follow the scene quickly (``background_tau_s``: light changes), foreground
 pixels only very slowly (``still_tau_s``, an hour by default): a seated or
 queueing person who does not move keeps counting. Day and night (infrared)
 frames keep separate backgrounds, each started from the first frame of its
-mode; the count's ``warm`` factor tells how settled a background is.
+mode and kept across switches (tonight's infrared view starts from last
+night's background, which the fast rate brings up to date); the count's
+``warm`` factor tells how settled a background is. When most of the frame
+changes at once (lights switched, camera re-aimed, lens covered) the mode's
+background starts again.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from cameras.models import Mode
 Frame = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
 MAX_WORK_WIDTH = 320  # analyse at most this wide: 640x480 runs at 320x240
+SCENE_CHANGE = 0.7  # share of the frame in the foreground that means "not people"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +132,15 @@ class DensityEstimator:
         gray = _work_gray(frame, layout.size)
         background = self._background.get(mode)
         if background is None:
-            background = gray.copy()
-            self._background[mode] = background
-            self._started[mode] = at
-            self._last[mode] = at
-        diff = cv2.absdiff(gray, background)
-        _, over = cv2.threshold(diff, self.params.diff_threshold, 255, cv2.THRESH_BINARY)
-        fg = np.asarray(over, dtype=np.uint8)
-        fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_OPEN, _KERNEL), dtype=np.uint8)
+            background = self._start(mode, gray, at)
+        fg, near = self._foreground(gray, background)
+        if cv2.countNonZero(fg) > SCENE_CHANGE * fg.size:
+            # most of the view changed at once: the light, the aim or a covered lens, not
+            # people; start this mode's background again rather than count it
+            background = self._start(mode, gray, at)
+            fg, near = self._foreground(gray, background)
         self.foreground = fg
-        self._learn(mode, gray, fg, at)
+        self._learn(mode, gray, near, at)
         warm = self._warm(mode, at)
         out = []
         for roi, wz, box, total in zip(
@@ -148,6 +152,24 @@ class DensityEstimator:
             covered = float(cv2.mean(wz, mask=part)[0]) * n_fg if n_fg else 0.0
             out.append(_raw(roi, covered, total, warm))
         return out
+
+    def _start(self, mode: Mode, gray: F32, at: datetime) -> F32:
+        background = gray.copy()
+        self._background[mode] = background
+        self._started[mode] = at
+        self._last[mode] = at
+        return background
+
+    def _foreground(self, gray: F32, background: F32) -> tuple[Frame, Frame]:
+        """(foreground, maybe-foreground): the second, looser and grown by a pixel, is what
+        the background must not learn quickly (a person's faint edges, noisy pixels)."""
+        diff = cv2.absdiff(gray, background)
+        threshold = self.params.diff_threshold
+        _, over = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
+        fg = np.asarray(cv2.morphologyEx(np.asarray(over, np.uint8), cv2.MORPH_OPEN, _KERNEL))
+        _, loose = cv2.threshold(diff, threshold / 2, 255, cv2.THRESH_BINARY)
+        near = np.asarray(cv2.dilate(np.asarray(loose, np.uint8), _GROW), dtype=np.uint8)
+        return np.asarray(fg, dtype=np.uint8), near
 
     def reset(self) -> None:
         """Forget the learnt backgrounds (the camera was moved or re-aimed)."""
@@ -162,7 +184,7 @@ class DensityEstimator:
             self.reset()
         return self._layout
 
-    def _learn(self, mode: Mode, gray: F32, fg: Frame, at: datetime) -> None:
+    def _learn(self, mode: Mode, gray: F32, near: Frame, at: datetime) -> None:
         dt = max(0.0, (at - self._last[mode]).total_seconds())
         self._last[mode] = at
         if dt == 0:
@@ -170,8 +192,8 @@ class DensityEstimator:
         background = self._background[mode]
         fast = 1.0 - math.exp(-dt / self.params.background_tau_s)
         slow = 1.0 - math.exp(-dt / self.params.still_tau_s)
-        cv2.accumulateWeighted(gray, background, fast, mask=cv2.bitwise_not(fg))
-        cv2.accumulateWeighted(gray, background, slow, mask=fg)
+        cv2.accumulateWeighted(gray, background, fast, mask=cv2.bitwise_not(near))
+        cv2.accumulateWeighted(gray, background, slow, mask=near)
 
     def _warm(self, mode: Mode, at: datetime) -> float:
         age = (at - self._started[mode]).total_seconds()
@@ -179,6 +201,7 @@ class DensityEstimator:
 
 
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2))
+_GROW = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 
 
 def _work_gray(frame: Frame, size: tuple[int, int]) -> F32:

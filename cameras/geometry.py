@@ -61,22 +61,35 @@ def polygon_area(polygon: Polygon) -> float:
 def homography(image_pts: Sequence[Point], floor_pts: Sequence[Point]) -> FloatArray:
     """The 3x3 projective map image -> floor from four point pairs (direct linear transform).
 
-    Raises ValueError for fewer or more than four pairs or a degenerate set
-    (three points on a line).
+    Solved as the null space of the 8 x 9 DLT system (SVD), with the floor
+    points scaled to unit size first for conditioning. Raises ValueError for
+    other than four pairs or a degenerate set (three points on a line).
     """
     if len(image_pts) != 4 or len(floor_pts) != 4:
         raise ValueError("a homography needs exactly four image<->floor point pairs")
+    scale = max(1e-12, float(np.abs(np.asarray(floor_pts, dtype=np.float64)).max()))
     rows: list[list[float]] = []
-    rhs: list[float] = []
     for (x, y), (u, v) in zip(image_pts, floor_pts, strict=True):
-        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
-        rhs.extend([u, v])
-    a = np.array(rows, dtype=np.float64)
-    if np.linalg.matrix_rank(a, tol=1e-9) < 8:
+        u, v = u / scale, v / scale
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y, -u])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y, -v])
+    _, sv, vt = np.linalg.svd(np.array(rows, dtype=np.float64))
+    if sv[-1] < 1e-9 * sv[0] or _collinear(image_pts) or _collinear(floor_pts):
         raise ValueError("degenerate point pairs: no three points may lie on one line")
-    h = np.linalg.solve(a, np.array(rhs, dtype=np.float64))
-    return np.append(h, 1.0).reshape(3, 3)
+    h = vt[-1].reshape(3, 3)
+    out: FloatArray = np.diag([scale, scale, 1.0]) @ h
+    return out / np.linalg.norm(out)
+
+
+def _collinear(points: Sequence[Point]) -> bool:
+    pts = np.asarray(points, dtype=np.float64)
+    span = max(1e-12, float(np.ptp(pts, axis=0).max()))
+    for i in range(4):
+        a, b, c = (pts[j] for j in range(4) if j != i)
+        cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        if abs(cross) < 1e-9 * span * span:
+            return True
+    return False
 
 
 def project(h: FloatArray, points: Sequence[Point]) -> FloatArray:

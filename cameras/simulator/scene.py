@@ -81,8 +81,15 @@ class Scene:
     """Renders frames of people in the given ROIs; see the module doc."""
 
     def __init__(
-        self, rois: Sequence[SceneRoi], *, width: int = 640, height: int = 480, seed: int = 0
+        self,
+        rois: Sequence[SceneRoi],
+        *,
+        width: int = 640,
+        height: int = 480,
+        seed: int = 0,
+        mix: tuple[float, float, float] = (0.4, 0.25, 0.35),
     ) -> None:
+        """``mix``: the shares of people who walk, queue and sit."""
         ids = [r.zone_id for r in rois]
         if len(set(ids)) != len(ids):
             raise ValueError("one ROI per zone in a scene")
@@ -90,6 +97,9 @@ class Scene:
         self.width = width
         self.height = height
         self.seed = seed
+        if min(mix) < 0 or sum(mix) <= 0:
+            raise ValueError("mix: shares of walk, queue, sit, >= 0 and not all 0")
+        self.mix = tuple(m / sum(mix) for m in mix)
         self.person_height = PERSON_HEIGHT
         self._people: dict[tuple[int, int], _Person] = {}
 
@@ -130,7 +140,7 @@ class Scene:
     def _make_person(self, zone: int, index: int) -> _Person:
         rng = np.random.default_rng([self.seed, zone, index, 7])
         polygon = self.rois[zone].polygon
-        role: Role = ("walk", "queue", "sit")[int(rng.choice(3, p=[0.4, 0.25, 0.35]))]
+        role: Role = ("walk", "queue", "sit")[int(rng.choice(3, p=self.mix))]
         if role == "walk":
             path = _walk_path(rng, polygon)
         elif role == "queue":
