@@ -393,6 +393,13 @@ class CountingConfig(Model):
     score_threshold: float = Field(0.35, gt=0, lt=1, description="detectors: minimum score")
     nms_threshold: float = Field(0.45, gt=0, lt=1, description="detectors: NMS IoU threshold")
     person_class: int = Field(0, ge=0, description="onnx: class index of 'person'")
+    detector_upscale: float = Field(
+        1.0,
+        ge=1,
+        le=3,
+        description="hog: enlarge frames before detection; HOG finds people from ~100 px"
+        " tall, so 1.5 finds far people too, at about 2.3x the cost",
+    )
     detect_every: int = Field(
         4,
         ge=1,

@@ -32,6 +32,7 @@ PURE = [
         for m in ("erlang", "forecast", "backtest", "staffing", "report", "hvac", "hvac_rules")
     ),
     *("cameras/models.py", "cameras/geometry.py", "cameras/smoothing.py", "cameras/yolo.py"),
+    *("cameras/calibration.py",),
     *("cameras/onvif_models.py", "cameras/onvif_events.py", "cameras/wsdiscovery.py"),
 ]
 FORBIDDEN = {
