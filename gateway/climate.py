@@ -23,26 +23,54 @@ QUANTITIES = ("temperature_c", "humidity_pct", "co2_ppm", "pm25_ugm3")
 
 @dataclass(slots=True)
 class Series:
-    """(time, value) samples of one quantity in one zone, kept for ``WINDOW``."""
+    """One quantity in one zone: the latest value and per-second sums over ``WINDOW``.
 
-    samples: deque[tuple[datetime, float]] = field(default_factory=deque)
+    Readings are summed into one-second buckets, so the window costs at most
+    300 buckets however fast the sensors report, and the mean is a running
+    sum. A late reading joins its own second if that bucket still exists, else
+    the newest one; a reading older than the window (before the newest) is
+    left out of the mean.
+    """
+
+    buckets: deque[list[float]] = field(default_factory=deque)  # [second, sum, count]
+    total: float = 0.0
+    count: int = 0
     latest_at: datetime | None = None
     latest: float | None = None
 
     def add(self, at: datetime, value: float) -> None:
         if self.latest_at is None or at >= self.latest_at:
             self.latest_at, self.latest = at, value
-        self.samples.append((at, value))
+        second = float(int(at.timestamp()))
+        if self.latest_at is not None and at < self.latest_at - WINDOW:
+            return
+        bucket = self._bucket(second)
+        bucket[1] += value
+        bucket[2] += 1
+        self.total += value
+        self.count += 1
+
+    def _bucket(self, second: float) -> list[float]:
+        if not self.buckets or self.buckets[-1][0] < second:
+            self.buckets.append([second, 0.0, 0])
+            return self.buckets[-1]
+        for bucket in reversed(self.buckets):
+            if bucket[0] == second:
+                return bucket
+            if bucket[0] < second:
+                break
+        return self.buckets[-1]
 
     def mean(self, now: datetime) -> float | None:
-        cutoff = now - WINDOW
-        while self.samples and self.samples[0][0] < cutoff:
-            self.samples.popleft()
-        if not self.samples:
+        cutoff = (now - WINDOW).timestamp()
+        while self.buckets and self.buckets[0][0] + 1 <= cutoff:
+            _, total, count = self.buckets.popleft()
+            self.total -= total
+            self.count -= int(count)
+        if self.count <= 0 or not self.buckets:
+            self.total, self.count = 0.0, 0
             return None
-        # samples are nearly in time order; late ones may sit behind newer ones
-        values = [v for at, v in self.samples if at >= cutoff]
-        return sum(values) / len(values) if values else None
+        return self.total / self.count
 
 
 def band_status(value: float | None, low: float | None, high: float | None) -> str | None:

@@ -68,7 +68,7 @@ class Engine:
         spool_fill: Callable[[], float] | None = None,
         spool_warn: float = 0.5,
         tick_s: float = 1.0,
-        min_interval_s: float = 0.02,
+        min_interval_s: float = 0.01,
         zone_publish_s: float = 1.0,
         replay_size: int = 2000,
         subscriber_queue: int = 1000,

@@ -72,3 +72,15 @@ def test_a_late_reading_does_not_replace_the_latest() -> None:
     assert s.temperature_c == 25.0
     assert s.temperature_mean_5m == pytest.approx(26.0)
     assert s.at == at(100)
+
+
+def test_many_readings_a_second_share_a_bucket_and_old_ones_are_left_out() -> None:
+    zc = ZoneClimate(ComfortBand())
+    for i in range(10_000):
+        zc.add(Climate("z", "a", at(i / 1000), co2_ppm=float(400 + i % 2 * 200)))
+    series = zc.series["co2_ppm"]
+    assert len(series.buckets) == 10
+    assert zc.state(at(10)).co2_mean_5m == pytest.approx(500.0)
+    zc.add(Climate("z", "b", at(10 - 400), co2_ppm=5000.0))  # older than the window: not in it
+    assert zc.state(at(10)).co2_mean_5m == pytest.approx(500.0)
+    assert zc.state(at(400)).co2_mean_5m is None
