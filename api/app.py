@@ -22,7 +22,7 @@ from api.auth import FailureLimiter, SessionStore, TokenBook
 from api.deps import ApiError, AppState
 from api.history import HistorySource
 from api.metrics import ApiMetrics, FloorCollector
-from api.routes import alerts, devices, session, site, stream, system, zones
+from api.routes import alerts, devices, planning, session, site, stream, system, zones
 from api.schemas import ErrorBody, ErrorDetail
 from gateway.live import FloorService
 from gateway.settings import ApiConfig, Settings
@@ -68,7 +68,9 @@ def create_app(
 
     ``registry`` receives the API's own metrics and a collector of the floor's
     figures; ``/metrics`` serves everything registered in it. ``token_key`` is
-    the key the tokens are hashed under (default: random per process).
+    the key the tokens are hashed under (default: random per process). The
+    planning routes answer 503 until the composition root sets
+    ``app.state.planning`` (a ``gateway.planning.service.PlanningService``).
     """
     metrics = ApiMetrics(registry)
     registry.register(FloorCollector(floor))
@@ -97,7 +99,7 @@ def create_app(
         openapi_tags=[{"name": n} for n in ("system", "session", "site", "zones", "alerts")],
     )
     app.state.floorwatch = state
-    for module in (system, session, site, zones, alerts, devices, stream):
+    for module in (system, session, site, zones, alerts, devices, stream, planning):
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
     _add_error_handlers(app)
     _add_static(app)

@@ -174,3 +174,4 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {**_ERR, "description": "too many failed attempts from this address"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**_ERR, "description": "no such object"}}
+BAD_BODY: dict[int | str, dict[str, Any]] = {400: {**_ERR, "description": "the body is not JSON"}}

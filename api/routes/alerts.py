@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from api.auth import Principal
 from api.deps import (
     AUTH_RESPONSES,
+    BAD_BODY,
     NOT_FOUND,
     AlertWriter,
     ApiError,
@@ -116,7 +117,7 @@ async def _act(
 @router.post(
     "/{alert_id}/acknowledge",
     summary="Acknowledge an alert (supervisor): who, when and from where are kept",
-    responses={**AUTH_RESPONSES, **NOT_FOUND, **CONFLICT},
+    responses={**AUTH_RESPONSES, **NOT_FOUND, **CONFLICT, **BAD_BODY},
 )
 async def acknowledge(
     alert_id: AlertId,
@@ -131,7 +132,7 @@ async def acknowledge(
 @router.post(
     "/{alert_id}/resolve",
     summary="Resolve an alert (supervisor)",
-    responses={**AUTH_RESPONSES, **NOT_FOUND, **CONFLICT},
+    responses={**AUTH_RESPONSES, **NOT_FOUND, **CONFLICT, **BAD_BODY},
 )
 async def resolve(
     alert_id: AlertId,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import (
     AUTH_RESPONSES,
+    BAD_BODY,
     Caller,
     State,
     check_not_locked,
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/api/v1/session", tags=["session"])
     responses={
         401: {"model": ErrorBody, "description": "not a valid token"},
         429: AUTH_RESPONSES[429],
+        **BAD_BODY,
     },
 )
 def login(body: LoginIn, request: Request, response: Response, state: State) -> SessionOut:
