@@ -107,6 +107,7 @@ class Capture:
         self._tracker = HealthTracker(config.stall_s)
         self.opens = 0  # stream sessions opened so far (tests and `cameras check`)
         self.open_failures = 0  # failed opens in a row
+        self.frames_received = 0  # frames grabbed or polled so far
 
     # ------------------------------------------------------------------ public
 
@@ -212,6 +213,7 @@ class Capture:
     def _publish(self, image: Image | None, now: float, resolution: tuple[int, int] | None) -> None:
         """Count a frame (and store it, when one was retrieved)."""
         with self._cond:
+            self.frames_received += 1
             outage = self._tracker.frame(now, resolution)
             if image is not None:
                 self._seq += 1
