@@ -181,6 +181,9 @@ class Capture:
                 "capture.resolve_failed", camera=self.camera_id, error=scrub_text(repr(exc))
             )
             return False, failures + 1, False
+        if sources.stream_url is None and sources.snapshot_url is None:
+            self._no_source(failures + 1)
+            return False, failures + 1, False
         if sources.stream_url is not None:
             if self._stream_session(sources.stream_url):
                 return True, 0, False
@@ -190,6 +193,15 @@ class Capture:
             return False, failures, False
         got = self._snapshot_session(snapshot_url, sources.stream_url)
         return got, failures, got and sources.stream_url is not None
+
+    def _no_source(self, failures: int) -> None:
+        if _worth_logging(failures):
+            log.warning(
+                "capture.no_source",
+                camera=self.camera_id,
+                reason="no stream or snapshot URL: set stream_uri, or let ONVIF find them",
+            )
+        self._set_state(CaptureState.CONNECTING, reason="no_source")
 
     def _snapshot_fallback(self, sources: CaptureSources, failures: int) -> str | None:
         """The snapshot URL to poll now, if the stream is missing or failed often enough."""

@@ -72,3 +72,18 @@ def test_fallback_to_snapshots_and_back_to_the_stream() -> None:
         finally:
             worker.stop()
     assert isinstance(back, DeviceHealth) and "state=streaming" in back.detail
+
+
+def test_a_camera_without_any_source_says_so() -> None:
+    sink = Sink()
+    worker = CameraWorker(camera_config(None), ShapeEstimator(), sink, limiter=SessionLimiter())
+    with structlog.testing.capture_logs() as logs:
+        worker.start()
+        try:
+            down = sink.wait_for(
+                lambda o: isinstance(o, DeviceHealth) and "reason=no_source" in o.detail, 10
+            )
+        finally:
+            worker.stop()
+    assert isinstance(down, DeviceHealth) and not down.online
+    assert any(e["event"] == "capture.no_source" for e in logs)
