@@ -18,10 +18,10 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import structlog
@@ -56,6 +56,25 @@ class FrameEstimator(Protocol):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def loop_resolver(
+    loop: asyncio.AbstractEventLoop,
+    fetch: Callable[[], Coroutine[Any, Any, CaptureSources]],
+    timeout_s: float = 30.0,
+) -> SourceResolver:
+    """A resolver for the capture thread that runs an async lookup on the event loop.
+
+    For ONVIF: ``fetch`` asks the camera for its stream and snapshot URIs
+    (GetStreamUri / GetSnapshotUri); the capture calls the resolver before each
+    (re)connect, so a camera that changed its URIs after a reboot is followed.
+    A failing or slow lookup counts as one failed attempt (backoff applies).
+    """
+
+    def resolve() -> CaptureSources:
+        return asyncio.run_coroutine_threadsafe(fetch(), loop).result(timeout_s)
+
+    return resolve
 
 
 @dataclass(slots=True)
