@@ -63,7 +63,15 @@ class Condition:
 
     @property
     def key(self) -> str:
-        return f"{self.rule}:{self.subject}"
+        return alert_key(self.rule, self.subject)
+
+
+_UNSAFE = str.maketrans({"/": "_", "+": "_", "#": "_", ":": "_", " ": "_"})
+
+
+def alert_key(rule: str, subject: str) -> str:
+    """``rule:subject``, the subject made safe for one MQTT topic level (``cam-1/onvif``)."""
+    return f"{rule}:{subject.translate(_UNSAFE)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,13 +195,27 @@ def in_maintenance(device_id: str, now: datetime, windows: Sequence[MaintenanceW
     return any(w.device == device_id and w.start <= now < w.end for w in windows)
 
 
+DEVICE_RULES = (
+    "camera_offline",
+    "camera_stalled",
+    "camera_tampered",
+    "sensor_stale",
+    "battery_low",
+)
+
+
 def device_conditions(
     devices: Iterable[DeviceHealth],
     rules: AlertRules,
     now: datetime,
     zones: Mapping[str, str] | None = None,
+    tampered: Collection[str] = (),
 ) -> list[Condition]:
-    """Camera and sensor rules; devices in a maintenance window raise nothing."""
+    """Camera and sensor rules; devices in a maintenance window raise nothing.
+
+    ``tampered``: cameras whose last tamper event has not been cleared (the
+    ONVIF tamper state is sticky; the capture's health reports do not end it).
+    """
     out: list[Condition] = []
     zones = zones or {}
     for d in devices:
@@ -201,7 +223,7 @@ def device_conditions(
             continue
         zone = zones.get(d.device_id)
         if d.kind is DeviceKind.CAMERA:
-            out.extend(_camera(d, rules, zone))
+            out.extend(_camera(d, rules, zone, d.device_id in tampered))
         elif not d.online:
             out.append(
                 Condition(
@@ -229,29 +251,30 @@ def device_conditions(
     return out
 
 
-def _camera(d: DeviceHealth, rules: AlertRules, zone: str | None) -> list[Condition]:
+def _camera(
+    d: DeviceHealth, rules: AlertRules, zone: str | None, tampered: bool
+) -> list[Condition]:
     detail = d.detail.lower()
-    if "tamper" in detail:
-        rule, severity = "camera_tampered", Severity.CRITICAL
-    elif "stall" in detail:
-        rule, severity = "camera_stalled", Severity.WARNING
+    found: list[tuple[str, Severity, str]] = []
+    if tampered or ("tamper" in detail and "cleared" not in detail):
+        found.append(("camera_tampered", Severity.CRITICAL, "tampered (covered, moved or blinded)"))
+    if "stall" in detail:
+        found.append(("camera_stalled", Severity.WARNING, d.detail))
     elif not d.online:
-        rule, severity = "camera_offline", Severity.WARNING
-    else:
-        return []
-    text = f"camera {d.device_id}: {d.detail or 'offline'}"
+        found.append(("camera_offline", Severity.WARNING, d.detail or "offline"))
     return [
         Condition(
             rule,
             d.device_id,
             severity,
-            text,
+            f"camera {d.device_id}: {text}",
             d.fps,
             None,
             zone_id=zone,
             device_id=d.device_id,
             dwell_s=rules.device_dwell_s,
         )
+        for rule, severity, text in found
     ]
 
 

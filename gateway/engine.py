@@ -7,7 +7,8 @@ evaluates once per wake-up, at most every ``min_interval_s``, and at least every
 
 1. ``FloorModel.evaluate(now)``: zone states; changed ones are published
    (retained MQTT, live stream, InfluxDB), at most every ``zone_publish_s`` per
-   zone unless the crowd level changed;
+   zone unless the crowd level changed; a steady zone still gets an InfluxDB
+   point every ``zone_point_s``;
 2. ``FloorModel.conditions`` -> ``AlertBook.evaluate``: alert transitions,
    which are first stored in SQLite (off the loop), then published.
 
@@ -73,6 +74,7 @@ class Engine:
         replay_size: int = 2000,
         subscriber_queue: int = 1000,
         level_memory_s: float = 900,
+        zone_point_s: float = 60,
     ) -> None:
         self._site_id = site_id
         self._model = model
@@ -98,6 +100,8 @@ class Engine:
         self._published_at: dict[str, datetime] = {}
         self._device_changes: list[DeviceHealth] = []
         self._level_memory_s = level_memory_s
+        self._zone_point_s = zone_point_s
+        self._pointed_at: dict[str, datetime] = {}
         self._saved_levels: dict[str, tuple[CrowdLevel, int]] = {}
         self.evaluations = 0
 
@@ -106,12 +110,18 @@ class Engine:
     def observe(self, obs: Observation) -> None:
         """Called by the hub (on the loop) for every observation."""
         if isinstance(obs, DeviceHealth):
-            before = self._model.state.devices.get(obs.device_id)
-            if obs.kind is not DeviceKind.GATEWAY and (
-                before is None or (before.online, before.detail) != (obs.online, obs.detail)
+            devices = self._model.state.devices
+            before = devices.get(obs.device_id)
+            self._model.apply(obs)
+            after = devices.get(obs.device_id)
+            if (
+                obs.kind is not DeviceKind.GATEWAY
+                and after is obs
+                and (before is None or (before.online, before.detail) != (obs.online, obs.detail))
             ):
                 self._device_changes.append(obs)
-        self._model.apply(obs)
+        else:
+            self._model.apply(obs)
         if self._wake is not None:
             self._wake.set()
 
@@ -166,13 +176,15 @@ class Engine:
                 if self._zone_due(state, now):
                     self._writer.zone(state)
                     self._emit(LiveEvent(0, LiveEventKind.ZONE, now, zone=state))
-                    lines.extend(zone_state_lines(self._site_id, state))
+                    lines.extend(self._zone_point(state, now))
+                elif self._point_due(state.zone_id, now):
+                    lines.extend(self._zone_point(state, now))
             changes, self._device_changes = self._device_changes, []
             for device in changes:
                 self._emit(LiveEvent(0, LiveEventKind.DEVICE, device.at, device=device))
             fill = self._spool_fill() if self._spool_fill is not None else None
             conditions = self._model.conditions(now, spool_fill=fill, spool_warn=self._spool_warn)
-            transitions = book.evaluate(now, conditions, self._model.unknown())
+            transitions = book.evaluate(now, conditions, self._model.unknown(now))
             await self._save_levels(now)  # before the alerts they cause are published
             await self._commit(transitions, lines)
 
@@ -313,6 +325,15 @@ class Engine:
         if changed:
             await self._store.save_levels(changed, now)
             self._saved_levels.update(changed)
+
+    def _zone_point(self, state: ZoneState, now: datetime) -> list[str]:
+        self._pointed_at[state.zone_id] = now
+        return zone_state_lines(self._site_id, state)
+
+    def _point_due(self, zone_id: str, now: datetime) -> bool:
+        """A steady zone still gets a point every ``zone_point_s`` (history without gaps)."""
+        last = self._pointed_at.get(zone_id)
+        return last is None or (now - last).total_seconds() >= self._zone_point_s
 
     def _zone_due(self, state: ZoneState, now: datetime) -> bool:
         key = _zone_key(state)

@@ -15,9 +15,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from gateway.alerts import (
+    DEVICE_RULES,
     Condition,
     ServiceWait,
     ZoneRule,
+    alert_key,
     device_conditions,
     spool_conditions,
     waiting_conditions,
@@ -27,7 +29,7 @@ from gateway.climate import ZoneClimate
 from gateway.floor_state import FloorState
 from gateway.levels import LevelTracker, level_of_service, thresholds
 from gateway.live import ZoneState
-from gateway.observations import Climate, DeviceHealth, DoorTraffic, Observation
+from gateway.observations import Climate, DeviceHealth, DeviceKind, DoorTraffic, Observation
 from gateway.settings import CrowdLevel, ServiceConfig, Settings
 from gateway.zones import (
     DoorBalances,
@@ -40,6 +42,7 @@ from gateway.zones import (
 )
 
 _UNUSABLE_DETAIL = ("stall", "tamper")
+_EVENT_ONLY = frozenset({"motion", "motion_cleared"})
 
 
 class FloorModel:
@@ -81,6 +84,7 @@ class FloorModel:
             if s.zone is not None:
                 self._device_zone[s.id] = s.zone
         self._last_occupancy: dict[str, int] = {}
+        self.tampered: set[str] = set()
         self._last_eval = start
         self.states: dict[str, ZoneState] = {}
 
@@ -89,6 +93,17 @@ class FloorModel:
         return self._specs
 
     def apply(self, obs: Observation) -> None:
+        if isinstance(obs, DeviceHealth) and obs.kind is DeviceKind.CAMERA:
+            detail = obs.detail.lower()
+            if detail in _EVENT_ONLY:
+                return  # ONVIF motion events say nothing about the camera's health
+            if "tamper" in detail:
+                # sticky until the camera says it is cleared; not a health report
+                if "cleared" in detail:
+                    self.tampered.discard(obs.device_id)
+                else:
+                    self.tampered.add(obs.device_id)
+                return
         self.state.apply(obs)
         if isinstance(obs, Climate):
             zc = self._climate.get(obs.zone_id)
@@ -123,7 +138,7 @@ class FloorModel:
             d.device_id
             for d in self.state.devices.values()
             if not d.online or any(word in d.detail.lower() for word in _UNUSABLE_DETAIL)
-        )
+        ) | frozenset(self.tampered)
 
     def _zone(
         self,
@@ -216,12 +231,14 @@ class FloorModel:
         for zone_id, state in self.states.items():
             out.extend(zone_conditions(state, self._rule_of[zone_id], self._rules))
         out.extend(waiting_conditions(self.service_waits(now), self._rules))
-        out.extend(device_conditions(self.devices(), self._rules, now, self._device_zone))
+        out.extend(
+            device_conditions(self.devices(), self._rules, now, self._device_zone, self.tampered)
+        )
         if spool_fill is not None:
             out.extend(spool_conditions(spool_fill, spool_warn))
         return out
 
-    def unknown(self) -> set[str]:
+    def unknown(self, now: datetime) -> set[str]:
         """Alert keys the rules cannot judge now: their alerts keep their state.
 
         A zone with no usable occupancy source (all stale, or nothing heard
@@ -232,7 +249,7 @@ class FloorModel:
         out: set[str] = set()
         for zone_id, state in self.states.items():
             if state.method == "none":
-                out.update((f"crowd_level:{zone_id}", f"capacity:{zone_id}"))
+                out.update((alert_key("crowd_level", zone_id), alert_key("capacity", zone_id)))
             c = state.climate
             for quantity, status in (
                 ("temperature", c.temperature_status),
@@ -240,10 +257,19 @@ class FloorModel:
                 ("co2", c.co2_status),
             ):
                 if status is None:
-                    out.update((f"{quantity}_low:{zone_id}", f"{quantity}_high:{zone_id}"))
+                    out.update(
+                        (
+                            alert_key(f"{quantity}_low", zone_id),
+                            alert_key(f"{quantity}_high", zone_id),
+                        )
+                    )
         for service in self._services:
             if service.id not in self.state.queues:
-                out.add(f"waiting_time:{service.id}")
+                out.add(alert_key("waiting_time", service.id))
+        # a device in its maintenance window: its alerts are neither raised nor cleared
+        for window in self._rules.maintenance:
+            if window.start <= now < window.end:
+                out.update(alert_key(rule, window.device) for rule in DEVICE_RULES)
         return out
 
     def levels(self) -> dict[str, tuple[CrowdLevel, int]]:

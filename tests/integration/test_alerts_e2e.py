@@ -304,3 +304,7 @@ def test_morning_rush_restart_and_acknowledge(
     while set(influx_transitions(influxdb1.url, db)) != expected and time.monotonic() < deadline:
         time.sleep(0.2)
     assert set(influx_transitions(influxdb1.url, db)) == expected
+    q = "SELECT \"level\" FROM zone_occupancy WHERE source = 'fused' AND zone = 'f2-waiting'"
+    r = httpx.get(f"{influxdb1.url}/query", params={"db": db, "q": q}, timeout=10).json()
+    stored = [row[1] for s in r["results"][0].get("series", []) for row in s["values"]]
+    assert {"calm", "busy", "crowded", "critical"} <= set(stored)

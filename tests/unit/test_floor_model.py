@@ -136,9 +136,55 @@ def test_a_zone_with_no_source_holds_its_alerts_and_restored_level() -> None:
     [s] = [z for z in m.evaluate(at(0)) if z.zone_id == "f2-waiting"]
     assert (s.level, s.occupancy, s.method) == (CrowdLevel.CROWDED, 150, "none")
     assert s.waiting_tickets is None  # no ticket event since the start: unknown, not 0
-    assert {"crowd_level:f2-waiting", "capacity:f2-waiting", "waiting_time:land"} <= m.unknown()
+    assert {"crowd_level:f2-waiting", "capacity:f2-waiting", "waiting_time:land"} <= m.unknown(
+        at(1)
+    )
     # the sensor reports: the restored level falls only below 144 x 0.9
     m.apply(PeopleCount("f2-waiting", "pc-f2-waiting", 131, at(1)))
     [s] = [z for z in m.evaluate(at(1)) if z.zone_id == "f2-waiting"]
     assert (s.level, s.method) == (CrowdLevel.CROWDED, "presence")
-    assert "crowd_level:f2-waiting" not in m.unknown()
+    assert "crowd_level:f2-waiting" not in m.unknown(at(1))
+
+
+def test_camera_tamper_is_sticky_and_motion_is_not_health() -> None:
+    cam = CameraConfig(
+        id="cam-hall",
+        name="Hall",
+        onvif=OnvifEndpoint(host="10.0.0.9"),
+        rois=[CameraRoi(zone="f1-entrance", polygon=[(0, 0), (1, 0), (1, 1)])],
+    )
+    m = FloorModel(demo(cameras=[cam]), start=T0)
+    streaming = DeviceHealth("cam-hall", DeviceKind.CAMERA, True, at(0), "state=streaming")
+    m.apply(streaming)
+    m.apply(DeviceHealth("cam-hall", DeviceKind.CAMERA, True, at(1), "motion"))
+    assert m.state.devices["cam-hall"] is streaming
+    m.apply(DeviceHealth("cam-hall", DeviceKind.CAMERA, True, at(2), "tampered"))
+    m.apply(DeviceHealth("cam-hall", DeviceKind.CAMERA, True, at(3), "state=streaming"))
+    m.evaluate(at(3))
+    keys = {c.key for c in m.conditions(at(3), spool_fill=None, spool_warn=0.5)}
+    assert "camera_tampered:cam-hall" in keys
+    m.apply(DeviceHealth("cam-hall", DeviceKind.CAMERA, True, at(4), "tamper_cleared"))
+    keys = {c.key for c in m.conditions(at(4), spool_fill=None, spool_warn=0.5)}
+    assert "camera_tampered:cam-hall" not in keys
+    # the ONVIF link of a camera is a device of its own; its id is made topic-safe
+    m.apply(DeviceHealth("cam-hall/onvif", DeviceKind.CAMERA, False, at(5), "unreachable"))
+    keys = {c.key for c in m.conditions(at(5), spool_fill=None, spool_warn=0.5)}
+    assert "camera_offline:cam-hall_onvif" in keys
+
+
+def test_a_device_in_maintenance_keeps_its_alerts_as_they_are() -> None:
+    from gateway.settings import MaintenanceWindow
+
+    window = MaintenanceWindow(device="pc-f2-waiting", start=at(0), end=at(3600))
+    s = demo()
+    m = FloorModel(
+        s.model_copy(update={"alerts": s.alerts.model_copy(update={"maintenance": [window]})}),
+        start=T0,
+    )
+    m.apply(DeviceHealth("pc-f2-waiting", DeviceKind.SENSOR, False, at(1), "stale"))
+    m.evaluate(at(1))
+    assert "sensor_stale:pc-f2-waiting" not in {
+        c.key for c in m.conditions(at(1), spool_fill=None, spool_warn=0.5)
+    }
+    assert "sensor_stale:pc-f2-waiting" in m.unknown(at(1))
+    assert "sensor_stale:pc-f2-waiting" not in m.unknown(at(3600))
