@@ -1,0 +1,207 @@
+"""Camera counting benchmark: analysis speed per core against decode-only, and counting error.
+
+    .venv/bin/python -m bench.cameras [--frames 150] [--onnx-model yolov8n.onnx] [--quick]
+
+OpenCV runs on one thread (cv2.setNumThreads(1)), so every rate is per core.
+A 640x480 MJPEG-like stream (JPEG quality 85) of the synthetic lobby
+(cameras/simulator/scene.py), half day and half infrared night, is made once;
+then, in the same run:
+
+  (a) the ceiling: frames decoded per second (cv2.imdecode only), and frames
+      decoded *and analysed* per second with each estimator; the ratio
+      (target >= 0.6 for density);
+  (b) how many 5 fps cameras one core carries with each estimator
+      (analysed fps / 5; target >= 8 for density);
+  (c) counting error against the scene's ground truth, day and night, 0..60
+      people in view: mean absolute error per zone and frame below 15 people
+      (target <= 1) and mean relative error from 15 up (target <= 15 %), for
+      the calibrated density estimator, the hog estimator (HOG every
+      ``detect_every`` frames, density in between) and HOG alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cameras.calibration import Calibration
+from cameras.detector import HogDetector, count_in_rois
+from cameras.estimators import Estimator, build_estimator
+from cameras.simulator.accuracy import (
+    EPOCH,
+    LEVELS,
+    LOBBY_ROIS,
+    Score,
+    calibrate,
+    camera,
+    frames,
+    ramp,
+    score_run,
+)
+from cameras.simulator.scene import Scene
+from gateway.settings import CountingConfig
+
+FPS = 5.0
+
+
+def stream(n: int, seed: int = 3) -> list[bytes]:
+    scene = Scene(LOBBY_ROIS, seed=seed)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        total = int(rng.integers(0, 61))
+        first = round(total * 0.6)
+        frame = scene.render(
+            {"waiting": first, "counters": total - first}, i / FPS, night=i >= n // 2
+        )
+        ok, jpg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        assert ok
+        out.append(jpg.tobytes())
+    return out
+
+
+def rate(jpgs: Sequence[bytes], analyse: Callable[[np.ndarray, int], object], repeat: int) -> float:
+    """Frames per second of decode (+ analyse) over the stream, best of ``repeat`` passes."""
+    buffers = [np.frombuffer(j, np.uint8) for j in jpgs]
+    best = 0.0
+    for r in range(repeat):
+        start = time.perf_counter()
+        for i, buf in enumerate(buffers):
+            image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            analyse(image, r * len(buffers) + i)
+        best = max(best, len(buffers) / (time.perf_counter() - start))
+    return best
+
+
+def estimator_step(est: Estimator) -> Callable[[np.ndarray, int], object]:
+    return lambda image, i: est.estimate(image, EPOCH + timedelta(seconds=i / FPS))
+
+
+def speed(args: argparse.Namespace, counting: CountingConfig) -> None:
+    jpgs = stream(args.frames)
+    print(
+        f"stream: {len(jpgs)} frames 640x480, mean JPEG {np.mean([len(j) for j in jpgs]) / 1024:.0f} KiB"
+    )
+    ceiling = rate(jpgs, lambda image, i: None, args.repeat)
+    print(f"(a) decode only (ceiling): {ceiling:7.1f} fps")
+    rows: list[tuple[str, Estimator | None]] = [
+        ("density", build_estimator(camera(LOBBY_ROIS, counting), {})),
+        (
+            f"hog (HOG every {counting.detect_every} frames)",
+            build_estimator(
+                camera(LOBBY_ROIS, counting.model_copy(update={"estimator": "hog"})), {}
+            ),
+        ),
+    ]
+    if args.onnx_model:
+        onnx = counting.model_copy(
+            update={"estimator": "onnx", "model_path": Path(args.onnx_model)}
+        )
+        rows.append(
+            (
+                f"onnx (every {counting.detect_every} frames)",
+                build_estimator(camera(LOBBY_ROIS, onnx), {}),
+            )
+        )
+    hog = HogDetector(counting.score_threshold, counting.nms_threshold)
+    results = []
+    for name, est in rows:
+        assert est is not None
+        fps = rate(jpgs, estimator_step(est), args.repeat)
+        results.append((name, fps))
+    hog_fps = rate(jpgs[: max(10, len(jpgs) // 5)], lambda image, i: hog.detect(image), 1)
+    results.append(("HOG alone, every frame", hog_fps))
+    for name, fps in results:
+        print(f"    {name:34s} {fps:7.1f} fps   ratio {fps / ceiling:5.2f}")
+    print(f"(b) 640x480 cameras per core at {FPS:g} fps analysis:")
+    for name, fps in results:
+        print(f"    {name:34s} {fps / FPS:6.1f}")
+    if not args.onnx_model:
+        print("    onnx: not measured (give --onnx-model PATH to a YOLO export)")
+
+
+def hog_alone(scene: Scene, night: bool, counting: CountingConfig) -> Score:
+    det = HogDetector(counting.score_threshold, counting.nms_threshold)
+    rois = [(r.zone_id, r.polygon) for r in LOBBY_ROIS]
+    score = Score()
+    steps = ramp(LOBBY_ROIS, LEVELS, frames=2)
+    for _, truth, image, _ in frames(scene, steps, fps=FPS, night=night):
+        counted = count_in_rois(det.detect(image), rois, image.shape[1], image.shape[0])
+        for zone, n in counted.items():
+            score.add(truth[zone], n)
+    return score
+
+
+def accuracy(args: argparse.Namespace, counting: CountingConfig) -> None:
+    start = time.perf_counter()
+    cal: dict[str, Calibration] = calibrate(LOBBY_ROIS, counting, seed=100, steps=80)
+    print(f"(c) calibration on seed 100 ({time.perf_counter() - start:.0f} s):")
+    for zone, c in cal.items():
+        print(
+            f"    {zone:9s} person_area {c.person_area:.3f}  overlap {c.overlap:.2f}  fit MAE {c.mae:.2f}"
+        )
+    hold = 10 if args.quick else 20
+    settle = hold * 3 // 4
+    print("    counting error on seed 7 (0..60 people in view, 60/40 over two zones):")
+    print("    estimator                          mode   MAE(<15)  rel(>=15)")
+    makers: list[tuple[str, Callable[[], Estimator]]] = [
+        ("density (calibrated)", lambda: build_estimator(camera(LOBBY_ROIS, counting, cal), {})),
+        (
+            "hog (+ density, calibrated)",
+            lambda: build_estimator(
+                camera(LOBBY_ROIS, counting.model_copy(update={"estimator": "hog"}), cal), {}
+            ),
+        ),
+    ]
+    for name, make in makers:
+        for night in (False, True):
+            s = score_run(
+                make,
+                Scene(LOBBY_ROIS, seed=7),
+                ramp(LOBBY_ROIS, LEVELS, hold),
+                fps=FPS,
+                night=night,
+                settle=settle,
+            )
+            print(
+                f"    {name:34s} {'night' if night else 'day':5s}  {s.mae_small:7.2f}  {100 * s.rel_large:7.1f} %"
+            )
+    for night in (False, True):
+        s = hog_alone(Scene(LOBBY_ROIS, seed=7), night, counting)
+        print(
+            f"    {'HOG alone (no density)':34s} {'night' if night else 'day':5s}  {s.mae_small:7.2f}  {100 * s.rel_large:7.1f} %"
+        )
+        recall = {
+            lvl: 1 + float(np.mean(e)) / lvl for lvl, e in sorted(s.by_level.items()) if lvl >= 5
+        }
+        print(
+            "      HOG found / present by zone count: "
+            + ", ".join(f"{k}: {v:.0%}" for k, v in list(recall.items())[::3])
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--frames", type=int, default=150, help="frames in the test stream")
+    parser.add_argument("--repeat", type=int, default=3, help="passes per rate; the best counts")
+    parser.add_argument("--onnx-model", help="a YOLO-family ONNX export to time as well")
+    parser.add_argument("--quick", action="store_true", help="shorter accuracy runs")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    counting = CountingConfig(smoothing_tau_s=1.0)
+    speed(args, counting)
+    if not args.skip_accuracy:
+        accuracy(args, counting)
+
+
+if __name__ == "__main__":
+    main()
