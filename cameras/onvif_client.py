@@ -19,22 +19,26 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiohttp
 import structlog
 import zeep.exceptions
-from onvif import ONVIFCamera, ONVIFError
+from onvif import ONVIFCamera, ONVIFError, ONVIFService
 from onvif.definition import SERVICES
-from onvif.util import is_auth_error, normalize_url, stringify_onvif_error
+from onvif.util import is_auth_error, normalize_url, path_isfile, stringify_onvif_error
 
-from cameras.onvif_messages import notification_from_zeep
+from cameras.onvif_messages import (
+    notification_from_zeep,
+    profiles_from_media1,
+    profiles_from_media2,
+)
 from cameras.onvif_models import (
     CameraError,
     CameraErrorReason,
     DeviceInfo,
-    Encoding,
     MediaProfile,
     Notification,
     ServiceInfo,
@@ -48,6 +52,8 @@ logging.getLogger("onvif").setLevel(logging.WARNING)  # its debug lines carry UR
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 PULLPOINT_NS = "http://www.onvif.org/ver10/events/wsdl/PullPointSubscription"
+MEDIA2_NS = "http://www.onvif.org/ver20/media/wsdl"
+MEDIA2_WSDL = str(Path(__file__).with_name("wsdl") / "media2.wsdl")
 _NETWORK = (aiohttp.ClientError, TimeoutError, OSError, zeep.exceptions.TransportError)
 _BAD_ANSWER = (
     zeep.exceptions.XMLParseError,
@@ -61,6 +67,7 @@ _BAD_ANSWER = (
 _NAMES: dict[str, str] = {}
 for _name, _spec in SERVICES.items():
     _NAMES.setdefault(_spec["ns"], _name)
+_NAMES[MEDIA2_NS] = "media2"
 
 
 def utc_now() -> datetime:
@@ -77,6 +84,8 @@ class OnvifClient:
         self._camera: ONVIFCamera | None = None
         self.clock_offset = timedelta(0)
         self.absolute_times = False  # set for cameras that misread relative durations
+        self.media_version = 1  # 2 once Media2 answered GetProfiles
+        self._media2: ONVIFService | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -90,6 +99,10 @@ class OnvifClient:
         await self.close()
 
     async def close(self) -> None:
+        media2, self._media2 = self._media2, None
+        if media2 is not None:
+            with contextlib.suppress(*_NETWORK, ONVIFError, RuntimeError):
+                await media2.close()
         camera, self._camera = self._camera, None
         if camera is not None:
             with contextlib.suppress(*_NETWORK, ONVIFError, RuntimeError):
@@ -214,43 +227,71 @@ class OnvifClient:
     # ------------------------------------------------------------------ media
 
     async def profiles(self) -> tuple[MediaProfile, ...]:
-        """Media (ver10) profiles with a video encoder. Media2 is not in the library's WSDLs."""
+        """Video profiles: from Media2 where the camera offers it (H.265 shows only
+        there), else from Media (ver10). ``media_version`` says which one answered."""
+        if self._camera is not None and MEDIA2_NS in self._camera.xaddrs:
+            try:
+                media2 = await self._media2_service()
+                answer = await self._call("Media2 GetProfiles", media2.GetProfiles)
+                self.media_version = 2
+                return profiles_from_media2(answer)
+            except CameraError as exc:
+                if exc.reason is not CameraErrorReason.PROTOCOL:
+                    raise
+                log.info("camera.media2_unusable", camera=self.camera_id, detail=exc.detail)
         cam = self._device()
         media = await self._call("media service", cam.create_media_service)
         answer = await self._call("GetProfiles", media.GetProfiles)
-        found: list[MediaProfile] = []
-        for p in answer or []:
-            vec = getattr(p, "VideoEncoderConfiguration", None)
-            if vec is None or getattr(vec, "Resolution", None) is None:
-                continue
-            rate = getattr(vec, "RateControl", None)
-            found.append(
-                MediaProfile(
-                    token=str(p.token),
-                    name=str(getattr(p, "Name", "") or ""),
-                    encoding=Encoding.parse(str(vec.Encoding)),
-                    width=int(vec.Resolution.Width),
-                    height=int(vec.Resolution.Height),
-                    fps=_number(getattr(rate, "FrameRateLimit", None)),
-                    bitrate_kbps=_int(getattr(rate, "BitrateLimit", None)),
-                )
+        self.media_version = 1
+        return profiles_from_media1(answer)
+
+    async def _media2_service(self) -> ONVIFService:
+        """The library has no Media2 WSDL: ours (cameras/wsdl/media2.wsdl), same transport."""
+        if self._media2 is None:
+            cam = self._device()
+            await asyncio.to_thread(path_isfile, MEDIA2_WSDL)  # warm the library's stat cache
+            service = ONVIFService(
+                cam.xaddrs[MEDIA2_NS],
+                cam.user,
+                cam.passwd,
+                MEDIA2_WSDL,
+                no_cache=True,
+                dt_diff=cam.dt_diff,
+                binding_name=f"{{{MEDIA2_NS}}}Media2Binding",
             )
-        return tuple(found)
+            self._media2 = service
+            await self._call("Media2 service", service.setup)
+        return self._media2
 
     async def stream_uri(self, profile_token: str, protocol: str = "RTSP") -> str:
-        cam = self._device()
-        media = await self._call("media service", cam.create_media_service)
-        request = {
-            "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": protocol}},
-            "ProfileToken": profile_token,
-        }
-        answer = await self._call("GetStreamUri", lambda: media.GetStreamUri(request))
-        uri = str(normalize_url(str(answer.Uri)) or "")
+        if self.media_version == 2:
+            media2 = await self._media2_service()
+            request2 = {"Protocol": protocol, "ProfileToken": profile_token}
+            answer = await self._call("GetStreamUri", lambda: media2.GetStreamUri(request2))
+            uri = str(normalize_url(str(getattr(answer, "Uri", answer))) or "")
+        else:
+            media = await self._call("media service", self._device().create_media_service)
+            request = {
+                "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": protocol}},
+                "ProfileToken": profile_token,
+            }
+            answer = await self._call("GetStreamUri", lambda: media.GetStreamUri(request))
+            uri = str(normalize_url(str(answer.Uri)) or "")
         if not uri:
             raise CameraError(CameraErrorReason.PROTOCOL, "GetStreamUri: empty URI")
         return uri
 
     async def snapshot_uri(self, profile_token: str) -> str | None:
+        if self.media_version == 2:
+            media2 = await self._media2_service()
+            request = {"ProfileToken": profile_token}
+            try:
+                answer = await self._call("GetSnapshotUri", lambda: media2.GetSnapshotUri(request))
+            except CameraError as exc:
+                if exc.reason is CameraErrorReason.PROTOCOL:
+                    return None  # no snapshots on this camera
+                raise
+            return str(normalize_url(str(getattr(answer, "Uri", answer))) or "") or None
         cam = self._device()
         uri = await self._call("GetSnapshotUri", lambda: cam.get_snapshot_uri(profile_token))
         return str(uri) if uri else None
@@ -364,18 +405,6 @@ def _broken(granted: timedelta | None, requested_s: float) -> bool:
 
 def _seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return None if number is None else int(number)
 
 
 def _signed(offset: timedelta) -> str:

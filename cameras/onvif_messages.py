@@ -1,4 +1,4 @@
-"""ONVIF notification messages as the library hands them over -> ``Notification`` values.
+"""ONVIF answers as the library hands them over -> our values (profiles, notifications).
 
 zeep turns a ``wsnt:NotificationMessage`` into objects whose ``Message`` is
 either a parsed ``tt:Message`` (attributes ``UtcTime``, ``PropertyOperation``,
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cameras.onvif_models import Notification, SimpleItem
+from cameras.onvif_models import Encoding, MediaProfile, Notification, SimpleItem
 
 
 def notification_from_zeep(message: Any) -> Notification | None:
@@ -73,3 +73,55 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def profiles_from_media1(answer: Any) -> tuple[MediaProfile, ...]:
+    """Media (ver10) GetProfiles: profiles with a VideoEncoderConfiguration."""
+    found = []
+    for p in answer or []:
+        profile = _profile(p, getattr(p, "VideoEncoderConfiguration", None))
+        if profile is not None:
+            found.append(profile)
+    return tuple(found)
+
+
+def profiles_from_media2(answer: Any) -> tuple[MediaProfile, ...]:
+    """Media2 (ver20) GetProfiles: profiles whose Configurations hold a VideoEncoder."""
+    found = []
+    for p in answer or []:
+        encoder = getattr(getattr(p, "Configurations", None), "VideoEncoder", None)
+        profile = _profile(p, encoder)
+        if profile is not None:
+            found.append(profile)
+    return tuple(found)
+
+
+def _profile(p: Any, encoder: Any) -> MediaProfile | None:
+    resolution = getattr(encoder, "Resolution", None)
+    if encoder is None or resolution is None:
+        return None
+    rate = getattr(encoder, "RateControl", None)
+    try:
+        return MediaProfile(
+            token=str(p.token),
+            name=str(getattr(p, "Name", "") or ""),
+            encoding=Encoding.parse(_text(getattr(encoder, "Encoding", None))),
+            width=int(resolution.Width),
+            height=int(resolution.Height),
+            fps=_number(getattr(rate, "FrameRateLimit", None)),
+            bitrate_kbps=_int(getattr(rate, "BitrateLimit", None)),
+        )
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)

@@ -78,6 +78,7 @@ class OnvifCameraServer:
         auth_window_s: float = 10.0,
         max_subscriptions: int | None = None,
         broken_relative_times: bool = False,
+        media2: bool = True,
         identity: Identity = Identity(),
         discovery_port: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -93,6 +94,7 @@ class OnvifCameraServer:
         self.auth_window_s = auth_window_s
         self.max_subscriptions = max_subscriptions
         self.broken_relative_times = broken_relative_times
+        self.media2 = media2
         self.identity = identity
         self._discovery_port = discovery_port
         self._clock = clock
@@ -258,6 +260,8 @@ class OnvifCameraServer:
 
     async def _dispatch(self, req: Request, ident: int | None) -> str:
         op = req.operation
+        if req.namespace == soap.NS["tr2"]:
+            return self._media2_answer(req)
         simple = self._simple_answers()
         if op in simple:
             return simple[op]()
@@ -276,6 +280,8 @@ class OnvifCameraServer:
             soap.NS["trt"]: f"{base}/media_service",
             soap.NS["tev"]: f"{base}/events_service",
         }
+        if self.media2:
+            xaddrs[soap.NS["tr2"]] = f"{base}/media2_service"
         i = self.identity
         return {
             "GetSystemDateAndTime": lambda: soap.date_and_time(self.camera_now()),
@@ -286,19 +292,33 @@ class OnvifCameraServer:
             "GetCapabilities": lambda: soap.capabilities(
                 xaddrs[soap.NS["tds"]], xaddrs[soap.NS["trt"]], xaddrs[soap.NS["tev"]]
             ),
-            "GetProfiles": lambda: soap.profiles(self.profiles),
+            # Media (ver10) cannot describe H.265: such profiles show in Media2 only.
+            "GetProfiles": lambda: soap.profiles(
+                tuple(p for p in self.profiles if p.encoding != "H265")
+            ),
         }
 
+    def _media2_answer(self, req: Request) -> str:
+        if not self.media2:
+            raise _Fault("Receiver", "ter:ActionNotSupported", "no Media2 service", 400)
+        if req.operation == "GetProfiles":
+            return soap.profiles2(self.profiles)
+        if req.operation in ("GetStreamUri", "GetSnapshotUri"):
+            return soap.media2_uri(req.operation, self._uri_for(req))
+        raise _Fault("Receiver", "ter:ActionNotSupported", f"{req.operation} is not supported", 400)
+
     def _media_uri(self, req: Request) -> str:
+        return soap.media_uri(req.operation, self._uri_for(req))
+
+    def _uri_for(self, req: Request) -> str:
         token = req.text("ProfileToken") or ""
         if token not in {p.token for p in self.profiles}:
             raise _Fault("Sender", "ter:NoProfile", f"no profile {token!r}", 400)
         if req.operation == "GetSnapshotUri":
             if self.snapshot_uri is None:
                 raise _Fault("Receiver", "ter:ActionNotSupported", "no snapshot", 400)
-            return soap.media_uri("GetSnapshotUri", self.snapshot_uri)
-        uri = self.stream_uri if isinstance(self.stream_uri, str) else self.stream_uri[token]
-        return soap.media_uri("GetStreamUri", uri)
+            return self.snapshot_uri
+        return self.stream_uri if isinstance(self.stream_uri, str) else self.stream_uri[token]
 
     def _subscribe(self, req: Request) -> str:
         self._expire()

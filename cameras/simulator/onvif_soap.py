@@ -26,6 +26,7 @@ NS = {
     "tns1": "http://www.onvif.org/ver10/topics",
     "ter": "http://www.onvif.org/ver10/error",
     "wsrf-rw": "http://docs.oasis-open.org/wsrf/rw-2",
+    "tr2": "http://www.onvif.org/ver20/media/wsdl",
 }
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
@@ -35,6 +36,7 @@ MAX_REQUEST = 256 * 1024
 @dataclass(frozen=True, slots=True)
 class Request:
     operation: str
+    namespace: str
     body: ET.Element
     username: str | None
     password_digest: str | None
@@ -72,6 +74,7 @@ def parse_envelope(data: bytes) -> Request | None:
 
     return Request(
         operation=op.tag.rsplit("}", 1)[-1],
+        namespace=op.tag[1:].split("}", 1)[0] if op.tag.startswith("{") else "",
         body=op,
         username=field(f"{{{WSSE}}}Username"),
         password_digest=field(f"{{{WSSE}}}Password"),
@@ -240,6 +243,32 @@ def profile_xml(p: VirtualProfile, tag: str = "trt:Profiles") -> str:
         "</tt:Multicast><tt:SessionTimeout>PT60S</tt:SessionTimeout>"
         f"</tt:VideoEncoderConfiguration></{tag}>"
     )
+
+
+def profile2_xml(p: VirtualProfile) -> str:
+    """A Media2 profile: tr2:Configurations/tr2:VideoEncoder with tt: children."""
+    return (
+        f'<tr2:Profiles token={quoteattr(p.token)} fixed="true"><tr2:Name>{escape(p.name)}'
+        '</tr2:Name><tr2:Configurations><tr2:VideoSource token="vsc1"><tt:Name>IR sensor'
+        "</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>vs1</tt:SourceToken>"
+        '<tt:Bounds x="0" y="0" width="1920" height="1080"/></tr2:VideoSource>'
+        f'<tr2:VideoEncoder token={quoteattr("vec-" + p.token)} GovLength="50"'
+        f' Profile="Main"><tt:Name>{escape(p.name)}</tt:Name><tt:UseCount>1</tt:UseCount>'
+        f"<tt:Encoding>{escape(p.encoding)}</tt:Encoding><tt:Resolution><tt:Width>{p.width}"
+        f"</tt:Width><tt:Height>{p.height}</tt:Height></tt:Resolution>"
+        f'<tt:RateControl ConstantBitRate="false"><tt:FrameRateLimit>{p.fps}'
+        f"</tt:FrameRateLimit><tt:BitrateLimit>{p.bitrate_kbps}</tt:BitrateLimit>"
+        "</tt:RateControl><tt:Quality>5</tt:Quality></tr2:VideoEncoder>"
+        "</tr2:Configurations></tr2:Profiles>"
+    )
+
+
+def profiles2(items: tuple[VirtualProfile, ...]) -> str:
+    return f"<tr2:GetProfilesResponse>{''.join(profile2_xml(p) for p in items)}</tr2:GetProfilesResponse>"
+
+
+def media2_uri(operation: str, uri: str) -> str:
+    return f"<tr2:{operation}Response><tr2:Uri>{escape(uri)}</tr2:Uri></tr2:{operation}Response>"
 
 
 def profiles(items: tuple[VirtualProfile, ...]) -> str:

@@ -168,3 +168,46 @@ def test_camera_that_misreads_relative_times_gets_absolute_ones() -> None:
             assert [n.data_value("Count") for n in await sub.pull(1, 50) if n.data_value("Count")]
 
     run(main())
+
+
+WITH_H265 = (
+    VirtualProfile("main265", "mainStream", "H265", 2560, 1440, 25, 4096),
+    VirtualProfile("sub", "subStream", "H264", 640, 480, 15, 512),
+)
+
+
+def test_media2_lists_h265_profiles_and_answers_uris() -> None:
+    async def main() -> None:
+        uris = {"main265": "rtsp://127.0.0.1:8554/h265", "sub": "rtsp://127.0.0.1:8554/sub"}
+        async with (
+            virtual_camera(
+                profiles=WITH_H265, stream_uri=uris, snapshot_uri="http://x/s.jpg"
+            ) as cam,
+            OnvifClient("cam-1", endpoint(cam, profile={"encoding": "H265"})) as client,
+        ):
+            await client.connect()
+            assert "media2" in {s.name for s in client.services()}
+            profiles = await client.profiles()
+            assert client.media_version == 2
+            assert [(p.token, p.encoding, p.width, p.fps) for p in profiles] == [
+                ("main265", Encoding.H265, 2560, 25.0),
+                ("sub", Encoding.H264, 640, 15.0),
+            ]
+            assert await client.stream_uri("main265") == uris["main265"]
+            assert await client.snapshot_uri("sub") == "http://x/s.jpg"
+
+    run(main())
+
+
+def test_media1_only_camera_hides_h265() -> None:
+    async def main() -> None:
+        async with (
+            virtual_camera(profiles=WITH_H265, media2=False) as cam,
+            OnvifClient("cam-1", endpoint(cam)) as client,
+        ):
+            await client.connect()
+            profiles = await client.profiles()
+            assert client.media_version == 1
+            assert [p.token for p in profiles] == ["sub"]
+
+    run(main())
