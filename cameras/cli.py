@@ -146,6 +146,7 @@ async def check_camera(camera: CameraConfig, seconds: float = 3.0) -> CheckResul
                 stream_uri=stream_uri,
                 snapshot_uri=snapshot,
                 problems=tuple(problems),
+                media_version=client.media_version,
             )
     except CameraError as exc:
         return CheckResult(camera, None, None, exc)
@@ -192,6 +193,7 @@ def render(result: CheckResult) -> str:
     warn = "  WARNING: set the camera's NTP" if abs(offset) > c.onvif.max_clock_skew_s else ""
     row("clock offset", f"{offset:+.1f} s ({adjusted}){warn}")
     row("services", ", ".join(sorted({x.name for x in s.services})) or "-")
+    row("media", "Media2 (ver20)" if s.media_version == 2 else "Media (ver10)")
     for i, p in enumerate(s.profiles):
         mark = "  <- chosen" if s.chosen and p.token == s.chosen.token else ""
         row("profiles" if i == 0 else "", p.describe() + mark)

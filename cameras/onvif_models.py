@@ -132,6 +132,7 @@ class CameraSummary:
     stream_uri: str | None
     snapshot_uri: str | None
     problems: tuple[str, ...] = field(default_factory=tuple)
+    media_version: int = 1  # 2: profiles and URIs came from Media2
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,6 +135,7 @@ def test_cli_check_prints_a_table_per_camera(
     assert "4.3.0-sim" in out
     assert "sub H264 640x480@15  <- chosen" in out
     assert "opened, 320x240" in out
+    assert "media         Media2 (ver20)" in out
     assert "PullPoint subscription ok (granted 30 s)" in out
     assert "clock offset  +1" in out  # ~ +120 s
     assert "camera gone (Unplugged)" in out and "unreachable" in out
