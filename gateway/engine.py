@@ -28,7 +28,7 @@ from typing import Protocol
 
 import structlog
 
-from gateway.alert_store import AlertStore
+from gateway.alert_store import AlertStore, StoreError
 from gateway.alerts import AlertBook, Transition
 from gateway.floor_model import FloorModel
 from gateway.live import (
@@ -104,6 +104,7 @@ class Engine:
         self._pointed_at: dict[str, datetime] = {}
         self._saved_levels: dict[str, tuple[CrowdLevel, int]] = {}
         self.evaluations = 0
+        self.store_errors = 0
 
     # ------------------------------------------------------------------ inputs
 
@@ -280,7 +281,12 @@ class Engine:
         """Store, then publish: a transition on MQTT is always in SQLite too."""
         if transitions:
             _, book = self._started()
-            await self._store.record(transitions, book.raises)
+            try:
+                await self._store.record(transitions, book.raises)
+            except StoreError as exc:
+                # An alert the store cannot keep is still an alert: publish it anyway.
+                self.store_errors += 1
+                log.error("engine.store_failed", reason=str(exc), transitions=len(transitions))
         for t in transitions:
             self._writer.alert(t.alert, t.kind)
             self._emit(LiveEvent(0, LiveEventKind.ALERT, t.at, alert=t.alert, transition=t.kind))
@@ -323,7 +329,12 @@ class Engine:
         levels = self._model.levels()
         changed = {z: v for z, v in levels.items() if self._saved_levels.get(z, (None,))[0] != v[0]}
         if changed:
-            await self._store.save_levels(changed, now)
+            try:
+                await self._store.save_levels(changed, now)
+            except StoreError as exc:
+                self.store_errors += 1
+                log.error("engine.store_failed", reason=str(exc), levels=len(changed))
+                return
             self._saved_levels.update(changed)
 
     def _zone_point(self, state: ZoneState, now: datetime) -> list[str]:

@@ -205,6 +205,24 @@ async def _inbox_from_threads_never_blocks_and_drops_oldest() -> None:
     assert len(inbox) == 0
 
 
+async def _store_failure_still_publishes(tmp_path: Path) -> None:
+    clock, mqtt = Clock(), Recorder()
+    async with running(tmp_path, clock, mqtt) as engine:
+        store = engine._store
+        await store._run(store._close_sync)  # the database goes away under the engine
+        engine.observe(PeopleCount("f2-waiting", "pc-f2-waiting", 200, clock()))
+        await engine.step()
+        clock.advance(61)
+        engine.observe(PeopleCount("f2-waiting", "pc-f2-waiting", 200, clock()))
+        await engine.step()
+        assert engine.store_errors >= 1
+        assert "floorwatch/demo-hcc/alerts/crowd_level:f2-waiting:1" in mqtt.retained()
+
+
+def test_store_failure_still_publishes(tmp_path: Path) -> None:
+    asyncio.run(asyncio.wait_for(_store_failure_still_publishes(tmp_path), 60))
+
+
 def test_raise_ack_restart_resolve(tmp_path: Path) -> None:
     asyncio.run(asyncio.wait_for(_raise_ack_restart_resolve(tmp_path), 60))
 
