@@ -28,6 +28,7 @@ import structlog
 import zeep.exceptions
 from onvif import ONVIFCamera, ONVIFError, ONVIFService
 from onvif.definition import SERVICES
+from onvif.transport import ASYNC_TRANSPORT
 from onvif.util import is_auth_error, normalize_url, path_isfile, stringify_onvif_error
 
 from cameras.onvif_messages import (
@@ -47,7 +48,30 @@ from gateway.logs import scrub_text
 from gateway.settings import OnvifEndpoint
 
 log = structlog.get_logger("floorwatch.cameras.onvif")
-logging.getLogger("onvif").setLevel(logging.WARNING)  # its debug lines carry URLs
+
+
+def _undo_library_side_effects() -> None:
+    """onvif.client calls ``logging.basicConfig(level=INFO)`` on import, and zeep's
+    module-level transport closes a requests session at interpreter exit (printing
+    "Exception ignored" noise). Logging belongs to the composition root: take back
+    the root handler it added; close the unused session now."""
+    root = logging.getLogger()
+    added = [
+        h
+        for h in root.handlers
+        if type(h) is logging.StreamHandler
+        and h.formatter is not None
+        and h.formatter._fmt == logging.BASIC_FORMAT
+    ]
+    if added and len(added) == len(root.handlers) and root.level == logging.INFO:
+        root.handlers[:] = []
+        root.setLevel(logging.WARNING)
+    logging.getLogger("onvif").setLevel(logging.WARNING)  # its debug lines carry URLs
+    ASYNC_TRANSPORT.session.close()  # loads local WSDL files only; never used for HTTP
+    ASYNC_TRANSPORT._close_session = False
+
+
+_undo_library_side_effects()
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
