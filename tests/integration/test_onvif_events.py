@@ -15,6 +15,7 @@ import structlog
 
 from cameras.onvif_source import OnvifEventSource, run_onvif_events
 from cameras.simulator.onvif_server import OnvifCameraServer
+from gateway.inbox import ObservationInbox
 from gateway.observations import DeviceHealth, Observation, PeopleCount
 from tests.integration.onvif_support import PASSWORD, camera, run, until, virtual_camera
 
@@ -130,5 +131,31 @@ def test_wrong_password_is_reported_as_offline_health_and_retried() -> None:
         assert [(o.device_id, o.online, o.detail) for o in link] == [
             ("cam-lobby/onvif", False, "wrong_password")
         ]  # reported once, not once per retry
+
+    run(main())
+
+
+def test_events_reach_the_gateway_inbox() -> None:
+    """As the composition root wires it: run_onvif_events(camera, inbox.put, stop)."""
+
+    async def main() -> None:
+        inbox = ObservationInbox(100)
+        inbox.bind(asyncio.get_running_loop())
+        async with virtual_camera() as cam:
+            config = camera(cam, events={"counting_rules": {"queue-a": "waiting"}})
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_onvif_events(config, inbox.put, stop))
+            seen: list[Observation] = []
+            while not any(
+                isinstance(o, DeviceHealth) and o.device_id == "cam-lobby/onvif" for o in seen
+            ):
+                seen += await asyncio.wait_for(inbox.get_batch(50), 10)
+            cam.publish_count("queue-a", 31)
+            while not counts(seen):
+                seen += await asyncio.wait_for(inbox.get_batch(50), 10)
+            stop.set()
+            await asyncio.wait_for(task, 5)
+        assert counts(seen) == [31]
+        assert cam.subscriptions == 0  # unsubscribed on the way out
 
     run(main())
