@@ -69,7 +69,7 @@ def test_mjpeg_with_auth_counts_and_reports_health(
     assert_no_secret(logs, capfd.readouterr(), PASSWORD)
 
 
-def test_mjpeg_without_the_password_is_refused(plain_camera: VirtualCamera) -> None:
+def test_mjpeg_without_the_password_is_refused() -> None:
     with _camera(HttpAuth("operator", PASSWORD)) as vcam:
         sink = Sink()
         worker = CameraWorker(
