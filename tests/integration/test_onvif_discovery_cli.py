@@ -118,7 +118,12 @@ def test_cli_check_prints_a_table_per_camera(
     write_video(video)
     monkeypatch.setenv("CAM_PASSWORD", PASSWORD)  # inherited by the CLI process
     with camera_in_thread(stream_uri=str(video), clock_offset_s=120) as (cam, _call):
-        onvif = {"host": "127.0.0.1", "port": cam.port, "password": {"env": "CAM_PASSWORD"}}
+        onvif = {
+            "host": "127.0.0.1",
+            "port": cam.port,
+            "password": {"env": "CAM_PASSWORD"},
+            "events": {"counting_rules": {"Queue": "waiting", "Hall": "hall"}},
+        }
         dead = {"host": "127.0.0.1", "port": 1, "password": {"env": "CAM_PASSWORD"}, "timeout_s": 2}
         path = site_file(
             tmp_path,
@@ -140,4 +145,5 @@ def test_cli_check_prints_a_table_per_camera(
     assert "clock offset  +1" in out  # ~ +120 s
     assert "camera gone (Unplugged)" in out and "unreachable" in out
     assert "1/2 camera(s) ok" in out
+    assert "counting rule 'Hall' names unknown zone 'hall'" in out
     assert PASSWORD not in out

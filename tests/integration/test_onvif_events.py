@@ -17,6 +17,7 @@ from cameras.onvif_source import OnvifEventSource, run_onvif_events
 from cameras.simulator.onvif_server import OnvifCameraServer
 from gateway.inbox import ObservationInbox
 from gateway.observations import DeviceHealth, Observation, PeopleCount
+from gateway.peers.process import free_port
 from tests.integration.onvif_support import PASSWORD, camera, run, until, virtual_camera
 
 pytestmark = pytest.mark.integration
@@ -157,5 +158,31 @@ def test_events_reach_the_gateway_inbox() -> None:
             await asyncio.wait_for(task, 5)
         assert counts(seen) == [31]
         assert cam.subscriptions == 0  # unsubscribed on the way out
+
+    run(main())
+
+
+def test_camera_power_cycle_is_reported_and_recovered() -> None:
+    """The camera disappears (HTTP down), then comes back on the same address."""
+
+    async def main() -> None:
+        port = free_port()
+        async with virtual_camera(port=port) as cam, event_source(cam) as (source, got):
+            await until(lambda: source.subscriptions == 1)
+            await cam.stop()
+            await until(
+                lambda: any(
+                    isinstance(o, DeviceHealth) and o.detail == "unreachable" and not o.online
+                    for o in got
+                )
+            )
+            async with virtual_camera(port=port) as again:
+                await until(lambda: source.subscriptions == 2)
+                again.publish_count("queue-a", 5)
+                await until(lambda: counts(got) == [5])
+        link = [
+            o.detail for o in got if isinstance(o, DeviceHealth) and o.device_id.endswith("/onvif")
+        ]
+        assert link[-1] == "events_subscribed"
 
     run(main())
