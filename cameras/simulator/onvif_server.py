@@ -188,6 +188,11 @@ class OnvifCameraServer:
             )
         )
 
+    def publish_counts(self, counts: Mapping[str, int]) -> None:
+        """One count per rule, e.g. a scene's ground truth keyed by zone id (rule = zone)."""
+        for rule, count in counts.items():
+            self.publish_count(rule, count)
+
     def reboot(self) -> None:
         """Forget every subscription, as a camera does when it restarts."""
         for sub in self._subs.values():

@@ -151,7 +151,7 @@ def test_events_reach_the_gateway_inbox() -> None:
                 isinstance(o, DeviceHealth) and o.device_id == "cam-lobby/onvif" for o in seen
             ):
                 seen += await asyncio.wait_for(inbox.get_batch(50), 10)
-            cam.publish_count("queue-a", 31)
+            cam.publish_counts({"queue-a": 31})
             while not counts(seen):
                 seen += await asyncio.wait_for(inbox.get_batch(50), 10)
             stop.set()
