@@ -291,31 +291,37 @@ class Capture:
         return None
 
     def _grab_loop(self, cap: Any, url: str, is_file: bool) -> bool:
-        got_any = False
+        last_at: float | None = None  # when the newest frame came
         period = _file_period(cap) if is_file else 0.0
         next_at = time.monotonic()
         while not self._stop.is_set():
             if not cap.grab():
-                if is_file and got_any and cap.set(cv2.CAP_PROP_POS_FRAMES, 0) and cap.grab():
+                if is_file and last_at and cap.set(cv2.CAP_PROP_POS_FRAMES, 0) and cap.grab():
                     pass  # a file loops: a recording standing in for a live camera
                 else:
-                    self._ended(url, got_any)
-                    return got_any
+                    self._ended(url, last_at)
+                    return last_at is not None
             now = time.monotonic()
             image = None
-            if self._wanted.is_set() or not got_any:
+            if self._wanted.is_set() or last_at is None:
                 ok, retrieved = cap.retrieve()
                 image = retrieved if ok and retrieved is not None else None
             resolution = (image.shape[1], image.shape[0]) if image is not None else None
             self._publish(image, now, resolution)
-            got_any = True
+            last_at = now
             if is_file:
                 next_at += period
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
-        return got_any
+        return last_at is not None
 
-    def _ended(self, url: str, got_any: bool) -> None:
-        reason = "stalled_or_ended" if got_any else "no_frame"
+    def _ended(self, url: str, last_at: float | None) -> None:
+        """The stream failed: ``stalled`` when the read timed out, ``stream_ended`` when closed."""
+        if last_at is None:
+            reason = "no_frame"
+        elif time.monotonic() - last_at >= 0.9 * self._cfg.stall_s:
+            reason = "stalled"  # connection open, frames stopped: OpenCV's read timeout
+        else:
+            reason = "stream_ended"  # the camera closed the stream or the connection broke
         log.warning(
             "capture.stream_lost",
             camera=self.camera_id,

@@ -106,7 +106,8 @@ def test_a_hung_stream_is_a_stall_reported_offline_then_reopened(
             plain_camera.server.resume()
             worker.stop()
     assert isinstance(down, DeviceHealth) and "offline_for_s=" in down.detail
-    assert any(e["event"] == "capture.stream_lost" for e in logs)
+    lost = [e for e in logs if e["event"] == "capture.stream_lost"]
+    assert lost and lost[0]["reason"] == "stalled"
     assert worker.capture is not None and worker.capture.opens >= 2
 
 
