@@ -245,6 +245,11 @@ class ZoneConfig(Model):
         description="service groups whose waiting tickets are in this zone;"
         " default: every service for a zone of kind 'waiting', none otherwise",
     )
+    door_balance: bool = Field(
+        True,
+        description="the doors naming this zone (doors[].into_zone/from_zone) are its only ways"
+        " in and out, so their running balance is an occupancy source",
+    )
     door_reset_at_closing: bool = Field(
         True, description="set the door-counter balance to 0 when the site closes each day"
     )

@@ -83,7 +83,7 @@ def zone_specs(settings: Settings) -> list[ZoneSpec]:
             for s in settings.sensors
             if s.kind is SensorKind.PRESENCE and s.zone == z.id
         }
-        links = tuple(_links(z.id, settings.doors))
+        links = tuple(_links(z.id, settings.doors)) if z.door_balance else ()
         linked = {link.door_id for link in links}
         door_sensors = tuple(
             s.id for s in settings.sensors if s.kind is SensorKind.DOOR_COUNTER and s.door in linked

@@ -192,6 +192,8 @@ def test_zone_specs_from_the_demo_site() -> None:
     assert specs["f2-counters"].services == ()
     assert specs["f1-entrance"].doors == (DoorLink("d-main", 1), DoorLink("d-stairs", -1))
     assert set(specs["f1-entrance"].door_sensors) == {"dc-main", "dc-stairs"}
+    # door_balance: false -- the stairs counter does not close the landing
+    assert specs["f2-landing"].doors == () and specs["f2-landing"].door_sensors == ()
 
 
 @pytest.mark.parametrize(
