@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import cv2
 import numpy as np
 
 from cameras.calibration import Calibration, Sample, fit
@@ -90,14 +91,30 @@ def random_steps(
 
 
 def frames(
-    scene: Scene, steps: Sequence[Step], *, fps: float, night: bool, t0_s: float = 0.0
+    scene: Scene,
+    steps: Sequence[Step],
+    *,
+    fps: float,
+    night: bool,
+    t0_s: float = 0.0,
+    jpeg_quality: int | None = None,
 ) -> Iterator[tuple[float, Mapping[str, int], np.ndarray, int]]:
-    """(t_s, truth, image, frames since the count changed) of a schedule."""
+    """(t_s, truth, image, frames since the count changed) of a schedule.
+
+    With ``jpeg_quality`` each frame goes through a JPEG encode and decode, as
+    it does between an MJPEG camera and the estimator.
+    """
     t = t0_s
     for step in steps:
         for k in range(step.frames):
             frame = scene.render(step.counts, t, night=night)
-            yield t, frame.truth, frame.image, k
+            image = frame.image
+            if jpeg_quality is not None:
+                ok, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                if not ok:
+                    raise RuntimeError("JPEG encoding failed")
+                image = np.asarray(cv2.imdecode(jpg, cv2.IMREAD_COLOR), dtype=np.uint8)
+            yield t, frame.truth, image, k
             t += 1.0 / fps
 
 
@@ -109,19 +126,28 @@ def calibrate(
     fps: float = 5.0,
     steps: int = 60,
     modes: Sequence[bool] = (False, True),
+    crowds: int = 4,
 ) -> dict[str, Calibration]:
-    """Fit person_area and overlap per ROI from a calibration run (day and night by default)."""
+    """Fit person_area and overlap per ROI from calibration runs (day and night by default).
+
+    The steps are spread over ``crowds`` scenes with different people (seeds
+    ``seed``, ``seed + 1``, ...), as a day of a real camera sees many people:
+    one small crowd's sizes and poses would bias the fit.
+    """
     samples: dict[str, list[Sample]] = {r.zone_id: [] for r in rois}
     for night in modes:
-        scene = Scene(rois, seed=seed + 10 * int(night))
-        model = DensityEstimator(
-            [DensityRoi(r.zone_id, r.polygon, 1.0, 1.0) for r in rois], _params(counting)
-        )
-        plan = random_steps(rois, seed=seed + int(night), steps=steps, frames=2)
-        mode: Mode = "night" if night else "day"
-        for t, truth, image, _ in frames(scene, plan, fps=fps, night=night):
-            for raw in model.measure(image, EPOCH + timedelta(seconds=t), mode):
-                samples[raw.zone_id].append(Sample(raw.covered, raw.total, truth[raw.zone_id]))
+        for c in range(crowds):
+            crowd = seed + c + 100 * int(night)
+            scene = Scene(rois, seed=crowd)
+            model = DensityEstimator(
+                [DensityRoi(r.zone_id, r.polygon, 1.0, 1.0) for r in rois], _params(counting)
+            )
+            plan = random_steps(rois, seed=crowd, steps=max(1, steps // crowds), frames=2)
+            mode: Mode = "night" if night else "day"
+            for t, truth, image, _ in frames(scene, plan, fps=fps, night=night):
+                for raw in model.measure(image, EPOCH + timedelta(seconds=t), mode):
+                    sample = Sample(raw.covered, raw.total, truth[raw.zone_id])
+                    samples[raw.zone_id].append(sample)
     return {zone: fit(s) for zone, s in samples.items()}
 
 
@@ -164,11 +190,12 @@ def score_run(
     fps: float,
     night: bool,
     settle: int,
+    jpeg_quality: int | None = None,
 ) -> Score:
     """Run a fresh estimator over the schedule; score frames at least ``settle`` into a step."""
     estimator = make()
     score = Score()
-    for t, truth, image, k in frames(scene, steps, fps=fps, night=night):
+    for t, truth, image, k in frames(scene, steps, fps=fps, night=night, jpeg_quality=jpeg_quality):
         estimates: list[ZoneEstimate] = estimator.estimate(image, EPOCH + timedelta(seconds=t))
         if k < settle:
             continue
