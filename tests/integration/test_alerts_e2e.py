@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
@@ -33,7 +34,7 @@ from gateway.app import Gateway, build_gateway
 from gateway.config_loader import load_settings
 from gateway.live import Alert
 from gateway.peers.influxdb1 import InfluxDB1Server
-from tests.integration.gateway_proc import DEMO, GatewayProcess, wait_until
+from tests.integration.gateway_proc import DEMO, FLOORWATCH, GatewayProcess, wait_until
 
 pytestmark = pytest.mark.integration
 ROOT = "floorwatch/demo-hcc"
@@ -254,6 +255,14 @@ def test_morning_rush_restart_and_acknowledge(
             )
         ]
     assert kinds == ["raised", "renotified", "acknowledged"]
+    shown = subprocess.run(
+        [str(FLOORWATCH), "alerts", "show", "crowd_level:f2-waiting:1", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "acknowledged by supervisor-lan: opening counters 24-25" in shown
 
     # and again `floorwatch run`: still acknowledged; the hall empties, the alerts resolve
     gw = GatewayProcess(config, tmp_path / "gateway3.log")
