@@ -33,6 +33,8 @@ def test_few_people_are_area_over_person_area() -> None:
 @given(st.floats(0.1, 0.4), st.sampled_from([0.4, 0.6, 0.8, 1.0]))
 def test_fit_recovers_person_area_and_overlap(area: float, overlap: float) -> None:
     samples = [Sample(forward(n, 15.0, area, overlap), 15.0, n) for n in range(0, 61, 3)]
+    # beyond MAX_FILL the model clips (a view full of people): such frames carry no count
+    samples = [s for s in samples if s.covered < 0.95 * overlap * s.total]
     cal = fit(samples, overlaps=[0.2, 0.4, 0.6, 0.8, 1.0, 1.2])
     assert cal.overlap == pytest.approx(overlap)
     assert cal.person_area == pytest.approx(area, rel=1e-6)
