@@ -14,12 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import FailureLimiter, SessionStore, TokenBook
-from api.deps import ApiError, AppState
+from api.deps import SECURITY_SCHEMES, ApiError, AppState
 from api.history import HistorySource
 from api.metrics import ApiMetrics, FloorCollector
 from api.routes import alerts, devices, planning, session, site, stream, system, zones
@@ -99,6 +99,7 @@ def create_app(
         openapi_tags=[{"name": n} for n in ("system", "session", "site", "zones", "alerts")],
     )
     app.state.floorwatch = state
+    _add_security_to_openapi(app)
     for module in (system, session, site, zones, alerts, devices, stream, planning):
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
     _add_error_handlers(app)
@@ -113,6 +114,28 @@ def create_app(
         )
     app.add_middleware(ObservedMiddleware, metrics=metrics)
     return app
+
+
+def _add_security_to_openapi(app: FastAPI) -> None:
+    """Declare the bearer token and the session cookie on every operation that needs them."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schemes = {k: dict(v) for k, v in SECURITY_SCHEMES.items()}
+        schemes["APIKeyCookie"]["name"] = app.state.floorwatch.config.cookie_name
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                public = (path, method) == ("/api/v1/session", "post")
+                if "401" in operation.get("responses", {}) and not public:
+                    operation["security"] = [{"HTTPBearer": []}, {"APIKeyCookie": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_static(app: FastAPI) -> None:
@@ -159,6 +182,8 @@ class ObservedMiddleware:
     def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # (route, method, status) -> metric children; labels() costs more than inc()
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,6 +209,13 @@ class ObservedMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(template, scope["method"], str(status)).inc()
+            key = (template, scope["method"], status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    self.metrics.requests.labels(template, scope["method"], str(status)),
+                    self.metrics.latency.labels(template),
+                )
+            children[0].inc()
             if template != "/api/v1/stream":
-                self.metrics.latency.labels(template).observe(time.perf_counter() - started)
+                children[1].observe(time.perf_counter() - started)

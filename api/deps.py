@@ -1,20 +1,24 @@
-"""The app's state and its typed dependencies: who is asking, may they, and what they reach."""
+"""The app's state and its typed dependencies: who is asking, may they, and what they reach.
+
+Dependencies and handlers are ``async def``: they run on the event loop, where
+the engine keeps its state, so reading the FloorService needs no lock and
+costs no thread-pool hop. Nothing here blocks.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
 
 from api.auth import FailureLimiter, Permission, Principal, SessionStore, TokenBook
-from api.events import FrameCache
+from api.events import FrameCache, RenderCache
 from api.history import HistorySource
 from api.metrics import ApiMetrics
 from api.schemas import ErrorBody
@@ -57,6 +61,7 @@ class AppState:
     clock: Callable[[], datetime]
     registry: CollectorRegistry
     frames: FrameCache = field(default_factory=FrameCache)
+    renders: RenderCache = field(default_factory=RenderCache)
     streams: set[asyncio.Queue[Any]] = field(default_factory=set)
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     stream_clients: int = 0
@@ -65,19 +70,26 @@ class AppState:
         return self.clock().timestamp()
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.floorwatch
     return state
 
 
 State = Annotated[AppState, Depends(get_state)]
 
-_bearer = HTTPBearer(auto_error=False, description="an API token: Authorization: Bearer <token>")
-_cookie = APIKeyCookie(
-    name="floorwatch_session",
-    auto_error=False,
-    description="the control-room session (POST /api/v1/session)",
-)
+SECURITY_SCHEMES = {
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token: Authorization: Bearer <token>",
+    },
+    "APIKeyCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "floorwatch_session",
+        "description": "the control-room session (POST /api/v1/session)",
+    },
+}
 
 
 def client_address(request: Request) -> str:
@@ -108,22 +120,26 @@ def token_failed(state: AppState, client: str) -> ApiError:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="floorwatch"'}
 
 
-def authenticate(
-    request: Request,
-    state: State,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
-) -> Principal:
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
+
+
+def _authenticate(request: Request, state: AppState) -> Principal:
     """The caller, from a bearer token or the session cookie; 401/429 otherwise."""
     client = client_address(request)
     check_not_locked(state, client)
-    if bearer is not None:
-        principal = state.tokens.authenticate(bearer.credentials)
+    token = _bearer_token(request)
+    if token is not None:
+        principal = state.tokens.authenticate(token)
         if principal is None:
             raise token_failed(state, client)
         state.limiter.succeeded(client)
         return principal
-    session_id = request.cookies.get(state.config.cookie_name) or cookie
+    session_id = request.cookies.get(state.config.cookie_name)
     if session_id:
         principal = state.sessions.get(session_id, state.now_s())
         if principal is not None:
@@ -133,6 +149,10 @@ def authenticate(
         raise ApiError(401, "session_expired", "the session has expired; log in again")
     state.metrics.auth_failures.labels("missing").inc()
     raise ApiError(401, "unauthorized", "a token is required", headers=_CHALLENGE)
+
+
+async def authenticate(request: Request) -> Principal:
+    return _authenticate(request, request.app.state.floorwatch)
 
 
 def _check_same_origin(request: Request) -> None:
@@ -150,8 +170,13 @@ def _check_same_origin(request: Request) -> None:
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
-    def check(principal: Caller) -> Principal:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """One flat dependency per permission: each dependency costs on every request, so the
+    token and cookie are read here rather than by FastAPI's security classes (the OpenAPI
+    security schemes are added by ``api.app``)."""
+
+    async def check(request: Request) -> Principal:
+        principal = _authenticate(request, request.app.state.floorwatch)
         if not principal.may(permission):
             raise ApiError(
                 403,

@@ -9,7 +9,7 @@ carries no id, so it never moves a client's resume point.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 
 from api.schemas import (
@@ -92,3 +92,31 @@ def parse_last_event_id(value: str | None) -> int | None:
     if not value.isdigit() or len(value) > 18:
         return None
     return int(value)
+
+
+class RenderCache:
+    """Encoded answers kept while the records they were made from are the very same objects.
+
+    The engine's records are frozen and replaced on every change, so "the same
+    objects, in the same order" means "the same answer": a GET between two
+    changes costs one identity check per record instead of a serialization.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, tuple[tuple[object, ...], bytes]] = OrderedDict()
+
+    def get(self, key: Hashable, sources: Sequence[object], render: Callable[[], bytes]) -> bytes:
+        entry = self._entries.get(key)
+        if (
+            entry is not None
+            and len(entry[0]) == len(sources)
+            and all(a is b for a, b in zip(entry[0], sources, strict=True))
+        ):
+            self._entries.move_to_end(key)
+            return entry[1]
+        body = render()
+        self._entries[key] = (tuple(sources), body)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return body

@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 def api_config(**overrides: Any) -> ApiConfig:
     tokens = [ApiToken(name=NAMES[r], role=r, token=SecretStr(t)) for r, t in TOKENS.items()]
-    return ApiConfig(host="127.0.0.1", port=0, tokens=tokens, **overrides)
+    return ApiConfig(**{"host": "127.0.0.1", "port": 0, "tokens": tokens, **overrides})
 
 
 @functools.cache

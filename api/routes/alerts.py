@@ -40,7 +40,7 @@ def _find(state: AppState, alert_id: str) -> Alert:
 
 
 @router.get("", summary="Alerts, newest and most severe first", responses=AUTH_RESPONSES)
-def list_alerts(
+async def list_alerts(
     state: State,
     _: Reader,
     alert_state: Annotated[
@@ -70,7 +70,7 @@ def list_alerts(
 
 
 @router.get("/{alert_id}", summary="One alert", responses={**AUTH_RESPONSES, **NOT_FOUND})
-def get_alert(alert_id: AlertId, state: State, _: Reader) -> AlertOut:
+async def get_alert(alert_id: AlertId, state: State, _: Reader) -> AlertOut:
     return alert_out(_find(state, alert_id))
 
 

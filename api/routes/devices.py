@@ -23,7 +23,7 @@ def _health_out(d: DeviceHealth | None) -> HealthState | None:
 @router.get(
     "/cameras", summary="Cameras, the zones they count, and their health", responses=AUTH_RESPONSES
 )
-def cameras(state: State, _: Reader) -> list[CameraOut]:
+async def cameras(state: State, _: Reader) -> list[CameraOut]:
     health = _health(state)
     return [
         CameraOut(
@@ -38,7 +38,7 @@ def cameras(state: State, _: Reader) -> list[CameraOut]:
 
 
 @router.get("/sensors", summary="Sensors and their health", responses=AUTH_RESPONSES)
-def sensors(state: State, _: Reader) -> list[SensorOut]:
+async def sensors(state: State, _: Reader) -> list[SensorOut]:
     health = _health(state)
     return [
         SensorOut(

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/session", tags=["session"])
         **BAD_BODY,
     },
 )
-def login(body: LoginIn, request: Request, response: Response, state: State) -> SessionOut:
+async def login(body: LoginIn, request: Request, response: Response, state: State) -> SessionOut:
     client = client_address(request)
     check_not_locked(state, client)
     principal = state.tokens.authenticate(body.token)
@@ -51,7 +51,7 @@ def login(body: LoginIn, request: Request, response: Response, state: State) -> 
 
 
 @router.get("", summary="Who is logged in", responses=AUTH_RESPONSES)
-def whoami(principal: Caller) -> SessionOut:
+async def whoami(principal: Caller) -> SessionOut:
     return SessionOut(name=principal.name, role=principal.role)
 
 
@@ -61,7 +61,7 @@ def whoami(principal: Caller) -> SessionOut:
     status_code=204,
     response_class=Response,
 )
-def logout(request: Request, state: State) -> Response:
+async def logout(request: Request, state: State) -> Response:
     session_id = request.cookies.get(state.config.cookie_name)
     if session_id:
         state.sessions.drop(session_id)

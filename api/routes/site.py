@@ -31,7 +31,7 @@ def _people(state: AppState) -> dict[str, int]:
 
 
 @router.get("/site", summary="The site, its floors and zone outlines", responses=AUTH_RESPONSES)
-def site(state: State, _: Reader) -> SiteOut:
+async def site(state: State, _: Reader) -> SiteOut:
     people = _people(state)
     floors = [_floor_out(state, f, people) for f in state.site.floors]
     return SiteOut(
@@ -45,7 +45,7 @@ def site(state: State, _: Reader) -> SiteOut:
 
 
 @router.get("/floors", summary="Floors with their plans and totals", responses=AUTH_RESPONSES)
-def floors(state: State, _: Reader) -> list[FloorOut]:
+async def floors(state: State, _: Reader) -> list[FloorOut]:
     people = _people(state)
     return [_floor_out(state, f, people) for f in state.site.floors]
 
@@ -55,7 +55,7 @@ def floors(state: State, _: Reader) -> list[FloorOut]:
     summary="One floor with its plan, zone outlines and totals",
     responses={**AUTH_RESPONSES, **NOT_FOUND},
 )
-def floor(floor_id: str, state: State, _: Reader) -> FloorOut:
+async def floor(floor_id: str, state: State, _: Reader) -> FloorOut:
     for f in state.site.floors:
         if f.id == floor_id:
             return _floor_out(state, f, _people(state))

@@ -12,7 +12,7 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/health", summary="Liveness of the API (no token needed)")
-def health(state: State) -> HealthOut:
+async def health(state: State) -> HealthOut:
     return HealthOut(status="ok", time=state.clock())
 
 
@@ -25,5 +25,5 @@ def health(state: State) -> HealthOut:
         200: {"content": {"text/plain": {}}, "description": "Prometheus exposition format"},
     },
 )
-def metrics(state: State, _: Reader) -> Response:
+async def metrics(state: State, _: Reader) -> Response:
     return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 
 from api.deps import AUTH_RESPONSES, NOT_FOUND, ApiError, AppState, ClimateReader, Reader, State
 from api.history import HistoryError, ZoneHistory
@@ -47,18 +48,31 @@ def _known_zone(state: AppState, zone_id: str) -> None:
         raise ApiError(404, "zone_not_found", f"no zone {zone_id!r}")
 
 
-@router.get("/zones", summary="Live state of every zone", responses=AUTH_RESPONSES)
-def zones(
-    state: State,
+_ZONES = TypeAdapter(list[ZoneOut])
+
+
+@router.get(
+    "/zones",
+    summary="Live state of every zone",
+    response_model=list[ZoneOut],
+    responses=AUTH_RESPONSES,
+)
+async def zones(
+    request: Request,
     _: Reader,
     floor: Annotated[str | None, Query(description="only the zones of this floor")] = None,
     level: Annotated[CrowdLevel | None, Query(description="only zones at this level")] = None,
-) -> list[ZoneOut]:
-    return [
-        zone_out(z)
+) -> Response:
+    state: AppState = request.app.state.floorwatch  # the hot path: no State dependency
+    chosen = [
+        z
         for z in state.floor.zones()
         if (floor is None or z.floor_id == floor) and (level is None or z.level == level)
     ]
+    body = state.renders.get(
+        ("zones", floor, level), chosen, lambda: _ZONES.dump_json([zone_out(z) for z in chosen])
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -66,7 +80,7 @@ def zones(
     summary="Live state of one zone, with the sources behind its figures",
     responses={**AUTH_RESPONSES, **NOT_FOUND},
 )
-def zone(zone_id: str, state: State, _: Reader) -> ZoneOut:
+async def zone(zone_id: str, state: State, _: Reader) -> ZoneOut:
     return zone_out(_live(state, zone_id))
 
 
@@ -148,7 +162,7 @@ def _history_out(h: ZoneHistory) -> ZoneHistoryOut:
     summary="Climate of every zone against its comfort band (facility staff)",
     responses=AUTH_RESPONSES,
 )
-def climate(state: State, _: ClimateReader) -> list[ZoneClimateOut]:
+async def climate(state: State, _: ClimateReader) -> list[ZoneClimateOut]:
     live = {z.zone_id: z for z in state.floor.zones()}
     out: list[ZoneClimateOut] = []
     for cfg in state.site.zones:
