@@ -136,6 +136,15 @@ class CameraSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamChoice:
+    """What capture needs from ONVIF: the chosen profile and its URIs (no credentials)."""
+
+    profile: MediaProfile | None  # None when the site file overrides the stream URI
+    stream_uri: str
+    snapshot_uri: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SimpleItem:
     name: str
     value: str

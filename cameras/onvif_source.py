@@ -31,7 +31,13 @@ import structlog
 
 from cameras.onvif_client import OnvifClient, PullPointSubscription, utc_now
 from cameras.onvif_events import interpret, renewal_delay, to_observations
-from cameras.onvif_models import CameraError, CameraErrorReason, Notification
+from cameras.onvif_models import (
+    CameraError,
+    CameraErrorReason,
+    Notification,
+    StreamChoice,
+    choose_profile,
+)
 from gateway.observations import DeviceHealth, DeviceKind, Observation
 from gateway.settings import CameraConfig
 from sensors.backoff import backoff_delay
@@ -180,3 +186,32 @@ async def run_onvif_events(
         for t in (task, stopper):
             t.cancel()
         await asyncio.gather(task, stopper, return_exceptions=True)
+
+
+async def resolve_stream(camera: CameraConfig) -> StreamChoice:
+    """Ask the camera which stream to capture: profile by ``onvif.profile``, then
+    GetStreamUri / GetSnapshotUri. ``camera.stream_uri`` overrides the stream URI.
+
+    For ``cameras.worker.loop_resolver``: called before each (re)connect, so a
+    camera that changed its URIs after a reboot is followed. Raises CameraError.
+    """
+    pref = camera.onvif.profile
+    async with OnvifClient(camera.id, camera.onvif) as client:
+        await client.connect()
+        profiles = await client.profiles()
+        try:
+            profile = choose_profile(
+                profiles,
+                encoding=pref.encoding,
+                width=pref.width,
+                height=pref.height,
+                min_fps=pref.min_fps,
+                token=pref.token,
+            )
+        except CameraError:
+            if camera.stream_uri is None:
+                raise
+            return StreamChoice(None, camera.stream_uri, None)
+        stream = camera.stream_uri or await client.stream_uri(profile.token)
+        snapshot = await client.snapshot_uri(profile.token)
+        return StreamChoice(profile, stream, snapshot)

@@ -11,10 +11,11 @@ from pydantic import SecretStr
 
 from cameras.onvif_client import OnvifClient
 from cameras.onvif_models import CameraError, CameraErrorReason, Encoding, choose_profile
+from cameras.onvif_source import resolve_stream
 from cameras.simulator.onvif_soap import VirtualProfile
 from gateway.peers.process import free_port
 from gateway.settings import OnvifEndpoint
-from tests.integration.onvif_support import PASSWORD, endpoint, run, virtual_camera
+from tests.integration.onvif_support import PASSWORD, camera, endpoint, run, virtual_camera
 
 pytestmark = pytest.mark.integration
 
@@ -209,5 +210,23 @@ def test_media1_only_camera_hides_h265() -> None:
             profiles = await client.profiles()
             assert client.media_version == 1
             assert [p.token for p in profiles] == ["sub"]
+
+    run(main())
+
+
+def test_resolve_stream_for_capture() -> None:
+    async def main() -> None:
+        uris = {"main": "rtsp://h/main", "sub": "rtsp://h/sub", "mjpeg": "http://h/mjpeg"}
+        async with virtual_camera(stream_uri=uris, snapshot_uri="http://h/snap.jpg") as cam:
+            choice = await resolve_stream(camera(cam))
+            assert choice.profile is not None and choice.profile.token == "sub"
+            assert (choice.stream_uri, choice.snapshot_uri) == ("rtsp://h/sub", "http://h/snap.jpg")
+            pinned = await resolve_stream(camera(cam, profile={"encoding": "JPEG"}))
+            assert pinned.stream_uri == "http://h/mjpeg"
+        only_jpeg = (VirtualProfile("jpeg", "jpegStream", "JPEG", 640, 480, 10),)
+        async with virtual_camera(profiles=only_jpeg) as cam:
+            with pytest.raises(CameraError) as info:
+                await resolve_stream(camera(cam))
+            assert info.value.reason is CameraErrorReason.NO_H264_PROFILE
 
     run(main())
