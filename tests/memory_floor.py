@@ -52,14 +52,18 @@ class _Subscription:
 
     def __init__(self, floor: MemoryFloor) -> None:
         self._floor = floor
-        self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue()
+        self.queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue()
         floor._subscribers.add(self)
 
     def __aiter__(self) -> _Subscription:
         return self
 
     async def __anext__(self) -> LiveEvent:
-        return await self.queue.get()
+        event = await self.queue.get()
+        if event is None:  # dropped by the floor
+            self._floor._subscribers.discard(self)
+            raise StopAsyncIteration
+        return event
 
     async def aclose(self) -> None:
         self._floor._subscribers.discard(self)
@@ -166,6 +170,11 @@ class MemoryFloor:
                 threshold=cfg.crowd.occupancy.crowded,
             )
         return state
+
+    def drop_subscribers(self) -> None:
+        """End every subscription, as the engine does with a subscriber that fell behind."""
+        for sub in list(self._subscribers):
+            sub.queue.put_nowait(None)
 
     def set_climate(self, zone_id: str, climate: ZoneClimateState) -> ZoneState:
         state = replace(self._zones[zone_id], climate=climate, updated_at=self._clock())

@@ -75,6 +75,10 @@ async def _pump(source: AsyncIterator[LiveEvent], queue: asyncio.Queue[LiveEvent
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)  # dropped when full: the follower fills the gap
     finally:
+        # The subscription ended (the engine dropped a slow subscriber, or stops): end
+        # the stream, and the client resumes from its Last-Event-ID.
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(_CLOSED)
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
             with contextlib.suppress(Exception):
@@ -98,6 +102,8 @@ async def _stream(state: AppState, after: int | None) -> AsyncIterator[str]:
                 async with asyncio.timeout(state.config.stream_keepalive_s):
                     event = await queue.get()
             except TimeoutError:
+                if pump.done():
+                    break
                 if follower.last is not None:  # reconcile: anything the subscription missed
                     for frame in follower.resume(follower.last):
                         yield frame

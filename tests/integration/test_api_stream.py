@@ -210,3 +210,19 @@ def test_stopping_the_server_ends_open_streams() -> None:
     finally:
         if server._thread.is_alive():
             server.stop()
+
+
+def test_a_stream_ends_when_its_subscription_ends_and_the_client_resumes() -> None:
+    with live() as server:
+        floor = server.floor
+        with stream(server) as sse:
+            sse.next()  # snapshot
+            server.call(floor.set_count, "f1-atm", 1)
+            first = sse.next()
+            # The floor drops its subscribers (as the engine does with a slow one).
+            server.call(floor.drop_subscribers)
+            with pytest.raises(EOFError):
+                sse.next()
+        server.call(floor.set_count, "f1-atm", 2)
+        with stream(server, headers={"Last-Event-ID": str(first.id)}) as sse:
+            assert sse.next().data["zone"]["occupancy"] == 2
