@@ -147,6 +147,14 @@ class OnvifClient:
             if is_auth_error(exc):
                 raise await self._auth_failure(what) from exc
             raise CameraError(CameraErrorReason.PROTOCOL, f"{what}: {_fault_text(exc)}") from exc
+        except zeep.exceptions.TransportError as exc:
+            if exc.status_code in (401, 403):  # refused at the HTTP level, no SOAP fault
+                failure = await self._auth_failure(what)
+                failure.detail += f" (HTTP {exc.status_code})"
+                raise failure from exc
+            raise CameraError(
+                CameraErrorReason.UNREACHABLE, f"{what}: {self._where()}: HTTP {exc.status_code}"
+            ) from exc
         except _NETWORK as exc:
             raise CameraError(
                 CameraErrorReason.UNREACHABLE, f"{what}: {self._where()}: {_describe(exc)}"

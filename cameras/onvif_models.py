@@ -48,9 +48,12 @@ class CameraError(Exception):
     """The one exception of the ONVIF adapter: a reason, its advice, a detail."""
 
     def __init__(self, reason: CameraErrorReason, detail: str = "") -> None:
+        super().__init__(reason.value)
         self.reason = reason
         self.detail = detail
-        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
     @property
     def advice(self) -> str:

@@ -79,6 +79,7 @@ class OnvifCameraServer:
         max_subscriptions: int | None = None,
         broken_relative_times: bool = False,
         media2: bool = True,
+        http_401: bool = False,
         identity: Identity = Identity(),
         discovery_port: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -95,6 +96,7 @@ class OnvifCameraServer:
         self.max_subscriptions = max_subscriptions
         self.broken_relative_times = broken_relative_times
         self.media2 = media2
+        self.http_401 = http_401
         self.identity = identity
         self._discovery_port = discovery_port
         self._clock = clock
@@ -247,6 +249,8 @@ class OnvifCameraServer:
         self.requests.append(req.operation)
         if req.operation not in PRE_AUTH and not self._authorised(req):
             self.auth_failures += 1
+            if self.http_401:  # some firmwares refuse at the HTTP level, without a SOAP fault
+                return web.Response(status=401, headers={"WWW-Authenticate": 'Digest realm="cam"'})
             return _reply(soap.fault("Sender", "ter:NotAuthorized", "Sender not Authorized"), 400)
         ident = request.match_info.get("ident")
         try:

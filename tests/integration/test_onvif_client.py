@@ -230,3 +230,17 @@ def test_resolve_stream_for_capture() -> None:
             assert info.value.reason is CameraErrorReason.NO_H264_PROFILE
 
     run(main())
+
+
+def test_http_401_refusal_is_a_wrong_password_too() -> None:
+    async def main() -> None:
+        async with (
+            virtual_camera(http_401=True) as cam,
+            OnvifClient("cam-1", endpoint(cam, password="nope")) as client,
+        ):
+            with pytest.raises(CameraError) as info:
+                await client.connect()
+        assert info.value.reason is CameraErrorReason.WRONG_PASSWORD
+        assert "HTTP 401" in info.value.detail
+
+    run(main())
