@@ -178,6 +178,16 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     page.set_viewport_size({"width": 1366, "height": 768})
     shot(page, "4-laptop-english")
 
+    wall = browser.new_context(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+    viewer = wall.new_page()
+    viewer.goto(server.url + "/")
+    viewer.fill("#token", TOKENS[Role.VIEWER])
+    viewer.click("#login-form button[type=submit]")
+    seen = viewer.locator('li.alert[data-alert="crowd_level:f2-waiting"]')
+    expect(seen).to_have_attribute("data-state", "acknowledged")
+    expect(seen.locator(".alert-actions")).to_be_hidden()  # a viewer has no buttons
+    wall.close()
+
     server.stop()  # the stream dies: the page must say so
     expect(page.locator("#stream-status")).to_have_class(re.compile(r"\bdown\b"))
     expect(page.locator("#stale-overlay")).to_be_visible()
