@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import aiohttp
 import structlog
@@ -32,7 +32,6 @@ from onvif.transport import ASYNC_TRANSPORT
 from onvif.util import is_auth_error, normalize_url, path_isfile, stringify_onvif_error
 
 from cameras.onvif_messages import (
-    notification_from_zeep,
     profiles_from_media1,
     profiles_from_media2,
 )
@@ -41,9 +40,9 @@ from cameras.onvif_models import (
     CameraErrorReason,
     DeviceInfo,
     MediaProfile,
-    Notification,
     ServiceInfo,
 )
+from cameras.onvif_pullpoint import PullPointSubscription, granted_time
 from gateway.logs import scrub_text
 from gateway.settings import OnvifEndpoint
 
@@ -357,7 +356,7 @@ class OnvifClient:
         )
         pullpoint = await self._call("pullpoint service", cam.create_pullpoint_service)
         sub = PullPointSubscription(self, manager, pullpoint, str(address))
-        sub.granted = _granted(answer)
+        sub.granted = granted_time(answer)
         if not self.absolute_times and _broken(sub.granted, termination_s):
             # Some firmwares misread relative times (PT60S) and grant ~nothing:
             # from now on ask for absolute times on the camera's clock.
@@ -366,68 +365,6 @@ class OnvifClient:
             await sub.renew(termination_s)
         log.info("camera.subscribed", camera=self.camera_id, granted_s=_seconds(sub.granted))
         return sub
-
-
-class PullPointSubscription:
-    """One PullPoint subscription: pull, renew, synchronise, unsubscribe."""
-
-    def __init__(self, client: OnvifClient, manager: Any, pullpoint: Any, address: str) -> None:
-        self._client = client
-        self._manager = manager
-        self._pullpoint = pullpoint
-        self.address = address
-        self.granted: timedelta | None = None
-
-    async def pull(self, timeout_s: float, limit: int) -> list[Notification]:
-        request = {"Timeout": timedelta(seconds=timeout_s), "MessageLimit": limit}
-        c = self._client
-        try:
-            answer = await c._call(
-                "PullMessages",
-                lambda: self._pullpoint.PullMessages(request),
-                limit_s=timeout_s + c.endpoint.timeout_s,
-            )
-        except CameraError as exc:
-            if exc.reason is CameraErrorReason.PROTOCOL:
-                raise CameraError(CameraErrorReason.SUBSCRIPTION_LOST, exc.detail) from exc
-            raise
-        notes = []
-        for message in getattr(answer, "NotificationMessage", None) or []:
-            note = notification_from_zeep(message)
-            if note is not None:
-                notes.append(note)
-        return notes
-
-    async def renew(self, termination_s: float) -> timedelta | None:
-        try:
-            answer = await self._client._call(
-                "Renew", lambda: self._manager.Renew(self._client.termination(termination_s))
-            )
-        except CameraError as exc:
-            if exc.reason is CameraErrorReason.PROTOCOL:
-                raise CameraError(CameraErrorReason.SUBSCRIPTION_LOST, exc.detail) from exc
-            raise
-        self.granted = _granted(answer)
-        return self.granted
-
-    async def synchronize(self) -> None:
-        """SetSynchronizationPoint: the camera re-sends the state of every property."""
-        await self._client._call("SetSynchronizationPoint", self._pullpoint.SetSynchronizationPoint)
-
-    async def unsubscribe(self) -> None:
-        """Best effort: frees the camera's slot (many allow one subscription)."""
-        with contextlib.suppress(CameraError):
-            await self._client._call("Unsubscribe", self._manager.Unsubscribe, limit_s=3)
-
-
-def _granted(answer: Any) -> timedelta | None:
-    current = getattr(answer, "CurrentTime", None)
-    until = getattr(answer, "TerminationTime", None)
-    if isinstance(current, datetime) and isinstance(until, datetime):
-        if (current.tzinfo is None) != (until.tzinfo is None):
-            return None
-        return until - current
-    return None
 
 
 def _broken(granted: timedelta | None, requested_s: float) -> bool:

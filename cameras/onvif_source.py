@@ -29,7 +29,7 @@ from datetime import timedelta
 
 import structlog
 
-from cameras.onvif_client import OnvifClient, PullPointSubscription, utc_now
+from cameras.onvif_client import OnvifClient, utc_now
 from cameras.onvif_events import interpret, renewal_delay, to_observations
 from cameras.onvif_models import (
     CameraError,
@@ -38,6 +38,7 @@ from cameras.onvif_models import (
     StreamChoice,
     choose_profile,
 )
+from cameras.onvif_pullpoint import PullPointSubscription
 from gateway.observations import DeviceHealth, DeviceKind, Observation
 from gateway.settings import CameraConfig
 from sensors.backoff import backoff_delay
