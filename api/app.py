@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import FailureLimiter, SessionStore, TokenBook
-from api.deps import SECURITY_SCHEMES, ApiError, AppState
+from api.deps import SECURITY_SCHEMES, ApiError, AppState, log
 from api.history import HistorySource
 from api.metrics import ApiMetrics, FloorCollector
 from api.routes import alerts, devices, planning, session, site, stream, system, zones
@@ -72,6 +72,8 @@ def create_app(
     planning routes answer 503 until the composition root sets
     ``app.state.planning`` (a ``gateway.planning.service.PlanningService``).
     """
+    if not config.tokens:
+        log.warning("api.no_tokens", hint="add api.tokens to the site file: nobody can log in")
     metrics = ApiMetrics(registry)
     registry.register(FloorCollector(floor))
     state = AppState(

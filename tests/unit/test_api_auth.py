@@ -124,3 +124,17 @@ def test_limiter_memory_is_bounded() -> None:
     for i in range(1000):
         limiter.failed(f"10.0.{i // 256}.{i % 256}", 0)
     assert len(limiter._failures) == 100
+
+
+@pytest.mark.parametrize(
+    ("name", "var"),
+    [
+        ("Nguyễn Văn An", "FW_TOKEN_NGUYEN_VAN_AN"),
+        ("Đỗ Thị Hà (ca sáng)", "FW_TOKEN_DO_THI_HA_CA_SANG"),
+        ("wall display #2", "FW_TOKEN_WALL_DISPLAY_2"),
+    ],
+)
+def test_token_env_names_are_shell_safe(name: str, var: str) -> None:
+    from api.cli import env_name
+
+    assert env_name(name) == var
