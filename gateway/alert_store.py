@@ -21,9 +21,11 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+
+import structlog
 
 from gateway.alerts import Transition
 from gateway.live import Alert
@@ -31,6 +33,7 @@ from gateway.outbound import alert_from_json, to_json
 from gateway.settings import CrowdLevel
 
 T = TypeVar("T")
+log = structlog.get_logger("floorwatch.alert_store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -88,8 +91,10 @@ def alert_key(alert: Alert) -> str:
 
 
 class AlertStore:
-    def __init__(self, path: Path, *, keep_resolved: int = 200) -> None:
+    def __init__(self, path: Path, *, keep_resolved: int = 200, recover: bool = True) -> None:
+        """``recover``: a file that is not a database is moved aside and a new one started."""
         self.path = path
+        self._recover = recover
         self._keep_resolved = keep_resolved
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
@@ -137,12 +142,31 @@ class AlertStore:
         return self._db
 
     def _open_sync(self) -> Restored:
+        try:
+            return self._read_sync()
+        except sqlite3.DatabaseError as exc:
+            if not self._recover:
+                raise
+            self._close_sync()
+            aside = self.path.with_name(
+                f"{self.path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+            )
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{self.path}{suffix}")
+                if part.exists():
+                    part.rename(Path(f"{aside}{suffix}"))
+            log.error(
+                "alerts.store_corrupt", path=str(self.path), moved_to=str(aside), reason=str(exc)
+            )
+            return self._read_sync()
+
+    def _read_sync(self) -> Restored:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None)
+        self._db = db
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(SCHEMA)
-        self._db = db
         active = [
             alert_from_json(body)
             for (body,) in db.execute(

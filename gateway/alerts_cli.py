@@ -52,14 +52,14 @@ def line(a: Alert) -> str:
 
 
 async def _list(path: Path, include_resolved: bool) -> list[Alert]:
-    store = AlertStore(path, keep_resolved=100)
+    store = AlertStore(path, keep_resolved=100, recover=False)
     restored = await store.open()
     await store.close()
     return restored.active + (list(reversed(restored.recent_resolved)) if include_resolved else [])
 
 
 async def _show(path: Path, alert_id: str) -> tuple[Alert | None, list[StoredTransition]]:
-    store = AlertStore(path)
+    store = AlertStore(path, recover=False)
     await store.open()
     try:
         return await store.alert(alert_id), await store.transitions(alert_id)

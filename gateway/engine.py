@@ -151,8 +151,11 @@ class Engine:
         self._ready.set()
         try:
             while True:
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
+                # that arrives just as the wake-up does
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._tick_s)
+                    async with asyncio.timeout(self._tick_s):
+                        await self._wake.wait()
                 self._wake.clear()
                 try:
                     await self.step()

@@ -86,8 +86,8 @@ async def running(
         yield engine
     finally:
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        done, _ = await asyncio.wait({task}, timeout=10)
+        assert task in done and task.cancelled(), "the engine did not stop when cancelled"
 
 
 def co2(ppm: float, when: datetime) -> Climate:
@@ -217,6 +217,21 @@ async def _store_failure_still_publishes(tmp_path: Path) -> None:
         await engine.step()
         assert engine.store_errors >= 1
         assert "floorwatch/demo-hcc/alerts/crowd_level:f2-waiting:1" in mqtt.retained()
+
+
+async def _corrupt_store_is_moved_aside(tmp_path: Path) -> None:
+    (tmp_path / "alerts.sqlite3").write_bytes(b"this is not a database" * 100)
+    clock, mqtt = Clock(), Recorder()
+    async with running(tmp_path, clock, mqtt) as engine:
+        assert engine.alerts() == []
+        engine.observe(PeopleCount("f2-waiting", "pc-f2-waiting", 200, clock()))
+        await engine.step()
+
+
+def test_corrupt_store_is_moved_aside(tmp_path: Path) -> None:
+    asyncio.run(asyncio.wait_for(_corrupt_store_is_moved_aside(tmp_path), 60))
+    aside = list(tmp_path.glob("alerts.sqlite3.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
 
 
 def test_store_failure_still_publishes(tmp_path: Path) -> None:
