@@ -99,6 +99,10 @@ def create_app(
         description="Every endpoint but /health needs a token: `Authorization: Bearer <token>`,"
         " or the session cookie set by `POST /api/v1/session`. See docs/api.md.",
         openapi_tags=[{"name": n} for n in ("system", "session", "site", "zones", "alerts")],
+        # Swagger UI and ReDoc load their scripts from a CDN: not in an offline control room,
+        # and not under our Content-Security-Policy. The schema stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.floorwatch = state
     _add_security_to_openapi(app)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from api.metrics import StatsCollector
 from gateway.live import AlertState, Severity, ZoneClimateState
 from gateway.observations import DeviceHealth, DeviceKind
 from gateway.settings import Role
@@ -315,3 +317,29 @@ def test_openapi_has_examples_and_security(client: TestClient) -> None:
 
 def test_alert_state_enum_matches_the_contract() -> None:
     assert {s.value for s in AlertState} == {"active", "acknowledged", "resolved"}
+
+
+def test_stats_collector_exports_a_stats_dataclass() -> None:
+    @dataclass
+    class Stats:
+        messages: int = 12
+        decode_errors: int = 1
+        spool_bytes: float = 2048.0
+        last_error: str | None = "boom"
+        connected: bool = True
+
+    app, _, registry = build_app()
+    registry.register(
+        StatsCollector("floorwatch_hub", Stats, counters=["messages", "decode_errors"])
+    )
+    with TestClient(app) as client:
+        text = client.get("/metrics", headers=VIEWER).text
+    assert "floorwatch_hub_messages_total 12.0" in text
+    assert "floorwatch_hub_decode_errors_total 1.0" in text
+    assert "floorwatch_hub_spool_bytes 2048.0" in text
+    assert "last_error" not in text and "connected" not in text
+
+
+def test_no_swagger_ui_from_a_cdn(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 404
+    assert client.get("/openapi.json").status_code == 200
