@@ -226,9 +226,7 @@ function buildPlans() {
       const size = Math.max(0.9, Math.min(2.2, Math.sqrt(zone.area_m2) / 6));
       const xs = zone.polygon.map((p) => p[0]);
       const width = Math.max(...xs) - Math.min(...xs);
-      const nameSize = Math.min(size * 0.6, (0.92 * width) / (0.56 * zone.name.length));
-      const name = svg("text", { x: cx, y: cy - size * 0.9, class: "zone-name", "font-size": nameSize });
-      name.textContent = zone.name;
+      const name = zoneName(zone.name, cx, cy - size * 0.9, size * 0.6, width);
       const count = svg("text", { x: cx, y: cy + size * 0.35, class: "zone-count", "font-size": size * 1.3 });
       const level = svg("text", { x: cx, y: cy + size * 1.2, class: "zone-level", "font-size": size * 0.55 });
       g.append(name, count, level);
@@ -238,6 +236,29 @@ function buildPlans() {
     const figure = el("figure", { class: "floor", "data-floor": floor.id }, title, plan);
     box.append(figure);
   }
+}
+
+// The zone's name, on one line or two, as large as fits the zone's width (up to maxSize).
+function zoneName(text, x, y, maxSize, width) {
+  const fit = (line) => Math.min(maxSize, (0.92 * width) / (0.56 * Math.max(1, line.length)));
+  const node = svg("text", { x, y, class: "zone-name" });
+  let lines = [text];
+  if (fit(text) < maxSize * 0.7 && text.includes(" ")) {
+    const mid = text.length / 2;
+    let cut = -1;
+    for (let i = 0; i < text.length; i++) {
+      if (text[i] === " " && (cut < 0 || Math.abs(i - mid) < Math.abs(cut - mid))) cut = i;
+    }
+    lines = [text.slice(0, cut), text.slice(cut + 1)];
+  }
+  const size = Math.min(...lines.map(fit));
+  node.setAttribute("font-size", size);
+  lines.forEach((line, i) => {
+    const span = svg("tspan", { x, dy: i === 0 ? (lines.length > 1 ? -size * 1.1 : 0) : size * 1.1 });
+    span.textContent = line;
+    node.append(span);
+  });
+  return node;
 }
 
 function centroid(polygon) {
