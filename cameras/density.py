@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import cv2
@@ -45,6 +45,7 @@ Frame = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
 MAX_WORK_WIDTH = 320  # analyse at most this wide: 640x480 runs at 320x240
 SCENE_CHANGE = 0.7  # share of the frame in the foreground that means "not people"
+CHANGE_FRAMES = 3  # frames in a row of such a change before the background restarts
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,8 @@ class DensityEstimator:
         self._started: dict[Mode, datetime] = {}
         self._last: dict[Mode, datetime] = {}
         self.foreground: npt.NDArray[np.uint8] | None = None  # of the last frame, 0/255
+        self._changed = 0  # frames in a row that changed almost everywhere
+        self._previous: list[RawCount] = []
 
     def measure(self, frame: Frame, at: datetime, mode: Mode) -> list[RawCount]:
         layout = self._layout_for(frame)
@@ -135,10 +138,15 @@ class DensityEstimator:
             background = self._start(mode, gray, at)
         fg, near = self._foreground(gray, background)
         if cv2.countNonZero(fg) > SCENE_CHANGE * fg.size:
-            # most of the view changed at once: the light, the aim or a covered lens, not
-            # people; start this mode's background again rather than count it
+            # Most of the view changed at once: the light, the aim or a covered lens, not
+            # people. A glitch (one bad frame) is skipped; when it lasts, this mode's
+            # background starts again.
+            self._changed += 1
+            if self._changed < CHANGE_FRAMES and self._previous:
+                return [replace(r, warm=0.0) for r in self._previous]
             background = self._start(mode, gray, at)
             fg, near = self._foreground(gray, background)
+        self._changed = 0
         self.foreground = fg
         self._learn(mode, gray, near, at)
         warm = self._warm(mode, at)
@@ -151,6 +159,7 @@ class DensityEstimator:
             # sum of the weights over foreground pixels = their mean there x how many
             covered = float(cv2.mean(wz, mask=part)[0]) * n_fg if n_fg else 0.0
             out.append(_raw(roi, covered, total, warm))
+        self._previous = out
         return out
 
     def _start(self, mode: Mode, gray: F32, at: datetime) -> F32:

@@ -11,7 +11,8 @@
   count. Detections are a lower bound (detectors miss people hidden in a
   crowd or seated, and rarely invent one), the density count covers the
   rest, and a detector that runs at ~10 fps per core still serves several
-  5 fps cameras.
+  5 fps cameras. The detector only looks at the parts of the frame that are
+  not background (plus a margin), and not at all while the view is empty.
 
 Every estimator finds the camera's day/night mode from the frame itself
 (colour saturation; infrared frames are gray), smooths each zone's count over
@@ -33,7 +34,7 @@ import numpy.typing as npt
 from cameras.density import DensityEstimator, DensityParams, DensityRoi, RawCount
 from cameras.detector import Detector, HogDetector, OnnxDetector, count_in_rois
 from cameras.geometry import density, floor_area_m2, homography
-from cameras.models import Mode, ZoneEstimate
+from cameras.models import Box, Mode, ZoneEstimate
 from cameras.smoothing import CountSmoother, ModeTracker, confidence
 from gateway.settings import CameraConfig, CountingConfig, ZoneConfig
 
@@ -94,8 +95,9 @@ class CountingEstimator:
         self._detected: dict[str, int] = {}  # people per zone at the last detector run
 
     def estimate(self, frame: Frame, at: datetime) -> list[ZoneEstimate]:
-        mode = self._mode.update(detect_mode(frame, self.counting.night_saturation))
-        raw = self.density.measure(frame, at, mode)
+        seen = detect_mode(frame, self.counting.night_saturation)
+        mode = self._mode.update(seen)  # what is reported: steady at dusk
+        raw = self.density.measure(frame, at, seen)  # each frame against its own kind
         people = self._with_detector(frame, raw)
         self._frames += 1
         out = []
@@ -127,13 +129,81 @@ class CountingEstimator:
         if self.detector is None:
             return by_zone
         if self._frames % self.counting.detect_every == 0:
-            boxes = self.detector.detect(frame)
-            height, width = frame.shape[:2]
-            rois = [(r.zone_id, r.polygon) for r in self.rois]
-            self._detected = count_in_rois(boxes, rois, width, height)
+            settled = all(r.warm >= 1.0 for r in raw)
+            self._detected = self._detect(self.detector, frame, settled)
         # Detections are a lower bound (a detector misses hidden and seated people, rarely
         # invents one); the density count covers what it misses.
         return {z: max(float(self._detected.get(z, 0)), v) for z, v in by_zone.items()}
+
+    def _detect(self, detector: Detector, frame: Frame, settled: bool) -> dict[str, int]:
+        """Run the detector on the parts of the frame that are not background, if any.
+
+        While a background is young it may hold people who were there when it
+        started: then the detector searches the whole frame.
+        """
+        height, width = frame.shape[:2]
+        fg = self.density.foreground if settled else None
+        found: list[Box] = []
+        for x0, y0, x1, y1 in motion_boxes(fg, width, height, self.counting.person_height[1]):
+            part = detector.detect(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+            found.extend(Box(b.x1 + x0, b.y1 + y0, b.x2 + x0, b.y2 + y0, b.score) for b in part)
+        return count_in_rois(found, [(r.zone_id, r.polygon) for r in self.rois], width, height)
+
+
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+def motion_boxes(
+    foreground: npt.NDArray[np.uint8] | None, width: int, height: int, person: float
+) -> list[Rect]:
+    """Frame regions around the foreground blobs for a detector to search.
+
+    Each blob's box is padded by a quarter of a person height (``person``: of
+    the image height) and made at least 80 x 144 px (HOG's 64 x 128 window
+    and a margin); overlapping boxes merge. The whole frame without a mask or when
+    the boxes cover most of it anyway; nothing for an empty view.
+    """
+    full = [(0, 0, width, height)]
+    if foreground is None:
+        return full
+    n, _, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+    if n <= 1:
+        return []
+    sx, sy = width / foreground.shape[1], height / foreground.shape[0]
+    pad = 0.25 * person * height
+    boxes: list[Rect] = []
+    for fx, fy, fw, fh, _area in stats[1:]:
+        x0, x1 = _span(fx * sx - pad, (fx + fw) * sx + pad, 80, width)
+        y0, y1 = _span(fy * sy - pad, (fy + fh) * sy + pad, 144, height)
+        boxes.append((x0, y0, x1, y1))
+    merged = _merge(boxes)
+    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in merged) > 0.6 * width * height:
+        return full
+    return merged
+
+
+def _merge(boxes: list[Rect]) -> list[Rect]:
+    out = list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    del out[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return out
+
+
+def _span(lo: float, hi: float, least: int, limit: int) -> tuple[int, int]:
+    grow = max(0.0, least - (hi - lo)) / 2
+    lo, hi = max(0.0, lo - grow), min(float(limit), hi + grow)
+    return int(lo), round(hi)
 
 
 def roi_specs(camera: CameraConfig, zones: Mapping[str, ZoneConfig]) -> list[RoiSpec]:

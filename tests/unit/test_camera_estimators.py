@@ -102,6 +102,18 @@ def test_day_night_switch_reuses_each_modes_background() -> None:
     assert night[-1].count >= 6
 
 
+def test_one_glitched_frame_does_not_cost_the_background() -> None:
+    scene = Scene([ROI], seed=6)
+    est = small_estimator(smoothing_tau_s=0)
+    for i in range(5):
+        feed(est, scene, {}, i * 0.5, night=False)
+    before = feed(est, scene, {"waiting": 8}, 3.0, night=False)[0].count
+    green = np.zeros((480, 640, 3), np.uint8)
+    green[..., 1] = 200  # what a broken H.264 decode looks like
+    assert est.estimate(green, at(3.5))[0].count == before
+    assert feed(est, scene, {"waiting": 8}, 4.0, night=False)[0].count >= before - 1
+
+
 def test_a_sudden_change_of_the_whole_view_restarts_the_background() -> None:
     scene = Scene([ROI], seed=6)
     est = small_estimator(smoothing_tau_s=0)
@@ -113,26 +125,33 @@ def test_a_sudden_change_of_the_whole_view_restarts_the_background() -> None:
 
 
 class FixedDetector:
-    """Reports ``people`` boxes standing in the middle of the ROI; counts its calls."""
+    """Reports ``people`` boxes standing in the middle of what it is shown; records calls."""
 
     def __init__(self, people: int) -> None:
         self.people = people
-        self.calls = 0
+        self.shapes: list[tuple[int, ...]] = []
 
     def detect(self, frame: np.ndarray) -> list[Box]:
-        self.calls += 1
-        return [Box(300, 300, 340, 400, 0.9) for _ in range(self.people)]
+        self.shapes.append(frame.shape)
+        h, w = frame.shape[:2]
+        return [Box(w / 2 - 10, h / 2, w / 2 + 10, 0.8 * h, 0.9) for _ in range(self.people)]
 
 
-def test_detector_runs_every_nth_frame_and_counts_are_at_least_its_count() -> None:
-    c = CountingConfig(detect_every=3, smoothing_tau_s=0)
+def test_detector_runs_every_nth_frame_on_the_moving_part_only() -> None:
+    c = CountingConfig(detect_every=3, smoothing_tau_s=0, background_tau_s=0.5)
     det = FixedDetector(7)
     est = CountingEstimator([RoiSpec("waiting", ROI.polygon, 0.22, 0.55, None)], c, det, "hog")
     scene = Scene([ROI], seed=7)
-    outs = [feed(est, scene, {}, i * 0.2, night=False)[0] for i in range(9)]
-    assert det.calls == 3
-    assert all(o.count == 7 and o.estimator == "hog" for o in outs)
-    assert outs[0].density_per_m2 is None
+    empty = [feed(est, scene, {}, i * 0.2, night=False)[0] for i in range(12)]
+    assert det.shapes == [(480, 640, 3)] * 2, "a young background: the whole frame"
+    assert [o.count for o in empty] == [7] * 6 + [0] * 6, "a settled empty view is not searched"
+    busy = [feed(est, scene, {"waiting": 2}, 3 + i * 0.2, night=False)[0] for i in range(6)]
+    crops = det.shapes[2:]
+    assert 2 <= len(crops) <= 4, "two detector frames, a crop around each person"
+    assert all(o.count >= 7 and o.estimator == "hog" for o in busy)
+    for h, w, _ in crops:
+        assert h >= 144 and w >= 80 and h * w < 0.3 * 480 * 640, "a part of the frame"
+    assert busy[0].density_per_m2 is None
 
 
 def cam(**counting: object) -> CameraConfig:
