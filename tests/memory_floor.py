@@ -166,8 +166,8 @@ class MemoryFloor:
                 else Severity.WARNING,
                 zone_id=zone_id,
                 message=f"{zone_id} is {state.level.value} ({count} people)",
-                value=state.capacity_ratio,
-                threshold=cfg.crowd.occupancy.crowded,
+                value=float(count),  # as the engine: people, against the alert level's people
+                threshold=round(cfg.capacity * cfg.crowd.occupancy.crowded, 1),
             )
         return state
 

@@ -294,15 +294,21 @@ function renderLegend() {
 
 // ---------------------------------------------------------------- alerts
 
+function alertValue(a) {
+  if (a.value === null || a.value === undefined) return "";
+  if (a.rule === "waiting_time") return String(Math.round(a.value / 60));
+  if (a.rule === "spool_backlog") return String(Math.round(a.value * 100));
+  return fmt(a.value, Number.isInteger(a.value) ? 0 : 1);
+}
+
 function alertText(a) {
   const key = `rule.${a.rule}`;
   if (!window.I18N.has(key)) return a.message;
-  const zone = state.zonesCfg.get(a.zone_id)?.name || a.zone_id || "";
+  const zone = state.zonesCfg.get(a.zone_id)?.name || a.zone_id || a.subject || "";
   const device = state.deviceNames.get(a.device_id) || a.device_id || "";
   const level = state.zones.get(a.zone_id)?.level;
-  const value = a.value === null ? "" : Number(a.value) < 1.5 && a.rule === "capacity"
-    ? `${Math.round(a.value * 100)} %` : fmt(a.value, a.value % 1 ? 1 : 0);
-  return T(key, { zone, device, value, level: level ? T(`level.${level}`) : "" });
+  const subject = a.subject || "";
+  return T(key, { zone, device, subject, value: alertValue(a), level: level ? T(`level.${level}`) : "" });
 }
 
 function sortedAlerts() {

@@ -140,7 +140,7 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     wait_fill(page, CROWDED)
     item = page.locator('li.alert[data-alert="crowd_level:f2-waiting"]')
     expect(item).to_have_attribute("data-state", "active")
-    expect(item.locator(".alert-text")).to_contain_text("Khu chờ (118 ghế)")
+    expect(item.locator(".alert-text")).to_have_text("Khu chờ (118 ghế): mật độ Đông (160 người)")
     shot(page, "2-crowded-alert")
 
     item.locator("input.note").fill("Mở thêm quầy 24, 25")
