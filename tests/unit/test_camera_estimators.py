@@ -100,6 +100,10 @@ def test_day_night_switch_reuses_each_modes_background() -> None:
     assert night[-1].mode == "night"
     assert abs(night[-1].count - day[-1].count) <= 3
     assert night[-1].count >= 6
+    t += 4
+    again = [feed(est, scene, {"waiting": 12}, t + k * 0.5, night=False)[0] for k in range(8)]
+    assert again[-1].mode == "day"
+    assert all(abs(e.count - day[-1].count) <= 3 for e in again), "the day background survived"
 
 
 def test_one_glitched_frame_does_not_cost_the_background() -> None:
