@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.app import Gateway, build_gateway
 from gateway.config_loader import load_settings
 from gateway.live import Alert
+from gateway.observations import DeviceHealth, DeviceKind, PeopleCount
 from gateway.peers.influxdb1 import InfluxDB1Server
 from tests.integration.gateway_proc import DEMO, FLOORWATCH, GatewayProcess, wait_until
 
@@ -317,3 +319,57 @@ def test_morning_rush_restart_and_acknowledge(
     r = httpx.get(f"{influxdb1.url}/query", params={"db": db, "q": q}, timeout=10).json()
     stored = [row[1] for s in r["results"][0].get("series", []) for row in s["values"]]
     assert {"calm", "busy", "crowded", "critical"} <= set(stored)
+
+
+def test_camera_counts_through_the_inbox(
+    tmp_path: Path, mosquitto_fresh: Any, influxdb1: InfluxDB1Server
+) -> None:
+    """A camera worker's thread puts counts and health in the inbox; they drive the zone."""
+    broker = mosquitto_fresh
+    db = f"inbox_{uuid.uuid4().hex[:8]}"
+    config = rush_site(tmp_path, broker, influxdb1, db)
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["cameras"] = [
+        {
+            "id": "cam-hall",
+            "name": "Waiting hall",
+            "onvif": {"host": "127.0.0.1"},
+            "rois": [{"zone": "f2-waiting", "polygon": [[0, 0], [1, 0], [1, 1]]}],
+        }
+    ]
+    data["alerts"]["device_dwell_s"] = 1
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    watcher = Watcher(broker.host, broker.port)
+    inproc = InProcessGateway(config)
+    inproc.start()
+    try:
+        assert inproc.gateway is not None
+        inbox = inproc.gateway.inbox
+
+        def camera_worker() -> None:
+            now = datetime.now(UTC)
+            inbox.put(DeviceHealth("cam-hall", DeviceKind.CAMERA, True, now, "state=streaming"))
+            inbox.put(PeopleCount("f2-waiting", "cam-hall", 61, now, confidence=0.9))
+
+        worker = threading.Thread(target=camera_worker)
+        worker.start()
+        worker.join(5)
+        wait_until(
+            lambda: (watcher.last(WAITING) or {}).get("method") == "camera", 10, "camera fusion"
+        )
+        doc = watcher.last(WAITING)
+        assert doc is not None and (doc["occupancy"], doc["confidence"]) == (61, 0.9)
+        inbox.put(DeviceHealth("cam-hall", DeviceKind.CAMERA, True, datetime.now(UTC), "tampered"))
+        tamper = f"{ROOT}/alerts/camera_tampered:cam-hall:1"
+        wait_until(lambda: watcher.last(tamper) is not None, 15, "the tamper alert")
+    finally:
+        inproc.stop()
+        watcher.close()
+    q = "SELECT \"count\" FROM zone_occupancy WHERE source = 'cam-hall'"
+    deadline = time.monotonic() + 20
+    stored: list[Any] = []
+    while not stored and time.monotonic() < deadline:
+        r = httpx.get(f"{influxdb1.url}/query", params={"db": db, "q": q}, timeout=10).json()
+        stored = [row[1] for s in r["results"][0].get("series", []) for row in s["values"]]
+        time.sleep(0.2)
+    assert stored == [61]
