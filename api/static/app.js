@@ -77,6 +77,7 @@ async function start() {
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
   $("#critical-seen").addEventListener("click", markCriticalSeen);
+  $("#zone-close").addEventListener("click", () => { state.openZone = null; $("#zone-detail").hidden = true; });
   setInterval(() => { $("#clock").textContent = timeText(new Date().toISOString()); }, 1000);
   try {
     state.me = await api("/api/v1/session");
@@ -174,6 +175,7 @@ function connect() {
     const z = JSON.parse(m.data).zone;
     state.zones.set(z.zone_id, z);
     renderZone(z.zone_id);
+    if (state.openZone === z.zone_id) renderZoneDetail();
     renderTotals();
     renderClimate();
   });
@@ -219,7 +221,8 @@ function buildPlans() {
     });
     plan.append(svg("rect", { x: 0, y: 0, width: floor.width_m, height: floor.depth_m, class: "outline" }));
     for (const zone of floor.zones) {
-      const g = svg("g", { class: "zone", "data-zone": zone.id });
+      const g = svg("g", { class: "zone", "data-zone": zone.id, tabindex: "0" });
+      g.addEventListener("click", () => openZone(zone.id));
       const points = zone.polygon.map(([x, y]) => `${x},${y}`).join(" ");
       g.append(svg("polygon", { points, "data-zone": zone.id }));
       const [cx, cy] = centroid(zone.polygon);
@@ -290,6 +293,63 @@ function renderTotals() {
 
 function renderLegend() {
   $("#legend").replaceChildren(...LEVELS.map((l) => el("li", { "data-level": l }, T(`level.${l}`))));
+}
+
+// ---------------------------------------------------------------- zone detail
+
+async function openZone(zoneId) {
+  state.openZone = zoneId;
+  $("#zone-detail").hidden = false;
+  renderZoneDetail();
+  const box = $("#zone-history");
+  box.replaceChildren(el("p", { class: "muted" }, "…"));
+  const start = new Date(Date.now() - 8 * 3600 * 1000).toISOString();
+  try {
+    const h = await api(`/api/v1/zones/${encodeURIComponent(zoneId)}/history?resolution=15m&start=${encodeURIComponent(start)}`);
+    if (state.openZone === zoneId) box.replaceChildren(sparkline(h));
+  } catch (e) {
+    if (state.openZone === zoneId) box.replaceChildren(el("p", { class: "muted" }, T("zone.no_history")));
+  }
+}
+
+function renderZoneDetail() {
+  const id = state.openZone;
+  const cfg = state.zonesCfg.get(id);
+  const z = state.zones.get(id);
+  if (!cfg) return;
+  $("#zone-title").textContent = cfg.name;
+  $("#zone-summary").textContent = z
+    ? `${z.occupancy}/${cfg.capacity} ${T("people")} · ${T(`level.${z.level}`)} · ${fmt(z.density_per_m2, 2)} ${T("zone.per_m2")}`
+      + (z.level_of_service ? ` · LOS ${z.level_of_service}` : "")
+    : "–";
+  $("#zone-method").textContent = z
+    ? `${T("zone.method")}: ${z.method} · ${T("zone.confidence")} ${Math.round(z.confidence * 100)} %`
+      + (z.disagreement ? ` · ⚠ ${T("zone.disagreement")}` : "")
+    : "";
+  $("#zone-sources").replaceChildren(...(z?.sources || []).map((src) =>
+    el("li", { class: `source ${src.fresh ? "fresh" : "stale"} ${src.used ? "used" : ""}` },
+      `${src.source_id} (${src.kind}): ${fmt(src.count)} · ${T(src.fresh ? "zone.fresh" : "zone.stale")}`
+      + (src.used ? "" : ` · ${T("zone.unused")}`))));
+}
+
+function sparkline(h) {
+  // The busiest source per bucket: max of the means.
+  const byTime = new Map();
+  for (const series of h.occupancy) for (const p of series.points) {
+    const t = Date.parse(p.time);
+    byTime.set(t, Math.max(byTime.get(t) ?? 0, p.mean ?? 0));
+  }
+  const points = [...byTime.entries()].sort((a, b) => a[0] - b[0]);
+  if (points.length < 2) return el("p", { class: "muted" }, T("zone.no_history"));
+  const cap = state.zonesCfg.get(h.zone_id)?.capacity || 1;
+  const t0 = points[0][0], t1 = points[points.length - 1][0];
+  const top = Math.max(cap, ...points.map((p) => p[1]));
+  const chart = svg("svg", { viewBox: "0 0 100 30", class: "spark", preserveAspectRatio: "none" });
+  chart.append(svg("line", { x1: 0, x2: 100, y1: 30 - (cap / top) * 28, y2: 30 - (cap / top) * 28, class: "cap" }));
+  chart.append(svg("polyline", {
+    points: points.map(([t, v]) => `${((t - t0) / (t1 - t0)) * 100},${30 - (v / top) * 28}`).join(" "),
+  }));
+  return chart;
 }
 
 // ---------------------------------------------------------------- alerts

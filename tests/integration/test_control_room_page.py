@@ -10,13 +10,18 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
+from api.history import HistoryReader
 from gateway.live import Severity, ZoneClimateState
-from gateway.observations import DeviceHealth, DeviceKind
-from gateway.settings import Role
+from gateway.observations import DeviceHealth, DeviceKind, PeopleCount
+from gateway.peers.influxdb1 import InfluxDB1Server
+from gateway.points import to_lines, zone_geometries
+from gateway.settings import InfluxConfig, Role
 from tests.api_support import ROOT, TOKENS, LiveServer, api_config, build_app, demo_settings
 from tests.memory_floor import MemoryFloor
 
@@ -37,10 +42,34 @@ ZONE = 'g.zone[data-zone="f2-waiting"]'
 
 
 @pytest.fixture
-def server() -> Iterator[LiveServer]:
+def server(influxdb1: InfluxDB1Server, influxdb1_database: str) -> Iterator[LiveServer]:
+    site = demo_settings()
+    # Six hours of presence counts of the waiting hall, for the zone's history chart.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    zones = zone_geometries(site.zones)
+    lines = [
+        line
+        for i in range(0, 360, 5)
+        for line in to_lines(
+            site.site.id,
+            PeopleCount("f2-waiting", "pc-f2-waiting", 20 + i // 3, now - timedelta(minutes=i)),
+            zones,
+        )
+    ]
+    influxdb1.create_database(influxdb1_database)
+    r = httpx.post(
+        f"{influxdb1.url}/write",
+        params={"db": influxdb1_database},
+        content="\n".join(lines),
+        timeout=10,
+    )
+    assert r.status_code == 204, r.text
+    history = HistoryReader(
+        InfluxConfig(url=influxdb1.url, protocol="v1", database=influxdb1_database), site.site.id
+    )
     config = api_config(stream_keepalive_s=1)
-    floor = MemoryFloor(demo_settings())
-    app, _, _ = build_app(floor, config=config)
+    floor = MemoryFloor(site)
+    app, _, _ = build_app(floor, site=site, history=history, config=config)
     live = LiveServer(app, config, floor).start()
     try:
         yield live
@@ -142,6 +171,18 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     expect(item).to_have_attribute("data-state", "active")
     expect(item.locator(".alert-text")).to_have_text("Khu chờ (118 ghế): mật độ Đông (160 người)")
     shot(page, "2-crowded-alert")
+
+    page.click(ZONE)  # the zone's detail: the sources behind its figure
+    detail = page.locator("#zone-detail")
+    expect(detail).to_be_visible()
+    expect(detail.locator("#zone-title")).to_have_text("Khu chờ (118 ghế)")
+    expect(detail.locator("#zone-sources")).to_contain_text("pc-f2-waiting (presence): 160")
+    expect(detail.locator("#zone-history svg.spark polyline")).to_have_count(1)  # from InfluxDB
+    points = detail.locator("#zone-history polyline").get_attribute("points") or ""
+    assert len(points.split()) >= 20  # 15-minute buckets over 6 hours
+    shot(page, "2b-zone-detail")
+    page.click("#zone-close")
+    expect(detail).to_be_hidden()
 
     item.locator("input.note").fill("Mở thêm quầy 24, 25")
     item.locator("button.do-acknowledge").click()
