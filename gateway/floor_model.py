@@ -14,17 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from gateway.alerts import (
+from gateway.alert_rules import (
     DEVICE_RULES,
-    Condition,
     ServiceWait,
     ZoneRule,
-    alert_key,
     device_conditions,
     spool_conditions,
     waiting_conditions,
     zone_conditions,
 )
+from gateway.alerts import Condition, alert_key
 from gateway.climate import ZoneClimate
 from gateway.floor_state import FloorState
 from gateway.levels import LevelTracker, level_of_service, thresholds

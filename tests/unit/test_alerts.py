@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.alerts import (
-    Condition,
+from gateway.alert_rules import (
     ServiceWait,
     ZoneRule,
     device_conditions,
@@ -17,6 +16,7 @@ from gateway.alerts import (
     waiting_conditions,
     zone_conditions,
 )
+from gateway.alerts import Condition
 from gateway.live import Severity, ZoneClimateState, ZoneState
 from gateway.observations import DeviceHealth, DeviceKind
 from gateway.settings import AlertRules, ComfortBand, CrowdLevel, MaintenanceWindow

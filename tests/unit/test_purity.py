@@ -16,7 +16,10 @@ PURE = [
     "gateway/points.py",
     "gateway/live.py",
     *("api/auth.py", "api/influxql.py", "api/schemas.py", "api/events.py"),
-    *("gateway/levels.py", "gateway/zones.py", "gateway/climate.py", "gateway/alerts.py", "gateway/floor_model.py", "gateway/outbound.py"),  # noqa: E501
+    *(
+        f"gateway/{m}.py"
+        for m in ["levels", "zones", "climate", "alerts", "alert_rules", "floor_model", "outbound"]
+    ),
     "sensors/models.py",
     "sensors/topics.py",
     "sensors/backoff.py",
@@ -25,7 +28,10 @@ PURE = [
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sensors" / "decoders").glob("*.py")),
     "sensors/simulator/model.py",
     "sensors/simulator/payloads.py",
-    *(f"dashboards/{m}.py" for m in ("influxql", "common", "control_room", "managers", "facility", "build")),  # noqa: E501
+    *(
+        f"dashboards/{m}.py"
+        for m in ("influxql", "common", "control_room", "managers", "facility", "build")
+    ),  # noqa: E501
     "cameras/capture_core.py",
     *(
         f"gateway/planning/{m}.py"

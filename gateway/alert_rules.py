@@ -1,0 +1,226 @@
+"""The alert rules: what is wrong in the floor picture right now. Pure module.
+
+Each function looks at one part of the picture (a zone's state, the queues'
+expected waits, device health, the spool) and returns a ``Condition`` per
+rule and subject that does not hold; ``gateway.alerts.AlertBook`` turns the
+stream of conditions into alert transitions. Every rule and its settings are
+listed in docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.alerts import Condition
+from gateway.levels import RANK
+from gateway.live import Severity, ZoneState
+from gateway.observations import DeviceHealth, DeviceKind
+from gateway.settings import AlertRules, ComfortBand, CrowdLevel, MaintenanceWindow
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneRule:
+    """The per-zone settings the rules need."""
+
+    alert_level: CrowdLevel
+    alert_people: float  # occupancy at which the alert level begins
+    capacity: int
+    comfort: ComfortBand
+
+
+def zone_conditions(state: ZoneState, zone: ZoneRule, rules: AlertRules) -> list[Condition]:
+    out: list[Condition] = []
+    z = state.zone_id
+    if RANK[state.level] >= RANK[zone.alert_level]:
+        critical = state.level is CrowdLevel.CRITICAL
+        out.append(
+            Condition(
+                "crowd_level",
+                z,
+                Severity.CRITICAL if critical else Severity.WARNING,
+                f"{state.name} is {state.level.value}: {state.occupancy} people",
+                float(state.occupancy),
+                round(zone.alert_people, 1),
+                zone_id=z,
+                dwell_s=rules.crowd_dwell_s,
+            )
+        )
+    limit = zone.capacity * rules.capacity_ratio
+    if state.occupancy > limit:
+        out.append(
+            Condition(
+                "capacity",
+                z,
+                Severity.CRITICAL,
+                f"{state.name}: {state.occupancy} people, capacity {zone.capacity}",
+                float(state.occupancy),
+                limit,
+                zone_id=z,
+                dwell_s=rules.capacity_dwell_s,
+            )
+        )
+    out.extend(climate_conditions(state, zone.comfort, rules))
+    return out
+
+
+def climate_conditions(state: ZoneState, band: ComfortBand, rules: AlertRules) -> list[Condition]:
+    """Temperature, humidity out of the band, CO2 over its limit, judged on 5-minute means."""
+    c = state.climate
+    t_lo, t_hi = band.temperature_c
+    h_lo, h_hi = band.humidity_pct
+    checks = (
+        ("temperature", c.temperature_status, c.temperature_mean_5m, "°C", t_lo, t_hi),
+        ("humidity", c.humidity_status, c.humidity_mean_5m, "% RH", h_lo, h_hi),
+        ("co2", c.co2_status, c.co2_mean_5m, "ppm", None, band.co2_ppm_max),
+    )
+    out = []
+    for quantity, status, mean, unit, low, high in checks:
+        if status not in ("low", "high") or mean is None:
+            continue
+        edge = low if status == "low" else high
+        out.append(
+            Condition(
+                f"{quantity}_{status}",
+                state.zone_id,
+                Severity.WARNING,
+                f"{state.name}: {quantity} {mean:.1f} {unit} is {status} (5-minute mean)",
+                round(mean, 2),
+                edge,
+                zone_id=state.zone_id,
+                dwell_s=rules.climate_dwell_s,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceWait:
+    service_id: str
+    name: str
+    zone_id: str | None
+    waiting: int
+    open_counters: int
+    expected_wait_s: float
+
+
+def waiting_conditions(waits: Iterable[ServiceWait], rules: AlertRules) -> list[Condition]:
+    return [
+        Condition(
+            "waiting_time",
+            w.service_id,
+            Severity.WARNING,
+            f"{w.name}: {w.waiting} waiting at {w.open_counters} counters,"
+            f" expected wait {w.expected_wait_s / 60:.0f} min",
+            round(w.expected_wait_s, 1),
+            rules.waiting_target_s,
+            zone_id=w.zone_id,
+            dwell_s=rules.waiting_dwell_s,
+        )
+        for w in waits
+        if w.expected_wait_s > rules.waiting_target_s
+    ]
+
+
+def in_maintenance(device_id: str, now: datetime, windows: Sequence[MaintenanceWindow]) -> bool:
+    return any(w.device == device_id and w.start <= now < w.end for w in windows)
+
+
+DEVICE_RULES = (
+    "camera_offline",
+    "camera_stalled",
+    "camera_tampered",
+    "sensor_stale",
+    "battery_low",
+)
+
+
+def device_conditions(
+    devices: Iterable[DeviceHealth],
+    rules: AlertRules,
+    now: datetime,
+    zones: Mapping[str, str] | None = None,
+    tampered: Collection[str] = (),
+) -> list[Condition]:
+    """Camera and sensor rules; devices in a maintenance window raise nothing.
+
+    ``tampered``: cameras whose last tamper event has not been cleared (the
+    ONVIF tamper state is sticky; the capture's health reports do not end it).
+    """
+    out: list[Condition] = []
+    zones = zones or {}
+    for d in devices:
+        if d.kind is DeviceKind.GATEWAY or in_maintenance(d.device_id, now, rules.maintenance):
+            continue
+        zone = zones.get(d.device_id)
+        if d.kind is DeviceKind.CAMERA:
+            out.extend(_camera(d, rules, zone, d.device_id in tampered))
+        elif not d.online:
+            out.append(
+                Condition(
+                    "sensor_stale",
+                    d.device_id,
+                    Severity.WARNING,
+                    f"sensor {d.device_id}: {d.detail or 'offline'}",
+                    zone_id=zone,
+                    device_id=d.device_id,
+                )
+            )
+        if d.battery_pct is not None and d.battery_pct < rules.battery_low_pct:
+            out.append(
+                Condition(
+                    "battery_low",
+                    d.device_id,
+                    Severity.INFO,
+                    f"{d.device_id}: battery {d.battery_pct:.0f} %",
+                    d.battery_pct,
+                    rules.battery_low_pct,
+                    zone_id=zone,
+                    device_id=d.device_id,
+                )
+            )
+    return out
+
+
+def _camera(
+    d: DeviceHealth, rules: AlertRules, zone: str | None, tampered: bool
+) -> list[Condition]:
+    detail = d.detail.lower()
+    found: list[tuple[str, Severity, str]] = []
+    if tampered or ("tamper" in detail and "cleared" not in detail):
+        found.append(("camera_tampered", Severity.CRITICAL, "tampered (covered, moved or blinded)"))
+    if "stall" in detail:
+        found.append(("camera_stalled", Severity.WARNING, d.detail))
+    elif not d.online:
+        found.append(("camera_offline", Severity.WARNING, d.detail or "offline"))
+    return [
+        Condition(
+            rule,
+            d.device_id,
+            severity,
+            f"camera {d.device_id}: {text}",
+            d.fps,
+            None,
+            zone_id=zone,
+            device_id=d.device_id,
+            dwell_s=rules.device_dwell_s,
+        )
+        for rule, severity, text in found
+    ]
+
+
+def spool_conditions(fill_ratio: float, warn_ratio: float) -> list[Condition]:
+    if fill_ratio < warn_ratio:
+        return []
+    critical = fill_ratio >= max(0.9, warn_ratio)
+    return [
+        Condition(
+            "spool_backlog",
+            "spool",
+            Severity.CRITICAL if critical else Severity.WARNING,
+            f"InfluxDB spool is {fill_ratio:.0%} full: the database is not taking writes",
+            round(fill_ratio, 4),
+            warn_ratio,
+        )
+    ]
