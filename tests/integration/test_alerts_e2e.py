@@ -373,3 +373,41 @@ def test_camera_counts_through_the_inbox(
         stored = [row[1] for s in r["results"][0].get("series", []) for row in s["values"]]
         time.sleep(0.2)
     assert stored == [61]
+
+
+def test_a_reconnect_republishes_the_state(
+    tmp_path: Path, mosquitto_fresh: Any, influxdb1: InfluxDB1Server
+) -> None:
+    """Retained state lost on the broker comes back when the gateway reconnects."""
+    broker = mosquitto_fresh
+    config = rush_site(tmp_path, broker, influxdb1, f"re_{uuid.uuid4().hex[:8]}")
+    watcher = Watcher(broker.host, broker.port)
+    inproc = InProcessGateway(config)
+    inproc.start()
+    try:
+        publish_count(broker, 150)
+        wait_until(lambda: watcher.last(CROWD) is not None, 15, "the crowd alert")
+        watcher.close()
+        # an operator wipes the broker's retained messages, then the broker restarts
+        wiper = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wipe-{uuid.uuid4().hex[:8]}")
+        wiper.connect(broker.host, broker.port)
+        wiper.loop_start()
+        for topic in (WAITING, CROWD):
+            wiper.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
+        wiper.loop_stop()
+        wiper.disconnect()
+        assert inproc.gateway is not None
+        before = inproc.gateway.state_writer.republished
+        broker.restart()
+        gateway = inproc.gateway
+        wait_until(lambda: gateway.state_writer.republished > before, 30, "a republish")
+        fresh = Watcher(broker.host, broker.port)
+        try:
+            wait_until(lambda: fresh.last(CROWD) is not None, 10, "the alert retained again")
+            wait_until(lambda: fresh.last(WAITING) is not None, 10, "the zone state again")
+            state = fresh.last(WAITING)
+            assert state is not None and state["occupancy"] == 150
+        finally:
+            fresh.close()
+    finally:
+        inproc.stop()
