@@ -12,14 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 
-from api.schemas import (
-    DeviceOut,
-    LiveEventOut,
-    SnapshotOut,
-    alert_out,
-    health_state,
-    zone_out,
-)
+from api.schemas import alert_out, zone_out
+from api.schemas_devices import DeviceOut, LiveEventOut, SnapshotOut, health_state
 from gateway.live import Alert, LiveEvent, ZoneState
 from gateway.logs import scrub_text
 from gateway.observations import DeviceHealth

@@ -12,19 +12,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.influxql import Resolution
 from gateway.live import Alert, AlertState, Severity, ZoneClimateState, ZoneState
-from gateway.observations import DeviceHealth
 from gateway.settings import CrowdLevel, Role, ZoneConfig, ZoneKind
 
-_AT = "2026-12-01T08:30:00+07:00"
+EXAMPLE_AT = "2026-12-01T08:30:00+07:00"
 
 
 class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
+def with_examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
@@ -38,7 +36,7 @@ class ErrorDetail(Out):
 
 
 class ErrorBody(Out):
-    model_config = _examples(
+    model_config = with_examples(
         {"error": {"code": "alert_not_found", "message": "no alert 'a1'", "details": None}}
     )
     error: ErrorDetail
@@ -48,7 +46,7 @@ class ErrorBody(Out):
 
 
 class HealthOut(Out):
-    model_config = _examples({"status": "ok", "time": _AT})
+    model_config = with_examples({"status": "ok", "time": EXAMPLE_AT})
     status: str
     time: datetime
 
@@ -61,7 +59,7 @@ class LoginIn(BaseModel):
 
 
 class SessionOut(Out):
-    model_config = _examples({"name": "Nguyễn Văn An", "role": "supervisor"})
+    model_config = with_examples({"name": "Nguyễn Văn An", "role": "supervisor"})
     name: str
     role: Role
 
@@ -89,7 +87,7 @@ class ZonePlanOut(Out):
 
 
 class FloorOut(Out):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "id": "f2",
             "name": "Tầng 2",
@@ -169,7 +167,7 @@ class ClimateOut(Out):
 
 
 class ZoneOut(Out):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "zone_id": "f2-waiting",
             "floor_id": "f2",
@@ -187,7 +185,7 @@ class ZoneOut(Out):
                     "source_id": "pc-f2-waiting",
                     "kind": "presence",
                     "count": 96,
-                    "at": _AT,
+                    "at": EXAMPLE_AT,
                     "fresh": True,
                     "confidence": 0.8,
                     "used": True,
@@ -197,7 +195,7 @@ class ZoneOut(Out):
             "climate": {"temperature_c": 27.1, "humidity_pct": 64, "co2_ppm": 820},
             "waiting_tickets": 31,
             "expected_wait_s": 540,
-            "updated_at": _AT,
+            "updated_at": EXAMPLE_AT,
         }
     )
     zone_id: str
@@ -281,7 +279,7 @@ class ZoneClimateOut(Out):
 
 
 class AlertOut(Out):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "id": "crowd_level:f2-waiting",
             "rule": "crowd_level",
@@ -292,9 +290,9 @@ class AlertOut(Out):
             "message": "f2-waiting is crowded (152 people, 84 % of capacity)",
             "value": 0.84,
             "threshold": 0.8,
-            "raised_at": _AT,
-            "updated_at": _AT,
-            "acknowledged_at": _AT,
+            "raised_at": EXAMPLE_AT,
+            "updated_at": EXAMPLE_AT,
+            "acknowledged_at": EXAMPLE_AT,
             "acknowledged_by": "Nguyễn Văn An",
             "resolved_at": None,
             "resolved_by": None,
@@ -354,143 +352,3 @@ class AlertActionIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"note": "opened counters 24 and 25"}]}
     )
     note: str | None = Field(None, max_length=500, description="what was done; kept with the alert")
-
-
-# --------------------------------------------------------------------------- devices
-
-
-class HealthState(Out):
-    online: bool
-    at: datetime
-    detail: str
-    battery_pct: float | None = None
-    linkquality: float | None = None
-    fps: float | None = None
-    latency_ms: float | None = None
-
-
-class CameraOut(Out):
-    model_config = _examples(
-        {
-            "id": "cam-f2-1",
-            "name": "Sảnh chờ 1",
-            "zones": ["f2-waiting"],
-            "analysis_fps": 2.0,
-            "health": {"online": True, "at": _AT, "detail": "", "fps": 2.0, "latency_ms": 180},
-        }
-    )
-    id: str
-    name: str
-    zones: list[str] = Field(description="zones the camera counts (its regions of interest)")
-    analysis_fps: float
-    health: HealthState | None = Field(description="null: no report yet")
-
-
-class SensorOut(Out):
-    id: str
-    kind: str
-    decoder: str
-    zone: str | None
-    door: str | None
-    interval_s: float
-    health: HealthState | None = Field(description="null: no report yet")
-
-
-# --------------------------------------------------------------------------- history
-
-
-class OccupancyPoint(Out):
-    time: datetime
-    mean: float | None
-    max: float | None
-    density: float | None
-    capacity_ratio: float | None
-
-
-class ClimatePoint(Out):
-    time: datetime
-    temperature: float | None
-    humidity: float | None
-    co2: float | None
-    pm25: float | None
-
-
-class OccupancySeries(Out):
-    source: str
-    points: list[OccupancyPoint]
-
-
-class ClimateSeries(Out):
-    sensor: str
-    points: list[ClimatePoint]
-
-
-class ZoneHistoryOut(Out):
-    model_config = _examples(
-        {
-            "zone_id": "f2-waiting",
-            "resolution": "15m",
-            "start": "2026-12-01T07:00:00+07:00",
-            "end": "2026-12-01T12:00:00+07:00",
-            "occupancy": [
-                {
-                    "source": "pc-f2-waiting",
-                    "points": [
-                        {
-                            "time": "2026-12-01T07:30:00+07:00",
-                            "mean": 41.5,
-                            "max": 55,
-                            "density": 0.13,
-                            "capacity_ratio": 0.23,
-                        }
-                    ],
-                }
-            ],
-            "climate": [],
-        }
-    )
-    zone_id: str
-    resolution: Resolution
-    start: datetime
-    end: datetime
-    occupancy: list[OccupancySeries]
-    climate: list[ClimateSeries]
-
-
-class DeviceOut(Out):
-    device_id: str
-    kind: str
-    health: HealthState
-
-
-def health_state(d: DeviceHealth, detail: str) -> HealthState:
-    return HealthState(
-        online=d.online,
-        at=d.at,
-        detail=detail,
-        battery_pct=d.battery_pct,
-        linkquality=d.linkquality,
-        fps=d.fps,
-        latency_ms=d.latency_ms,
-    )
-
-
-class LiveEventOut(Out):
-    """The data of one live-stream event (SSE ``event:`` zone, alert or device; ``id:`` seq)."""
-
-    seq: int
-    kind: str
-    at: datetime
-    transition: str | None = None
-    zone: ZoneOut | None = None
-    alert: AlertOut | None = None
-    device: DeviceOut | None = None
-
-
-class SnapshotOut(Out):
-    """The first event of a fresh stream (SSE ``event: snapshot``): the whole live picture."""
-
-    at: datetime
-    zones: list[ZoneOut]
-    alerts: list[AlertOut]
-    devices: list[DeviceOut]

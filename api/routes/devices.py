@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AUTH_RESPONSES, AppState, Reader, State
-from api.schemas import CameraOut, HealthState, SensorOut, health_state
+from api.schemas_devices import CameraOut, HealthState, SensorOut, health_state
 from gateway.logs import scrub_text
 from gateway.observations import DeviceHealth
 

@@ -11,18 +11,13 @@ from pydantic import TypeAdapter
 from api.deps import AUTH_RESPONSES, NOT_FOUND, ApiError, AppState, ClimateReader, Reader, State
 from api.history import HistoryError, ZoneHistory
 from api.influxql import RangeError, Resolution
-from api.schemas import (
+from api.schemas import ErrorBody, ZoneClimateOut, ZoneOut, climate_out, zone_out, zone_plan
+from api.schemas_history import (
     ClimatePoint,
     ClimateSeries,
-    ErrorBody,
     OccupancyPoint,
     OccupancySeries,
-    ZoneClimateOut,
     ZoneHistoryOut,
-    ZoneOut,
-    climate_out,
-    zone_out,
-    zone_plan,
 )
 from gateway.live import ZoneClimateState, ZoneState
 from gateway.settings import CrowdLevel

@@ -15,7 +15,8 @@ PURE = [
     "gateway/throttle.py",
     "gateway/points.py",
     "gateway/live.py",
-    *("api/auth.py", "api/influxql.py", "api/schemas.py", "api/events.py"),
+    *("api/auth.py", "api/influxql.py", "api/events.py"),
+    *("api/schemas.py", "api/schemas_devices.py", "api/schemas_history.py"),
     *(
         f"gateway/{m}.py"
         for m in ["levels", "zones", "climate", "alerts", "alert_rules", "floor_model", "outbound"]
