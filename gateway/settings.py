@@ -395,7 +395,12 @@ class CountingConfig(Model):
     )
     model_path: Path | None = Field(None, description="onnx: the model file (YOLOv5/v8 export)")
     input_size: int = Field(640, ge=32, le=2048, description="onnx: square network input, px")
-    score_threshold: float = Field(0.35, gt=0, lt=1, description="detectors: minimum score")
+    score_threshold: float = Field(
+        0.35,
+        ge=0,
+        lt=1,
+        description="detectors: minimum score (onnx: class probability; hog: SVM margin)",
+    )
     nms_threshold: float = Field(0.45, gt=0, lt=1, description="detectors: NMS IoU threshold")
     person_class: int = Field(0, ge=0, description="onnx: class index of 'person'")
     detector_upscale: float = Field(
