@@ -148,6 +148,7 @@ class Engine:
         self._model.restore_levels(recent)
         self._saved_levels = self._model.levels()
         log.info("engine.started", active_alerts=len(restored.active))
+        await self.step()  # every zone has a state before the first reader asks
         self._ready.set()
         try:
             while True:
