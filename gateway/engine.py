@@ -117,10 +117,13 @@ class Engine:
             after = devices.get(obs.device_id)
             if (
                 obs.kind is not DeviceKind.GATEWAY
-                and after is obs
-                and (before is None or (before.online, before.detail) != (obs.online, obs.detail))
+                and after is not None
+                and after is not before  # not an event-only report (ONVIF motion, tamper)
+                and (
+                    before is None or (before.online, before.detail) != (after.online, after.detail)
+                )
             ):
-                self._device_changes.append(obs)
+                self._device_changes.append(after)
         else:
             self._model.apply(obs)
         if self._wake is not None:

@@ -11,6 +11,7 @@ both with the clock; nothing here reads a clock or does I/O.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -103,6 +104,11 @@ class FloorModel:
                 else:
                     self.tampered.add(obs.device_id)
                 return
+        if isinstance(obs, DeviceHealth) and obs.battery_pct is None:
+            before = self.state.devices.get(obs.device_id)
+            if before is not None and before.battery_pct is not None:
+                # a health report without a battery reading keeps the last one known
+                obs = dataclasses.replace(obs, battery_pct=before.battery_pct)
         self.state.apply(obs)
         if isinstance(obs, Climate):
             zc = self._climate.get(obs.zone_id)

@@ -22,7 +22,7 @@ from gateway.engine import Engine
 from gateway.floor_model import FloorModel
 from gateway.inbox import ObservationInbox
 from gateway.live import AlertState, AlertTransitionError, FloorService, LiveEventKind
-from gateway.observations import Climate, PeopleCount
+from gateway.observations import Climate, DeviceHealth, DeviceKind, PeopleCount
 from gateway.outbound import OutboundTopics, alert_from_json
 from gateway.settings import Settings
 from gateway.state_writer import StateWriter
@@ -179,13 +179,27 @@ async def _live_stream_replay_and_republish(tmp_path: Path) -> None:
         assert engine.events_since(engine.last_seq + 5) is None  # from an earlier run
         zones = {e.zone.zone_id: e.zone for e in replay if e.zone is not None}
         assert zones["f2-waiting"].occupancy == 30
+        # device events: a change of health, not ONVIF motion, not a repeat
+        seq = engine.last_seq
+        offline = DeviceHealth("pc-f2-waiting", DeviceKind.SENSOR, False, clock(), "stale")
+        for obs in (
+            offline,
+            offline,
+            DeviceHealth("cam-x", DeviceKind.CAMERA, True, clock(), "motion"),
+        ):
+            engine.observe(obs)
+        await engine.step()
+        devices = [e for e in engine.events_since(seq) or [] if e.kind is LiveEventKind.DEVICE]
+        assert [(e.device.device_id, e.device.online) for e in devices if e.device] == [
+            ("pc-f2-waiting", False)
+        ]
         state_topic = "floorwatch/demo-hcc/zones/f2-waiting/state"
         assert state_topic in mqtt.retained()
         before = len(mqtt.messages)
         engine._writer.republish()  # what a reconnect does
         again = {t for t, _, _ in mqtt.messages[before:]}
         assert state_topic in again
-        assert len(again) == len(engine.zones())
+        assert len(again) == len(engine.zones()) + len(engine.alerts())
 
 
 async def _inbox_from_threads_never_blocks_and_drops_oldest() -> None:

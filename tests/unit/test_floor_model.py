@@ -188,3 +188,13 @@ def test_a_device_in_maintenance_keeps_its_alerts_as_they_are() -> None:
     }
     assert "sensor_stale:pc-f2-waiting" in m.unknown(at(1))
     assert "sensor_stale:pc-f2-waiting" not in m.unknown(at(3600))
+
+
+def test_battery_is_remembered_across_health_reports_without_it() -> None:
+    m = FloorModel(demo(), start=T0)
+    m.apply(DeviceHealth("cl-f1-canteen", DeviceKind.SENSOR, True, at(0), battery_pct=9))
+    m.apply(DeviceHealth("cl-f1-canteen", DeviceKind.SENSOR, True, at(5), "reporting again"))
+    m.evaluate(at(5))
+    assert "battery_low:cl-f1-canteen" in rules_of(m, at(5))
+    m.apply(DeviceHealth("cl-f1-canteen", DeviceKind.SENSOR, True, at(9), battery_pct=100))
+    assert "battery_low:cl-f1-canteen" not in rules_of(m, at(9))
