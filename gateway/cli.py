@@ -26,6 +26,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(__import__("dashboards.cli").cli.dashboards_app, name="dashboards")
 app.add_typer(__import__("gateway.planning.cli").planning.cli.plan_app, name="plan")
 app.add_typer(__import__("cameras.cli").cli.cameras_app, name="cameras")
+app.add_typer(__import__("cameras.counting_cli").counting_cli.counting_app, name="counting")
 app.add_typer(__import__("gateway.alerts_cli").alerts_cli.alerts_app, name="alerts")
 app.add_typer(__import__("api.cli").cli.api_app, name="api")
 
