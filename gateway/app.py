@@ -26,6 +26,7 @@ from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
 from gateway.outbound import OutboundTopics
 from gateway.points import ZoneGeometry
+from gateway.services import Services, build_services
 from gateway.settings import Settings
 from gateway.spool import Spool
 from gateway.state_writer import StateWriter
@@ -52,6 +53,7 @@ class Gateway:
     engine: Engine  # a gateway.live.FloorService: hand it to the API
     inbox: ObservationInbox  # camera workers call inbox.put(observation) from their threads
     state_writer: StateWriter
+    services: Services  # the API, camera workers, ONVIF events, HVAC advice
 
     async def run(self) -> None:
         log.info(
@@ -68,6 +70,8 @@ class Gateway:
                 tg.create_task(self.engine.run(), name="engine")
                 tg.create_task(self.hub.run(), name="hub")
                 tg.create_task(self.source.run(), name="mqtt-source")
+                for name, run in self.services.tasks():
+                    tg.create_task(run(), name=name)
         finally:
             # The source and hub are stopped; flush what is pending to the DB or spool.
             await asyncio.shield(self.writer.close())
@@ -136,7 +140,19 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         observer=engine,
         inbox=inbox,
     )
-    return Gateway(settings, hub, source, writer, spool, dead, engine, inbox, state_writer)
+    services = build_services(
+        settings,
+        hub=hub,
+        writer=writer,
+        engine=engine,
+        inbox=inbox,
+        publish=publish,
+        clock=clock,
+        loop=loop,
+    )
+    return Gateway(
+        settings, hub, source, writer, spool, dead, engine, inbox, state_writer, services
+    )
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[[], None]) -> None:

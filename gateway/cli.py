@@ -92,15 +92,27 @@ def demo(
     minutes: Annotated[
         float | None, typer.Option(help="stop after this many real minutes (default: Ctrl-C)")
     ] = None,
+    history_days: Annotated[
+        int, typer.Option(help="days of simulated history written first (planning views)")
+    ] = 28,
+    api_port: Annotated[
+        int | None, typer.Option(help="port of the control room (default: a free one)")
+    ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
-    """Run a simulated center: local mosquitto + InfluxDB, simulator, gateway."""
+    """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""
     loaded = _load_or_exit(config)
     configure_logging(json=False, level=log_level)
     from gateway.demo import DemoOptions, run_demo
 
     options = DemoOptions(
-        state_dir=state_dir.resolve(), speed=speed, seed=seed, start=start, minutes=minutes
+        state_dir=state_dir.resolve(),
+        speed=speed,
+        seed=seed,
+        start=start,
+        minutes=minutes,
+        history_days=history_days,
+        api_port=api_port,
     )
     sys.exit(run_demo(loaded.settings, options))
 

@@ -1,30 +1,42 @@
 """``floorwatch demo``: a whole simulated center on this machine.
 
 Starts mosquitto and InfluxDB 1.x on free loopback ports under a state folder,
-the sensor simulator (accelerated), and the gateway; prints where the data is
-and a live summary; Ctrl-C stops everything it started.
+writes some weeks of simulated history (for the planning views), then plays a
+day at the center, accelerated, as if it were happening now: the sensor
+simulator publishes with wall-clock timestamps, virtual ONVIF infrared cameras
+film the same crowd, and the gateway with its API and control-room page runs
+on them. Prints the control-room URL and a login token, tomorrow's staffing
+plan and a live summary; Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import SecretStr
 
 from gateway.app import Gateway, build_gateway, run_until_signalled
+from gateway.demo_cameras import DemoCameras
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.mosquitto import MosquittoServer
-from gateway.peers.process import PeerError
-from gateway.settings import Settings
+from gateway.peers.process import PeerError, free_port
+from gateway.planning.seed import seed_history
+from gateway.planning.service import tomorrow_plan_text
+from gateway.settings import ApiToken, Role, Settings
+from sensors.simulator.model import CenterModel
 from sensors.simulator.publisher import run_simulator
 
 SUMMARY_EVERY_S = 10.0
+BUSY_ZONES = ("f1-entrance", "f2-waiting", "f2-counters")  # the summary line's zones
 COUNT_QUERIES = {
     "climate": 'SELECT count("temperature") FROM "climate"',
     "zone_occupancy": 'SELECT count("count") FROM "zone_occupancy"',
@@ -40,25 +52,16 @@ class DemoOptions:
     seed: int
     start: datetime | None
     minutes: float | None
+    history_days: int = 28
+    api_port: int | None = None
 
 
 def default_start(now: datetime, tz: ZoneInfo) -> datetime:
-    """The last weekday before today, 07:00 local: a whole day that is already past."""
+    """The last weekday before today, 07:00 local: the kind of day the demo plays (live)."""
     day = now.astimezone(tz).date() - timedelta(days=1)
     while day.weekday() >= 5:
         day -= timedelta(days=1)
     return datetime.combine(day, time(7, 0), tzinfo=tz)
-
-
-def replay_max_age_s(settings: Settings, start: datetime, now: datetime) -> float:
-    """The demo replays a past day: accept readings back to its start, plus a day of margin.
-
-    A production gateway rejects readings older than ``validation.max_age_s``
-    (a sensor with a wrong clock); the demo's simulated day is in the past on
-    purpose, so its gateway widens the window to cover it.
-    """
-    behind_s = (now - start).total_seconds()
-    return max(settings.validation.max_age_s, behind_s + 86400.0)
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
@@ -78,7 +81,48 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         broker.stop()
         influx.stop()
         return 1
-    settings = settings.model_copy(
+    token = secrets.token_urlsafe(24)
+    settings = demo_settings(settings, broker, influx, options, token)
+    stop = threading.Event()
+    truth = SimulatedTruth()
+    sim = threading.Thread(
+        target=_simulate,
+        args=(settings, broker, options, start, stop, truth),
+        name="simulator",
+        daemon=True,
+    )
+    try:
+        plan = _seed(settings, options)
+        _banner(settings, broker, influx, options, start, token, plan)
+        sim.start()
+        asyncio.run(run_until_signalled(lambda: _gateway_main(settings, influx, options, truth)))
+    finally:
+        stop.set()
+        sim.join(10)
+        influx.stop()
+        broker.stop()
+        print("demo: stopped mosquitto, InfluxDB, the cameras, the simulator and the gateway")
+    return 0
+
+
+def demo_settings(
+    settings: Settings,
+    broker: MosquittoServer,
+    influx: InfluxDB1Server,
+    options: DemoOptions,
+    token: str,
+) -> Settings:
+    """The site file pointed at the demo's own servers, with a one-run admin token."""
+    api = settings.api.model_copy(
+        update={
+            "port": options.api_port or free_port(settings.api.host),
+            "tokens": [
+                *settings.api.tokens,
+                ApiToken(name="Demo", role=Role.ADMIN, token=SecretStr(token)),
+            ],
+        }
+    )
+    return settings.model_copy(
         update={
             "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
             "influxdb": settings.influxdb.model_copy(
@@ -87,29 +131,41 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             "gateway": settings.gateway.model_copy(
                 update={"state_dir": options.state_dir / "gateway"}
             ),
-            "validation": settings.validation.model_copy(
-                update={"max_age_s": replay_max_age_s(settings, start, datetime.now(UTC))}
-            ),
+            "api": api,
         }
     )
-    stop = threading.Event()
-    sim = threading.Thread(
-        target=_simulate,
-        args=(settings, broker, options, start, stop),
-        name="simulator",
-        daemon=True,
+
+
+def _seed(settings: Settings, options: DemoOptions) -> str:
+    """Weeks of simulated history before today, then tomorrow's staffing plan from them."""
+    if options.history_days <= 0:
+        return ""
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.site.timezone)).date()
+    first = today - timedelta(days=options.history_days)
+    print(f"demo: writing {options.history_days} days of simulated history ...", flush=True)
+    report = seed_history(settings, settings.influxdb, first, options.history_days, options.seed)
+    print(
+        f"demo: history {report.first} .. {report.last}: {report.days_written} open days,"
+        f" {report.lines} points",
+        flush=True,
     )
-    _banner(settings, broker, influx, options, start)
-    try:
-        sim.start()
-        asyncio.run(run_until_signalled(lambda: _gateway_main(settings, influx, options)))
-    finally:
-        stop.set()
-        sim.join(10)
-        influx.stop()
-        broker.stop()
-        print("demo: stopped mosquitto, InfluxDB, the simulator and the gateway", flush=True)
-    return 0
+    return tomorrow_plan_text(settings, datetime.now(UTC))
+
+
+class SimulatedTruth:
+    """What the simulator's model holds: people per zone and simulated time (for the cameras)."""
+
+    def __init__(self) -> None:
+        self._model: CenterModel | None = None
+
+    def attach(self, model: CenterModel) -> None:
+        self._model = model
+
+    def occupancy(self) -> Mapping[str, int]:
+        return dict(self._model.occupancy) if self._model is not None else {}
+
+    def now(self) -> datetime | None:
+        return self._model.now if self._model is not None else None
 
 
 def _simulate(
@@ -118,6 +174,7 @@ def _simulate(
     options: DemoOptions,
     start: datetime,
     stop: threading.Event,
+    truth: SimulatedTruth,
 ) -> None:
     run_simulator(
         settings,
@@ -127,16 +184,36 @@ def _simulate(
         start=start,
         speed=options.speed,
         stop=stop,
+        live=True,
+        on_model=truth.attach,
     )
 
 
-async def _gateway_main(settings: Settings, influx: InfluxDB1Server, options: DemoOptions) -> None:
-    gateway = build_gateway(settings)
-    limit = options.minutes * 60 if options.minutes is not None else None
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(limit), asyncio.TaskGroup() as tg:
-            tg.create_task(gateway.run())
-            tg.create_task(_report(gateway, influx))
+async def _gateway_main(
+    settings: Settings, influx: InfluxDB1Server, options: DemoOptions, truth: SimulatedTruth
+) -> None:
+    cameras = DemoCameras(
+        settings.cameras,
+        truth.occupancy,
+        truth.now,
+        folder=options.state_dir / "cameras",
+        timezone=settings.site.timezone,
+    )
+    try:
+        configured = await cameras.start()
+        print(
+            "demo: virtual ONVIF cameras "
+            + ", ".join(f"{c.id} ({cameras.transport[c.id]})" for c in configured),
+            flush=True,
+        )
+        gateway = build_gateway(settings.model_copy(update={"cameras": configured}))
+        limit = options.minutes * 60 if options.minutes is not None else None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit), asyncio.TaskGroup() as tg:
+                tg.create_task(gateway.run())
+                tg.create_task(_report(gateway, influx))
+    finally:
+        await asyncio.shield(cameras.stop())
 
 
 async def _report(gateway: Gateway, influx: InfluxDB1Server) -> None:
@@ -158,17 +235,17 @@ async def _stored_counts(client: httpx.AsyncClient) -> dict[str, int]:
 def _summary_line(gateway: Gateway, stored: dict[str, int]) -> str:
     hub = gateway.hub.stats
     w = gateway.writer.stats()
-    state = gateway.hub.state
-    occupancy = ", ".join(
-        f"{zone}={max(c.count for c in sources.values())}"
-        for zone, sources in sorted(state.counts.items())
+    zones = ", ".join(
+        f"{z.zone_id}={z.occupancy} {z.level.value}"
+        for z in gateway.engine.zones()
+        if z.zone_id in BUSY_ZONES
     )
-    waiting = sum(len(q.waiting) for q in state.queues.values())
+    alerts = gateway.engine.alerts()
     stored_txt = ", ".join(f"{k} {v}" for k, v in stored.items()) or "nothing yet"
     return (
         f"demo: {hub.messages} messages, {w.points_written} points written,"
         f" spool {w.spool_batches} batches, {hub.decode_errors} dead letters |"
-        f" people: {occupancy or '-'} | tickets waiting {waiting} | in InfluxDB: {stored_txt}"
+        f" {zones or '-'} | {len(alerts)} alerts open | in InfluxDB: {stored_txt}"
     )
 
 
@@ -178,26 +255,30 @@ def _banner(
     influx: InfluxDB1Server,
     options: DemoOptions,
     start: datetime,
+    token: str,
+    plan: str,
 ) -> None:
     db = settings.influxdb.database
-    print(
-        "\n".join(
-            [
-                "",
-                f"floorwatch demo — {settings.site.name}",
-                f"  simulated day from {start:%Y-%m-%d %H:%M %Z}, {options.speed:g}x real time,"
-                f" seed {options.seed}",
-                f"  MQTT broker   mqtt://{broker.host}:{broker.port}   (watch: mosquitto_sub -h"
-                f" {broker.host} -p {broker.port} -t '#' -v)",
-                f"  InfluxDB 1.x  {influx.url}  database '{db}'",
-                "  look at the data:",
-                f"    curl -sG {influx.url}/query --data-urlencode db={db} --data-urlencode"  # noqa: S608
-                ' "q=SELECT mean(count) FROM zone_occupancy WHERE time > now() - 30d'
-                ' GROUP BY zone, time(1h) fill(none)"',
-                f"  gateway state  {settings.gateway.state_dir}  (spool, dead letters)",
-                "  Ctrl-C stops everything the demo started.",
-                "",
-            ]
-        ),
-        flush=True,
-    )
+    api = settings.api
+    lines = [
+        "",
+        f"floorwatch demo — {settings.site.name}",
+        f"  playing the day of {start:%Y-%m-%d} from {start:%H:%M %Z} as if now,"
+        f" {options.speed:g}x real time, seed {options.seed}",
+        f"  control room  http://{api.host}:{api.port}/   (log in with the token below)",
+        f"  token         {token}   (role admin, valid for this run)",
+        f"  API           curl -H 'Authorization: Bearer {token}'"
+        f" http://{api.host}:{api.port}/api/v1/zones",
+        f"  MQTT broker   mqtt://{broker.host}:{broker.port}   (watch: mosquitto_sub -h"
+        f" {broker.host} -p {broker.port} -t 'floorwatch/#' -v)",
+        f"  InfluxDB 1.x  {influx.url}  database '{db}'",
+        f"    curl -sG {influx.url}/query --data-urlencode db={db} --data-urlencode"  # noqa: S608
+        ' "q=SELECT mean(count) FROM zone_occupancy WHERE time > now() - 30d'
+        ' GROUP BY zone, time(1h) fill(none)"',
+        f"  gateway state {settings.gateway.state_dir}  (spool, alerts, dead letters)",
+        "  Ctrl-C stops everything the demo started.",
+        "",
+    ]
+    if plan:
+        lines += ["Staffing plan for the next open day (from the simulated history):", plan, ""]
+    print("\n".join(lines), flush=True)

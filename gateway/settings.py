@@ -780,6 +780,7 @@ class ApiToken(Model):
 class ApiConfig(Model):
     """The HTTP API and the control-room page (docs/api.md)."""
 
+    enabled: bool = Field(True, description="serve the API and the control-room page")
     host: str = Field("127.0.0.1", description="address uvicorn listens on")
     port: int = Field(8080, ge=0, le=65535, description="port (0: any free port)")
     tokens: list[ApiToken] = Field(default_factory=list, description="who may use the API")

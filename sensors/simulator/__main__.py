@@ -61,6 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="reboot the first cumulative door counter at 10:00 each day (totals restart at 0)",
     )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="stamp readings with the wall-clock time they are sent at (an accelerated day looks live)",
+    )
     p.add_argument("--qos", type=int, choices=(0, 1), default=1)
     p.add_argument("--log-level", default="info")
     p.add_argument("--log-json", action="store_true", help="JSON log lines (default: on a pipe)")
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             qos=args.qos,
             until=until,
             counter_reboot=args.counter_reboot,
+            live=args.live,
         )
     except SimulatorError as exc:
         print(f"simulator: {exc}", file=sys.stderr)

@@ -16,8 +16,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -143,8 +143,16 @@ def run_simulator(
     connect_timeout_s: float = 30.0,
     drain_timeout_s: float = 10.0,
     max_pending: int = 50_000,
+    live: bool = False,
+    on_model: Callable[[CenterModel], None] | None = None,
 ) -> SimulatorStats:
-    """Publish the simulated center from ``start`` until ``until`` or ``stop`` is set."""
+    """Publish the simulated center from ``start`` until ``until`` or ``stop`` is set.
+
+    ``live``: readings carry the wall-clock time they are sent at instead of
+    their simulated time, so an accelerated day looks live to a gateway (the
+    demo's control room). ``on_model`` receives the model once it is built:
+    its ``occupancy`` is the ground truth the demo's virtual cameras film.
+    """
     if speed <= 0:
         raise ValueError("speed must be positive")
     tz = ZoneInfo(settings.site.timezone)
@@ -155,6 +163,8 @@ def run_simulator(
     sensors: dict[str, SensorConfig] = {s.id: s for s in settings.sensors}
     topics = {s.id: topic_for(s) for s in settings.sensors}
     model = CenterModel(settings, seed, start, counter_reboot=counter_reboot)
+    if on_model is not None:
+        on_model(model)
     cid = client_id or f"fw-sim-{settings.site.id}-{uuid.uuid4().hex[:8]}"
     link = _Link(settings.mqtt, cid, max_pending)
     stats = SimulatorStats()
@@ -180,6 +190,8 @@ def run_simulator(
             if until is not None and target >= until:
                 target = until
             for reading in model.step(target):
+                if live:
+                    reading = replace(reading, at=datetime.now(UTC))
                 sensor = sensors[reading.sensor_id]
                 payload = encode(sensor, reading, tz)
                 _publish(link, stats, topics[sensor.id], payload, qos)

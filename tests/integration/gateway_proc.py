@@ -20,10 +20,19 @@ FLOORWATCH = Path(sys.executable).parent / "floorwatch"
 
 
 def site_file(folder: Path, **overrides: Any) -> Path:
-    """The demo site with mqtt/influxdb/gateway sections replaced by ``overrides``."""
+    """The demo site with mqtt/influxdb/gateway sections replaced by ``overrides``.
+
+    The API listens on a free port, and the demo's virtual cameras (which only
+    the demo starts) are left out unless ``cameras=[...]`` is given.
+    """
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    data["cameras"] = []
+    overrides = {"api": {"port": 0}, **overrides}
     for section, values in overrides.items():
-        data[section] = {**data.get(section, {}), **values}
+        if isinstance(values, list):
+            data[section] = values
+        else:
+            data[section] = {**data.get(section, {}), **values}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "site.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

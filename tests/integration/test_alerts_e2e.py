@@ -134,8 +134,9 @@ def level_is(watcher: Watcher, level: str, occupancy: int) -> Callable[[], bool]
 class InProcessGateway:
     """``build_gateway`` on a loop of its own thread: what the API process holds."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *, camera_workers: bool = True) -> None:
         self._settings = load_settings(config, {}).settings
+        self._camera_workers = camera_workers
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -146,6 +147,8 @@ class InProcessGateway:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self.gateway = build_gateway(self._settings)
+            if not self._camera_workers:  # the test plays the camera workers' threads
+                self.gateway.services.cameras.clear()
             self._task = asyncio.current_task()
             self._ready.set()
             await self.gateway.run()
@@ -340,7 +343,7 @@ def test_camera_counts_through_the_inbox(
     data["alerts"]["device_dwell_s"] = 1
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     watcher = Watcher(broker.host, broker.port)
-    inproc = InProcessGateway(config)
+    inproc = InProcessGateway(config, camera_workers=False)
     inproc.start()
     try:
         assert inproc.gateway is not None
