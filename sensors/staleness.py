@@ -7,8 +7,10 @@ DeviceHealth(online=False, detail="stale: no data for 190 s (expected every
 60 s)"). The next ``seen()`` of that sensor reports it once as back:
 DeviceHealth(online=True, detail="reporting again"), stamped with the time of
 the message that brought it back; the recovery is emitted from ``seen`` so it
-is as early and as precise as the data itself. A sensor never seen since the
-tracker started counts its silence from ``start``.
+is as early and as precise as the data itself. The first data of a sensor
+since the tracker started is reported once too (detail "reporting"), so a
+freshly started gateway shows its sensors online. A sensor never seen since
+the tracker started counts its silence from ``start``.
 """
 
 from __future__ import annotations
@@ -63,18 +65,19 @@ class StalenessTracker:
             return []
         last = self._last.get(sensor_id)
         self._last[sensor_id] = at if last is None else max(last, at)
+        if last is None and sensor_id not in self._stale:
+            # first data since start: the control room shows it online from now on
+            return [self._online(sensor_id, at, "reporting")]
         if sensor_id not in self._stale:
             return []
         self._stale.discard(sensor_id)
-        return [
-            DeviceHealth(
-                device_id=sensor_id,
-                kind=DeviceKind.SENSOR,
-                online=True,
-                at=at,
-                detail="reporting again",
-            )
-        ]
+        return [self._online(sensor_id, at, "reporting again")]
+
+    @staticmethod
+    def _online(sensor_id: str, at: datetime, detail: str) -> DeviceHealth:
+        return DeviceHealth(
+            device_id=sensor_id, kind=DeviceKind.SENSOR, online=True, at=at, detail=detail
+        )
 
     def check(self, now: datetime) -> list[DeviceHealth]:
         """Sensors that passed their deadline since the last check, each once."""

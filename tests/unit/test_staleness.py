@@ -48,9 +48,19 @@ def test_exactly_at_the_deadline_is_not_stale() -> None:
     assert len(t.check(at(30.001))) == 1
 
 
+def test_first_data_is_reported_online_once() -> None:
+    t = tracker()
+    first = t.seen("pc-b", at(5))
+    assert [(h.device_id, h.online, h.detail, h.at) for h in first] == [
+        ("pc-b", True, "reporting", at(5))
+    ]
+    assert t.seen("pc-b", at(6)) == []
+
+
 def test_data_keeps_a_sensor_fresh() -> None:
     t = tracker()
-    for second in range(0, 600, 25):
+    t.seen("pc-b", at(0))  # its first data: reported online once
+    for second in range(25, 600, 25):
         assert t.seen("pc-b", at(second)) == []
         assert [h.device_id for h in t.check(at(second + 1))] in ([], ["dc-c"], ["cl-a"])
     assert "pc-b" not in t.stale
