@@ -98,6 +98,9 @@ def demo(
     api_port: Annotated[
         int | None, typer.Option(help="port of the control room (default: a free one)")
     ] = None,
+    visitors: Annotated[
+        float, typer.Option(help="ticket holders on the day played (a usual day: 535)")
+    ] = 900.0,
     log_level: LogLevel = "warning",
 ) -> None:
     """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""
@@ -113,6 +116,7 @@ def demo(
         minutes=minutes,
         history_days=history_days,
         api_port=api_port,
+        visitors=visitors,
     )
     sys.exit(run_demo(loaded.settings, options))
 

@@ -32,6 +32,7 @@ from gateway.peers.process import PeerError, free_port
 from gateway.planning.seed import seed_history
 from gateway.planning.service import tomorrow_plan_text
 from gateway.settings import ApiToken, Role, Settings
+from sensors.simulator.demand import Demand
 from sensors.simulator.model import CenterModel
 from sensors.simulator.publisher import run_simulator
 
@@ -54,6 +55,7 @@ class DemoOptions:
     minutes: float | None
     history_days: int = 28
     api_port: int | None = None
+    visitors: float = 900.0  # ticket holders on the day played live: a busy day
 
 
 def default_start(now: datetime, tz: ZoneInfo) -> datetime:
@@ -186,6 +188,7 @@ def _simulate(
         stop=stop,
         live=True,
         on_model=truth.attach,
+        demand=Demand(tickets_per_weekday=options.visitors),
     )
 
 
@@ -263,8 +266,9 @@ def _banner(
     lines = [
         "",
         f"floorwatch demo — {settings.site.name}",
-        f"  playing the day of {start:%Y-%m-%d} from {start:%H:%M %Z} as if now,"
-        f" {options.speed:g}x real time, seed {options.seed}",
+        f"  playing a busy day ({options.visitors:g} ticket holders; a usual day has 535),"
+        f" {start:%A} from {start:%H:%M %Z}, as if now, {options.speed:g}x real time,"
+        f" seed {options.seed}",
         f"  control room  http://{api.host}:{api.port}/   (log in with the token below)",
         f"  token         {token}   (role admin, valid for this run)",
         f"  API           curl -H 'Authorization: Bearer {token}'"

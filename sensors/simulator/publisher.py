@@ -26,6 +26,7 @@ import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from gateway.settings import MqttConfig, SensorConfig, Settings
+from sensors.simulator.demand import Demand
 from sensors.simulator.model import CenterModel
 from sensors.simulator.payloads import encode, topic_for
 from sensors.simulator.readings import SimReading
@@ -145,6 +146,7 @@ def run_simulator(
     max_pending: int = 50_000,
     live: bool = False,
     on_model: Callable[[CenterModel], None] | None = None,
+    demand: Demand | None = None,
 ) -> SimulatorStats:
     """Publish the simulated center from ``start`` until ``until`` or ``stop`` is set.
 
@@ -162,7 +164,7 @@ def run_simulator(
         until = until.replace(tzinfo=tz)
     sensors: dict[str, SensorConfig] = {s.id: s for s in settings.sensors}
     topics = {s.id: topic_for(s) for s in settings.sensors}
-    model = CenterModel(settings, seed, start, counter_reboot=counter_reboot)
+    model = CenterModel(settings, seed, start, demand=demand, counter_reboot=counter_reboot)
     if on_model is not None:
         on_model(model)
     cid = client_id or f"fw-sim-{settings.site.id}-{uuid.uuid4().hex[:8]}"
