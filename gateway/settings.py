@@ -981,30 +981,50 @@ Loc = tuple[str | int, ...]
 
 
 def reference_errors(settings: Settings) -> list[tuple[Loc, str]]:
-    """Duplicate ids and references to unknown floors, zones and doors."""
+    """Duplicate ids and references to unknown floors, zones, doors, services and devices."""
     errors: list[tuple[Loc, str]] = []
     floors = _unique(errors, "floors", [f.id for f in settings.floors])
     zones = _unique(errors, "zones", [z.id for z in settings.zones])
     doors = _unique(errors, "doors", [d.id for d in settings.doors])
-    _unique(errors, "services", [s.id for s in settings.services])
-    _unique(errors, "cameras", [c.id for c in settings.cameras])
-    _unique(errors, "sensors", [s.id for s in settings.sensors])
+    services = _unique(errors, "services", [s.id for s in settings.services])
+    cameras = _unique(errors, "cameras", [c.id for c in settings.cameras])
+    sensors = _unique(errors, "sensors", [s.id for s in settings.sensors])
     for i, z in enumerate(settings.zones):
         _ref(errors, ("zones", i, "floor"), z.floor, floors, "floor")
+        for k, service in enumerate(z.services or []):
+            _ref(errors, ("zones", i, "services", k), service, services, "service")
     for i, d in enumerate(settings.doors):
         _ref(errors, ("doors", i, "floor"), d.floor, floors, "floor")
         _ref(errors, ("doors", i, "into_zone"), d.into_zone, zones, "zone")
         if d.from_zone is not None:
             _ref(errors, ("doors", i, "from_zone"), d.from_zone, zones, "zone")
-    for i, c in enumerate(settings.cameras):
-        for j, roi in enumerate(c.rois):
-            _ref(errors, ("cameras", i, "rois", j, "zone"), roi.zone, zones, "zone")
+    _camera_refs(errors, settings.cameras, zones)
     for i, s in enumerate(settings.sensors):
         if s.zone is not None:
             _ref(errors, ("sensors", i, "zone"), s.zone, zones, "zone")
         if s.door is not None:
             _ref(errors, ("sensors", i, "door"), s.door, doors, "door")
+    _maintenance_refs(errors, settings.alerts.maintenance, cameras, sensors)
     return errors
+
+
+def _camera_refs(
+    errors: list[tuple[Loc, str]], cameras: list[CameraConfig], zones: set[str]
+) -> None:
+    for i, c in enumerate(cameras):
+        for j, roi in enumerate(c.rois):
+            _ref(errors, ("cameras", i, "rois", j, "zone"), roi.zone, zones, "zone")
+
+
+def _maintenance_refs(
+    errors: list[tuple[Loc, str]],
+    windows: list[MaintenanceWindow],
+    cameras: set[str],
+    sensors: set[str],
+) -> None:
+    devices = cameras | sensors | {"gateway"}
+    for i, w in enumerate(windows):
+        _ref(errors, ("alerts", "maintenance", i, "device"), w.device, devices, "device")
 
 
 def _unique(errors: list[tuple[Loc, str]], where: str, ids: list[str]) -> set[str]:
