@@ -939,6 +939,21 @@ class PlanningConfig(Model):
     hvac_interval_s: float = Field(
         300, gt=0, description="how often HVAC advice is worked out and published on MQTT"
     )
+    publish_at: time = Field(
+        time(18, 0),
+        description=(
+            'local time of day (quoted, "HH:MM") the next open day\'s staffing plan is'
+            " written to InfluxDB (measurement staffing_plan); also once at start"
+        ),
+    )
+
+    @field_validator("publish_at", mode="before")
+    @classmethod
+    def _quoted_time(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML reads an unquoted 18:00 as the number 1080 (base 60).
+            raise ValueError('write the time quoted, e.g. publish_at: "18:00"')
+        return value
 
 
 # --------------------------------------------------------------------------- root

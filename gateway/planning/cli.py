@@ -10,9 +10,12 @@ from typing import Annotated
 import typer
 
 from gateway.config_loader import ConfigError, load_settings
+from gateway.influx_writer import StorageError
 from gateway.planning.backtest import render_backtest
 from gateway.planning.history import HistoryError, InfluxHistory
 from gateway.planning.hvac_rules import advice_topic
+from gateway.planning.plan_points import plan_lines
+from gateway.planning.publisher import influx_write
 from gateway.planning.report import plan_csv, render_plan
 from gateway.planning.service import PlanningService
 from gateway.settings import Settings
@@ -49,6 +52,13 @@ def staffing(
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="also write the plan as CSV")
     ] = None,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store",
+            help="also write the plan to InfluxDB (measurement staffing_plan, managers' dashboard)",
+        ),
+    ] = False,
 ) -> None:
     """Counters to open per hour and service group for one day."""
     settings = _settings(config)
@@ -65,6 +75,17 @@ def staffing(
     if csv_file is not None:
         csv_file.write_text(plan_csv(plan), encoding="utf-8")
         typer.echo(f"\nwritten {csv_file}")
+    if store:
+        lines = plan_lines(settings.site.id, plan, service.tz)
+        try:
+            if lines:
+                influx_write(settings.influxdb)("\n".join(lines))
+        except StorageError as exc:
+            typer.echo(f"cannot store the plan: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(
+            f"\nstored {len(lines)} points of {target} in staffing_plan ({settings.influxdb.url})"
+        )
 
 
 @plan_app.command("backtest")

@@ -30,6 +30,7 @@ from gateway.planning.forecast import (
 from gateway.planning.history import HistoryError, InfluxHistory
 from gateway.planning.hvac import HvacAdvice, HvacParams, VentilationParams, ZoneConditions
 from gateway.planning.hvac_rules import advise
+from gateway.planning.plan_points import plan_lines
 from gateway.planning.report import plan_csv, render_plan
 from gateway.planning.staffing import (
     StaffingParams,
@@ -107,6 +108,14 @@ class PlanningService:
         tz = ZoneInfo(settings.site.timezone)
         return cls(settings, InfluxHistory(settings.influxdb, settings.site.id, tz))
 
+    @property
+    def site_id(self) -> str:
+        return self._settings.site.id
+
+    def next_open_day(self, after: date) -> date:
+        """The first day after ``after`` the center opens."""
+        return next_open_day(self._settings, after)
+
     # ------------------------------------------------------------------ staffing
 
     def staffing_plan(self, day: date) -> StaffingPlan:
@@ -122,6 +131,10 @@ class PlanningService:
 
     def staffing_table(self, day: date) -> str:
         return render_plan(self.staffing_plan(day))
+
+    def staffing_lines(self, day: date) -> list[str]:
+        """The plan of ``day`` as ``staffing_plan`` line-protocol lines (``plan_points``)."""
+        return plan_lines(self.site_id, self.staffing_plan(day), self.tz)
 
     def _plan(self, day: date, arrivals: Arrivals, records: list[TicketRecord]) -> StaffingPlan:
         cfg = self._cfg

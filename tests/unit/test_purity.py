@@ -34,6 +34,7 @@ PURE = [
         for m in ("influxql", "common", "control_room", "managers", "facility", "build")
     ),  # noqa: E501
     "cameras/capture_core.py",
+    "gateway/planning/plan_points.py",
     *(
         f"gateway/planning/{m}.py"
         for m in ("erlang", "forecast", "backtest", "staffing", "report", "hvac", "hvac_rules")
