@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from jsonschema import Draft201909Validator
+from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
 
+from gateway.config_loader import load_settings
 from gateway.peers.mosquitto import MOSQUITTO_TUNING
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,3 +134,56 @@ def test_dockerfile_copies_what_exists_and_ignores_secrets() -> None:
         assert (ROOT / source).exists(), source
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert {".env", ".venv", "state", ".git"} <= set(ignored)
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} (enough for our file)."""
+
+    def one(m: re.Match[str]) -> str:
+        name, rest = m.group(1), m.group(0)[len(m.group(1)) + 2 : -1]
+        if name in env and env[name] != "":
+            return env[name]
+        assert rest.startswith(":-"), f"{name} is required and not set"
+        return rest[2:]
+
+    return VARIABLE.sub(one, value)
+
+
+def _example_env(secret: str) -> dict[str, str]:
+    example = (ROOT / "deploy" / "example.env").read_text(encoding="utf-8")
+    names = dict(
+        line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#")
+    )
+    return {k: (secret if v == "change-me" else v) for k, v in names.items()}
+
+
+def test_the_gateway_api_listens_where_its_healthcheck_and_port_look(
+    compose: dict[str, Any],
+) -> None:
+    gateway = compose["services"]["floorwatch"]
+    secret = "0123456789abcdef0123456789abcdef"
+    env = {k: _interpolate(str(v), _example_env(secret)) for k, v in gateway["environment"].items()}
+    api = load_settings(ROOT / "config" / "demo-site.yaml", env).settings.api
+    assert api.enabled
+    assert api.host == "0.0.0.0"  # noqa: S104 -- inside the container, on purpose
+    assert f"//127.0.0.1:{api.port}/health'" in " ".join(gateway["healthcheck"]["test"])
+    published = [_interpolate(p, {}) for p in gateway["ports"]]
+    assert published == [f"8080:{api.port}"]
+    assert re.search(rf"^EXPOSE {api.port}$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    (token,) = api.tokens
+    assert token.role.value == "admin"
+    assert token.token.get_secret_value() == secret
+
+
+def test_secrets_reach_the_gateway_by_reference_only(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if not re.search("PASSWORD|TOKEN", key):
+                continue
+            if key == "FLOORWATCH_API__TOKENS":
+                tokens = json.loads(value)
+                values = [t["token"] for t in tokens]
+            else:
+                values = [value]
+            for v in values:
+                assert re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", v), f"{name}: {key} is literal"
