@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +26,8 @@ from dashboards.managers import managers
 from gateway.config_loader import load_settings
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.process import free_port
+from gateway.peers.victoriametrics import VictoriaMetricsServer
+from gateway.planning.plan_points import plan_lines
 from gateway.planning.publisher import PlanPublisher, influx_write
 from gateway.planning.service import PlanningService
 from gateway.planning.staffing import StaffingPlan
@@ -198,3 +201,26 @@ def test_write_function_posts_to_v1(settings: Settings, influxdb1: InfluxDB1Serv
         "SELECT counters FROM staffing_plan WHERE service = 'probe'", settings.influxdb.database
     )
     assert rows == [[0, 3]]
+
+
+def test_plan_lines_through_v2_into_victoriametrics(
+    settings: Settings, victoriametrics: VictoriaMetricsServer, victoriametrics_site: str
+) -> None:
+    """The v2 path (influxdb-client's write API) of the same lines: VictoriaMetrics keeps them."""
+    day = date(2026, 11, 27)
+    plan = PlanningService.from_settings(settings).staffing_plan(day)
+    config = InfluxConfig(url=victoriametrics.url, protocol="v2", bucket="floorwatch", org="t")
+    influx_write(config)("\n".join(plan_lines(victoriametrics_site, plan, TZ)))
+    expected = sorted(
+        (int(datetime.combine(day, time(hour), tzinfo=TZ).timestamp() * 1000), float(n))
+        for hour, n in _planned(plan).items()
+    )
+    labels = {"site": victoriametrics_site, "service": "all"}
+
+    def stored() -> list[tuple[int, float]]:
+        return sorted(victoriametrics.export_series("staffing_plan_counters", labels))
+
+    deadline = monotonic() + 30
+    while stored() != expected and monotonic() < deadline:
+        sleep(0.1)  # VictoriaMetrics makes new samples searchable within a second
+    assert stored() == expected
