@@ -119,6 +119,7 @@ function switchLanguage() {
   window.I18N.toggle();
   window.I18N.apply(document);
   if (state.site) renderAll();
+  renderViews();
 }
 
 async function enterRoom() {
@@ -140,6 +141,7 @@ async function enterRoom() {
     state.devices.set(s.id, { device_id: s.id, kind: "sensor", health: s.health });
   }
   buildPlans();
+  buildViews();
   renderAll();
   connect();
 }

@@ -1,0 +1,268 @@
+// The planning views: "Kế hoạch quầy" (staffing plan, managers) and "HVAC" (advice, facility staff).
+// Loaded after app.js, whose state and helpers it uses. Tabs only for the roles the API lets in.
+"use strict";
+
+const VIEWS = [
+  { id: "floor", label: "view.floor", roles: null },
+  { id: "staffing", label: "view.staffing", roles: new Set(["manager", "admin"]), load: () => loadStaffing() },
+  { id: "hvac", label: "view.hvac", roles: new Set(["facility", "admin"]), load: () => loadHvac() },
+];
+const HVAC_REFRESH_MS = 60000;
+const MAX_WAIT_MIN = 120;
+const planning = { view: "floor", staffing: null, hvac: null, timer: null };
+
+// ---------------------------------------------------------------- tabs
+
+function buildViews() {
+  const allowed = VIEWS.filter((v) => !v.roles || v.roles.has(state.me.role));
+  const nav = $("#views");
+  nav.replaceChildren(...(allowed.length > 1 ? allowed : []).map((v) => {
+    const tab = el("button", { type: "button", role: "tab", class: "view-tab", "data-view": v.id });
+    tab.addEventListener("click", () => showView(v.id));
+    return tab;
+  }));
+  nav.hidden = allowed.length <= 1;
+  $("#staffing-date").addEventListener("change", () => loadStaffing());
+  showView("floor");
+}
+
+function showView(id) {
+  planning.view = id;
+  document.body.dataset.view = id;
+  for (const tab of document.querySelectorAll("#views .view-tab")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.view === id));
+  }
+  clearInterval(planning.timer);
+  if (id === "hvac") planning.timer = setInterval(loadHvac, HVAC_REFRESH_MS);
+  VIEWS.find((v) => v.id === id)?.load?.();
+  renderViews();
+}
+
+function renderViews() {
+  for (const tab of document.querySelectorAll("#views .view-tab")) {
+    tab.textContent = T(VIEWS.find((v) => v.id === tab.dataset.view).label);
+  }
+  if (planning.staffing) renderStaffing(planning.staffing);
+  if (planning.hvac) renderHvac(planning.hvac);
+}
+
+function siteDate(offsetDays) {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: state.site?.timezone || "Asia/Ho_Chi_Minh", year: "numeric", month: "2-digit", day: "2-digit",
+  }).formatToParts(new Date(Date.now() + offsetDays * 86400000));
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part("year")}-${part("month")}-${part("day")}`;
+}
+
+function dayText(isoDate) {
+  return new Date(`${isoDate}T12:00:00Z`).toLocaleDateString(window.I18N.lang === "vi" ? "vi-VN" : "en-GB", {
+    timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric",
+  });
+}
+
+function hhmm(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString("en-GB", {
+    timeZone: state.site?.timezone || "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+function showError(box, e) {
+  box.hidden = false;
+  box.textContent = T(e.status === 503 ? "plan.unavailable" : "plan.failed", { msg: e.message });
+}
+
+// ---------------------------------------------------------------- staffing plan
+
+async function loadStaffing() {
+  const input = $("#staffing-date");
+  if (!input.value) input.value = siteDate(1); // tomorrow, site time
+  const day = input.value;
+  $("#staffing-csv").href = `/api/v1/planning/staffing.csv?date=${encodeURIComponent(day)}`;
+  $("#staffing-csv").setAttribute("download", `staffing-${day}.csv`);
+  try {
+    const plan = await api(`/api/v1/planning/staffing?date=${encodeURIComponent(day)}`);
+    if (input.value !== day) return; // the date changed meanwhile
+    $("#staffing-error").hidden = true;
+    planning.staffing = plan;
+    renderStaffing(plan);
+  } catch (e) {
+    if (e.status === 401) return showLogin();
+    planning.staffing = null;
+    $("#staffing-groups").replaceChildren();
+    $("#staffing-short").hidden = true;
+    showError($("#staffing-error"), e);
+  }
+}
+
+function renderStaffing(plan) {
+  const g0 = plan.groups[0];
+  const basis = g0 ? T(`basis.${g0.forecast_basis}`) : "";
+  $("#staffing-meta").textContent = T("staffing.meta", {
+    day: dayText(plan.date),
+    level: Math.round(plan.target_level * 100),
+    wait: fmt(plan.target_wait_s / 60),
+    source: T(`staffing.source.${plan.arrivals_source}`),
+    basis: g0 ? `${basis} (${T("staffing.refdays", { n: g0.reference_days.length })})` : "–",
+  });
+  const names = new Map(plan.groups.map((g) => [g.id, g.name]));
+  const short = plan.short_hours.map((s) => {
+    const [group, hour] = s.split(" ");
+    return `${names.get(group) || group} ${hour}:00`;
+  });
+  const summary = $("#staffing-short");
+  summary.hidden = false;
+  summary.className = `short-summary ${short.length ? "bad" : "good"}`;
+  summary.textContent = short.length ? `⚠ ${T("staffing.short", { n: short.length, list: short.join(", ") })}`
+    : `✔ ${T("staffing.no_short")}`;
+  const open = plan.groups.some((g) => g.hours.length > 0);
+  if (!open) {
+    summary.hidden = true;
+    $("#staffing-groups").replaceChildren(el("p", { class: "muted" }, T("staffing.closed")));
+    return;
+  }
+  $("#staffing-groups").replaceChildren(totalCard(plan), ...plan.groups.map(groupCard));
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+const arrivalsText = (v) => fmt(v, v < 10 ? 1 : 0);
+
+function hourTable(hours, rows) {
+  const head = el("tr", {}, el("th", {}, T("staffing.hour")),
+    ...hours.map((h) => el("th", { title: T("staffing.open_min", { m: h.open_minutes }) },
+      `${pad(h.hour)}h`, h.open_minutes < 60 ? el("small", {}, `${h.open_minutes}′`) : "")));
+  const body = rows.map(([label, cell]) => el("tr", {}, el("th", { title: T(label) }, T(label)), ...hours.map((h) => {
+    const { text, cls = "", title = "" } = cell(h);
+    return el("td", { class: cls, title, "data-hour": String(h.hour) }, text);
+  })));
+  return el("table", { class: "hours" }, el("thead", {}, head), el("tbody", {}, ...body));
+}
+
+function groupCard(g) {
+  const rows = [
+    ["staffing.arrivals", (h) => ({ text: arrivalsText(h.arrivals) })],
+    ["staffing.counters", (h) => ({
+      text: `${h.counters_needed}/${h.counters_available}`,
+      cls: h.short ? "short counters" : "counters",
+      title: h.short ? T("staffing.short_cell", { n: h.counters_needed, c: h.counters_available }) : "",
+    })],
+  ];
+  if (g.hours.some((h) => h.counters_open_actual !== null)) {
+    rows.push(["staffing.actual", (h) => ({ text: fmt(h.counters_open_actual, 1) })]);
+  }
+  rows.push(
+    ["staffing.wait", (h) => waitCell(h.expected_wait_s)],
+    ["staffing.occupancy", (h) => ({ text: `${Math.round(h.occupancy * 100)}%`, cls: h.occupancy >= 0.85 ? "high" : "" })],
+  );
+  const meta = T("staffing.group_meta", {
+    c: g.counters, min: fmt(g.service_time_s / 60, 1), src: T(`staffing.st.${g.service_time_source}`),
+  });
+  const shortCount = g.hours.filter((h) => h.short).length;
+  return el("section", { class: `card plan-group ${shortCount ? "has-short" : ""}`, "data-group": g.id },
+    el("h3", {}, g.name, el("span", { class: "card-meta" }, meta)), hourTable(g.hours, rows));
+}
+
+// Mean wait in minutes; past two hours (or none: the queue grows all hour) the figure says
+// only "the queue does not clear", the exact value is in the tooltip.
+function waitCell(waitS) {
+  if (waitS === null) return { text: "∞", cls: "short", title: T("staffing.grows") };
+  const min = waitS / 60;
+  if (min > MAX_WAIT_MIN) return { text: `>${MAX_WAIT_MIN}`, cls: "short", title: `${fmt(min)} min` };
+  const target = planning.staffing?.target_wait_s ?? 900;
+  return { text: fmt(min, min < 10 ? 1 : 0), cls: waitS > target ? "high" : "" };
+}
+
+function totalCard(plan) {
+  const byHour = new Map();
+  for (const g of plan.groups) for (const h of g.hours) {
+    const t = byHour.get(h.hour) || { hour: h.hour, open_minutes: h.open_minutes, arrivals: 0, needed: 0, available: 0, short: 0 };
+    t.arrivals += h.arrivals;
+    t.needed += h.counters_needed;
+    t.available += h.counters_available;
+    t.short += h.short ? 1 : 0;
+    t.open_minutes = Math.max(t.open_minutes, h.open_minutes);
+    byHour.set(h.hour, t);
+  }
+  const hours = [...byHour.values()].sort((a, b) => a.hour - b.hour);
+  // The center's counters are the same every hour (as a rule): then one figure in the label.
+  const have = new Set(hours.map((h) => h.available));
+  const same = have.size === 1 ? [...have][0] : null;
+  const rows = [
+    ["staffing.arrivals", (h) => ({ text: arrivalsText(h.arrivals) })],
+    [same === null ? "staffing.counters" : T("staffing.needed_of", { c: same }), (h) => ({
+      text: same === null ? `${h.needed}/${h.available}` : String(h.needed), cls: "counters",
+    })],
+    ["staffing.groups_short", (h) => ({ text: h.short ? String(h.short) : "–", cls: h.short ? "short" : "" })],
+  ];
+  const total = Math.round(hours.reduce((s, h) => s + h.arrivals, 0));
+  return el("section", { class: "card plan-total", "data-group": "all" },
+    el("h3", {}, T("staffing.total"), el("span", { class: "card-meta" }, T("staffing.total_meta", { n: total }))),
+    hourTable(hours, rows));
+}
+
+// ---------------------------------------------------------------- HVAC advice
+
+async function loadHvac() {
+  try {
+    const advice = await api("/api/v1/planning/hvac");
+    $("#hvac-error").hidden = true;
+    planning.hvac = advice;
+    renderHvac(advice);
+  } catch (e) {
+    if (e.status === 401) return showLogin();
+    showError($("#hvac-error"), e);
+  }
+}
+
+function renderHvac(advice) {
+  const order = [...state.zonesCfg.keys()];
+  const worst = (a) => (a.actions.some((x) => x.severity === "warning") ? 0 : a.actions.length ? 1 : 2);
+  const sorted = [...advice].sort((a, b) => worst(a) - worst(b) || order.indexOf(a.zone) - order.indexOf(b.zone));
+  $("#hvac-meta").textContent = advice.length
+    ? T("hvac.meta", { at: timeText(advice[0].at), std: T(`hvac.std.${advice[0].outdoor_air.standard}`) }) : "";
+  $("#hvac-zones").replaceChildren(...(sorted.length ? sorted.map(hvacCard)
+    : [el("p", { class: "muted" }, T("hvac.none"))]));
+}
+
+function hvacCard(a) {
+  const name = state.zonesCfg.get(a.zone)?.name || a.zone;
+  const trend = a.occupancy_trend_per_h;
+  const people = `${a.occupancy} ${T("people")}` + (trend === null ? "" : ` (${trend >= 0 ? "+" : ""}${fmt(trend)}${T("hvac.per_h")})`);
+  const band = a.band;
+  const row = (label, value, unit, digits, status, range) => el("tr", {},
+    el("th", {}, T(label)),
+    el("td", { class: `v ${status || ""}` }, value === null ? "–" : `${fmt(value, digits)} ${unit}`),
+    el("td", { class: "muted" }, range));
+  const figures = el("table", { class: "hvac-figures" }, el("tbody", {},
+    row("climate.temp", a.temperature_c, "°C", 1, a.status.temperature, `${band.temperature_c[0]}–${band.temperature_c[1]} °C`),
+    row("climate.rh", a.humidity_pct, "%", 0, a.status.humidity, `${band.humidity_pct[0]}–${band.humidity_pct[1]} %`),
+    el("tr", {}, el("th", {}, "CO₂"),
+      el("td", { class: `v ${a.status.co2 || ""}` }, a.co2_ppm === null ? "–" : `${fmt(a.co2_ppm)} ppm`),
+      el("td", { class: "muted" }, `≤ ${fmt(band.co2_ppm_max)} ppm`)),
+    el("tr", {}, el("th", {}, T("hvac.outdoor_air")),
+      el("td", { class: "v" }, `${fmt(a.outdoor_air.needed_m3h)} m³/h`),
+      el("td", { class: "muted" }, a.outdoor_air.estimated_m3h === null ? ""
+        : T("hvac.estimated", { v: fmt(a.outdoor_air.estimated_m3h) })))));
+  const actions = a.actions.length
+    ? a.actions.map((x) => el("li", { class: `action ${x.severity}`, "data-code": x.code, title: x.message },
+      el("span", { class: "badge" }, T(`hvac.code.${x.code}`)), " ", actionText(a, x)))
+    : [el("li", { class: "action none" }, `✔ ${T("hvac.ok")}`)];
+  return el("section", { class: "card hvac-zone", "data-zone": a.zone },
+    el("h3", {}, name, el("span", { class: `chip ${a.open ? "open" : "closed"}` }, T(a.open ? "hvac.open" : "hvac.closed"))),
+    el("p", { class: "hvac-people" }, people),
+    figures,
+    el("ul", { class: "actions" }, ...actions));
+}
+
+// The server's sentence is English; in Vietnamese the page says it from the payload's figures.
+function actionText(a, x) {
+  if (window.I18N.lang !== "vi") return x.message;
+  const key = `hvac.say.${x.code}`;
+  if (!window.I18N.has(key)) return x.message;
+  return T(key, {
+    needed: fmt(a.outdoor_air.needed_m3h), co2: fmt(a.co2_ppm), max: fmt(a.band.co2_ppm_max),
+    n: a.occupancy, t: fmt(a.temperature_c, 1), hi: a.band.temperature_c[1], lo: a.band.temperature_c[0],
+    rh: fmt(a.humidity_pct), rh_hi: a.band.humidity_pct[1], rh_lo: a.band.humidity_pct[0],
+    start: hhmm(a.precool_start), rise: hhmm(a.rise_at),
+  });
+}
