@@ -203,6 +203,10 @@ def test_manager_sees_tomorrows_staffing_plan(server: LiveServer, browser: Any) 
     shot(page, "2-staffing-laptop-english")
     page.click('#views .view-tab[data-view="floor"]')
     expect(page.locator("#room")).to_be_visible()
+    shot(page, "2b-floor-laptop-with-tabs")
+    page.set_viewport_size({"width": 800, "height": 1000})  # a narrow window: panels stack
+    page.click('#views .view-tab[data-view="staffing"]')
+    shot(page, "2c-staffing-narrow")
     page.click(".lang-toggle >> visible=true")  # back to Vietnamese for the next pages
     w.close()
 
