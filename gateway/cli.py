@@ -100,7 +100,7 @@ def demo(
     ] = None,
     visitors: Annotated[
         float, typer.Option(help="ticket holders on the day played (a usual day: 535)")
-    ] = 900.0,
+    ] = 700.0,
     log_level: LogLevel = "warning",
 ) -> None:
     """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""

@@ -55,7 +55,7 @@ class DemoOptions:
     minutes: float | None
     history_days: int = 28
     api_port: int | None = None
-    visitors: float = 900.0  # ticket holders on the day played live: a busy day
+    visitors: float = 700.0  # ticket holders on the day played live: a busy day
 
 
 def default_start(now: datetime, tz: ZoneInfo) -> datetime:
@@ -124,6 +124,7 @@ def demo_settings(
             ],
         }
     )
+    settings = scale_timers(settings, options.speed)
     return settings.model_copy(
         update={
             "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
@@ -136,6 +137,46 @@ def demo_settings(
             "api": api,
         }
     )
+
+
+#: Alert and level timers that measure the crowd's time (simulated), not the
+#: equipment's: the demo shortens them by its speed. Device timers stay real.
+CROWD_TIMERS = (
+    "crowd_dwell_s",
+    "climate_dwell_s",
+    "waiting_dwell_s",
+    "capacity_dwell_s",
+    "clear_s",
+    "renotify_s",
+    "escalate_s",
+    "counter_idle_s",
+)
+
+
+def scale_timers(settings: Settings, speed: float) -> Settings:
+    """The site's dwell, clear and re-notify times in simulated seconds, at ``speed``.
+
+    At 60x a 60 s dwell would be a simulated hour, longer than the morning
+    rush; the demo divides those timers by its speed (never below 1 s) so
+    levels and alerts react on the simulated clock as they would on site.
+    """
+
+    def fast(value: float) -> float:
+        return max(1.0, value / speed) if value > 0 else 0.0
+
+    alerts = settings.alerts
+    scaled = {
+        name: fast(getattr(alerts, name))
+        for name in CROWD_TIMERS
+        if getattr(alerts, name, None) is not None
+    }
+    zones = [
+        z.model_copy(
+            update={"crowd": z.crowd.model_copy(update={"dwell_s": fast(z.crowd.dwell_s)})}
+        )
+        for z in settings.zones
+    ]
+    return settings.model_copy(update={"alerts": alerts.model_copy(update=scaled), "zones": zones})
 
 
 def _seed(settings: Settings, options: DemoOptions) -> str:

@@ -1,4 +1,4 @@
-"""The gateway's outer services: the API, the camera workers, ONVIF events, HVAC advice.
+"""The gateway's outer services: API, camera workers, ONVIF events, HVAC advice, staffing plans.
 
 Part of the composition root (``gateway.app``): built after the core (hub,
 writer, engine) from the same settings, run under the same TaskGroup. Each
@@ -30,6 +30,7 @@ from gateway.hub import Hub
 from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
 from gateway.planning.advisor import HvacAdvisor
+from gateway.planning.publisher import PlanPublisher
 from gateway.planning.service import PlanningService
 from gateway.settings import CameraConfig, Settings
 
@@ -46,11 +47,12 @@ class Services:
     cameras: list[CameraWorker]
     advisor: HvacAdvisor
     planning: PlanningService
+    plans: PlanPublisher
     api_port: int | None = None  # the bound port, once the API listens
 
     def tasks(self) -> list[Task]:
         """What to run under the gateway's TaskGroup, from what is built now."""
-        tasks: list[Task] = [("hvac-advisor", self.advisor.run)]
+        tasks: list[Task] = [("hvac-advisor", self.advisor.run), ("plan-publisher", self.plans.run)]
         for worker in self.cameras:
             tasks.append((f"camera-{worker.camera.id}", worker.run))
             tasks.append((f"onvif-events-{worker.camera.id}", _events(worker.camera, self.inbox)))
@@ -119,7 +121,8 @@ def build_services(
             clock=clock,
         )
         api.state.planning = planning
-    return Services(settings, inbox, api, workers, advisor, planning)
+    plans = PlanPublisher(planning, settings.influxdb, clock=clock, config=settings.planning)
+    return Services(settings, inbox, api, workers, advisor, planning, plans)
 
 
 def _camera_sources(cam: CameraConfig, loop: asyncio.AbstractEventLoop) -> SourceResolver | None:
