@@ -18,6 +18,15 @@ Observations (``cameras.onvif_events``): counting results of mapped Profile M
 rules -> PeopleCount; motion, tamper, video loss -> DeviceHealth of the
 camera; the state of the ONVIF link itself -> DeviceHealth of
 ``<camera>/onvif`` (online, or offline with the CameraError reason).
+
+The camera's event states are detail-only: their ``detail`` is one of the
+stable tokens of ``onvif_events.DETAIL``, and the engine
+(``gateway.floor_model``) keeps tamper and video loss as sticky per-camera
+states instead of taking them as reports on the stream's health, which only
+the capture worker gives (DeviceHealth of the camera id). So a
+``video_restored`` never reports a camera online whose stream is down, and a
+``video_lost`` raises ``camera_offline`` and makes the camera's counts
+unusable until the camera reports ``video_restored``.
 """
 
 from __future__ import annotations

@@ -142,11 +142,14 @@ def device_conditions(
     now: datetime,
     zones: Mapping[str, str] | None = None,
     tampered: Collection[str] = (),
+    video_lost: Collection[str] = (),
 ) -> list[Condition]:
     """Camera and sensor rules; devices in a maintenance window raise nothing.
 
     ``tampered``: cameras whose last tamper event has not been cleared (the
     ONVIF tamper state is sticky; the capture's health reports do not end it).
+    ``video_lost``: cameras whose ONVIF video-loss state is set; they count as
+    offline whatever their stream reports, until the camera says it is restored.
     """
     out: list[Condition] = []
     zones = zones or {}
@@ -155,7 +158,7 @@ def device_conditions(
             continue
         zone = zones.get(d.device_id)
         if d.kind is DeviceKind.CAMERA:
-            out.extend(_camera(d, rules, zone, d.device_id in tampered))
+            out.extend(_camera(d, rules, zone, d.device_id in tampered, d.device_id in video_lost))
         elif not d.online:
             out.append(
                 Condition(
@@ -184,7 +187,7 @@ def device_conditions(
 
 
 def _camera(
-    d: DeviceHealth, rules: AlertRules, zone: str | None, tampered: bool
+    d: DeviceHealth, rules: AlertRules, zone: str | None, tampered: bool, video_lost: bool = False
 ) -> list[Condition]:
     detail = d.detail.lower()
     found: list[tuple[str, Severity, str]] = []
@@ -194,6 +197,8 @@ def _camera(
         found.append(("camera_stalled", Severity.WARNING, d.detail))
     elif not d.online:
         found.append(("camera_offline", Severity.WARNING, d.detail or "offline"))
+    elif video_lost:
+        found.append(("camera_offline", Severity.WARNING, "video_lost (reported by the camera)"))
     return [
         Condition(
             rule,

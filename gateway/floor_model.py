@@ -43,6 +43,9 @@ from gateway.zones import (
 
 _UNUSABLE_DETAIL = ("stall", "tamper")
 _EVENT_ONLY = frozenset({"motion", "motion_cleared"})
+# ONVIF video-loss states (cameras/onvif_events.DETAIL): the camera's own view of its
+# video input, sticky until restored; never a report on the stream's health.
+_VIDEO_LOSS = {"video_lost": True, "video_restored": False}
 
 
 class FloorModel:
@@ -85,6 +88,7 @@ class FloorModel:
                 self._device_zone[s.id] = s.zone
         self._last_occupancy: dict[str, int] = {}
         self.tampered: set[str] = set()
+        self.video_lost: set[str] = set()
         self._last_eval = start
         self.states: dict[str, ZoneState] = {}
 
@@ -103,6 +107,13 @@ class FloorModel:
                     self.tampered.discard(obs.device_id)
                 else:
                     self.tampered.add(obs.device_id)
+                return
+            if detail in _VIDEO_LOSS:
+                # "video_restored" must not report the camera online over its stream's health
+                if _VIDEO_LOSS[detail]:
+                    self.video_lost.add(obs.device_id)
+                else:
+                    self.video_lost.discard(obs.device_id)
                 return
         if isinstance(obs, DeviceHealth) and obs.battery_pct is None:
             before = self.state.devices.get(obs.device_id)
@@ -143,7 +154,7 @@ class FloorModel:
             d.device_id
             for d in self.state.devices.values()
             if not d.online or any(word in d.detail.lower() for word in _UNUSABLE_DETAIL)
-        ) | frozenset(self.tampered)
+        ) | frozenset(self.tampered | self.video_lost)
 
     def _zone(
         self,
@@ -237,7 +248,14 @@ class FloorModel:
             out.extend(zone_conditions(state, self._rule_of[zone_id], self._rules))
         out.extend(waiting_conditions(self.service_waits(now), self._rules))
         out.extend(
-            device_conditions(self.devices(), self._rules, now, self._device_zone, self.tampered)
+            device_conditions(
+                self.devices(),
+                self._rules,
+                now,
+                self._device_zone,
+                self.tampered,
+                self.video_lost,
+            )
         )
         if spool_fill is not None:
             out.extend(spool_conditions(spool_fill, spool_warn))
