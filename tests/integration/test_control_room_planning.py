@@ -124,11 +124,17 @@ class Watched:
             "response",
             lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
+        self.page.on("console", self._console)
 
-    def close(self) -> None:
+    def _console(self, message: Any) -> None:
+        # A failed request is logged as well; the response listener has it already.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+    def close(self, expected_errors: int = 0) -> None:
         self.context.close()
         assert self.external == [], f"the page fetched something not local: {self.external}"
-        assert self.errors == [], self.errors
+        assert len(self.errors) == expected_errors, self.errors
 
 
 def shot(page: Any, name: str) -> Path:
@@ -253,3 +259,21 @@ def test_facility_sees_hvac_advice_and_others_see_no_tabs(server: LiveServer, br
         expect(other.page.locator("#views")).to_be_hidden()
         expect(other.page.locator("#staffing-view")).to_be_hidden()
         other.close()
+
+
+def test_without_planning_the_views_say_why(browser: Any) -> None:
+    """No PlanningService on this gateway: the API answers 503 and the view says so."""
+    expect = playwright_api.expect
+    config = api_config(stream_keepalive_s=1)
+    floor = MemoryFloor(demo_settings(), clock=lambda: NOW)
+    app, _, _ = build_app(floor, config=config, clock=lambda: NOW)
+    with LiveServer(app, config, floor) as server:
+        w = Watched(browser, server, Role.ADMIN, 1366, 768)
+        w.page.click('#views .view-tab[data-view="staffing"]')
+        error = w.page.locator("#staffing-error")
+        expect(error).to_contain_text("Chưa có số liệu kế hoạch")
+        expect(w.page.locator("section.plan-group")).to_have_count(0)
+        w.page.click('#views .view-tab[data-view="hvac"]')
+        expect(w.page.locator("#hvac-error")).to_contain_text("Chưa có số liệu kế hoạch")
+        w.close(expected_errors=2)  # the two 503 answers
+        assert all(e.startswith("503 ") for e in w.errors), w.errors
