@@ -92,14 +92,6 @@ def check_command(
     if not cams:
         typer.echo("no cameras to check")
         raise typer.Exit(1)
-    zones = {z.id for z in settings.zones}
-    for c in cams:
-        for rule, zone in c.onvif.events.counting_rules.items():
-            if zone not in zones:
-                typer.echo(
-                    f"warning: camera {c.id}: counting rule {rule!r} names unknown zone {zone!r}"
-                    f" (known: {', '.join(sorted(zones))})"
-                )
     results = asyncio.run(_check_all(cams, seconds))
     for result in results:
         typer.echo(render(result))

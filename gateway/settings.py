@@ -1029,6 +1029,9 @@ def _camera_refs(
     for i, c in enumerate(cameras):
         for j, roi in enumerate(c.rois):
             _ref(errors, ("cameras", i, "rois", j, "zone"), roi.zone, zones, "zone")
+        for rule, zone in c.onvif.events.counting_rules.items():
+            loc: Loc = ("cameras", i, "onvif", "events", "counting_rules", rule)
+            _ref(errors, loc, zone, zones, "zone")
 
 
 def _maintenance_refs(

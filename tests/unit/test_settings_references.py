@@ -1,4 +1,4 @@
-"""Cross-references beyond ids: zone services and maintenance devices.
+"""Cross-references beyond ids: zone services, maintenance devices, ONVIF counting rules.
 
 Each class of bad reference is reported with its YAML path and the line it is on;
 the demo site has none of them.
@@ -29,6 +29,10 @@ def _set_maintenance(data: dict[str, Any], device: str) -> None:
     data["alerts"]["maintenance"][0]["device"] = device
 
 
+def _set_counting_rules(data: dict[str, Any], rules: dict[str, str]) -> None:
+    data["cameras"][0]["onvif"]["events"] = {"counting_rules": rules}
+
+
 @pytest.mark.parametrize(
     ("edit", "where", "expect", "line_starts"),
     [
@@ -44,8 +48,14 @@ def _set_maintenance(data: dict[str, Any], device: str) -> None:
             "unknown device 'cl-f1-kitchen' (known: cam-f1-entrance,",
             "- device:",
         ),
+        (
+            lambda d: _set_counting_rules(d, {"hall-in": "f2-waiting", "desk": "f2-desks"}),
+            "cameras[0].onvif.events.counting_rules.desk",
+            "unknown zone 'f2-desks' (known: f1-atm,",
+            "desk:",
+        ),
     ],
-    ids=["zone-service", "maintenance-device"],
+    ids=["zone-service", "maintenance-device", "counting-rule-zone"],
 )
 def test_bad_reference_names_path_and_line(
     edit: Any, where: str, expect: str, line_starts: str
@@ -66,8 +76,9 @@ def test_bad_reference_names_path_and_line(
         lambda d: _set_zone_services(d, []),
         lambda d: _set_maintenance(d, "cam-f2-hall"),
         lambda d: _set_maintenance(d, "gateway"),
+        lambda d: _set_counting_rules(d, {"hall-in": "f2-waiting", "desk": "f2-counters"}),
     ],
-    ids=["services", "no-services", "camera", "gateway"],
+    ids=["services", "no-services", "camera", "gateway", "counting-rules"],
 )
 def test_good_references_pass(edit: Any) -> None:
     data = demo_data()
@@ -84,11 +95,13 @@ def test_every_bad_reference_is_reported_at_once() -> None:
     data = demo_data()
     _set_zone_services(data, ["ghost-service"])
     _set_maintenance(data, "ghost-device")
+    _set_counting_rules(data, {"r1": "ghost-zone"})
     with pytest.raises(ConfigError) as info:
         parse_settings(yaml.safe_dump(data, allow_unicode=True), {})
     paths = sorted(i.path for i in info.value.issues)
     assert paths == [
         "alerts.maintenance[0].device",
+        "cameras[0].onvif.events.counting_rules.r1",
         "zones[5].services[0]",
     ]
 
