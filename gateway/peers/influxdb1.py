@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from gateway.peers.process import ManagedProcess, PeerError, free_port
+from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_port
 
 INFLUXD = "/usr/bin/influxd"
 HOST = "127.0.0.1"
@@ -60,7 +60,7 @@ bind-address = "{host}:{rpc_port}"
 """
 
 
-class InfluxDB1Server:
+class InfluxDB1Server(LocalServer):
     """``influxd`` with its config, data and log in ``folder``; no auth, loopback only."""
 
     def __init__(self, folder: Path, *, binary: str = INFLUXD, start_timeout_s: float = 30.0):
@@ -155,23 +155,6 @@ class InfluxDB1Server:
             return httpx.get(f"{self.url}/ping", timeout=1.0).status_code == 204
         except httpx.HTTPError:
             return False
-
-    def stop(self) -> None:
-        """SIGTERM and wait; a no-op when not running (or never started)."""
-        if self._process is not None:
-            self._process.stop()
-
-    def kill(self) -> None:
-        """SIGKILL: the abrupt death of the database, for failure tests."""
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def log_tail(self, lines: int = 20) -> str:
-        return self._process.log_tail(lines) if self._process is not None else ""
 
     # ------------------------------------------------------------------ test helpers
 

@@ -13,9 +13,8 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
-from types import TracebackType
 
-from gateway.peers.process import ManagedProcess, PeerError, free_port, wait_for_port
+from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_port, wait_for_port
 
 #: QoS 1 tuning. With mosquitto's defaults (20 messages in flight per client,
 #: 1,000 queued) QoS 1 delivery caps near 15,000 msg/s and a subscriber that
@@ -34,13 +33,15 @@ START_TIMEOUT_S = 15.0
 PORT_ATTEMPTS = 3
 
 
-class MosquittoServer:
+class MosquittoServer(LocalServer):
     """mosquitto listening on ``127.0.0.1:<port>`` with persistence under ``folder``.
 
     Sessions and queued QoS 1 messages survive ``restart()`` (same port, same
     database: mosquitto saves it on SIGTERM and every second). ``kill()`` is a
     crash: what arrived after the last autosave is lost, as in production.
     """
+
+    _process: ManagedProcess
 
     host = "127.0.0.1"
 
@@ -139,34 +140,6 @@ class MosquittoServer:
                 raise
             self._started_once = True
             return
-
-    def stop(self) -> None:
-        """SIGTERM: mosquitto writes its persistence database and exits."""
-        self._process.stop()
-
-    def kill(self) -> None:
-        """SIGKILL: a crash, nothing saved since the last autosave."""
-        self._process.kill()
-
-    def restart(self) -> None:
-        """Stop and start again on the same port with the same persistence."""
-        self.stop()
-        self.start()
-
-    def log_tail(self, lines: int = 20) -> str:
-        return self._process.log_tail(lines)
-
-    def __enter__(self) -> MosquittoServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _log_since(self, offset: int) -> str:
         try:

@@ -10,6 +10,8 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 
 class PeerError(Exception):
@@ -91,3 +93,45 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class LocalServer:
+    """The lifecycle every local server shares over its ManagedProcess.
+
+    A subclass sets ``_process`` (None until it has one) and implements
+    ``start()``; ``stop()`` is a SIGTERM and wait, ``kill()`` a SIGKILL (a crash,
+    for failure tests), both no-ops when nothing runs. A context manager.
+    """
+
+    _process: ManagedProcess | None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+
+    def kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port with the same data."""
+        self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 20) -> str:
+        return self._process.log_tail(lines) if self._process is not None else ""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import TracebackType
 
-from gateway.peers.process import ManagedProcess, PeerError, free_port, wait_for_port
+from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_port, wait_for_port
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).resolve().parents[2] / "cameras" / "simulator" / "rtsp_server.py"
@@ -21,8 +20,10 @@ HOST = "127.0.0.1"
 START_TIMEOUT_S = 20.0
 
 
-class RtspServer:
+class RtspServer(LocalServer):
     """``rtsp://127.0.0.1:<port><path>``; ``restart()`` keeps the port (clients reconnect)."""
+
+    _process: ManagedProcess
 
     host = HOST
 
@@ -108,30 +109,3 @@ class RtspServer:
                 f"rtsp server on {HOST}:{self._port}: {exc}\n"
                 f"--- {self.log_path} ---\n{self._process.log_tail()}"
             ) from exc
-
-    def stop(self) -> None:
-        """SIGTERM: the server closes every session and exits."""
-        self._process.stop()
-
-    def kill(self) -> None:
-        """SIGKILL: a crash, sessions cut without a TEARDOWN."""
-        self._process.kill()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def log_tail(self, lines: int = 20) -> str:
-        return self._process.log_tail(lines)
-
-    def __enter__(self) -> RtspServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

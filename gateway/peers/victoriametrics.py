@@ -18,13 +18,13 @@ from pathlib import Path
 
 import httpx
 
-from gateway.peers.process import ManagedProcess, PeerError, free_port
+from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_port
 
 VICTORIA_METRICS = "/usr/bin/victoria-metrics"
 HOST = "127.0.0.1"
 
 
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(LocalServer):
     """``victoria-metrics`` with its data and log in ``folder``; loopback only."""
 
     def __init__(
@@ -112,22 +112,6 @@ class VictoriaMetricsServer:
             return httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
-
-    def stop(self) -> None:
-        """SIGTERM and wait; a no-op when not running (or never started)."""
-        if self._process is not None:
-            self._process.stop()
-
-    def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def log_tail(self, lines: int = 20) -> str:
-        return self._process.log_tail(lines) if self._process is not None else ""
 
     # ------------------------------------------------------------------ test helpers
 
