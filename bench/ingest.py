@@ -95,6 +95,23 @@ def ceiling(broker: MosquittoServer, messages: list[tuple[str, bytes]]) -> float
     return n / (last - first)
 
 
+POLL_S = 0.1  # resolution of the latency figures; a count() poll costs InfluxDB CPU
+
+
+def _poll(url: str, db: str, n: int, polls: list[tuple[float, int]], done: threading.Event) -> None:
+    """Record (time, points stored) until all ``n`` are stored, 600 s pass or ``done``."""
+    q = "SELECT count(co2) FROM climate WHERE sensor = 'cl-f2-counters'"
+    deadline = time.monotonic() + 600
+    count = 0
+    with httpx.Client(base_url=url, timeout=10) as http:
+        while count < n and time.monotonic() < deadline and not done.is_set():
+            r = http.get("/query", params={"db": db, "q": q})
+            series = r.json().get("results", [{}])[0].get("series")
+            count = int(series[0]["values"][0][1]) if series else 0
+            polls.append((time.monotonic(), count))
+            time.sleep(POLL_S)
+
+
 def floorwatch_run(
     folder: Path,
     broker: MosquittoServer,
@@ -121,20 +138,18 @@ def floorwatch_run(
     gw.wait_log("mqtt.connected")
     n = len(messages)
     polls: list[tuple[float, int]] = []
-    q = "SELECT count(co2) FROM climate WHERE sensor = 'cl-f2-counters'"
-    with (
-        httpx.Client(base_url=influx.url, timeout=10) as http,
-        RawPublisher(broker.host, broker.port, "bench-pub-b") as pub,
-    ):
+    done = threading.Event()
+    poller = threading.Thread(target=_poll, args=(influx.url, db, n, polls, done), daemon=True)
+    # Poll while publishing: a message's latency is the first poll that sees it
+    # stored, so polls must not wait for the last publish.
+    poller.start()
+    with RawPublisher(broker.host, broker.port, "bench-pub-b") as pub:
         sent_at = pub.send(messages, pace=pace)
-        deadline = time.monotonic() + 600
-        count = 0
-        while count < n and time.monotonic() < deadline:
-            r = http.get("/query", params={"db": db, "q": q})
-            series = r.json()["results"][0].get("series")
-            count = int(series[0]["values"][0][1]) if series else 0
-            polls.append((time.monotonic(), count))
-            time.sleep(0.05)
+        # Stay connected until everything is stored: closing a socket with
+        # unread PUBACKs resets it, and the broker drops what it had not read.
+        poller.join(600)
+    done.set()
+    count = polls[-1][1] if polls else 0
     gw.stop()
     if count < n:
         raise SystemExit(f"floorwatch stored only {count} of {n}")
