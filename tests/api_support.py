@@ -32,6 +32,16 @@ from gateway.settings import (
 from tests.memory_floor import MemoryFloor
 
 ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"  # screenshots of the page tests (git-ignored)
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser here
+ARGS = [  # headless as root on a machine with no outside network
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TOKENS: dict[Role, str] = {role: f"test-token-for-{role.value}-0123456789" for role in Role}
 NAMES: dict[Role, str] = {
     Role.VIEWER: "Lê Thị Xem",

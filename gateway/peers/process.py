@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -95,7 +96,7 @@ class ManagedProcess:
             return ""
 
 
-class LocalServer:
+class LocalServer(ABC):
     """The lifecycle every local server shares over its ManagedProcess.
 
     A subclass sets ``_process`` (None until it has one) and implements
@@ -105,8 +106,9 @@ class LocalServer:
 
     _process: ManagedProcess | None
 
+    @abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start the server and wait until it answers; raise PeerError if it cannot."""
 
     def stop(self) -> None:
         if self._process is not None:

@@ -22,21 +22,20 @@ from gateway.observations import DeviceHealth, DeviceKind, PeopleCount
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.points import to_lines, zone_geometries
 from gateway.settings import InfluxConfig, Role
-from tests.api_support import ROOT, TOKENS, LiveServer, api_config, build_app, demo_settings
+from tests.api_support import (
+    ARGS,
+    ARTIFACTS,
+    CHROMIUM,
+    TOKENS,
+    LiveServer,
+    api_config,
+    build_app,
+    demo_settings,
+)
 from tests.memory_floor import MemoryFloor
 
 pytestmark = pytest.mark.integration
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "artifacts"
 CALM, BUSY, CROWDED = "rgb(46, 125, 50)", "rgb(249, 168, 37)", "rgb(239, 108, 0)"
 ZONE = 'g.zone[data-zone="f2-waiting"]'
 

@@ -29,21 +29,21 @@ from gateway.peers.process import free_port
 from gateway.planning.seed import seed_history
 from gateway.planning.service import PlanningService
 from gateway.settings import InfluxConfig, Role
-from tests.api_support import ROOT, TOKENS, LiveServer, api_config, bearer, build_app, demo_settings
+from tests.api_support import (
+    ARGS,
+    ARTIFACTS,
+    CHROMIUM,
+    TOKENS,
+    LiveServer,
+    api_config,
+    bearer,
+    build_app,
+    demo_settings,
+)
 from tests.memory_floor import MemoryFloor
 
 pytestmark = pytest.mark.integration
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "artifacts"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 9, 21, 10, 0, tzinfo=TZ)  # a Monday, the center open
 LUNCH = datetime(2026, 9, 21, 12, 0, tzinfo=TZ)  # closed 11:30-13:30
