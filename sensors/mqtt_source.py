@@ -33,6 +33,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.settings import MqttConfig
 from sensors.backoff import backoff_delay
+from sensors.mqtt_socket import BufferedClient, ConnectionLoop
 
 log = structlog.get_logger("floorwatch.mqtt")
 
@@ -101,10 +102,6 @@ class InboundBuffer:
             await self._ready.wait()
 
 
-def _no_op_socket_hook(_client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
-    return None
-
-
 @dataclass(slots=True)
 class MqttStats:
     messages_in: int = 0
@@ -138,6 +135,7 @@ class MqttSource:
         self._generation = 0
         self._last_connect_ok = False
         self._client: mqtt.Client | None = None
+        self._loop: ConnectionLoop | None = None
         self._thread: threading.Thread | None = None
         self.stats = MqttStats()
 
@@ -150,6 +148,7 @@ class MqttSource:
     async def run(self) -> None:
         """Run until cancelled; then say offline, disconnect and join the thread."""
         self._client = self._make_client()
+        self._loop = ConnectionLoop(self._client)
         self._thread = threading.Thread(target=self._thread_main, name="mqtt-source", daemon=True)
         self._thread.start()
         try:
@@ -171,7 +170,7 @@ class MqttSource:
     def _make_client(self) -> mqtt.Client:
         cfg = self._config
         v5 = cfg.protocol == "5"
-        client = mqtt.Client(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=cfg.client_id,
             clean_session=None if v5 else False,
@@ -191,10 +190,6 @@ class MqttSource:
                 cert_reqs=ssl.CERT_REQUIRED,
             )
             client.tls_insecure_set(cfg.tls.insecure)
-        # Acks and publishes come from the event loop thread. With a (no-op)
-        # socket-write hook paho only queues them and wakes our loop() through
-        # its socket pair, instead of writing to the socket from that thread.
-        client.on_socket_register_write = _no_op_socket_hook
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -203,9 +198,9 @@ class MqttSource:
     # ------------------------------------------------------------------ the thread
 
     def _thread_main(self) -> None:
-        client = self._client
-        if client is None:
-            raise RuntimeError("run() creates the client before the thread")
+        client, loop = self._client, self._loop
+        if client is None or loop is None:
+            raise RuntimeError("run() creates the client and its loop before the thread")
         cfg = self._config
         attempt = 0
         while not self._stop.is_set():
@@ -225,7 +220,7 @@ class MqttSource:
                 self._stop.wait(delay)
                 continue
             while not self._stop.is_set():
-                rc = client.loop(timeout=0.2)
+                rc = loop.run_once()
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     break
             if self._connected.is_set():
@@ -239,7 +234,8 @@ class MqttSource:
             )
             self._stop.wait(delay)
         with contextlib.suppress(Exception):
-            client.loop(timeout=0.1)  # flush a pending DISCONNECT
+            loop.run_once(0.1)  # write a pending DISCONNECT
+        loop.close()
 
     def _connect(self, client: mqtt.Client) -> None:
         cfg = self._config
@@ -323,8 +319,12 @@ class MqttSource:
                 continue
             client.ack(item.mid, item.qos)
             self.stats.acks_sent += 1
+        if self._loop is not None:
+            self._loop.wake()  # paho only queued them: the MQTT thread writes them in one send
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         """Publish an outbound message (zone state, alerts, advice); paho queues it."""
         if self._client is not None:
             self._client.publish(topic, payload, qos=qos, retain=retain)
+            if self._loop is not None:
+                self._loop.wake()

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.peers.influxdb1",
     "tests.peers.victoriametrics",
     "tests.peers.rtsp",
+    "tests.peers.certs",
 ]

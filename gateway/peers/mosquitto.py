@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_port, wait_for_port
@@ -33,6 +34,14 @@ START_TIMEOUT_S = 15.0
 PORT_ATTEMPTS = 3
 
 
+@dataclass(frozen=True, slots=True)
+class ListenerTls:
+    """The listener's certificate and key (PEM files): the listener then speaks only TLS."""
+
+    certfile: Path
+    keyfile: Path
+
+
 class MosquittoServer(LocalServer):
     """mosquitto listening on ``127.0.0.1:<port>`` with persistence under ``folder``.
 
@@ -51,6 +60,7 @@ class MosquittoServer(LocalServer):
         port: int | None = None,
         username: str | None = None,
         password: str | None = None,
+        tls: ListenerTls | None = None,
     ) -> None:
         if (username is None) != (password is None):
             raise ValueError("give both username and password, or neither")
@@ -59,6 +69,7 @@ class MosquittoServer(LocalServer):
         self._port = port if port is not None else free_port(self.host)
         self._username = username
         self._password = password
+        self._tls = tls
         self._started_once = False
         self._process = ManagedProcess(
             "mosquitto", ["mosquitto", "-c", str(self.conf_path)], folder / "mosquitto.log"
@@ -86,7 +97,7 @@ class MosquittoServer(LocalServer):
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self._tls else 'mqtt'}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -97,6 +108,11 @@ class MosquittoServer(LocalServer):
         data = self._folder / "data"
         lines = [
             f"listener {self._port} {self.host}",
+            *(
+                [f"certfile {self._tls.certfile}", f"keyfile {self._tls.keyfile}"]
+                if self._tls
+                else []
+            ),
             # mosquitto started as root drops to the "mosquitto" user, which
             # cannot write our folder; stay the user we are (no effect if not root).
             f"user {pwd.getpwuid(os.getuid()).pw_name}",

@@ -1,0 +1,211 @@
+"""The MQTT source against a real mosquitto: TLS, a password, the persistent session, acks.
+
+The source runs in-process here (the gateway's tests run ``floorwatch run``);
+a paho client publishes through the same TLS listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
+
+from gateway.peers.mosquitto import ListenerTls, MosquittoServer
+from gateway.settings import MqttConfig, TlsConfig
+from sensors.mqtt_socket import BufferedSocket
+from sensors.mqtt_source import Inbound, InboundBuffer, MqttSource
+from tests.peers.certs import ServerCertificates
+
+USER, PASSWORD = "gateway", "mật khẩu: 7"
+BACKLOG = 5000
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, test_certificates: ServerCertificates) -> Iterator[MosquittoServer]:
+    tls = ListenerTls(test_certificates.cert, test_certificates.key)
+    server = MosquittoServer(tmp_path / "broker", username=USER, password=PASSWORD, tls=tls)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _config(
+    broker: MosquittoServer,
+    client_id: str,
+    certs: ServerCertificates | None = None,
+    password: str = PASSWORD,
+) -> MqttConfig:
+    """The source's config: TLS and a password when ``certs`` are given, else plain and anonymous."""
+    secured: dict[str, Any] = {}
+    if certs is not None:
+        secured = {
+            "username": USER,
+            "password": SecretStr(password),
+            "tls": TlsConfig(enabled=True, ca_file=certs.ca),
+        }
+    return MqttConfig(
+        host=broker.host,
+        port=broker.port,
+        client_id=client_id,
+        reconnect_min_s=0.2,
+        reconnect_max_s=0.5,
+        **secured,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    config: MqttConfig, topic: str
+) -> AsyncIterator[tuple[MqttSource, InboundBuffer]]:
+    buffer = InboundBuffer(100_000)
+    buffer.bind(asyncio.get_running_loop())
+    source = MqttSource(
+        config, status_topic=f"{topic}-status", filters=[f"{topic}/#"], buffer=buffer
+    )
+    task = asyncio.create_task(source.run())
+    try:
+        yield source, buffer
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Wait for a condition on the MQTT thread's state (no event to await across threads)."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def wait_connected(source: MqttSource) -> None:
+    await until(lambda: source.connected)
+    await asyncio.sleep(0.2)  # the SUBSCRIBE is answered
+
+
+async def take(buffer: InboundBuffer, n: int, timeout_s: float = 30) -> list[Inbound]:
+    got: list[Inbound] = []
+    async with asyncio.timeout(timeout_s):
+        while len(got) < n:
+            got += await buffer.get_batch(n - len(got))
+    return got
+
+
+def publish(
+    broker: MosquittoServer,
+    messages: list[tuple[str, bytes]],
+    certs: ServerCertificates | None = None,
+) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-publisher")
+    if certs is not None:
+        client.username_pw_set(USER, PASSWORD)
+        client.tls_set(ca_certs=str(certs.ca), cert_reqs=ssl.CERT_REQUIRED)
+    client.max_inflight_messages_set(1000)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(30)
+    client.loop_stop()
+    client.disconnect()
+
+
+async def _backlog_then_ack(
+    broker: MosquittoServer, config: MqttConfig, topic: str, certs: ServerCertificates | None
+) -> BufferedSocket:
+    """Publish a backlog while the gateway is away; take it all, ack it; return the socket."""
+    async with running(config, topic) as (source, _):
+        await wait_connected(source)  # the persistent session and its subscription
+    messages = [(f"{topic}/s{i % 7}", f'{{"seq":{i}}}'.encode()) for i in range(BACKLOG)]
+    await asyncio.to_thread(publish, broker, messages, certs)
+
+    async with running(config, topic) as (source, buffer):
+        got = await take(buffer, BACKLOG)
+        assert [(m.topic, m.payload) for m in got] == messages  # all of it, in order, intact
+        sock = source._client.socket() if source._client else None  # noqa: SLF001
+        assert isinstance(sock, BufferedSocket)
+        source.ack(got)
+        await until(lambda: not sock.has_output and source.stats.acks_sent == BACKLOG)
+        # the batch's PUBACKs went out in a few writes, not one each
+        assert sock.send_calls < BACKLOG / 20
+
+    # A new connection of the same session: the broker holds nothing unacknowledged.
+    async with running(config, topic) as (source, buffer):
+        await wait_connected(source)
+        await asyncio.to_thread(publish, broker, [(f"{topic}/end", b"end")], certs)
+        first = await take(buffer, 1)
+        assert (first[0].topic, first[0].payload) == (f"{topic}/end", b"end")
+    return sock
+
+
+def test_a_backlog_arrives_in_few_reads_and_its_acks_in_few_writes(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    config = _config(mosquitto, f"fw-plain-{topic_prefix[-8:]}")
+    sock = asyncio.run(_backlog_then_ack(mosquitto, config, topic_prefix, None))
+    # one read takes many packets, where paho alone makes three or four reads of each
+    assert sock.recv_calls < BACKLOG / 20
+
+
+def test_tls_with_a_password_carries_the_backlog_and_its_acks(
+    tls_broker: MosquittoServer, test_certificates: ServerCertificates, topic_prefix: str
+) -> None:
+    config = _config(tls_broker, "fw-tls", test_certificates)
+    sock = asyncio.run(_backlog_then_ack(tls_broker, config, topic_prefix, test_certificates))
+    # mosquitto writes a TLS record per packet and an SSL read returns one record
+    assert isinstance(sock.inner, ssl.SSLSocket)
+    assert sock.recv_calls <= BACKLOG + 10
+
+
+def test_unacknowledged_messages_come_again_on_the_next_connection(
+    tls_broker: MosquittoServer, test_certificates: ServerCertificates, topic_prefix: str
+) -> None:
+    async def scenario() -> None:
+        config = _config(tls_broker, "fw-redeliver", test_certificates)
+        messages = [(f"{topic_prefix}/door", f'{{"in":{i}}}'.encode()) for i in range(300)]
+        async with running(config, topic_prefix) as (source, buffer):
+            await wait_connected(source)
+            await asyncio.to_thread(publish, tls_broker, messages, test_certificates)
+            got = await take(buffer, len(messages))
+            source.ack(got[:100])  # the rest is not durable yet when the gateway goes
+            await asyncio.sleep(0.5)
+        async with running(config, topic_prefix) as (source, buffer):
+            again = await take(buffer, 200)
+            assert [m.payload for m in again] == [p for _, p in messages[100:]]
+
+    asyncio.run(scenario())
+
+
+def test_a_wrong_password_is_refused_and_retried_without_crashing(
+    tls_broker: MosquittoServer, test_certificates: ServerCertificates, topic_prefix: str
+) -> None:
+    async def scenario() -> None:
+        config = _config(tls_broker, "fw-wrong", test_certificates, password="not it")
+        async with running(config, topic_prefix) as (source, _):
+            await until(lambda: source.stats.connect_failures >= 2)
+            assert not source.connected
+            assert source.stats.connects == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_broker_without_tls_is_a_connect_failure_not_a_crash(
+    mosquitto: MosquittoServer, test_certificates: ServerCertificates, topic_prefix: str
+) -> None:
+    async def scenario() -> None:
+        config = _config(mosquitto, "fw-notls", test_certificates)  # plain listener, TLS client
+        async with running(config, topic_prefix) as (source, _):
+            await until(lambda: source.stats.connect_failures >= 2)
+            assert not source.connected
+
+    asyncio.run(scenario())
