@@ -55,6 +55,8 @@ def make_messages(n: int, hours_back: float = 6) -> list[tuple[str, bytes]]:
                 "fw": "2.4.1",
                 "uptime_s": 86400 + i,
                 "rssi": -60 - i % 20,
+                "ip": f"10.20.2.{30 + i % 23}",
+                "location": "floor 2, counters 1-12",
             },
             "seq": i,
         }
