@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -209,3 +210,33 @@ def test_a_broker_without_tls_is_a_connect_failure_not_a_crash(
             assert not source.connected
 
     asyncio.run(scenario())
+
+
+def test_status_topic_online_will_on_a_dropped_link_and_offline_on_stop(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    seen: list[bytes] = []
+    watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"watch-{topic_prefix[-8:]}")
+    watcher.on_message = lambda _c, _u, m: seen.append(bytes(m.payload))
+    watcher.connect(mosquitto.host, mosquitto.port)
+    watcher.subscribe(f"{topic_prefix}-status", qos=1)
+    watcher.loop_start()
+
+    async def scenario() -> None:
+        config = _config(mosquitto, f"fw-will-{topic_prefix[-8:]}")
+        async with running(config, topic_prefix) as (source, _):
+            await until(lambda: seen == [b"online"])
+            # the link drops with no DISCONNECT (a cable, a crash): the broker sends the will
+            sock = source._client.socket() if source._client else None  # noqa: SLF001
+            assert isinstance(sock, BufferedSocket)
+            sock.inner.shutdown(socket.SHUT_RDWR)
+            await until(lambda: seen == [b"online", b"offline", b"online"])  # will, reconnect
+            assert source.stats.connects == 2
+        await until(lambda: seen[-1:] == [b"offline"])  # a clean stop says so itself
+        assert seen == [b"online", b"offline", b"online", b"offline"]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()
