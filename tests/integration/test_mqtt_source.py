@@ -240,3 +240,25 @@ def test_status_topic_online_will_on_a_dropped_link_and_offline_on_stop(
     finally:
         watcher.loop_stop()
         watcher.disconnect()
+
+
+def test_an_idle_connection_is_kept_alive_by_pings(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    # mosquitto drops a client silent for 1.5 keepalives (it checks lazily: a
+    # loop without pings was dropped after 12 s with a 5 s keepalive), so the
+    # loop must write paho's PINGREQ and read the PINGRESP while nothing flows.
+    config = _config(mosquitto, f"fw-ping-{topic_prefix[-8:]}").model_copy(
+        update={"keepalive_s": 5}
+    )
+
+    async def scenario() -> None:
+        async with running(config, topic_prefix) as (source, buffer):
+            await wait_connected(source)
+            await asyncio.sleep(15)
+            assert source.connected and source.stats.connects == 1
+            await asyncio.to_thread(publish, mosquitto, [(f"{topic_prefix}/x", b"still here")])
+            got = await take(buffer, 1)
+            assert got[0].payload == b"still here"
+
+    asyncio.run(scenario())
