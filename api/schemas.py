@@ -111,6 +111,12 @@ class FloorOut(Out):
     zones: list[ZonePlanOut]
 
 
+class ServiceOut(Out):
+    id: str
+    name: str
+    counters: list[int] = Field(description="numbers of the counters serving this group")
+
+
 class SiteOut(Out):
     id: str
     name: str
@@ -118,6 +124,7 @@ class SiteOut(Out):
     occupancy: int
     capacity: int
     floors: list[FloorOut]
+    services: list[ServiceOut] = Field(description="service groups of the queue-ticket system")
 
 
 def zone_plan(z: ZoneConfig) -> ZonePlanOut:

@@ -197,6 +197,7 @@ class MemoryFloor:
         device_id: str | None = None,
         value: float | None = None,
         threshold: float | None = None,
+        subject: str | None = None,
     ) -> Alert:
         now = self._clock()
         alert = Alert(
@@ -211,7 +212,7 @@ class MemoryFloor:
             threshold=threshold,
             raised_at=now,
             updated_at=now,
-            subject=zone_id or device_id,
+            subject=subject or zone_id or device_id,
         )
         return self._put_alert(alert, "raised")
 

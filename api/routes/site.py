@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AUTH_RESPONSES, NOT_FOUND, ApiError, AppState, Reader, State
-from api.schemas import FloorOut, SiteOut, zone_plan
+from api.schemas import FloorOut, ServiceOut, SiteOut, zone_plan
 from gateway.settings import FloorConfig
 
 router = APIRouter(prefix="/api/v1", tags=["site"])
@@ -41,6 +41,9 @@ async def site(state: State, _: Reader) -> SiteOut:
         occupancy=sum(f.occupancy for f in floors),
         capacity=sum(f.capacity for f in floors),
         floors=floors,
+        services=[
+            ServiceOut(id=s.id, name=s.name, counters=list(s.counters)) for s in state.site.services
+        ],
     )
 
 

@@ -16,6 +16,7 @@ const state = {
   alerts: new Map(), // id -> alert (not resolved)
   devices: new Map(), // id -> {device_id, kind, health}
   deviceNames: new Map(),
+  serviceNames: new Map(), // service group id -> name from /site
   seenCritical: new Set(JSON.parse(sessionStorage.getItem("fw-seen") || "[]")),
   source: null,
   live: false,
@@ -132,6 +133,7 @@ async function enterRoom() {
   state.site = site;
   $("#site-name").textContent = site.name;
   for (const floor of site.floors) for (const z of floor.zones) state.zonesCfg.set(z.id, z);
+  for (const s of site.services) state.serviceNames.set(s.id, s.name);
   for (const c of cameras) {
     state.deviceNames.set(c.id, c.name);
     state.devices.set(c.id, { device_id: c.id, kind: "camera", health: c.health });
@@ -223,7 +225,8 @@ function alertText(a) {
   const zone = state.zonesCfg.get(a.zone_id)?.name || a.zone_id || a.subject || "";
   const device = state.deviceNames.get(a.device_id) || a.device_id || "";
   const level = state.zones.get(a.zone_id)?.level;
-  const subject = a.subject || "";
+  const service = a.rule === "waiting_time" ? state.serviceNames.get(a.subject) : undefined;
+  const subject = service || a.subject || "";
   return T(key, { zone, device, subject, value: alertValue(a), level: level ? T(`level.${level}`) : "" });
 }
 
@@ -321,7 +324,7 @@ function renderDevices() {
   $("#devices").replaceChildren(...devices.map((d) => {
     const s = status(d);
     const extra = d.health?.fps !== null && d.health?.fps !== undefined ? ` · ${fmt(d.health.fps, 1)} fps`
-      : d.health?.battery_pct !== null && d.health?.battery_pct !== undefined ? ` · 🔋${fmt(d.health.battery_pct)} %` : "";
+      : d.health?.battery_pct !== null && d.health?.battery_pct !== undefined ? ` · ${T("devices.battery")} ${fmt(d.health.battery_pct)} %` : "";
     return el("li", { class: `device ${s}`, "data-device": d.device_id, title: d.health?.detail || "" },
       el("span", { class: "dot" }), `${state.deviceNames.get(d.device_id) || d.device_id} — ${T(`devices.${s}`)}${extra}`);
   }));

@@ -76,6 +76,8 @@ def test_site_floors_and_zone_outlines(client: TestClient, floor: MemoryFloor) -
     waiting = next(z for z in f2["zones"] if z["id"] == "f2-waiting")
     assert waiting["polygon"] == [[0, 0], [26, 0], [26, 12], [0, 12]]
     assert waiting["capacity"] == 180
+    land = {"id": "land", "name": "Đất đai", "counters": [1, 2, 3, 4]}
+    assert land in site["services"] and len(site["services"]) == 9
     assert client.get("/api/v1/floors", headers=VIEWER).json()[1] == f2
     assert client.get("/api/v1/floors/f2", headers=VIEWER).json() == f2
     missing = client.get("/api/v1/floors/f9", headers=VIEWER)

@@ -122,6 +122,12 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
         ),
     )
     server.call(
+        floor.set_device,
+        DeviceHealth(
+            "cl-f1-canteen", DeviceKind.SENSOR, True, floor.zones()[0].updated_at, battery_pct=94
+        ),
+    )
+    server.call(
         floor.set_climate,
         "f2-waiting",
         ZoneClimateState(
@@ -156,6 +162,7 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     wait_fill(page, CALM)
     expect(page.locator('#climate tr[data-zone="f2-waiting"] td.high')).to_have_count(2)
     expect(page.locator('li.device.offline[data-device="pc-f2-counters"]')).to_be_visible()
+    expect(page.locator('li.device[data-device="cl-f1-canteen"]')).to_contain_text("pin 94 %")
     shot(page, "1-calm")
 
     server.call(floor.set_count, "f2-waiting", 100)  # 56 % of 180: busy
@@ -209,6 +216,19 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     expect(banner).to_contain_text("CẢNH BÁO KHẨN")
     expect(banner).to_contain_text("Khu chờ – camera 1")
     shot(page, "3-critical-banner")
+
+    server.call(
+        lambda: floor.raise_alert(
+            "waiting_time:land",
+            rule="waiting_time",
+            severity=Severity.WARNING,
+            message="Đất đai: 23 waiting at 4 counters, expected wait 19 min",
+            value=1140.0,
+            subject="land",
+        )
+    )
+    waiting = page.locator('li.alert[data-alert="waiting_time:land"] .alert-text')
+    expect(waiting).to_have_text("Đất đai: thời gian chờ dự kiến 19 phút, vượt mục tiêu")
 
     page.click(".lang-toggle >> visible=true")
     expect(page.locator("#critical-banner")).to_contain_text("CRITICAL ALERT")
