@@ -10,7 +10,9 @@ counters that keep alert ids unique across restarts. The file uses WAL with
 Tables: ``alerts(id, key, state, updated_at, body)``,
 ``transitions(seq, alert_id, kind, at, by, note, body)``, ``raises(key, n)``, and
 ``zone_levels(zone_id, level, occupancy, at)``: the crowd level each zone showed
-last, so a restart does not drop a crowded zone to calm and back.
+last, so a restart does not drop a crowded zone to calm and back; and
+``day_state(name, body, at)``: the waiting tickets and door balances
+(``gateway.day_state``), which only events build.
 ``body`` is the alert as JSON (``gateway.outbound.to_json``).
 """
 
@@ -61,6 +63,11 @@ CREATE TABLE IF NOT EXISTS zone_levels (
     occupancy INTEGER NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS day_state (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 
@@ -84,6 +91,7 @@ class Restored:
     recent_resolved: list[Alert]
     raises: dict[str, int]
     levels: dict[str, tuple[CrowdLevel, int, datetime]]  # zone -> level, occupancy, saved at
+    day_state: tuple[str, datetime] | None = None  # JSON of gateway.day_state, saved at
 
 
 def alert_key(alert: Alert) -> str:
@@ -118,6 +126,10 @@ class AlertStore:
     async def save_levels(self, levels: dict[str, tuple[CrowdLevel, int]], at: datetime) -> None:
         if levels:
             await self._run(lambda: self._save_levels_sync(levels, at))
+
+    async def save_day_state(self, body: str, at: datetime) -> None:
+        """The waiting tickets and door balances (gateway.day_state), as JSON."""
+        await self._run(lambda: self._save_day_state_sync(body, at))
 
     async def transitions(self, alert_id: str) -> list[StoredTransition]:
         return await self._run(lambda: self._transitions_sync(alert_id))
@@ -187,7 +199,9 @@ class AlertStore:
                 "SELECT zone_id, level, occupancy, at FROM zone_levels"
             )
         }
-        return Restored(active, list(reversed(resolved)), raises, levels)
+        day = db.execute("SELECT body, at FROM day_state WHERE name = 'floor'").fetchone()
+        day_state = (str(day[0]), datetime.fromisoformat(day[1])) if day else None
+        return Restored(active, list(reversed(resolved)), raises, levels, day_state)
 
     def _save_levels_sync(self, levels: dict[str, tuple[CrowdLevel, int]], at: datetime) -> None:
         db = self._conn()
@@ -199,6 +213,13 @@ class AlertStore:
                     " occupancy = excluded.occupancy, at = excluded.at",
                     (zone, level.value, occupancy, at.isoformat()),
                 )
+
+    def _save_day_state_sync(self, body: str, at: datetime) -> None:
+        self._conn().execute(
+            "INSERT INTO day_state (name, body, at) VALUES ('floor', ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET body = excluded.body, at = excluded.at",
+            (body, at.isoformat()),
+        )
 
     def _close_sync(self) -> None:
         if self._db is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
@@ -75,6 +76,7 @@ class Engine:
         subscriber_queue: int = 1000,
         level_memory_s: float = 900,
         zone_point_s: float = 60,
+        day_state_s: float = 5.0,
     ) -> None:
         self._site_id = site_id
         self._model = model
@@ -103,6 +105,9 @@ class Engine:
         self._zone_point_s = zone_point_s
         self._pointed_at: dict[str, datetime] = {}
         self._saved_levels: dict[str, tuple[CrowdLevel, int]] = {}
+        self._day_state_s = day_state_s
+        self._saved_day: str | None = None
+        self._saved_day_at: datetime | None = None
         self.evaluations = 0
         self.store_errors = 0
 
@@ -150,6 +155,7 @@ class Engine:
         }
         self._model.restore_levels(recent)
         self._saved_levels = self._model.levels()
+        self._restore_day_state(restored.day_state, now)
         log.info("engine.started", active_alerts=len(restored.active))
         await self.step()  # every zone has a state before the first reader asks
         self._ready.set()
@@ -170,7 +176,7 @@ class Engine:
             for q in list(self._subscribers):
                 with contextlib.suppress(asyncio.QueueFull):
                     q.put_nowait(None)
-            await asyncio.shield(self._store.close())
+            await asyncio.shield(self._stop_store())
 
     async def step(self) -> None:
         """One evaluation of the whole floor at the clock's now."""
@@ -195,6 +201,7 @@ class Engine:
             transitions = book.evaluate(now, conditions, self._model.unknown(now))
             await self._save_levels(now)  # before the alerts they cause are published
             await self._commit(transitions, lines)
+            await self._save_day_state(now)
 
     # ------------------------------------------------------------------ FloorService
 
@@ -343,6 +350,57 @@ class Engine:
                 log.error("engine.store_failed", reason=str(exc), levels=len(changed))
                 return
             self._saved_levels.update(changed)
+
+    def _restore_day_state(self, saved: tuple[str, datetime] | None, now: datetime) -> None:
+        if saved is None:
+            return
+        body, saved_at = saved
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            log.error("engine.day_state_unreadable", reason=str(exc))
+            return
+        if not isinstance(data, dict):
+            log.error("engine.day_state_unreadable", reason="not a JSON object")
+            return
+        result = self._model.restore_day_state(data, saved_at, now)
+        if result.skipped is not None:
+            log.info("engine.day_state_not_restored", reason=result.skipped, saved_at=saved_at)
+        else:
+            log.info(
+                "engine.day_state_restored",
+                waiting=result.waiting,
+                services=result.queues,
+                door_balances=result.balances,
+                saved_at=saved_at,
+            )
+        self._saved_day = json.dumps(self._model.day_state(), sort_keys=True)
+        self._saved_day_at = now
+
+    async def _save_day_state(self, now: datetime, *, force: bool = False) -> None:
+        """Save waiting tickets and door balances when they changed, at most every few seconds."""
+        last = self._saved_day_at
+        if not force and last is not None and (now - last).total_seconds() < self._day_state_s:
+            return
+        body = json.dumps(self._model.day_state(), sort_keys=True)
+        if body == self._saved_day:
+            self._saved_day_at = now  # compared again in a few seconds
+            return
+        try:
+            await self._store.save_day_state(body, now)
+        except StoreError as exc:
+            self.store_errors += 1
+            log.error("engine.store_failed", reason=str(exc), what="day_state")
+            return
+        self._saved_day, self._saved_day_at = body, now
+
+    async def _stop_store(self) -> None:
+        if self._book is not None:  # the store is open: keep the day's last changes
+            try:
+                await self._save_day_state(self._clock(), force=True)
+            except Exception:  # stopping: log it, close the store anyway
+                log.exception("engine.day_state_not_saved")
+        await self._store.close()
 
     def _zone_point(self, state: ZoneState, now: datetime) -> list[str]:
         self._pointed_at[state.zone_id] = now

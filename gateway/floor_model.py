@@ -1,7 +1,9 @@
 """The floor picture: observations in, zone states and alert conditions out. Pure module.
 
 ``FloorModel`` keeps what each source last said (``FloorState``), the door
-balances, the climate windows and the crowd-level trackers of every zone.
+balances, the climate windows and the crowd-level trackers of every zone;
+the waiting tickets and door balances are saved across restarts
+(``gateway.day_state``).
 ``evaluate(now)`` fuses each zone's occupancy (``gateway.zones``), moves its
 level (``gateway.levels``), reads its climate (``gateway.climate``) and the
 expected waits of its services; ``conditions(now, ...)`` runs the alert rules
@@ -14,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from gateway.alert_rules import (
     DEVICE_RULES,
@@ -26,6 +29,7 @@ from gateway.alert_rules import (
 )
 from gateway.alerts import Condition, alert_key
 from gateway.climate import ZoneClimate
+from gateway.day_state import DayRestore, capture_day, restore_day
 from gateway.floor_state import FloorState
 from gateway.levels import LevelTracker, level_of_service, thresholds
 from gateway.live import ZoneState
@@ -311,3 +315,20 @@ class FloorModel:
             if tracker is not None:
                 tracker.level = level
                 self._last_occupancy[zone_id] = occupancy
+
+    def day_state(self) -> dict[str, Any]:
+        """Waiting tickets and door balances, to save across restarts (gateway.day_state)."""
+        return capture_day(self.state, self.doors)
+
+    def restore_day_state(
+        self, data: Mapping[str, Any], saved_at: datetime, now: datetime
+    ) -> DayRestore:
+        return restore_day(
+            data,
+            saved_at=saved_at,
+            now=now,
+            site=self._site,
+            services={s.id for s in self._services},
+            state=self.state,
+            doors=self.doors,
+        )

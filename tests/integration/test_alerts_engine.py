@@ -8,6 +8,8 @@ mosquitto through ``floorwatch run``.
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,7 +24,15 @@ from gateway.engine import Engine
 from gateway.floor_model import FloorModel
 from gateway.inbox import ObservationInbox
 from gateway.live import AlertState, AlertTransitionError, FloorService, LiveEventKind
-from gateway.observations import Climate, DeviceHealth, DeviceKind, PeopleCount
+from gateway.observations import (
+    Climate,
+    DeviceHealth,
+    DeviceKind,
+    DoorTraffic,
+    PeopleCount,
+    TicketEvent,
+    TicketEventKind,
+)
 from gateway.outbound import OutboundTopics, alert_from_json
 from gateway.settings import Settings
 from gateway.state_writer import StateWriter
@@ -243,6 +253,43 @@ async def _corrupt_store_is_moved_aside(tmp_path: Path) -> None:
         assert engine.alerts() == []
         engine.observe(PeopleCount("f2-waiting", "pc-f2-waiting", 200, clock()))
         await engine.step()
+
+
+async def _waiting_tickets_and_door_balances_survive_a_restart(tmp_path: Path) -> None:
+    clock, mqtt = Clock(), Recorder()
+    async with running(tmp_path, clock, mqtt) as engine:
+        for i in range(30):
+            engine.observe(TicketEvent("land", f"A{i:03}", TicketEventKind.ISSUED, clock(), "qms"))
+        engine.observe(DoorTraffic("d-main", "dc-main", entries=50, exits=8, at=clock()))
+        await engine.step()
+        clock.advance(2)  # inside the save interval: the stop saves the last change
+        engine.observe(TicketEvent("land", "A000", TicketEventKind.CALLED, clock(), "qms", 2))
+        await engine.step()
+        clock.advance(5)  # the save interval has passed: saved while running (a crash keeps it)
+        await engine.step()
+        with sqlite3.connect(tmp_path / "alerts.sqlite3") as db:
+            [(body,)] = db.execute("SELECT body FROM day_state").fetchall()
+        waiting = json.loads(body)["queues"]["land"]["waiting"]
+        assert len(waiting) == 29 and "A000" not in waiting
+
+    clock.advance(40)  # the gateway is back 40 s later, the same morning
+    async with running(tmp_path, clock, Recorder()) as engine:
+        [land] = [w for w in engine._model.service_waits(clock()) if w.service_id == "land"]
+        assert (land.waiting, land.open_counters) == (29, 1)
+        assert engine._model.doors.balances["f1-entrance"].people == 42
+        [zone] = [z for z in engine.zones() if z.zone_id == "f2-waiting"]
+        assert zone.waiting_tickets == 29
+
+    clock.now = datetime(2026, 12, 2, 1, 30, tzinfo=UTC)  # the next morning, 08:30 local
+    async with running(tmp_path, clock, Recorder()) as engine:
+        assert engine._model.service_waits(clock()) == []  # yesterday's tickets are gone
+        assert engine._model.doors.balances["f1-entrance"].people == 0
+
+
+def test_waiting_tickets_and_door_balances_survive_a_restart(tmp_path: Path) -> None:
+    asyncio.run(
+        asyncio.wait_for(_waiting_tickets_and_door_balances_survive_a_restart(tmp_path), 60)
+    )
 
 
 def test_corrupt_store_is_moved_aside(tmp_path: Path) -> None:

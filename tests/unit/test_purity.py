@@ -19,7 +19,10 @@ PURE = [
     *("api/schemas.py", "api/schemas_devices.py", "api/schemas_history.py"),
     *(
         f"gateway/{m}.py"
-        for m in ["levels", "zones", "climate", "alerts", "alert_rules", "floor_model", "outbound"]
+        for m in [
+            *("levels", "zones", "climate", "alerts", "alert_rules", "floor_model"),
+            *("outbound", "day_state"),
+        ]
     ),
     "sensors/models.py",
     "sensors/topics.py",
