@@ -18,7 +18,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from cameras.onvif_models import Notification
-from gateway.observations import DeviceHealth, DeviceKind, Observation, PeopleCount
+from gateway.observations import (
+    CAMERA_EVENTS,
+    DeviceHealth,
+    DeviceKind,
+    Observation,
+    PeopleCount,
+)
 
 
 class EventKind(StrEnum):
@@ -144,15 +150,8 @@ def interpret(
     return CameraEvent(kind, at, active=active, rule=rule, initial=initial)
 
 
-# DeviceHealth.detail values for camera events: stable tokens other parts match on.
-DETAIL = {
-    (EventKind.MOTION, True): "motion",
-    (EventKind.MOTION, False): "motion_cleared",
-    (EventKind.TAMPER, True): "tampered",
-    (EventKind.TAMPER, False): "tamper_cleared",
-    (EventKind.VIDEO_LOSS, True): "video_lost",
-    (EventKind.VIDEO_LOSS, False): "video_restored",
-}
+# DeviceHealth.detail values for camera events (gateway.observations.CAMERA_EVENTS).
+DETAIL = {(EventKind(event), active): detail for detail, (event, active) in CAMERA_EVENTS.items()}
 
 
 def to_observations(

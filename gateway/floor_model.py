@@ -33,7 +33,14 @@ from gateway.day_state import DayRestore, capture_day, restore_day
 from gateway.floor_state import FloorState
 from gateway.levels import LevelTracker, level_of_service, thresholds
 from gateway.live import ZoneState
-from gateway.observations import Climate, DeviceHealth, DeviceKind, DoorTraffic, Observation
+from gateway.observations import (
+    CAMERA_EVENTS,
+    Climate,
+    DeviceHealth,
+    DeviceKind,
+    DoorTraffic,
+    Observation,
+)
 from gateway.settings import CrowdLevel, ServiceConfig, Settings
 from gateway.zones import (
     DoorBalances,
@@ -46,10 +53,10 @@ from gateway.zones import (
 )
 
 _UNUSABLE_DETAIL = ("stall", "tamper")
-_EVENT_ONLY = frozenset({"motion", "motion_cleared"})
-# ONVIF video-loss states (cameras/onvif_events.DETAIL): the camera's own view of its
-# video input, sticky until restored; never a report on the stream's health.
-_VIDEO_LOSS = {"video_lost": True, "video_restored": False}
+_EVENT_ONLY = frozenset(d for d, (event, _) in CAMERA_EVENTS.items() if event == "motion")
+# ONVIF video-loss states: the camera's own view of its video input, sticky until
+# restored; never a report on the stream's health.
+_VIDEO_LOSS = {d: active for d, (event, active) in CAMERA_EVENTS.items() if event == "video_loss"}
 
 
 class FloorModel:

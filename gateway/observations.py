@@ -75,6 +75,26 @@ class DeviceHealth:
     latency_ms: float | None = None
 
 
+#: A camera's own ONVIF event states, carried as ``DeviceHealth.detail`` of the
+#: camera: detail -> (event, active). They are what the camera reports about its
+#: scene and video input, not the health of its stream: the engine keeps tamper
+#: and video loss as sticky states, and storage writes them to ``camera_events``
+#: instead of ``device_health``.
+CAMERA_EVENTS: dict[str, tuple[str, bool]] = {
+    "motion": ("motion", True),
+    "motion_cleared": ("motion", False),
+    "tampered": ("tamper", True),
+    "tamper_cleared": ("tamper", False),
+    "video_lost": ("video_loss", True),
+    "video_restored": ("video_loss", False),
+}
+
+
+def camera_event(obs: DeviceHealth) -> tuple[str, bool] | None:
+    """(event, active) if ``obs`` is a camera's event state rather than a health report."""
+    return CAMERA_EVENTS.get(obs.detail) if obs.kind is DeviceKind.CAMERA else None
+
+
 @dataclass(frozen=True, slots=True)
 class TicketEvent:
     """One event of the queue-ticket system."""

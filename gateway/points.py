@@ -11,6 +11,8 @@ twice overwrites the same point: replays are idempotent. The schema
 - ``door_traffic[door,sensor,site]`` entries, exits (int)
 - ``device_health[device,kind,site]`` online (bool), detail (string), battery,
   linkquality, fps, latency_ms (the present ones)
+- ``camera_events[camera,event,site]`` active (bool): a camera's ONVIF motion,
+  tamper and video-loss states (``gateway.observations.CAMERA_EVENTS``)
 - ``queue[event,service,site]`` ticket (string), counter (int, if present), count=1i
 - ``zone_occupancy[site,source=fused,zone]`` the fused zone state: count, density,
   capacity_ratio, confidence, level (string), method (string), los (string, if used),
@@ -54,6 +56,7 @@ from gateway.observations import (
     Observation,
     PeopleCount,
     TicketEvent,
+    camera_event,
 )
 from gateway.settings import ZoneConfig
 
@@ -194,6 +197,14 @@ def _climate(site_id: str, obs: Climate) -> list[str]:
 
 
 def _health(site_id: str, obs: DeviceHealth) -> list[str]:
+    event = camera_event(obs)
+    if event is not None:  # the camera's own event state, kept apart from its stream's health
+        name, active = event
+        series = (
+            f"camera_events{_tag('camera', obs.device_id)}{_tag('event', name)}"
+            f"{_tag('site', site_id)}"
+        )
+        return _line(series, [f"active={'true' if active else 'false'}"], timestamp_ns(obs.at))
     series = (
         f"device_health{_tag('device', obs.device_id)}{_tag('kind', obs.kind.value)}"
         f"{_tag('site', site_id)}"

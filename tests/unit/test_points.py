@@ -173,6 +173,26 @@ def test_device_health_line() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("detail", "event", "active"),
+    [
+        ("motion", "motion", "true"),
+        ("tamper_cleared", "tamper", "false"),
+        ("video_lost", "video_loss", "true"),
+    ],
+)
+def test_a_camera_event_state_is_not_a_health_report(detail: str, event: str, active: str) -> None:
+    # an ONVIF motion event says "online" too; in device_health it would hide
+    # an offline stream behind it in every last(online) query
+    obs = DeviceHealth("cam-1", DeviceKind.CAMERA, detail != "video_lost", AT, detail=detail)
+    assert to_lines("s", obs, ZONES) == [
+        f"camera_events,camera=cam-1,event={event},site=s active={active} {AT_NS}"
+    ]
+    # the same word from a sensor is nothing special
+    sensor = DeviceHealth("pir-1", DeviceKind.SENSOR, True, AT, detail=detail)
+    assert to_lines("s", sensor, ZONES)[0].startswith("device_health,device=pir-1")
+
+
 def test_ticket_event_line() -> None:
     obs = TicketEvent("svc-land", "A001", TicketEventKind.CALLED, AT, "qms", counter=7)
     offset = ticket_offset_ns("A001", 7)
