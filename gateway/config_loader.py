@@ -1,4 +1,4 @@
-"""Load the site file: YAML -> secrets resolved -> environment overrides -> Settings.
+"""Load the site file: YAML -> secrets resolved -> environment overrides (and their secrets) -> Settings.
 
 Every problem becomes a ``ConfigIssue`` naming its YAML path (``sensors[3].topic``)
 and, where the file has it, its line. The environment is passed in as a mapping
@@ -79,6 +79,10 @@ def parse_settings(
     warnings: list[ConfigIssue] = []
     _resolve_secrets(data, (), environ, base_dir, issues, warnings, lines)
     _apply_env(data, environ, issues)
+    # An override may carry a reference too (FLOORWATCH_API__TOKENS='[{"token":
+    # {"env": "X"}}]'): resolve what the overrides brought; the file's secrets are
+    # strings by now, and a literal secret from the environment is no warning.
+    _resolve_secrets(data, (), environ, base_dir, issues, [], lines)
     if issues:
         raise ConfigError(source, issues)
     try:

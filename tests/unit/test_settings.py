@@ -87,6 +87,25 @@ def test_env_override_of_secret() -> None:
     assert s.mqtt.password is not None and s.mqtt.password.get_secret_value() == "from-env"
 
 
+def test_a_reference_inside_an_env_override_is_resolved() -> None:
+    environ = {
+        "FLOORWATCH_MQTT__PASSWORD": '{"env": "BROKER_PW"}',
+        "BROKER_PW": "s3cret-from-env",
+        "FLOORWATCH_API__TOKENS": '[{"name": "Ops", "role": "admin", "token": {"env": "OPS"}}]',
+        "OPS": "0123456789abcdef0123",
+    }
+    loaded = load_settings(DEMO, environ)
+    s = loaded.settings
+    assert s.mqtt.password is not None and s.mqtt.password.get_secret_value() == "s3cret-from-env"
+    [token] = s.api.tokens
+    assert token.token.get_secret_value() == "0123456789abcdef0123"
+    assert not [w for w in loaded.warnings if w.path in ("mqtt.password", "api.tokens[0].token")]
+    missing = {k: v for k, v in environ.items() if k != "OPS"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(DEMO, missing)
+    assert "api.tokens[0].token: environment variable OPS is not set" in str(info.value)
+
+
 # ----------------------------------------------------------------- one test per class of error
 
 
