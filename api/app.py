@@ -24,6 +24,7 @@ from api.history import HistorySource
 from api.metrics import ApiMetrics, FloorCollector
 from api.routes import alerts, devices, planning, session, site, stream, system, zones
 from api.schemas import ErrorBody, ErrorDetail
+from api.session_file import SessionFile
 from gateway.live import FloorService
 from gateway.settings import ApiConfig, Settings
 
@@ -63,6 +64,7 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utc_now,
     token_key: bytes | None = None,
+    sessions_path: Path | None = None,
 ) -> FastAPI:
     """The API and the control-room page over ``floor`` (live) and ``history`` (InfluxDB).
 
@@ -71,6 +73,8 @@ def create_app(
     the key the tokens are hashed under (default: random per process). The
     planning routes answer 503 until the composition root sets
     ``app.state.planning`` (a ``gateway.planning.service.PlanningService``).
+    ``sessions_path``: where login sessions are kept across restarts (none: in
+    memory only).
     """
     if not config.tokens:
         log.warning("api.no_tokens", hint="add api.tokens to the site file: nobody can log in")
@@ -91,7 +95,11 @@ def create_app(
         ),
         clock=clock,
         registry=registry,
+        session_file=SessionFile(sessions_path) if sessions_path is not None else None,
     )
+    if state.session_file is not None:
+        kept = state.sessions.load(state.session_file.read(), state.now_s(), state.tokens.accepts)
+        log.info("api.sessions_restored", sessions=kept)
     app = FastAPI(
         title="floorwatch",
         version="1.0",

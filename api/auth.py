@@ -6,7 +6,10 @@
   (``hmac.compare_digest``, no early exit), so neither the content nor the
   position of a token leaks through timing.
 - A session (the control-room page's cookie) is a random 256-bit id; the store
-  keeps only its hash, bounded in number and lifetime.
+  keeps only its hash, bounded in number and lifetime. Saved sessions
+  (api/session_file.py) come back after a restart only while unexpired and
+  while the token they were made with is still configured with the same
+  holder and role (a rotated or removed token ends its sessions).
 - Failed attempts are counted per client address in a sliding window; an
   address over the limit is refused for a lockout period (HTTP 429).
 """
@@ -17,7 +20,7 @@ import hashlib
 import hmac
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -65,9 +68,20 @@ class TokenBook:
         digests = [d for d, _ in self._entries]
         if len(set(digests)) != len(digests):
             raise ValueError("two API tokens have the same value")
+        self._bindings = [
+            (token_binding(t.token.get_secret_value()), Principal(t.name, t.role)) for t in tokens
+        ]
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def accepts(self, saved: SavedSession) -> bool:
+        """Whether a saved session was made with a token that is configured now, same role."""
+        ok = False
+        for binding, principal in self._bindings:
+            if hmac.compare_digest(seal(saved.key, binding), saved.seal):
+                ok = ok or principal == saved.principal
+        return ok
 
     def _digest(self, token: str) -> bytes:
         return hmac.new(self._key, token.encode("utf-8"), hashlib.sha256).digest()
@@ -81,10 +95,31 @@ class TokenBook:
         return found
 
 
+def token_binding(token: str) -> bytes:
+    """What ties a session to the token it was made with, stable across restarts."""
+    return hashlib.sha256(b"floorwatch-session-binding\0" + token.encode("utf-8")).digest()
+
+
+def seal(key: str, binding: bytes) -> str:
+    """A session's seal: its id hash and its token's binding, hashed together."""
+    return hashlib.sha256(key.encode("ascii") + binding).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class _Session:
     principal: Principal
     expires_at: float
+    seal: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSession:
+    """A session as saved across restarts: no session id, no token, only hashes."""
+
+    key: str  # SHA-256 of the session id
+    principal: Principal
+    expires_at: float
+    seal: str  # seal(key, token_binding(token)): a rotated token ends its sessions
 
 
 class SessionStore:
@@ -102,9 +137,13 @@ class SessionStore:
     def _key(session_id: str) -> str:
         return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
-    def create(self, principal: Principal, now: float) -> str:
+    def create(self, principal: Principal, now: float, token: str) -> str:
+        """A new session of ``principal``, who logged in with ``token``; returns its id."""
         session_id = secrets.token_urlsafe(32)
-        self._sessions[self._key(session_id)] = _Session(principal, now + self._ttl_s)
+        key = self._key(session_id)
+        self._sessions[key] = _Session(
+            principal, now + self._ttl_s, seal(key, token_binding(token))
+        )
         while len(self._sessions) > self._max:
             self._sessions.popitem(last=False)
         return session_id
@@ -121,6 +160,27 @@ class SessionStore:
 
     def drop(self, session_id: str) -> None:
         self._sessions.pop(self._key(session_id), None)
+
+    def entries(self, now: float) -> list[SavedSession]:
+        """The live sessions, oldest first: to save."""
+        return [
+            SavedSession(k, s.principal, s.expires_at, s.seal)
+            for k, s in self._sessions.items()
+            if now < s.expires_at
+        ]
+
+    def load(
+        self, saved: Iterable[SavedSession], now: float, accept: Callable[[SavedSession], bool]
+    ) -> int:
+        """Take back saved sessions that are unexpired and that ``accept`` (TokenBook.accepts)."""
+        taken = 0
+        for entry in saved:
+            if now < entry.expires_at and accept(entry):
+                self._sessions[entry.key] = _Session(entry.principal, entry.expires_at, entry.seal)
+                taken += 1
+        while len(self._sessions) > self._max:
+            self._sessions.popitem(last=False)
+        return taken
 
 
 class FailureLimiter:

@@ -22,6 +22,7 @@ from api.events import FrameCache, RenderCache
 from api.history import HistorySource
 from api.metrics import ApiMetrics
 from api.schemas import ErrorBody
+from api.session_file import SessionFile
 from gateway.live import FloorService
 from gateway.settings import ApiConfig, Settings
 
@@ -65,9 +66,20 @@ class AppState:
     streams: set[asyncio.Queue[Any]] = field(default_factory=set)
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     stream_clients: int = 0
+    session_file: SessionFile | None = None
 
     def now_s(self) -> float:
         return self.clock().timestamp()
+
+    async def save_sessions(self) -> None:
+        """Keep the sessions for the next start (after a login or logout); never fails the call."""
+        if self.session_file is None:
+            return
+        entries = self.sessions.entries(self.now_s())
+        try:
+            await asyncio.to_thread(self.session_file.write, entries)
+        except OSError as exc:
+            log.error("api.sessions_not_saved", path=str(self.session_file.path), reason=str(exc))
 
 
 async def get_state(request: Request) -> AppState:

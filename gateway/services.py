@@ -119,6 +119,7 @@ def build_services(
             HistoryReader(settings.influxdb, settings.site.id),
             registry,
             clock=clock,
+            sessions_path=settings.gateway.state_dir / "api-sessions.json",
         )
         api.state.planning = planning
     plans = PlanPublisher(planning, settings.influxdb, clock=clock, config=settings.planning)

@@ -89,6 +89,7 @@ def build_app(
     history: HistorySource | None = None,
     config: ApiConfig | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sessions_path: Path | None = None,
 ) -> tuple[FastAPI, MemoryFloor, CollectorRegistry]:
     site = site or demo_settings()
     floor = floor or MemoryFloor(site, clock=clock)
@@ -100,6 +101,7 @@ def build_app(
         history or unreachable_history(site),
         registry,
         clock=clock,
+        sessions_path=sessions_path,
     )
     return app, floor, registry
 

@@ -35,7 +35,8 @@ async def login(body: LoginIn, request: Request, response: Response, state: Stat
     if principal is None:
         raise token_failed(state, client)
     state.limiter.succeeded(client)
-    session_id = state.sessions.create(principal, state.now_s())
+    session_id = state.sessions.create(principal, state.now_s(), body.token)
+    await state.save_sessions()
     cfg = state.config
     response.set_cookie(
         cfg.cookie_name,
@@ -65,6 +66,7 @@ async def logout(request: Request, state: State) -> Response:
     session_id = request.cookies.get(state.config.cookie_name)
     if session_id:
         state.sessions.drop(session_id)
+        await state.save_sessions()
     response = Response(status_code=204)
     response.delete_cookie(state.config.cookie_name, path="/", httponly=True, samesite="strict")
     return response

@@ -79,16 +79,44 @@ def test_short_tokens_are_refused_by_the_config() -> None:
 def test_sessions_expire_and_are_bounded() -> None:
     store = SessionStore(ttl_s=60, max_sessions=2)
     p = Principal("An", Role.SUPERVISOR)
-    first = store.create(p, now=0)
+    first = store.create(p, now=0, token="supervisor-token-0001")
     assert len(first) >= 40
     assert store.get(first, now=59.9) == p
     assert store.get(first, now=60) is None
-    a, b, c = (store.create(p, now=100) for _ in range(3))
+    a, b, c = (store.create(p, now=100, token="supervisor-token-0001") for _ in range(3))
     assert store.get(a, now=101) is None  # the oldest went first
     assert store.get(b, now=101) == p and store.get(c, now=101) == p
     store.drop(b)
     assert store.get(b, now=101) is None
     assert store.get("not-a-session", now=101) is None
+
+
+def test_saved_sessions_come_back_only_unexpired_and_for_the_same_token_and_role() -> None:
+    an, binh = Principal("An", Role.SUPERVISOR), Principal("Bình", Role.VIEWER)
+    an_token, binh_token = (t.token.get_secret_value() for t in TOKENS)
+    old = SessionStore(ttl_s=60, max_sessions=10)
+    early = old.create(an, now=0, token=an_token)  # expires at 60
+    late = old.create(an, now=50, token=an_token)
+    binhs = old.create(binh, now=50, token=binh_token)
+    saved = old.entries(now=55)
+    assert len(saved) == 3
+    for entry in saved:  # hashes only: neither a session id nor a token is saved
+        assert all(secret not in repr(entry) for secret in (early, late, an_token, binh_token))
+
+    def restarted(tokens: list[ApiToken]) -> SessionStore:
+        new = SessionStore(ttl_s=60, max_sessions=10)
+        new.load(saved, now=70, accept=TokenBook(tokens, b"another-process-key!").accepts)
+        return new
+
+    same = restarted(TOKENS)
+    assert same.get(late, now=70) == an and same.get(binhs, now=70) == binh
+    assert same.get(early, now=70) is None  # expired meanwhile
+    removed = restarted(TOKENS[:1])
+    assert removed.get(binhs, now=70) is None and removed.get(late, now=70) == an
+    rotated = restarted([TOKENS[0].model_copy(update={"token": SecretStr("new-supervisor-tok-9")})])
+    assert rotated.get(late, now=70) is None  # a rotated token ends its sessions
+    promoted = restarted([TOKENS[0].model_copy(update={"role": Role.ADMIN})])
+    assert promoted.get(late, now=70) is None  # no session carries an old role
 
 
 def test_limiter_locks_out_after_too_many_failures_then_lets_go() -> None:
