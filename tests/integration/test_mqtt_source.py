@@ -82,11 +82,16 @@ async def running(
             await task
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+async def until(
+    condition: Callable[[], bool], timeout_s: float = 10, state: Callable[[], object] = str
+) -> None:
     """Wait for a condition on the MQTT thread's state (no event to await across threads)."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not condition():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        pytest.fail(f"not within {timeout_s} s; state: {state()}")
 
 
 async def wait_connected(source: MqttSource) -> None:
@@ -137,8 +142,10 @@ async def _backlog_then_ack(
         assert isinstance(sock, BufferedSocket)
         source.ack(got)
         await until(lambda: not sock.has_output and source.stats.acks_sent == BACKLOG)
-        # the batch's PUBACKs went out in a few writes, not one each
-        assert sock.send_calls < BACKLOG / 20
+        # the batch's PUBACKs went out in few writes, not one each (the MQTT thread
+        # writes while the event loop still queues them: ~20 writes when idle,
+        # ~300 seen on a loaded machine)
+        assert sock.send_calls < BACKLOG / 5
 
     # A new connection of the same session: the broker holds nothing unacknowledged.
     async with running(config, topic) as (source, buffer):
@@ -212,6 +219,11 @@ def test_a_broker_without_tls_is_a_connect_failure_not_a_crash(
     asyncio.run(scenario())
 
 
+def runs(values: list[bytes]) -> list[bytes]:
+    """``values`` with repeats in a row folded into one (QoS 1 may deliver twice)."""
+    return [v for i, v in enumerate(values) if i == 0 or values[i - 1] != v]
+
+
 def test_status_topic_online_will_on_a_dropped_link_and_offline_on_stop(
     mosquitto: MosquittoServer, topic_prefix: str
 ) -> None:
@@ -225,15 +237,19 @@ def test_status_topic_online_will_on_a_dropped_link_and_offline_on_stop(
     async def scenario() -> None:
         config = _config(mosquitto, f"fw-will-{topic_prefix[-8:]}")
         async with running(config, topic_prefix) as (source, _):
-            await until(lambda: seen == [b"online"])
+            await until(lambda: seen == [b"online"], state=lambda: seen)
             # the link drops with no DISCONNECT (a cable, a crash): the broker sends the will
             sock = source._client.socket() if source._client else None  # noqa: SLF001
             assert isinstance(sock, BufferedSocket)
             sock.inner.shutdown(socket.SHUT_RDWR)
-            await until(lambda: seen == [b"online", b"offline", b"online"])  # will, reconnect
+            # the will, then online again (twice if the first PUBACK was lost with the
+            # link: paho sends that unacknowledged QoS 1 message again, as it must)
+            await until(
+                lambda: runs(seen) == [b"online", b"offline", b"online"], state=lambda: seen
+            )
             assert source.stats.connects == 2
-        await until(lambda: seen[-1:] == [b"offline"])  # a clean stop says so itself
-        assert seen == [b"online", b"offline", b"online", b"offline"]
+        await until(lambda: seen[-1:] == [b"offline"], state=lambda: seen)  # a clean stop says so
+        assert runs(seen) == [b"online", b"offline", b"online", b"offline"]
 
     try:
         asyncio.run(scenario())
