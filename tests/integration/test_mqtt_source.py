@@ -143,7 +143,7 @@ async def _backlog_then_ack(
         source.ack(got)
         await until(lambda: not sock.has_output and source.stats.acks_sent == BACKLOG)
         # the batch's PUBACKs went out in few writes, not one each (the MQTT thread
-        # writes while the event loop still queues them: ~20 writes when idle,
+        # writes while the event loop still queues them: 2 writes when idle,
         # ~300 seen on a loaded machine)
         assert sock.send_calls < BACKLOG / 5
 
