@@ -66,12 +66,27 @@ def default_start(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(7, 0), tzinfo=tz)
 
 
+def new_day(gateway_state: Path) -> list[Path]:
+    """Every demo run plays a new day: drop the last run's alert store; return what went.
+
+    Its alerts, crowd levels, waiting tickets and door balances belong to the
+    day the last run played (a production gateway keeps them across restarts).
+    The spool, dead letters and door-counter totals stay.
+    """
+    gone = [p for p in gateway_state.glob("alerts.sqlite3*") if p.is_file()]
+    for path in gone:
+        path.unlink()
+    return gone
+
+
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     tz = ZoneInfo(settings.site.timezone)
     start = options.start or default_start(datetime.now(UTC), tz)
     if start.tzinfo is None:
         start = start.replace(tzinfo=tz)
     options.state_dir.mkdir(parents=True, exist_ok=True)
+    if new_day(options.state_dir / "gateway"):
+        print("demo: a new day: the last run's alerts and queue state are dropped", flush=True)
     broker = MosquittoServer(options.state_dir / "mosquitto")
     influx = InfluxDB1Server(options.state_dir / "influxdb")
     try:

@@ -1,11 +1,13 @@
-"""The demo shortens crowd timers by its speed; device timers and thresholds stay."""
+"""The demo: crowd timers follow its speed (device timers and thresholds stay); each run is a new day."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from gateway.config_loader import load_settings
-from gateway.demo import CROWD_TIMERS, scale_timers
+from gateway.demo import CROWD_TIMERS, new_day, scale_timers
 from tests.integration.gateway_proc import DEMO
 
 
@@ -31,3 +33,23 @@ def test_real_time_changes_nothing() -> None:
     same = scale_timers(site, 1.0)
     assert same.alerts == site.alerts
     assert same.zones == site.zones
+
+
+def test_each_demo_run_is_a_new_day_for_the_alert_store(tmp_path: Path) -> None:
+    state = tmp_path / "gateway"
+    (state / "spool").mkdir(parents=True)
+    for name in ("alerts.sqlite3", "alerts.sqlite3-wal", "alerts.sqlite3-shm"):
+        (state / name).write_bytes(b"last run")
+    (state / "spool" / "000001.lp").write_text("climate co2=500 1\n")
+    (state / "dead-letters.jsonl").write_text("{}\n")
+    gone = new_day(state)
+    assert sorted(p.name for p in gone) == [
+        "alerts.sqlite3",
+        "alerts.sqlite3-shm",
+        "alerts.sqlite3-wal",
+    ]
+    assert sorted(str(p.relative_to(state)) for p in state.rglob("*") if p.is_file()) == [
+        "dead-letters.jsonl",
+        "spool/000001.lp",
+    ]
+    assert new_day(tmp_path / "never-ran") == []
