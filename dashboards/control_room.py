@@ -46,6 +46,7 @@ SEVERITIES = (
     ("critical", "CRITICAL", "red"),
 )
 ONLINE = (("true", "online", "green"), ("false", "OFFLINE", "red"))
+EVENT_ACTIVE = (("true", "ACTIVE", "orange"), ("false", "cleared", "green"))
 
 
 def _people_now() -> stat.Panel:
@@ -228,13 +229,44 @@ def _devices() -> table.Panel:
     )
 
 
+def _camera_events() -> table.Panel:
+    return (
+        table.Panel()
+        .title("Camera events")
+        .show_header(True)
+        .description(
+            "The cameras' own ONVIF states in the time range: motion, tamper (covered,"
+            " moved, blinded), video loss. Tamper and video loss hold until the camera"
+            " clears them."
+        )
+        .with_target(
+            q(
+                "A",
+                'SELECT last("active") AS "active" FROM "camera_events"'
+                f' WHERE {SITE} AND $timeFilter GROUP BY "camera", "event"',
+            ).table()
+        )
+        .override_by_name(
+            "active",
+            [
+                dm.DynamicConfigValue(id_val="mappings", value=mapping(EVENT_ACTIVE)),
+                dm.DynamicConfigValue(
+                    id_val="custom.cellOptions", value={"type": "color-background"}
+                ),
+            ],
+        )
+        .height(7)
+        .span(24)
+    )
+
+
 def control_room(view: SiteView) -> dash.Dashboard:
     return (
         base_dashboard(
             UID,
             "floorwatch: control room",
             view,
-            f"{view.name}: people and crowd level per zone, alerts, device health.",
+            f"{view.name}: people and crowd level per zone, alerts, device health, camera events.",
         )
         .time("now-6h", "now")
         .refresh("30s")
@@ -248,4 +280,5 @@ def control_room(view: SiteView) -> dash.Dashboard:
         .with_row(dash.Row("Alerts and devices"))
         .with_panel(_alerts())
         .with_panel(_devices())
+        .with_panel(_camera_events())
     )

@@ -124,6 +124,11 @@ def _engine_lines(settings: Settings, day: datetime) -> list[str]:
     lines += alert_lines(
         site, _alert("co2_high", "f2-counters", AlertState.RESOLVED, raised), "resolved"
     )
+    for detail, minutes in (("motion", 30), ("motion_cleared", 31), ("tampered", 300)):
+        event = DeviceHealth(
+            "cam-f2-hall", DeviceKind.CAMERA, True, day + timedelta(minutes=minutes), detail
+        )
+        lines += to_lines(site, event, {})  # camera_events, as the hub writes them
     for service in settings.services:
         for hour in range(8, 17):
             ns = int(day.replace(hour=hour).timestamp()) * 10**9
