@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries
@@ -213,20 +215,20 @@ def _devices() -> table.Panel:
                 f' FROM "device_health" WHERE {SITE} AND $timeFilter GROUP BY "device", "kind"',
             ).table()
         )
-        .override_by_name(
-            "online",
-            [
-                dm.DynamicConfigValue(id_val="mappings", value=mapping(ONLINE)),
-                dm.DynamicConfigValue(
-                    id_val="custom.cellOptions", value={"type": "color-background"}
-                ),
-            ],
-        )
+        .override_by_name("online", coloured_states(ONLINE))
         .override_by_name("battery", [dm.DynamicConfigValue(id_val="unit", value="percent")])
         .override_by_name("latency_ms", [dm.DynamicConfigValue(id_val="unit", value="ms")])
         .height(9)
         .span(12)
     )
+
+
+def coloured_states(states: Sequence[tuple[str, str, str]]) -> list[dm.DynamicConfigValue]:
+    """A table column shown as its state's text on the state's colour."""
+    return [
+        dm.DynamicConfigValue(id_val="mappings", value=mapping(states)),
+        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
+    ]
 
 
 def _camera_events() -> table.Panel:
@@ -246,15 +248,7 @@ def _camera_events() -> table.Panel:
                 f' WHERE {SITE} AND $timeFilter GROUP BY "camera", "event"',
             ).table()
         )
-        .override_by_name(
-            "active",
-            [
-                dm.DynamicConfigValue(id_val="mappings", value=mapping(EVENT_ACTIVE)),
-                dm.DynamicConfigValue(
-                    id_val="custom.cellOptions", value={"type": "color-background"}
-                ),
-            ],
-        )
+        .override_by_name("active", coloured_states(EVENT_ACTIVE))
         .height(7)
         .span(24)
     )
