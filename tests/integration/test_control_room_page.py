@@ -8,7 +8,6 @@ the banner; a dead stream marks the page. Screenshots go to artifacts/.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,14 +22,13 @@ from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.points import to_lines, zone_geometries
 from gateway.settings import InfluxConfig, Role
 from tests.api_support import (
-    ARGS,
-    ARTIFACTS,
-    CHROMIUM,
     TOKENS,
     LiveServer,
     api_config,
     build_app,
+    chromium,
     demo_settings,
+    screenshot,
 )
 from tests.memory_floor import MemoryFloor
 
@@ -79,21 +77,12 @@ def server(influxdb1: InfluxDB1Server, influxdb1_database: str) -> Iterator[Live
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing (Debian package 'chromium')")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def shot(page: object, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"control-room-{name}.png"
-    page.screenshot(path=str(path))  # type: ignore[attr-defined]
-    return path
+    return screenshot(page, f"control-room-{name}")
 
 
 def wait_fill(page: object, colour: str) -> None:

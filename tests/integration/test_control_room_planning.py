@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -30,15 +29,14 @@ from gateway.planning.seed import seed_history
 from gateway.planning.service import PlanningService
 from gateway.settings import InfluxConfig, Role
 from tests.api_support import (
-    ARGS,
-    ARTIFACTS,
-    CHROMIUM,
     TOKENS,
     LiveServer,
     api_config,
     bearer,
     build_app,
+    chromium,
     demo_settings,
+    screenshot,
 )
 from tests.memory_floor import MemoryFloor
 
@@ -85,14 +83,8 @@ def server(influxdb1: InfluxDB1Server) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing (Debian package 'chromium')")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 class Watched:
@@ -138,10 +130,7 @@ class Watched:
 
 
 def shot(page: Any, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"control-room-plan-{name}.png"
-    page.screenshot(path=str(path))
-    return path
+    return screenshot(page, f"control-room-plan-{name}")
 
 
 def tabs(page: Any) -> list[str]:
