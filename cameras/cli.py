@@ -9,7 +9,6 @@ Passwords are never printed: URIs are shown without their userinfo.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cameras.onvif_models import CameraError, CameraSummary, choose_profile
-from gateway.config_loader import ConfigError, load_settings
+from gateway.cli_support import settings_or_exit
 from gateway.logs import configure_logging, scrub_text
 from gateway.settings import CameraConfig
 
@@ -81,13 +80,7 @@ def check_command(
 ) -> None:
     """Connect to every camera of a site file: identity, profiles, stream, fps, clock."""
     configure_logging(json=False, level="warning")
-    try:
-        settings = load_settings(config, os.environ).settings
-    except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
+    settings = settings_or_exit(config)
     cams = [c for c in settings.cameras if not camera or c.id in camera]
     if not cams:
         typer.echo("no cameras to check")

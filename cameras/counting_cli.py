@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.config_loader import ConfigError, load_settings
+from gateway.cli_support import settings_or_exit
 from gateway.settings import CameraConfig
 
 counting_app = typer.Typer(help="People counting: calibrate cameras.", no_args_is_help=True)
@@ -81,13 +80,7 @@ def calibrate_command(
 
 
 def _camera(config: Path, camera_id: str) -> CameraConfig:
-    try:
-        settings = load_settings(config, os.environ).settings
-    except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
+    settings = settings_or_exit(config)
     for camera in settings.cameras:
         if camera.id == camera_id:
             if not camera.rois:

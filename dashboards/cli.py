@@ -11,8 +11,7 @@ import typer
 from dashboards.build import DatasourceSpec, build_dashboards, dashboard_json, datasource_body
 from dashboards.build import provisioning_files as export_files
 from dashboards.provision import ProvisionError, connect, push
-from gateway.config_loader import ConfigError, load_settings
-from gateway.settings import Settings
+from gateway.cli_support import settings_or_exit
 
 TOKEN_ENV = "FLOORWATCH_GRAFANA_TOKEN"  # noqa: S105 (a variable name)
 INFLUX_SECRET_ENV = "FLOORWATCH_INFLUX_TOKEN"  # noqa: S105 (a variable name)
@@ -30,16 +29,6 @@ Flavour = Annotated[
     str, typer.Option("--influx-version", help="v2: InfluxDB 2.x/3.x (token); v1: 1.x")
 ]
 Database = Annotated[str, typer.Option("--database", help="InfluxQL database (DBRP on 2.x)")]
-
-
-def _settings(path: Path) -> Settings:
-    try:
-        return load_settings(path, os.environ).settings
-    except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _spec(url: str, flavour: str, database: str, user: str | None) -> DatasourceSpec:
@@ -63,7 +52,7 @@ def export(
 ) -> None:
     """Write the dashboards' JSON and Grafana's provisioning YAML (no secrets: $ENV references)."""
     spec = _spec(influx_url, influx_version, database, influx_user)
-    files = export_files(_settings(config), spec)
+    files = export_files(settings_or_exit(config), spec)
     for relative, text in files.items():
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +99,7 @@ def push_command(
         raise typer.Exit(2)
     spec = _spec(influx_url, influx_version, database, influx_user)
     secret = _read_secret(influx_secret_file, INFLUX_SECRET_ENV, "InfluxDB secret")
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     boards = [dashboard_json(m) for m in build_dashboards(settings)]
     try:
         report = push(connect(url, grafana_token), url, datasource_body(spec, secret), boards)

@@ -11,14 +11,13 @@ running gateway). Acknowledging and resolving go through the running gateway
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gateway.alert_store import AlertStore, StoredTransition
-from gateway.config_loader import ConfigError, load_settings
+from gateway.cli_support import settings_or_exit
 from gateway.live import Alert
 
 alerts_app = typer.Typer(help="Read the alerts of a site (active, history).", no_args_is_help=True)
@@ -27,11 +26,7 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="site file (Y
 
 
 def _store_path(config: Path) -> Path:
-    try:
-        settings = load_settings(config, os.environ).settings
-    except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        raise typer.Exit(2) from exc
+    settings = settings_or_exit(config)
     path = settings.gateway.state_dir / "alerts.sqlite3"
     if not path.exists():
         typer.echo(f"no alert store at {path} (the gateway has not run here yet)", err=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.config_loader import ConfigError, LoadedSettings, load_settings
+from gateway.cli_support import load_or_exit
 from gateway.logs import configure_logging
 from gateway.settings import Settings
 
@@ -40,16 +39,6 @@ LogJson = Annotated[
 LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")]
 
 
-def _load_or_exit(path: Path) -> LoadedSettings:
-    try:
-        return load_settings(path, os.environ)
-    except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
-
-
 @app.command()
 def run(
     config: ConfigOption,
@@ -57,7 +46,7 @@ def run(
     log_level: LogLevel = "info",
 ) -> None:
     """Run the gateway against the brokers and databases of a site file."""
-    loaded = _load_or_exit(config)
+    loaded = load_or_exit(config)
     configure_logging(json=log_json, level=log_level)
     from gateway.app import build_gateway, run_until_signalled
 
@@ -71,7 +60,7 @@ def run(
 @config_app.command("check")
 def config_check(path: Annotated[Path, typer.Argument(help="site file (YAML)")]) -> None:
     """Validate a site file; print a summary, or every error with its YAML path."""
-    loaded = _load_or_exit(path)
+    loaded = load_or_exit(path)
     typer.echo(summary(loaded.settings))
     for warning in loaded.warnings:
         typer.echo(f"warning: {warning}")
@@ -104,7 +93,7 @@ def demo(
     log_level: LogLevel = "warning",
 ) -> None:
     """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""
-    loaded = _load_or_exit(config)
+    loaded = load_or_exit(config)
     configure_logging(json=False, level=log_level)
     from gateway.demo import DemoOptions, run_demo
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gateway.config_loader import ConfigError, load_settings
+from gateway.cli_support import settings_or_exit
 from gateway.influx_writer import StorageError
 from gateway.planning.backtest import render_backtest
 from gateway.planning.history import HistoryError, InfluxHistory
@@ -26,16 +25,6 @@ plan_app = typer.Typer(
 )
 
 Config = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)", dir_okay=False)]
-
-
-def _settings(path: Path) -> Settings:
-    try:
-        return load_settings(path, os.environ).settings
-    except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _service(settings: Settings) -> PlanningService:
@@ -61,7 +50,7 @@ def staffing(
     ] = False,
 ) -> None:
     """Counters to open per hour and service group for one day."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     service = _service(settings)
     target: date = (
         day.date() if day else (datetime.now(UTC).astimezone(service.tz).date() + timedelta(days=1))
@@ -95,7 +84,7 @@ def backtest_cmd(
     groups: Annotated[bool, typer.Option(help="also per service group")] = False,
 ) -> None:
     """Forecast error (MAPE and bias by hour) on the stored history."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     service = _service(settings)
     today = datetime.now(UTC).astimezone(service.tz).date()
     try:
@@ -121,7 +110,7 @@ def hvac_cmd(
     ] = None,
 ) -> None:
     """HVAC advice per zone from the latest stored readings."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     service = _service(settings)
     tz = service.tz
     history = InfluxHistory(settings.influxdb, settings.site.id, tz)
@@ -168,7 +157,7 @@ def simulate_history(
     """Write weeks of simulated history (demo and test databases only!)."""
     from gateway.planning.seed import seed_history  # the simulator: only for this command
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if not yes:
         typer.echo(
             f"this writes {weeks} weeks of SIMULATED data to {settings.influxdb.url};"
