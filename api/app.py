@@ -25,6 +25,7 @@ from api.metrics import ApiMetrics, FloorCollector
 from api.routes import alerts, devices, planning, session, site, stream, system, zones
 from api.schemas import ErrorBody, ErrorDetail
 from api.session_file import SessionFile
+from gateway.influx_query import HistoryError
 from gateway.live import FloorService
 from gateway.settings import ApiConfig, Settings
 
@@ -170,6 +171,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message, headers=exc.headers, details=exc.details)
+
+    @app.exception_handler(HistoryError)
+    async def history_unavailable(_: Request, exc: HistoryError) -> JSONResponse:
+        # zone history, staffing plans, backtests, HVAC advice: InfluxDB is the source
+        return _error(503, "history_unavailable", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -7,7 +7,9 @@
   ``retention_policy``, basic auth with ``username``/``password`` when set;
 - protocol ``v2`` (InfluxDB 2.x, 3.x): database = ``bucket`` (2.x needs a DBRP
   mapping for it, which ``influx v1 dbrp create`` or the bucket's default gives),
-  ``Authorization: Token <token>``.
+  ``Authorization: Token <token>``
+
+(``gateway.influx_query.query_target``, shared with the planning history).
 
 Queries are built in ``api.influxql`` (values escaped, times as integers).
 A client is opened per query: history is read a few times a minute, and no
@@ -32,11 +34,8 @@ from api.influxql import (
     occupancy_query,
     parse_result,
 )
+from gateway.influx_query import HistoryError, query_target
 from gateway.settings import InfluxConfig
-
-
-class HistoryError(Exception):
-    """The history could not be read: InfluxDB unreachable, refusing, or answering nonsense."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,33 +63,21 @@ class HistoryReader:
         self._config = config
         self._site_id = site_id
 
-    def _params(self, q: str) -> dict[str, str]:
-        c = self._config
-        params = {"q": q, "epoch": "ms"}
-        if c.protocol == "v1":
-            params["db"] = c.database
-            if c.retention_policy:
-                params["rp"] = c.retention_policy
-        else:
-            params["db"] = c.bucket
-        return params
-
     def _client(self) -> httpx.AsyncClient:
         c = self._config
-        headers: dict[str, str] = {"Accept": "application/json"}
-        auth: httpx.BasicAuth | None = None
-        if c.protocol == "v1" and c.username:
-            password = c.password.get_secret_value() if c.password else ""
-            auth = httpx.BasicAuth(c.username, password)
-        elif c.token is not None:
-            headers["Authorization"] = "Token " + c.token.get_secret_value()
+        target = query_target(c)
         return httpx.AsyncClient(
-            base_url=c.url, headers=headers, auth=auth, timeout=c.timeout_s, trust_env=False
+            base_url=c.url,
+            params=target.params,
+            headers={"Accept": "application/json", **target.headers},
+            auth=target.auth,
+            timeout=c.timeout_s,
+            trust_env=False,
         )
 
     async def _query(self, client: httpx.AsyncClient, q: str, tag: str) -> list[Series]:
         try:
-            response = await client.get("/query", params=self._params(q))
+            response = await client.get("/query", params={"q": q})
         except httpx.HTTPError as exc:
             raise HistoryError(f"InfluxDB at {self._config.url} is unreachable: {exc}") from exc
         body = _json(response)

@@ -1,8 +1,8 @@
 """InfluxQL for zone history: resolutions, range bounds, escaping, queries, results. Pure module.
 
-Every value that reaches a query is escaped here: string literals are single
-quoted with ``\\`` and ``'`` escaped, identifiers double quoted with ``\\`` and
-``"`` escaped, times are integers (nanoseconds since the epoch) and the
+Every value that reaches a query is escaped (``gateway.influx_query``): string
+literals are single quoted with ``\\`` and ``'`` escaped, identifiers double
+quoted with ``\\`` and ``"`` escaped, times are integers (nanoseconds since the epoch) and the
 ``GROUP BY time()`` interval comes from a closed enum. Nothing a client sends
 is pasted into a query.
 """
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from gateway.influx_query import identifier, string_literal
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -54,16 +56,6 @@ def check_range(start: datetime, end: datetime, resolution: Resolution) -> None:
 def _describe(span: timedelta) -> str:
     days = span.days
     return f"{days} day{'s' if days != 1 else ''}"
-
-
-def string_literal(value: str) -> str:
-    """An InfluxQL string literal: 'it\\'s'."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def identifier(value: str) -> str:
-    """An InfluxQL double-quoted identifier."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def time_ns(at: datetime) -> int:

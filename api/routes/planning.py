@@ -20,11 +20,10 @@ from api.auth import Permission, Principal
 from api.deps import AUTH_RESPONSES, NOT_FOUND, ApiError, ClimateReader, State, require
 from api.schemas import ErrorBody
 from gateway.planning.backtest import BacktestResult
-from gateway.planning.history import HistoryError
 from gateway.planning.hvac_rules import advice_payload
 from gateway.planning.report import plan_csv
 from gateway.planning.service import PlanningService
-from gateway.planning.staffing import GroupPlan, StaffingPlan
+from gateway.planning.staffing import GroupPlan
 
 router = APIRouter(prefix="/api/v1/planning", tags=["planning"])
 Planner = Annotated[Principal, Depends(require(Permission.PLANNING))]
@@ -104,20 +103,13 @@ def _day(service: PlanningService, now: datetime, day: date | None) -> date:
     return day or (now.astimezone(service.tz).date() + timedelta(days=1))
 
 
-def _plan(service: PlanningService, day: date) -> StaffingPlan:
-    try:
-        return service.staffing_plan(day)
-    except HistoryError as exc:
-        raise ApiError(503, "history_unavailable", str(exc)) from exc
-
-
 @router.get(
     "/staffing",
     summary="Counters to open per hour and service group (Erlang C)",
     responses={**AUTH_RESPONSES, **_UNAVAILABLE},
 )
 def staffing(state: State, _: Planner, service: Planning, day: DateQuery = None) -> StaffingOut:
-    plan = _plan(service, _day(service, state.clock(), day))
+    plan = service.staffing_plan(_day(service, state.clock(), day))
     return StaffingOut(
         date=plan.day,
         target_level=plan.params.level,
@@ -136,7 +128,7 @@ def staffing(state: State, _: Planner, service: Planning, day: DateQuery = None)
 )
 def staffing_csv(state: State, _: Planner, service: Planning, day: DateQuery = None) -> Response:
     target = _day(service, state.clock(), day)
-    body = plan_csv(_plan(service, target))
+    body = plan_csv(service.staffing_plan(target))
     headers = {"Content-Disposition": f'attachment; filename="staffing-{target}.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
@@ -153,11 +145,7 @@ def backtest(
     weeks: Annotated[int, Query(ge=1, le=26)] = 4,
 ) -> list[BacktestOut]:
     today = state.clock().astimezone(service.tz).date()
-    try:
-        results = service.backtest(weeks, today)
-    except HistoryError as exc:
-        raise ApiError(503, "history_unavailable", str(exc)) from exc
-    return [_backtest(r) for r in results]
+    return [_backtest(r) for r in service.backtest(weeks, today)]
 
 
 @router.get(
@@ -166,10 +154,7 @@ def backtest(
     responses={**AUTH_RESPONSES, **_UNAVAILABLE},
 )
 def hvac(state: State, _: ClimateReader, service: Planning) -> list[dict[str, Any]]:
-    try:
-        advice = service.hvac_advice(state.floor.zones(), state.clock())
-    except HistoryError as exc:
-        raise ApiError(503, "history_unavailable", str(exc)) from exc
+    advice = service.hvac_advice(state.floor.zones(), state.clock())
     return [advice_payload(a) for a in advice]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
 from api.deps import AUTH_RESPONSES, NOT_FOUND, ApiError, AppState, ClimateReader, Reader, State
-from api.history import HistoryError, ZoneHistory
+from api.history import ZoneHistory
 from api.influxql import RangeError, Resolution
 from api.schemas import ErrorBody, ZoneClimateOut, ZoneOut, climate_out, zone_out, zone_plan
 from api.schemas_history import (
@@ -106,8 +106,6 @@ async def zone_history(
         history = await state.history.zone_history(zone_id, start, end, resolution)
     except RangeError as exc:
         raise ApiError(422, "invalid_range", str(exc)) from exc
-    except HistoryError as exc:
-        raise ApiError(503, "history_unavailable", str(exc)) from exc
     return _history_out(history)
 
 

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from gateway.cli_support import settings_or_exit
+from gateway.influx_query import HistoryError
 from gateway.influx_writer import StorageError
 from gateway.planning.backtest import render_backtest
-from gateway.planning.history import HistoryError, InfluxHistory
+from gateway.planning.history import InfluxHistory
 from gateway.planning.hvac_rules import advice_topic
 from gateway.planning.plan_points import plan_lines
 from gateway.planning.publisher import influx_write

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import structlog
 
+from gateway.influx_query import HistoryError, identifier, query_target, string_literal
 from gateway.planning.forecast import DayHour
 from gateway.planning.hvac import ZoneConditions
 from gateway.planning.staffing import TicketRecord
@@ -25,10 +26,6 @@ from gateway.settings import InfluxConfig
 
 log = structlog.get_logger(__name__)
 CHUNK_DAYS = 7  # raw ticket events are read a week at a time
-
-
-class HistoryError(Exception):
-    """The history could not be read; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +36,14 @@ class Series:
     values: list[list[Any]]
 
 
-def quote_ident(name: str) -> str:
-    """An InfluxQL identifier in double quotes."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quote_literal(value: str) -> str:
-    """An InfluxQL string literal in single quotes."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def statement(fields: str, measurement: str, where: str, group: str = "") -> str:
     """``SELECT fields FROM "measurement" WHERE where group``: values in ``where`` are quoted."""
-    parts = ("SELECT", fields, "FROM", quote_ident(measurement), "WHERE", where, group)
+    parts = ("SELECT", fields, "FROM", identifier(measurement), "WHERE", where, group)
     return " ".join(p for p in parts if p)
 
 
 def rfc3339(at: datetime) -> str:
-    return quote_literal(at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return string_literal(at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 class InfluxHistory:
@@ -66,6 +53,7 @@ class InfluxHistory:
         self, config: InfluxConfig, site_id: str, tz: ZoneInfo, *, timeout_s: float = 30.0
     ) -> None:
         self._config = config
+        self._target = query_target(config)
         self._site = site_id
         self._tz = tz
         self._timeout = timeout_s
@@ -87,7 +75,7 @@ class InfluxHistory:
         """(local day, hour) -> people entering through ``doors`` (the entrance doors)."""
         if not doors:
             return {}
-        which = " OR ".join(f'"door" = {quote_literal(d)}' for d in doors)
+        which = " OR ".join(f'"door" = {string_literal(d)}' for d in doors)
         where = f"{self._where(first, end)} AND ({which})"
         q = statement('sum("entries")', "door_traffic", where, f"GROUP BY time(1h) {self._fill_tz}")
         out: dict[DayHour, float] = {}
@@ -118,7 +106,7 @@ class InfluxHistory:
     def latest_conditions(self, now: datetime, window_min: int = 15) -> dict[str, ZoneConditions]:
         """Zone -> the last climate readings and occupancy (with its trend) before ``now``."""
         since = now - timedelta(minutes=2 * window_min)
-        span = f'"site" = {quote_literal(self._site)} AND time > {rfc3339(since)} AND time <= {rfc3339(now)}'
+        span = f'"site" = {string_literal(self._site)} AND time > {rfc3339(since)} AND time <= {rfc3339(now)}'
         climate: dict[str, dict[str, float]] = {}
         fields = 'last("temperature"), last("humidity"), last("co2")'
         q = statement(fields, "climate", span, 'GROUP BY "zone"')
@@ -156,24 +144,15 @@ class InfluxHistory:
     def query(self, influxql: str) -> list[Series]:
         """Run one InfluxQL statement; every series of its result."""
         cfg = self._config
-        params = {"q": influxql, "epoch": "ms"}
-        headers: dict[str, str] = {}
-        auth: tuple[str, str] | None = None
-        if cfg.protocol == "v1":
-            params["db"] = cfg.database
-            if cfg.retention_policy:
-                params["rp"] = cfg.retention_policy
-            if cfg.username is not None:
-                pw = cfg.password.get_secret_value() if cfg.password else ""
-                auth = (cfg.username, pw)
-        else:
-            params["db"] = cfg.bucket
-            if cfg.token is not None:
-                headers["Authorization"] = "Token " + cfg.token.get_secret_value()
+        target = self._target
         url = cfg.url.rstrip("/") + "/query"
         try:
             response = httpx.get(
-                url, params=params, headers=headers, auth=auth, timeout=self._timeout
+                url,
+                params={**target.params, "q": influxql},
+                headers=target.headers,
+                auth=target.auth,
+                timeout=self._timeout,
             )
         except httpx.TimeoutException as exc:
             raise HistoryError(f"{cfg.url} did not answer within {self._timeout:g} s") from exc
@@ -183,12 +162,12 @@ class InfluxHistory:
 
     @property
     def _fill_tz(self) -> str:
-        return f"fill(none) tz({quote_literal(self._tz.key)})"
+        return f"fill(none) tz({string_literal(self._tz.key)})"
 
     def _where(self, first: date, end: date) -> str:
         lo = datetime.combine(first, time(0), tzinfo=self._tz)
         hi = datetime.combine(end, time(0), tzinfo=self._tz)
-        return f'"site" = {quote_literal(self._site)} AND time >= {rfc3339(lo)} AND time < {rfc3339(hi)}'
+        return f'"site" = {string_literal(self._site)} AND time >= {rfc3339(lo)} AND time < {rfc3339(hi)}'
 
     def _hourly(self, s: Series) -> dict[DayHour, float]:
         out: dict[DayHour, float] = {}

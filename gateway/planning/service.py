@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from gateway.influx_query import HistoryError
 from gateway.live import ZoneState
 from gateway.planning.backtest import BacktestResult, backtest
 from gateway.planning.forecast import (
@@ -27,7 +28,7 @@ from gateway.planning.forecast import (
     is_open_day,
     observed_days,
 )
-from gateway.planning.history import HistoryError, InfluxHistory
+from gateway.planning.history import InfluxHistory
 from gateway.planning.hvac import HvacAdvice, HvacParams, VentilationParams, ZoneConditions
 from gateway.planning.hvac_rules import advise
 from gateway.planning.plan_points import plan_lines

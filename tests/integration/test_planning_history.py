@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.config_loader import load_settings
+from gateway.influx_query import HistoryError
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.mosquitto import MosquittoServer
 from gateway.peers.process import free_port
 from gateway.planning.backtest import render_backtest
-from gateway.planning.history import HistoryError, InfluxHistory
+from gateway.planning.history import InfluxHistory
 from gateway.planning.hvac import ZoneConditions
 from gateway.planning.report import plan_csv, render_plan
 from gateway.planning.seed import SeedReport, seed_history
@@ -316,3 +317,29 @@ def test_door_counts_only_plan_one_pooled_group(influxdb1: InfluxDB1Server) -> N
     assert group.forecast_basis == "same weekday" and group.reference_days == (date(2026, 9, 9),)
     total = sum(h.arrivals for h in group.hours)
     assert 300 < total < 700  # door entries / 1.6 per ticket holder
+
+
+def test_api_answers_503_when_the_planning_history_is_away(
+    stored: tuple[Settings, SeedReport],
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from gateway.settings import Role
+    from tests.api_support import bearer, build_app
+
+    settings, _ = stored
+    away = settings.model_copy(
+        update={"influxdb": settings.influxdb.model_copy(update={"url": "http://127.0.0.1:9"})}
+    )
+    app, _, _ = build_app(site=away)
+    app.state.planning = PlanningService.from_settings(away)
+    with TestClient(app) as client:
+        for path in ("/api/v1/planning/staffing", "/api/v1/planning/backtest?weeks=1"):
+            r = client.get(path, headers=bearer(Role.MANAGER))
+            assert r.status_code == 503, path
+            assert r.json()["error"]["code"] == "history_unavailable"
+            assert "cannot reach http://127.0.0.1:9" in r.json()["error"]["message"]

@@ -14,6 +14,7 @@ PURE = [
     "gateway/floor_state.py",
     "gateway/throttle.py",
     "gateway/points.py",
+    "gateway/influx_query.py",
     "gateway/live.py",
     *("api/auth.py", "api/influxql.py", "api/events.py"),
     *("api/schemas.py", "api/schemas_devices.py", "api/schemas_history.py"),
