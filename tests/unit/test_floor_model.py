@@ -31,6 +31,14 @@ def demo(**update: object) -> Settings:
     return s.model_copy(update=update) if update else s
 
 
+HALL_CAMERA = CameraConfig(
+    id="cam-hall",
+    name="Hall",
+    onvif=OnvifEndpoint(host="10.0.0.9"),
+    rois=[CameraRoi(zone="f1-entrance", polygon=[(0, 0), (1, 0), (1, 1)])],
+)
+
+
 def rules_of(model: FloorModel, now: datetime) -> set[str]:
     return {c.key for c in model.conditions(now, spool_fill=0.0, spool_warn=0.5)}
 
@@ -95,13 +103,7 @@ def test_closing_resets_door_balances_and_waiting_tickets() -> None:
 
 
 def test_camera_counts_win_and_re_anchor_the_doors() -> None:
-    cam = CameraConfig(
-        id="cam-hall",
-        name="Hall",
-        onvif=OnvifEndpoint(host="10.0.0.9"),
-        rois=[CameraRoi(zone="f1-entrance", polygon=[(0, 0), (1, 0), (1, 1)])],
-    )
-    m = FloorModel(demo(cameras=[cam]), start=T0)
+    m = FloorModel(demo(cameras=[HALL_CAMERA]), start=T0)
     m.apply(DoorTraffic("d-main", "dc-main", entries=80, exits=0, at=at(0)))
     m.apply(PeopleCount("f1-entrance", "pc-f1-entrance", 50, at(0)))
     m.apply(PeopleCount("f1-entrance", "cam-hall", 44, at(0), confidence=0.9))
@@ -151,13 +153,7 @@ def test_a_zone_with_no_source_holds_its_alerts_and_restored_level() -> None:
 
 
 def test_camera_tamper_is_sticky_and_motion_is_not_health() -> None:
-    cam = CameraConfig(
-        id="cam-hall",
-        name="Hall",
-        onvif=OnvifEndpoint(host="10.0.0.9"),
-        rois=[CameraRoi(zone="f1-entrance", polygon=[(0, 0), (1, 0), (1, 1)])],
-    )
-    m = FloorModel(demo(cameras=[cam]), start=T0)
+    m = FloorModel(demo(cameras=[HALL_CAMERA]), start=T0)
     streaming = DeviceHealth("cam-hall", DeviceKind.CAMERA, True, at(0), "state=streaming")
     m.apply(streaming)
     m.apply(DeviceHealth("cam-hall", DeviceKind.CAMERA, True, at(1), "motion"))
