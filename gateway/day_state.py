@@ -44,10 +44,6 @@ def capture_day(state: FloorState, doors: DoorBalances) -> dict[str, Any]:
         "queues": {
             service: {
                 "waiting": sorted(q.waiting),
-                "issued": q.issued,
-                "served": q.served,
-                "no_show": q.no_show,
-                "last_at": _iso(q.last_at),
                 "counters": {str(c): at.isoformat() for c, at in sorted(q.counters.items())},
             }
             for service, q in sorted(state.queues.items())
@@ -99,10 +95,6 @@ def _queue(q: Mapping[str, Any]) -> QueueState:
         raise TypeError("waiting is not a list")
     return QueueState(
         waiting={str(t) for t in q["waiting"]},
-        issued=int(q["issued"]),
-        served=int(q["served"]),
-        no_show=int(q["no_show"]),
-        last_at=_time(q["last_at"]),
         counters={int(c): datetime.fromisoformat(at) for c, at in q["counters"].items()},
     )
 

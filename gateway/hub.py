@@ -1,8 +1,8 @@
-"""The hub: raw inbound messages -> observations -> floor state and points.
+"""The hub: raw inbound messages -> observations -> the engine and points.
 
 Shell module (asyncio). Messages arrive in batches from the bounded
 InboundBuffer; each is routed to its sensors' decoders; observations update the
-floor state and become line-protocol points; the batch's points are submitted
+engine (its floor picture) and become line-protocol points; the batch's points are submitted
 to the point sink with a callback that acknowledges the batch's messages once
 the points are durable. A message that cannot be decoded goes to the
 dead-letter record and is acknowledged in order with its batch: never a crash,
@@ -23,7 +23,6 @@ import structlog
 
 from gateway.counter_store import CounterStore
 from gateway.dead_letters import DeadLetter, DeadLetters
-from gateway.floor_state import FloorState
 from gateway.inbox import ObservationInbox
 from gateway.observations import DeviceHealth, DeviceKind, Observation
 from gateway.points import ZoneGeometry, to_lines
@@ -105,7 +104,6 @@ class Hub:
         )
         self._expected = {s.id: s.interval_s for s in sensors}
         self._throttle = LogThrottle(60.0)
-        self.state = FloorState()
         self.stats = HubStats()
 
     @property
@@ -132,7 +130,7 @@ class Hub:
             await self._sink.submit(lines, self._on_durable(items, snapshot))
 
     async def _drain(self, inbox: ObservationInbox) -> None:
-        """Observations from other threads (camera workers): floor state, engine, points.
+        """Observations from other threads (camera workers): engine, points.
 
         They come with no MQTT message to acknowledge; their points go to the
         writer like every other (durable in InfluxDB or the spool).
@@ -204,7 +202,6 @@ class Hub:
 
     def _emit(self, obs: Observation, lines: list[str]) -> None:
         self.stats.observations += 1
-        self.state.apply(obs)
         lines.extend(to_lines(self._site_id, obs, self._zones))
         if self._observer is not None:
             self._observer.observe(obs)
