@@ -572,6 +572,11 @@ class SensorBase(Model):
     interval_s: float = Field(
         300, gt=0, description="expected reporting interval; silence past 3x this is stale"
     )
+    envelope: Literal["none", "chirpstack_v4", "ttn_v3"] = Field(
+        "none",
+        description="LoRaWAN network server JSON around the device's decoded payload:"
+        " chirpstack_v4 (object) or ttn_v3 (uplink_message.decoded_payload)",
+    )
 
     @field_validator("topic")
     @classmethod
@@ -606,35 +611,95 @@ class GenericJsonSensor(SensorBase):
     timestamp: TimestampMap | None = None
 
 
+OccupiedCount = Annotated[
+    int | None,
+    Field(
+        None,
+        ge=0,
+        le=100,
+        description="binary occupancy/presence: the people count 'occupied' stands for"
+        " (1 for a counter-seat sensor); unset: binary occupancy is not stored",
+    ),
+]
+
+
 class Zigbee2MqttSensor(SensorBase):
     decoder: Literal["zigbee2mqtt"]
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="Zigbee2MQTT keys not to read from this device, e.g. [temperature] for a"
+        " presence sensor whose 'temperature' is its chip's",
+    )
+    occupied_count: OccupiedCount = None
 
 
 class TasmotaSensor(SensorBase):
     decoder: Literal["tasmota"]
+    probe: str | None = Field(
+        None,
+        description="read only this driver (SHT3X) or probe (DS18B20-2, SHT3X-0x45)",
+    )
+    probes: dict[str, Ident] = Field(
+        default_factory=dict,
+        description="one Climate per probe: probe key (DS18B20-1) -> zone",
+    )
 
 
 class HomeAssistantSensor(SensorBase):
     """One value per topic, e.g. homeassistant/sensor/lobby_t/state -> "26.4"."""
 
     decoder: Literal["homeassistant"]
-    quantity: Literal["temperature_c", "humidity_pct", "co2_ppm", "pm25_ugm3", "count"]
+    quantity: Literal["temperature_c", "humidity_pct", "co2_ppm", "pm25_ugm3", "count", "occupancy"]
     unit: Unit | None = None
+    occupied_count: OccupiedCount = None
+    devices: dict[str, Ident] = Field(
+        default_factory=dict,
+        description="wildcard topics: the topic levels matched by '+' (e.g. lobby_t) -> zone;"
+        " each device is stored as its own sensor <id>.<device>",
+    )
 
 
 class DoorCounterSensor(SensorBase):
     decoder: Literal["door_counter"]
     mode: Literal["cumulative", "delta"] = Field(
-        "cumulative", description="cumulative totals since power-up, or counts since last report"
+        "cumulative",
+        description="cumulative totals since power-up, or delta (period) counts since last report",
     )
+    line: int = Field(1, ge=1, le=16, description="multi-line counters: the line to read")
+    entries_path: str | None = Field(None, description="dotted path of the in count")
+    exits_path: str | None = Field(None, description="dotted path of the out count")
+    time_path: str | None = Field(None, description="dotted path of the report time")
 
 
 class PresenceSensor(SensorBase):
     decoder: Literal["presence"]
+    region: int | None = Field(
+        None, ge=1, le=16, description="multi-region counters: the region to read (else total)"
+    )
+    occupied_count: OccupiedCount = None
+
+
+class QueueTicketFields(Model):
+    """Dotted paths of a ticket event's parts in a third-party system's payload."""
+
+    event: str = "event"
+    ticket: str = "ticket"
+    service: str = "service"
+    counter: str = "counter"
+    time: str | None = Field(None, description="default: the first of ts, timestamp, time")
 
 
 class QueueTicketSensor(SensorBase):
     decoder: Literal["queue_ticket"]
+    fields: QueueTicketFields = QueueTicketFields()
+    events: dict[str, Literal["issued", "called", "served", "no_show"]] = Field(
+        default_factory=dict,
+        description="the system's event values -> ours, e.g. {CALL: called, FINISH: served}",
+    )
+    services: dict[str, Ident] = Field(
+        default_factory=dict,
+        description="the system's service codes -> service ids, e.g. {'1': land}",
+    )
 
 
 SensorConfig = Annotated[
@@ -1019,6 +1084,8 @@ def reference_errors(settings: Settings) -> list[tuple[Loc, str]]:
             _ref(errors, ("sensors", i, "zone"), s.zone, zones, "zone")
         if s.door is not None:
             _ref(errors, ("sensors", i, "door"), s.door, doors, "door")
+        for key, zone in _sensor_zone_maps(s):
+            _ref(errors, ("sensors", i, *key), zone, zones, "zone")
     _maintenance_refs(errors, settings.alerts.maintenance, cameras, sensors)
     return errors
 
@@ -1032,6 +1099,16 @@ def _camera_refs(
         for rule, zone in c.onvif.events.counting_rules.items():
             loc: Loc = ("cameras", i, "onvif", "events", "counting_rules", rule)
             _ref(errors, loc, zone, zones, "zone")
+
+
+def _sensor_zone_maps(sensor: SensorBase) -> list[tuple[Loc, str]]:
+    """The zones a sensor names per device (devices:) or per probe (probes:)."""
+    found: list[tuple[Loc, str]] = []
+    for name in ("devices", "probes"):
+        mapping = getattr(sensor, name, None)
+        if isinstance(mapping, dict):
+            found.extend(((name, str(key)), str(zone)) for key, zone in mapping.items())
+    return found
 
 
 def _maintenance_refs(
