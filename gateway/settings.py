@@ -12,6 +12,7 @@ describes and validates values.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -31,6 +33,40 @@ from pydantic import (
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: a-z, 0-9, '-', '_'")]
 Point2 = tuple[float, float]
+
+_HH_MM = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
+
+
+def local_time(value: object) -> time:
+    """A time of day on the site's clock, written as a quoted "HH:MM".
+
+    YAML 1.1 reads an unquoted ``10:00`` as the base-60 number 600, so a number
+    is an error that says how to write it; an offset (``07:00+07:00``) is an
+    error too: times of day are in ``site.timezone``.
+    """
+    if isinstance(value, bool):
+        raise ValueError('expected a time of day in quotes, e.g. "07:30"')
+    if isinstance(value, int | float):
+        hours, minutes = divmod(int(value), 60)
+        if value == int(value) and 0 <= value < 24 * 60:
+            raise ValueError(
+                f'write the time quoted: "{hours:02d}:{minutes:02d}"'
+                f" (YAML reads an unquoted {hours}:{minutes:02d} as the number {int(value)})"
+            )
+        raise ValueError(f'expected a time of day in quotes, e.g. "07:30", not the number {value}')
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError("a time of day without UTC offset: it is in site.timezone")
+        return value
+    if isinstance(value, str):
+        m = _HH_MM.match(value.strip())
+        if m is None:
+            raise ValueError(f'expected a time of day "HH:MM" (24-hour clock), not {value!r}')
+        return time(int(m[1]), int(m[2]), int(m[3] or 0))
+    raise ValueError(f'expected a time of day in quotes, e.g. "07:30", not {type(value).__name__}')
+
+
+LocalTime = Annotated[time, BeforeValidator(local_time)]
 
 
 class Model(BaseModel):
@@ -74,13 +110,13 @@ class Weekday(StrEnum):
 
 
 class OpeningSession(Model):
-    start: time = Field(description="opening time, HH:MM local")
-    end: time = Field(description="closing time, HH:MM local")
+    start: LocalTime = Field(description='opening time, quoted "HH:MM", site time')
+    end: LocalTime = Field(description='closing time, quoted "HH:MM", site time')
 
     @model_validator(mode="after")
     def _ordered(self) -> OpeningSession:
         if self.end <= self.start:
-            raise ValueError(f"end {self.end} must be after start {self.start}")
+            raise ValueError(f"end {self.end:%H:%M} must be after start {self.start:%H:%M}")
         return self
 
 
@@ -95,7 +131,10 @@ class OpeningDays(Model):
         ordered = sorted(self.sessions, key=lambda s: s.start)
         for a, b in zip(ordered, ordered[1:], strict=False):
             if b.start < a.end:
-                raise ValueError(f"sessions {a.start}-{a.end} and {b.start}-{b.end} overlap")
+                raise ValueError(
+                    f"sessions {a.start:%H:%M}-{a.end:%H:%M} and {b.start:%H:%M}-{b.end:%H:%M}"
+                    " overlap"
+                )
         return self
 
 
@@ -1004,21 +1043,13 @@ class PlanningConfig(Model):
     hvac_interval_s: float = Field(
         300, gt=0, description="how often HVAC advice is worked out and published on MQTT"
     )
-    publish_at: time = Field(
+    publish_at: LocalTime = Field(
         time(18, 0),
         description=(
             'local time of day (quoted, "HH:MM") the next open day\'s staffing plan is'
             " written to InfluxDB (measurement staffing_plan); also once at start"
         ),
     )
-
-    @field_validator("publish_at", mode="before")
-    @classmethod
-    def _quoted_time(cls, value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            # YAML reads an unquoted 18:00 as the number 1080 (base 60).
-            raise ValueError('write the time quoted, e.g. publish_at: "18:00"')
-        return value
 
 
 # --------------------------------------------------------------------------- root
