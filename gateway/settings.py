@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationInfo,
     field_validator,
@@ -912,6 +913,22 @@ class ApiConfig(Model):
     )
     shutdown_timeout_s: float = Field(
         5, gt=0, description="graceful shutdown: how long open requests may take to finish"
+    )
+    max_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="largest request body taken, on every route, checked before it is read (413)",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="reverse proxies (addresses or networks, e.g. 127.0.0.1, 10.0.0.0/24) whose"
+        " X-Forwarded-For and X-Forwarded-Proto are believed; empty: none",
+    )
+    ready_max_point_age_s: float = Field(
+        300,
+        gt=0,
+        description="/health/ready fails when no point has reached InfluxDB for this long",
     )
 
 
