@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli_support import JsonOption, echo_json
 from gateway.settings import Role
 
 api_app = typer.Typer(help="API tokens and roles.", no_args_is_help=True)
@@ -36,9 +37,12 @@ def env_name(name: str) -> str:
 
 
 @api_app.command("roles")
-def roles() -> None:
+def roles(as_json: JsonOption = False) -> None:
     """What each role may do."""
     from api.auth import ROLE_PERMISSIONS
 
+    if as_json:
+        echo_json({r.value: sorted(p.value for p in ps) for r, ps in ROLE_PERMISSIONS.items()})
+        return
     for role, permissions in ROLE_PERMISSIONS.items():
         typer.echo(f"{role.value:<11} {', '.join(sorted(p.value for p in permissions))}")

@@ -1,7 +1,7 @@
 """``floorwatch cameras``: find ONVIF cameras and check the ones a site file names.
 
-- ``floorwatch cameras discover [--timeout 3] [--address HOST] [--port 3702]``
-- ``floorwatch cameras check -c SITE.yaml [--seconds 3] [--camera ID]``
+- ``floorwatch cameras discover [--timeout 3] [--address HOST] [--port 3702] [--json]``
+- ``floorwatch cameras check -c SITE.yaml [--seconds 3] [--camera ID] [--json]``
 
 Passwords are never printed: URIs are shown without their userinfo.
 """
@@ -9,14 +9,14 @@ Passwords are never printed: URIs are shown without their userinfo.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cameras.onvif_models import CameraError, CameraSummary, choose_profile
-from gateway.cli_support import settings_or_exit
+from cameras.onvif_models import CameraError, CameraErrorReason, CameraSummary, choose_profile
+from gateway.cli_support import JsonOption, echo_json, settings_or_exit
 from gateway.logs import configure_logging, scrub_text
 from gateway.settings import CameraConfig
 
@@ -38,12 +38,16 @@ def discover_command(
         typer.Option(help="probe this host by unicast instead of the multicast group"),
     ] = None,
     port: Annotated[int, typer.Option(help="WS-Discovery UDP port")] = 3702,
+    as_json: JsonOption = False,
 ) -> None:
     """Send a WS-Discovery probe and list the ONVIF devices that answer."""
     from cameras.discovery import discover
 
     configure_logging(json=False, level="warning")
     devices = asyncio.run(discover(timeout_s=timeout, address=address, port=port))
+    if as_json:
+        echo_json([asdict(d) for d in devices])
+        raise typer.Exit(0 if devices else 1)
     if not devices:
         typer.echo("no ONVIF device answered")
         raise typer.Exit(1)
@@ -77,6 +81,7 @@ def check_command(
     camera: Annotated[
         list[str] | None, typer.Option("--camera", help="only this camera id (repeatable)")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Connect to every camera of a site file: identity, profiles, stream, fps, clock."""
     configure_logging(json=False, level="warning")
@@ -86,9 +91,12 @@ def check_command(
         typer.echo("no cameras to check")
         raise typer.Exit(1)
     results = asyncio.run(_check_all(cams, seconds))
+    failed = [r.camera.id for r in results if not r.ok]
+    if as_json:
+        echo_json([result_json(r) for r in results])
+        raise typer.Exit(1 if failed else 0)
     for result in results:
         typer.echo(render(result))
-    failed = [r.camera.id for r in results if not r.ok]
     typer.echo(f"{len(results) - len(failed)}/{len(results)} camera(s) ok")
     if failed:
         raise typer.Exit(1)
@@ -140,6 +148,7 @@ async def check_camera(camera: CameraConfig, seconds: float = 3.0) -> CheckResul
                 snapshot_uri=snapshot,
                 problems=tuple(problems),
                 media_version=client.media_version,
+                media_note=client.media_note,
             )
     except CameraError as exc:
         return CheckResult(camera, None, None, exc)
@@ -156,11 +165,47 @@ async def _check_events(client: OnvifClient) -> str:
     try:
         sub = await client.subscribe(30)
     except CameraError as exc:
+        if exc.reason is CameraErrorReason.NO_EVENTS:
+            return f"none: {exc.advice}"
         return f"NO PullPoint subscription: {exc.message}"
     await sub.unsubscribe()
     granted = f"{sub.granted.total_seconds():.0f} s" if sub.granted else "unknown"
     absolute = ", absolute times" if client.absolute_times else ""
     return f"PullPoint subscription ok (granted {granted}{absolute})"
+
+
+def result_json(result: CheckResult) -> dict[str, Any]:
+    """What ``render`` prints, as data; URIs without their userinfo, no password."""
+    c = result.camera
+    doc: dict[str, Any] = {
+        "camera": c.id,
+        "name": c.name,
+        "host": c.onvif.host,
+        "port": c.onvif.port,
+        "ok": result.ok,
+        "error": result.error.message if result.error else None,
+        "reachable": not (result.error and result.error.reason.value == "unreachable"),
+    }
+    s = result.summary
+    if s is not None:
+        doc |= {
+            "device": {
+                "manufacturer": s.device.manufacturer,
+                "model": s.device.model,
+                "firmware": s.device.firmware,
+                "serial": s.device.serial,
+            },
+            "clock_offset_s": s.clock_offset.total_seconds(),
+            "media_version": s.media_version,
+            "profiles": [p.describe() for p in s.profiles],
+            "chosen_profile": s.chosen.token if s.chosen else None,
+            "stream_uri": scrub_text(s.stream_uri) if s.stream_uri else None,
+            "snapshot_uri": scrub_text(s.snapshot_uri) if s.snapshot_uri else None,
+            "stream": result.stream.describe() if result.stream else None,
+            "events": result.events,
+            "problems": list(s.problems),
+        }
+    return doc
 
 
 def render(result: CheckResult) -> str:
@@ -186,7 +231,7 @@ def render(result: CheckResult) -> str:
     warn = "  WARNING: set the camera's NTP" if abs(offset) > c.onvif.max_clock_skew_s else ""
     row("clock offset", f"{offset:+.1f} s ({adjusted}){warn}")
     row("services", ", ".join(sorted({x.name for x in s.services})) or "-")
-    row("media", "Media2 (ver20)" if s.media_version == 2 else "Media (ver10)")
+    row("media", s.media_note or ("Media2 (ver20)" if s.media_version == 2 else "Media (ver10)"))
     for i, p in enumerate(s.profiles):
         mark = "  <- chosen" if s.chosen and p.token == s.chosen.token else ""
         row("profiles" if i == 0 else "", p.describe() + mark)

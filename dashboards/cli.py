@@ -21,7 +21,10 @@ dashboards_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)")]
+# Required: a default (the demo site) would export or push another center's zones.
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="site file (YAML) of the center (required)")
+]
 InfluxUrl = Annotated[
     str, typer.Option("--influx-url", help="InfluxDB URL as Grafana's server reaches it")
 ]
@@ -44,7 +47,7 @@ def _spec(url: str, flavour: str, database: str, user: str | None) -> Datasource
 @dashboards_app.command("export")
 def export(
     directory: Annotated[Path, typer.Argument(help="where to write (e.g. deploy/grafana)")],
-    config: ConfigOption = Path("config/demo-site.yaml"),
+    config: ConfigOption,
     influx_url: InfluxUrl = "http://influxdb:8086",
     influx_version: Flavour = "v2",
     database: Database = "floorwatch",
@@ -52,7 +55,9 @@ def export(
 ) -> None:
     """Write the dashboards' JSON and Grafana's provisioning YAML (no secrets: $ENV references)."""
     spec = _spec(influx_url, influx_version, database, influx_user)
-    files = export_files(settings_or_exit(config), spec)
+    settings = settings_or_exit(config)
+    typer.echo(f"site {settings.site.id} ({settings.site.name}) from {config}")
+    files = export_files(settings, spec)
     for relative, text in files.items():
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +80,7 @@ def _read_secret(file: Path | None, env: str, what: str) -> str | None:
 @dashboards_app.command("push")
 def push_command(
     url: Annotated[str, typer.Option("--url", help="Grafana URL, e.g. http://grafana:3000")],
+    config: ConfigOption,
     token_file: Annotated[
         Path | None, typer.Option(help=f"file holding the service-account token (or ${TOKEN_ENV})")
     ] = None,
@@ -82,7 +88,6 @@ def push_command(
         str | None,
         typer.Option(help=f"the token itself (visible to other users: prefer ${TOKEN_ENV})"),
     ] = None,
-    config: ConfigOption = Path("config/demo-site.yaml"),
     influx_url: InfluxUrl = "http://influxdb:8086",
     influx_version: Flavour = "v2",
     database: Database = "floorwatch",

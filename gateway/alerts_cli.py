@@ -11,13 +11,14 @@ running gateway). Acknowledging and resolving go through the running gateway
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from gateway.alert_store import AlertStore, StoredTransition
-from gateway.cli_support import settings_or_exit
+from gateway.cli_support import JsonOption, echo_json, settings_or_exit
 from gateway.live import Alert
 
 alerts_app = typer.Typer(help="Read the alerts of a site (active, history).", no_args_is_help=True)
@@ -46,6 +47,17 @@ def line(a: Alert) -> str:
     )
 
 
+def alert_json(a: Alert) -> dict[str, Any]:
+    """Every field of an alert; enums as values, times as ISO 8601 (``--json``)."""
+    document = dataclasses.asdict(a)
+    for key, value in document.items():
+        if hasattr(value, "isoformat"):
+            document[key] = value.isoformat()
+        elif hasattr(value, "value"):
+            document[key] = value.value
+    return document
+
+
 async def _list(path: Path, include_resolved: bool) -> list[Alert]:
     store = AlertStore(path, keep_resolved=100, recover=False)
     restored = await store.open()
@@ -66,9 +78,13 @@ async def _show(path: Path, alert_id: str) -> tuple[Alert | None, list[StoredTra
 def list_alerts(
     config: ConfigOption,
     all_: Annotated[bool, typer.Option("--all", help="also the last 100 resolved")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Active and acknowledged alerts (and recently resolved ones with --all)."""
     alerts = asyncio.run(_list(_store_path(config), all_))
+    if as_json:
+        echo_json([alert_json(a) for a in alerts])
+        return
     if not alerts:
         typer.echo("no alerts")
     for a in alerts:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import datetime
+from enum import StrEnum
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from gateway.cli_support import load_or_exit
+from gateway.cli_support import JsonOption, echo_json, load_or_exit
 from gateway.logs import configure_logging
 from gateway.settings import Settings
 
@@ -36,18 +38,53 @@ LogJson = Annotated[
     bool | None,
     typer.Option("--log-json/--log-text", help="log format (default: JSON unless a terminal)"),
 ]
-LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")]
+
+
+class LogLevelName(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+# A Choice: an unknown level is a usage error (exit 2), never a traceback.
+LogLevel = Annotated[LogLevelName, typer.Option("--log-level", case_sensitive=False)]
+
+
+def installed_version() -> str:
+    try:
+        return version("floorwatch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed: pip install -e .)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"floorwatch {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Edge gateway for public-administration service centers."""
 
 
 @app.command()
 def run(
     config: ConfigOption,
     log_json: LogJson = None,
-    log_level: LogLevel = "info",
+    log_level: LogLevel = LogLevelName.INFO,
 ) -> None:
     """Run the gateway against the brokers and databases of a site file."""
     loaded = load_or_exit(config)
-    configure_logging(json=log_json, level=log_level)
+    configure_logging(json=log_json, level=log_level.value)
     from gateway.app import build_gateway, run_until_signalled
 
     async def main() -> None:
@@ -58,9 +95,17 @@ def run(
 
 
 @config_app.command("check")
-def config_check(path: Annotated[Path, typer.Argument(help="site file (YAML)")]) -> None:
+def config_check(
+    path: Annotated[Path, typer.Argument(help="site file (YAML)")], as_json: JsonOption = False
+) -> None:
     """Validate a site file; print a summary, or every error with its YAML path."""
-    loaded = load_or_exit(path)
+    loaded = load_or_exit(path, as_json=as_json)
+    if as_json:
+        document = summary_json(loaded.settings)
+        document["file"] = str(path)
+        document["warnings"] = [str(w) for w in loaded.warnings]
+        echo_json(document)
+        return
     typer.echo(summary(loaded.settings))
     for warning in loaded.warnings:
         typer.echo(f"warning: {warning}")
@@ -90,11 +135,11 @@ def demo(
     visitors: Annotated[
         float, typer.Option(help="ticket holders on the day played (a usual day: 535)")
     ] = 700.0,
-    log_level: LogLevel = "warning",
+    log_level: LogLevel = LogLevelName.WARNING,
 ) -> None:
     """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""
     loaded = load_or_exit(config)
-    configure_logging(json=False, level=log_level)
+    configure_logging(json=False, level=log_level.value)
     from gateway.demo import DemoOptions, run_demo
 
     options = DemoOptions(
@@ -149,6 +194,42 @@ def summary(s: Settings) -> str:
     lines.append(f"state     {s.gateway.state_dir}")
     lines.append("ok: configuration is valid")
     return "\n".join(lines)
+
+
+def summary_json(s: Settings) -> dict[str, Any]:
+    """What ``summary`` prints, as data (``config check --json``); no secret in it."""
+    return {
+        "ok": True,
+        "site": {"id": s.site.id, "name": s.site.name, "timezone": s.site.timezone},
+        "floors": [
+            {
+                "id": f.id,
+                "name": f.name,
+                "area_m2": f.area_m2,
+                "zones": [
+                    {
+                        "id": z.id,
+                        "kind": z.kind.value,
+                        "area_m2": z.area_m2,
+                        "seats": z.seats,
+                        "capacity": z.capacity,
+                        "alert_level": z.alert_level.value,
+                    }
+                    for z in s.zones
+                    if z.floor == f.id
+                ],
+            }
+            for f in s.floors
+        ],
+        "doors": len(s.doors),
+        "services": len(s.services),
+        "counters": sum(len(svc.counters) for svc in s.services),
+        "cameras": [c.id for c in s.cameras],
+        "sensors": [x.id for x in s.sensors],
+        "mqtt": {"host": s.mqtt.host, "port": s.mqtt.port, "tls": s.mqtt.tls.enabled},
+        "influxdb": {"url": s.influxdb.url, "protocol": s.influxdb.protocol},
+        "state_dir": str(s.gateway.state_dir),
+    }
 
 
 def main() -> None:

@@ -197,12 +197,15 @@ def test_cli_push_takes_the_token_from_the_environment(grafana: tuple[str, FakeG
     url, state = grafana
     runner = CliRunner()
     env = {"FLOORWATCH_GRAFANA_TOKEN": TOKEN, "FLOORWATCH_INFLUX_TOKEN": "t"}
-    result = runner.invoke(app, ["dashboards", "push", "--url", url], env=env)
+    site = str(ROOT / "config" / "demo-site.yaml")
+    result = runner.invoke(app, ["dashboards", "push", "--url", url, "-c", site], env=env)
     assert result.exit_code == 0, result.output
     assert "dashboard floorwatch-managers created" in result.output
     assert len(state.dashboards) == 3
     bad = runner.invoke(
-        app, ["dashboards", "push", "--url", url], env={"FLOORWATCH_GRAFANA_TOKEN": "x"}
+        app,
+        ["dashboards", "push", "--url", url, "-c", site],
+        env={"FLOORWATCH_GRAFANA_TOKEN": "x"},
     )
     assert bad.exit_code == 1
     assert "refused the token" in bad.output
