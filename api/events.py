@@ -15,8 +15,8 @@ from datetime import datetime
 from api.schemas import alert_out, zone_out
 from api.schemas_devices import DeviceOut, LiveEventOut, SnapshotOut, health_state
 from gateway.live import Alert, LiveEvent, ZoneState
-from gateway.logs import scrub_text
 from gateway.observations import DeviceHealth
+from gateway.scrub import scrub_text
 
 
 def device_out(d: DeviceHealth) -> DeviceOut:

@@ -6,20 +6,15 @@ stdlib logging (paho, uvicorn, httpx) is routed into the same stream.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s:]+:[^/@\s]*@")
+from gateway.scrub import scrub_text as scrub_text  # re-exported: the processors' rule
+
 _SECRET_KEYS = ("password", "token", "secret", "authorization")
-
-
-def scrub_text(text: str) -> str:
-    """rtsp://user:pass@cam/ -> rtsp://***:***@cam/."""
-    return _URL_CREDENTIALS.sub(r"\g<scheme>***:***@", text)
 
 
 def scrub_secrets(
