@@ -30,6 +30,7 @@ from gateway.settings import (
 )
 from sensors.decoders import (
     door_counter,
+    envelopes,
     generic_json,
     homeassistant,
     presence,
@@ -74,5 +75,12 @@ DECODERS: Mapping[str, Decoder] = MappingProxyType(
 
 
 def decode(sensor: SensorConfig, ctx: DecodeContext, message: Message) -> list[Decoded]:
-    """Decode one message for one sensor; raises DecodeError with a reason."""
-    return DECODERS[sensor.decoder](sensor, ctx, message)
+    """Decode one message for one sensor; raises DecodeError with a reason.
+
+    A sensor behind a LoRaWAN network server (``envelope``) has its payload
+    unwrapped first (sensors.decoders.envelopes).
+    """
+    inner = envelopes.unwrap(sensor.envelope, sensor.id, ctx, message)
+    if isinstance(inner, list):
+        return inner
+    return DECODERS[sensor.decoder](sensor, ctx, inner)

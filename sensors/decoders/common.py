@@ -296,11 +296,21 @@ def _is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# Dates written with dots or slashes: Tasmota before 6.x ("2018.02.04 10:24:19")
+# and Milesight's HTTP/MQTT reports ("2022/12/20 18:15:52").
+_DOTTED_DATE = re.compile(r"([0-9]{4})[./]([0-9]{2})[./]([0-9]{2})([ T].*)?")
+
+
 def _iso_time(value: JsonValue, tz: ZoneInfo, name: str) -> datetime:
     if not isinstance(value, str):
         raise DecodeError(f"{name}: expected an ISO 8601 string, got {type_name(value)}")
+    text = value.strip()
+    dotted = _DOTTED_DATE.fullmatch(text)
+    if dotted is not None:
+        year, month, day, rest = dotted.groups()
+        text = f"{year}-{month}-{day}{rest or ''}"
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
         return parsed.astimezone(UTC)
@@ -374,3 +384,99 @@ def need_door(door: str | None, sensor_id: str) -> str:
     if door is None:
         raise DecodeError(f"sensor {sensor_id} has no door in its config")
     return door
+
+
+# --------------------------------------------------------------------------- availability
+
+ONLINE_WORDS = frozenset({"online", "on-line", "connected", "available"})
+OFFLINE_WORDS = frozenset({"offline", "off-line", "disconnected", "unavailable", "unknown"})
+
+
+def availability_word(text: str) -> bool | None:
+    """True for an online word, False for an offline word, None for anything else."""
+    word = text.strip().lower()
+    if word in ONLINE_WORDS:
+        return True
+    if word in OFFLINE_WORDS:
+        return False
+    return None
+
+
+def availability(sensor_id: str, online: bool, at: datetime, detail: str) -> DeviceHealth:
+    """A device's own online/offline report (LWT, availability topic) as its health."""
+    return DeviceHealth(
+        device_id=sensor_id, kind=DeviceKind.SENSOR, online=online, at=at, detail=detail
+    )
+
+
+BINARY_WORDS: dict[str, bool] = {
+    "on": True,
+    "off": False,
+    "true": True,
+    "false": False,
+    "occupied": True,
+    "vacant": False,
+    "detected": True,
+    "clear": False,
+    "1": True,
+    "0": False,
+}
+
+
+def binary(value: JsonValue, name: str) -> bool:
+    """A binary state: JSON true/false, ON/OFF, occupied/vacant, 1/0."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        state = BINARY_WORDS.get(value.strip().lower())
+        if state is not None:
+            return state
+    raise DecodeError(f"{name}: expected a binary state (ON/OFF, true/false), got {show(value)}")
+
+
+# --------------------------------------------------------------------------- units in text
+
+_UNIT_WORDS: dict[str, Unit] = {
+    "°c": Unit.CELSIUS,
+    "c": Unit.CELSIUS,
+    "ºc": Unit.CELSIUS,
+    "°f": Unit.FAHRENHEIT,
+    "f": Unit.FAHRENHEIT,
+    "ºf": Unit.FAHRENHEIT,
+    "k": Unit.KELVIN,
+    "%": Unit.PERCENT,
+    "ppm": Unit.PPM,
+    "µg/m³": Unit.UGM3,
+    "μg/m³": Unit.UGM3,
+    "ug/m3": Unit.UGM3,
+    "µg/m3": Unit.UGM3,
+}
+_VALUE_UNIT = re.compile(r"\s*(" + _NUMBER_TEXT.pattern + r")\s*(\S.{0,15})?\s*")
+
+
+def number_with_unit(text: str, name: str) -> tuple[float, Unit | None]:
+    """``21.5``, ``21.5 °C``, ``70.7°F``, ``55 %``: the number and the unit it names."""
+    match = _VALUE_UNIT.fullmatch(text)
+    if match is None:
+        raise DecodeError(f"{name}: expected a number, got string {show(text)}")
+    value = number(match.group(1), name)
+    word = match.group(2)
+    if word is None:
+        return value, None
+    unit = _UNIT_WORDS.get(word.strip().lower())
+    if unit is None:
+        raise DecodeError(f"{name}: unit {show(word)} is not one we convert")
+    return value, unit
+
+
+# --------------------------------------------------------------------------- wildcard topics
+
+
+def wildcard_levels(topic_filter: str, topic: str) -> str | None:
+    """The topic levels a filter's '+' matched, joined by '/'; None when it has no '+'."""
+    f_parts = topic_filter.split("/")
+    t_parts = topic.split("/")
+    matched = [t_parts[i] for i, part in enumerate(f_parts) if part == "+" and i < len(t_parts)]
+    return "/".join(matched) if matched else None

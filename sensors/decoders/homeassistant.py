@@ -1,62 +1,85 @@
 """Home Assistant style single values: one state per topic.
 
     homeassistant/sensor/f2_landing_pm25/state  ->  "12.5"
+    lobby-node/sensor/temperature/state         ->  "21.5"     (ESPHome)
+    lobby-node/binary_sensor/presence/state     ->  "ON"       (ESPHome)
 
-The payload is the value as text (or a JSON number or string); the sensor
-config says which quantity it is (``quantity``) and, optionally, its unit
+The payload is the value as text (or a JSON number or string), optionally
+followed by its unit (``21.5 °C``, ``70.7°F``, ``55 %``); the sensor config
+says which quantity it is (``quantity``) and, for a bare number, its unit
 (``unit: fahrenheit``). temperature_c, humidity_pct, co2_ppm and pm25_ugm3
-make a Climate, count a PeopleCount, all at the receipt time (the payload has
-no time). Home Assistant's "unavailable" and "unknown" states are not errors:
-they make a DeviceHealth with online=False. Pure module.
+make a Climate, count a PeopleCount. ``occupancy`` is a binary sensor
+(ON/OFF, true/false, occupied/vacant): a PeopleCount of ``occupied_count``
+people, 0 when OFF. All at the receipt time (the payload has no time).
+
+Availability is device health, not an error: Home Assistant's
+``unavailable``/``unknown`` states, and ESPHome's ``<node>/status`` topic
+(``online``/``offline``, its Last Will) make a DeviceHealth.
+
+A wildcard topic (``+/sensor/temperature/state``) with ``devices`` maps each
+device, named by the levels its ``+`` matched, to its own zone, stored as
+sensor ``<id>.<device>``. Pure module.
 """
 
 from __future__ import annotations
 
-from gateway.observations import Climate, DeviceHealth, DeviceKind, PeopleCount
+from gateway.observations import Climate, PeopleCount
 from gateway.settings import HomeAssistantSensor
 from sensors.decoders.common import (
     DecodeContext,
+    availability,
+    availability_word,
+    binary,
     climate_value,
     convert,
     count,
     need_zone,
-    number,
+    number_with_unit,
     parse_json,
     payload_text,
     people,
+    show,
     stamp,
     tidy,
     type_name,
+    wildcard_levels,
 )
 from sensors.models import Decoded, DecodeError, Message
 
-NOT_A_VALUE = ("unavailable", "unknown")
+STATUS_TOPICS = ("status", "availability")
 
 
 def decode(sensor: HomeAssistantSensor, ctx: DecodeContext, message: Message) -> list[Decoded]:
+    source, zone = _target(sensor, message.topic)
     text = _state(message.payload)
     when = stamp(None, sensor.id, ctx, message)
-    if text.lower() in NOT_A_VALUE:
-        return [
-            DeviceHealth(
-                device_id=sensor.id,
-                kind=DeviceKind.SENSOR,
-                online=False,
-                at=when.at,
-                detail=f"sensor reports {text.lower()}",
-            )
-        ]
-    zone = need_zone(sensor.zone, sensor.id)
+    state = availability_word(text)
+    if message.topic.rsplit("/", 1)[-1] in STATUS_TOPICS:
+        if state is None:
+            raise DecodeError(f"status: expected online or offline, got {show(text)}")
+        return [availability(source, state, when.at, f"device {'online' if state else 'offline'}")]
+    if state is False:
+        return [availability(source, False, when.at, f"sensor reports {text.lower()}")]
+    zone_id = need_zone(zone, sensor.id)
     quantity = sensor.quantity
+    if quantity == "occupancy":
+        occupied = binary(text, quantity)
+        if sensor.occupied_count is None:
+            raise DecodeError(
+                "occupancy is binary presence: set occupied_count in the sensor config to store it"
+            )
+        n = sensor.occupied_count if occupied else 0
+        return [PeopleCount(zone_id, source, n, when.at)]
+    value, unit = number_with_unit(text, quantity)
+    unit = unit if unit is not None else sensor.unit
     if quantity == "count":
-        n = count(convert(number(text, quantity), sensor.unit, quantity), quantity)
-        return [PeopleCount(zone, sensor.id, people(n, ctx.limits), when.at)]
-    value = tidy(convert(number(text, quantity), sensor.unit, quantity))
-    value = climate_value(quantity, value, ctx.limits)
+        n = count(convert(value, unit, quantity), quantity)
+        return [PeopleCount(zone_id, source, people(n, ctx.limits), when.at)]
+    value = climate_value(quantity, tidy(convert(value, unit, quantity)), ctx.limits)
     return [
         Climate(
-            zone_id=zone,
-            sensor_id=sensor.id,
+            zone_id=zone_id,
+            sensor_id=source,
             at=when.at,
             temperature_c=value if quantity == "temperature_c" else None,
             humidity_pct=value if quantity == "humidity_pct" else None,
@@ -64,6 +87,17 @@ def decode(sensor: HomeAssistantSensor, ctx: DecodeContext, message: Message) ->
             pm25_ugm3=value if quantity == "pm25_ugm3" else None,
         )
     ]
+
+
+def _target(sensor: HomeAssistantSensor, topic: str) -> tuple[str, str | None]:
+    """(source id, zone) of the device that published on ``topic``."""
+    if not sensor.devices:
+        return sensor.id, sensor.zone
+    device = wildcard_levels(sensor.topic, topic)
+    if device is None or device not in sensor.devices:
+        known = ", ".join(sorted(sensor.devices))
+        raise DecodeError(f"device {show(device)} is not in the sensor's devices ({known})")
+    return f"{sensor.id}.{device}", sensor.devices[device]
 
 
 def _state(payload: bytes) -> str:

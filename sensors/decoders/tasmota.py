@@ -15,27 +15,44 @@ sensors of one payload merge into one Climate:
 - CO2 (``CarbonDioxide``, not the estimated ``eCO2``) from ``CO2_SENSORS``;
 - PM2.5 (``PM2.5``) from ``PM_SENSORS``.
 
+``probe`` restricts this to one driver (``SHT3X``) or one probe key
+(``DS18B20-2``); ``probes`` maps probe keys to zones and makes one Climate per
+probe (stored as sensor ``<id>.<probe key>``).
+
 ``TempUnit`` "F" converts temperatures. ``Time`` is device-local time without
-an offset (Tasmota's default) and is read in the site's time zone. The
-ESP32's own chip temperature (``ESP32``) and unknown drivers are ignored.
-Pure module.
+an offset (Tasmota's default, and the ``2018.02.04 10:24:19`` of old
+firmware) and is read in the site's time zone. The ESP32's own chip
+temperature (``ESP32``) and unknown drivers are ignored.
+
+The other messages of a device, by the topic's last level: ``LWT``
+(``Online``/``Offline``, the Last Will) and ``STATE`` (uptime, Wi-Fi signal)
+are device health; ``STATUS8``/``STATUS10`` (the answer to ``Status 8``) wrap
+the same sensors in ``StatusSNS``; ``INFO1``-``INFO3``, ``UPTIME``,
+``RESULT`` and ``MARGINS`` carry nothing to store. So ``tele/<device>/+``
+reads everything a device says. Pure module.
 """
 
 from __future__ import annotations
 
-from gateway.observations import Climate
+from datetime import datetime
+
+from gateway.observations import Climate, DeviceHealth, DeviceKind
 from gateway.settings import TasmotaSensor, Unit
 from sensors.decoders.common import (
     DecodeContext,
     JsonObject,
     JsonValue,
     Quantity,
+    availability,
+    availability_word,
     climate_value,
     convert,
     need_zone,
+    num,
     number,
     parse_object,
     parse_time,
+    payload_text,
     show,
     stamp,
     tidy,
@@ -46,12 +63,19 @@ from sensors.models import Decoded, DecodeError, Message
 TEMPERATURE_ORDER = (
     "SHT4X",
     "SHT3X",
+    "SHTC3",
     "SI7021",
     "HTU21",
+    "HDC1080",
     "BME280",
     "BME680",
+    "BME688",
+    "AHT2X",
+    "AHT1X",
     "AM2301",
+    "DHT22",
     "DHT11",
+    "BMP280",
     "DS18B20",
     "SCD30",
     "SCD40",
@@ -71,12 +95,53 @@ READINGS: tuple[tuple[Quantity, str, tuple[str, ...]], ...] = (
 TEMP_UNITS = {"C": Unit.CELSIUS, "F": Unit.FAHRENHEIT}
 
 
+SILENT = ("INFO1", "INFO2", "INFO3", "UPTIME", "RESULT", "MARGINS")
+STATUS_SNS = ("STATUS8", "STATUS10")
+
+
 def decode(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> list[Decoded]:
+    tail = message.topic.rsplit("/", 1)[-1]
+    if tail == "LWT":
+        return [_lwt(sensor, ctx, message)]
+    if tail in SILENT:
+        return []
     obj = parse_object(message.payload)
+    if tail == "STATE":
+        return _state(sensor, ctx, message, obj)
+    if tail in STATUS_SNS or "StatusSNS" in obj:
+        inner = obj.get("StatusSNS")
+        if not isinstance(inner, dict):
+            raise DecodeError(f"StatusSNS: expected an object, got {type_name(inner)}")
+        obj = inner
     drivers = _drivers(obj)
     if not drivers:
         raise DecodeError(f"no known sensor key (expected {', '.join(KNOWN)})")
     unit = _temp_unit(obj)
+    raw_time = obj.get("Time")
+    sensor_time = None if raw_time is None else parse_time(raw_time, None, ctx.timezone, "Time")
+    when = stamp(sensor_time, sensor.id, ctx, message)
+    if sensor.probes:
+        climates = _per_probe(sensor, ctx, drivers, unit, when.at)
+        return [*climates, *when.health]
+    if sensor.probe is not None:
+        drivers = _only(drivers, sensor.probe)
+    values = _values(drivers, unit, ctx)
+    climate = Climate(
+        zone_id=need_zone(sensor.zone, sensor.id),
+        sensor_id=sensor.id,
+        at=when.at,
+        temperature_c=values.get("temperature_c"),
+        humidity_pct=values.get("humidity_pct"),
+        co2_ppm=values.get("co2_ppm"),
+        pm25_ugm3=values.get("pm25_ugm3"),
+    )
+    return [climate, *when.health]
+
+
+Drivers = dict[str, list[tuple[str, JsonObject]]]
+
+
+def _values(drivers: Drivers, unit: Unit, ctx: DecodeContext) -> dict[Quantity, float]:
     values: dict[Quantity, float] = {}
     for field, key, order in READINGS:
         found = _first(drivers, order, key)
@@ -92,19 +157,85 @@ def decode(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> list[
         raise DecodeError(
             f"no reading in {names} (expected Temperature, Humidity, CarbonDioxide or PM2.5)"
         )
+    return values
+
+
+def _only(drivers: Drivers, probe: str) -> Drivers:
+    """The entries of one driver (SHT3X) or one probe key (DS18B20-2)."""
+    chosen: Drivers = {}
+    for driver, entries in drivers.items():
+        kept = [(k, v) for k, v in entries if probe in (k, driver)]
+        if kept:
+            chosen[driver] = kept
+    if not chosen:
+        present = ", ".join(k for entries in drivers.values() for k, _ in entries)
+        raise DecodeError(f"probe {show(probe)} is not in the payload (it has {present})")
+    return chosen
+
+
+def _per_probe(
+    sensor: TasmotaSensor, ctx: DecodeContext, drivers: Drivers, unit: Unit, at: datetime
+) -> list[Climate]:
+    climates: list[Climate] = []
+    for driver, entries in drivers.items():
+        for key, values in entries:
+            zone = sensor.probes.get(key)
+            if zone is None:
+                continue
+            read = _values({driver: [(key, values)]}, unit, ctx)
+            climates.append(
+                Climate(
+                    zone_id=zone,
+                    sensor_id=f"{sensor.id}.{key}",
+                    at=at,
+                    temperature_c=read.get("temperature_c"),
+                    humidity_pct=read.get("humidity_pct"),
+                    co2_ppm=read.get("co2_ppm"),
+                    pm25_ugm3=read.get("pm25_ugm3"),
+                )
+            )
+    if not climates:
+        present = ", ".join(k for entries in drivers.values() for k, _ in entries)
+        wanted = ", ".join(sensor.probes)
+        raise DecodeError(f"none of the probes {wanted} is in the payload (it has {present})")
+    return climates
+
+
+def _lwt(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> DeviceHealth:
+    text = payload_text(message.payload).strip()
+    online = availability_word(text)
+    if online is None:
+        raise DecodeError(f"LWT: expected Online or Offline, got {show(text)}")
+    at = stamp(None, sensor.id, ctx, message).at
+    return availability(sensor.id, online, at, f"tasmota {'online' if online else 'offline'}")
+
+
+def _state(
+    sensor: TasmotaSensor, ctx: DecodeContext, message: Message, obj: JsonObject
+) -> list[Decoded]:
+    """STATE telemetry: the device is up; uptime and Wi-Fi signal as the detail."""
     raw_time = obj.get("Time")
     sensor_time = None if raw_time is None else parse_time(raw_time, None, ctx.timezone, "Time")
     when = stamp(sensor_time, sensor.id, ctx, message)
-    climate = Climate(
-        zone_id=need_zone(sensor.zone, sensor.id),
-        sensor_id=sensor.id,
-        at=when.at,
-        temperature_c=values.get("temperature_c"),
-        humidity_pct=values.get("humidity_pct"),
-        co2_ppm=values.get("co2_ppm"),
-        pm25_ugm3=values.get("pm25_ugm3"),
-    )
-    return [climate, *when.health]
+    parts: list[str] = []
+    uptime = obj.get("UptimeSec")
+    if uptime is not None:
+        parts.append(f"uptime {num(number(uptime, 'UptimeSec'))} s")
+    wifi = obj.get("Wifi")
+    if isinstance(wifi, dict):
+        signal = wifi.get("Signal")
+        if signal is not None:
+            parts.append(f"wifi {num(number(signal, 'Wifi.Signal'))} dBm")
+        rssi = wifi.get("RSSI")
+        if rssi is not None:
+            parts.append(f"wifi quality {num(number(rssi, 'Wifi.RSSI'))} %")
+    if not parts and "Uptime" not in obj:
+        raise DecodeError("STATE without Uptime (expected Tasmota STATE telemetry)")
+    detail = ", ".join(parts) or "tasmota state"
+    return [
+        DeviceHealth(sensor.id, DeviceKind.SENSOR, online=True, at=when.at, detail=detail),
+        *when.health,
+    ]
 
 
 def driver_of(key: str) -> str | None:

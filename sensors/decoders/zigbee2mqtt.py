@@ -6,13 +6,24 @@
 temperature (°C), humidity (%), co2 (ppm) and pm25 (µg/m³) make a Climate;
 battery (%), linkquality (0-255) and voltage (mV) make a DeviceHealth.
 ``last_seen`` (Zigbee2MQTT's ``advanced.last_seen``: ISO_8601, ISO_8601_local
-or epoch milliseconds) is the reading's time when present. Other keys
-(illuminance, update, ...) are ignored. Pure module.
+or epoch milliseconds) is the reading's time when present.
+
+Binary ``presence`` (mmWave: Aqara FP1/FP2, Tuya) or ``occupancy`` (PIR: Hue
+motion, Aqara, Sonoff SNZB-03) makes a PeopleCount of ``occupied_count``
+people (0 when vacant) when the sensor config sets ``occupied_count``; it is
+not stored otherwise. ``ignore`` lists keys not to read from this device
+(``temperature`` of an FP1 is its chip's). ``device_temperature``,
+illuminance, pressure, update, ... are not read.
+
+Availability is device health, not an error: ``zigbee2mqtt/<name>/availability``
+("online"/"offline" or ``{"state": "offline"}``) and ``zigbee2mqtt/bridge/state``
+make a DeviceHealth; other bridge topics and ``/set``/``/get`` commands carry
+nothing to store (an empty list). Pure module.
 """
 
 from __future__ import annotations
 
-from gateway.observations import Climate, DeviceHealth, DeviceKind
+from gateway.observations import Climate, DeviceHealth, DeviceKind, PeopleCount
 from gateway.settings import Zigbee2MqttSensor
 from sensors.decoders.common import (
     DecodeContext,
@@ -20,14 +31,20 @@ from sensors.decoders.common import (
     Quantity,
     Stamp,
     TimeFormat,
+    availability,
+    availability_word,
     battery,
+    binary,
     climate_value,
+    first_key,
     in_range,
     need_zone,
     num,
     number,
     parse_object,
     parse_time,
+    payload_text,
+    show,
     stamp,
     tidy,
 )
@@ -42,13 +59,30 @@ CLIMATE_KEYS: dict[str, Quantity] = {
 HEALTH_KEYS = ("battery", "linkquality", "voltage")
 
 
+BINARY_KEYS = ("presence", "occupancy")
+COMMANDS = ("set", "get")
+
+
 def decode(sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message) -> list[Decoded]:
+    levels = message.topic.split("/")
+    if "bridge" in levels[1:2]:
+        return _bridge(sensor, ctx, message, levels)
+    if levels[-1] == "availability":
+        return [_availability(sensor, ctx, message, "availability")]
+    if len(levels) > 2 and (levels[-1] in COMMANDS or levels[-2] in COMMANDS):
+        return []
     obj = parse_object(message.payload)
-    if not any(obj.get(k) is not None for k in (*CLIMATE_KEYS, *HEALTH_KEYS)):
-        expected = ", ".join((*CLIMATE_KEYS, *HEALTH_KEYS))
+    for key in sensor.ignore:
+        obj.pop(key, None)
+    state = obj.get("state") if set(obj) == {"state"} else None
+    if isinstance(state, str) and availability_word(state) is not None:
+        return [_availability(sensor, ctx, message, "state")]  # availability on the device topic
+    if not any(obj.get(k) is not None for k in (*CLIMATE_KEYS, *HEALTH_KEYS, *BINARY_KEYS)):
+        expected = ", ".join((*CLIMATE_KEYS, *HEALTH_KEYS, *BINARY_KEYS))
         raise DecodeError(f"no known key (expected {expected})")
     when = _stamp(sensor, ctx, message, obj)
     out: list[Decoded] = []
+    out.extend(_presence(sensor, obj, when))
     values: dict[Quantity, float] = {}
     for key, field in CLIMATE_KEYS.items():
         raw = obj.get(key)
@@ -104,3 +138,52 @@ def _health(sensor_id: str, obj: JsonObject, when: Stamp) -> DeviceHealth | None
         battery_pct=pct,
         linkquality=lq,
     )
+
+
+def _presence(sensor: Zigbee2MqttSensor, obj: JsonObject, when: Stamp) -> list[Decoded]:
+    found = first_key(obj, BINARY_KEYS)
+    if found is None:
+        return []
+    key, raw = found
+    occupied = binary(raw, key)
+    if sensor.occupied_count is None:
+        if any(obj.get(k) is not None for k in (*CLIMATE_KEYS, *HEALTH_KEYS)):
+            return []
+        raise DecodeError(
+            f"{key} is binary presence: set occupied_count in the sensor config to store it"
+        )
+    n = sensor.occupied_count if occupied else 0
+    return [PeopleCount(need_zone(sensor.zone, sensor.id), sensor.id, n, when.at)]
+
+
+def _state_of(payload: bytes, name: str) -> bool:
+    """online/offline as text or as {"state": "online"}."""
+    text = payload_text(payload).strip()
+    if text.startswith("{"):
+        obj = parse_object(payload)
+        raw = obj.get("state")
+        text = raw if isinstance(raw, str) else ""
+    state = availability_word(text)
+    if state is None:
+        raise DecodeError(f"{name}: expected online or offline, got {show(text)}")
+    return state
+
+
+def _availability(
+    sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message, name: str
+) -> DeviceHealth:
+    online = _state_of(message.payload, name)
+    at = stamp(None, sensor.id, ctx, message).at
+    word = "online" if online else "offline"
+    return availability(sensor.id, online, at, f"zigbee2mqtt availability: {word}")
+
+
+def _bridge(
+    sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message, levels: list[str]
+) -> list[Decoded]:
+    if levels[2:] != ["state"]:
+        return []  # bridge/info, bridge/devices, bridge/logging, ...: not sensor data
+    online = _state_of(message.payload, "bridge/state")
+    at = stamp(None, sensor.id, ctx, message).at
+    word = "online" if online else "offline"
+    return [availability(sensor.id, online, at, f"zigbee2mqtt bridge {word}")]

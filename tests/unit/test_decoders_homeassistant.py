@@ -72,12 +72,8 @@ def test_values(quantity: str, unit: str | None, payload: str, expected: object)
     [
         ("temperature_c", None, "", "empty payload"),
         ("temperature_c", None, "  ", "empty payload"),
-        (
-            "temperature_c",
-            None,
-            "26.4 °C",
-            "temperature_c: expected a number, got string '26.4 °C'",
-        ),
+        ("temperature_c", None, "26.4 lux", "temperature_c: unit 'lux' is not one we convert"),
+        ("humidity_pct", None, "55 °C", "humidity_pct: unit celsius does not apply"),
         ("temperature_c", None, "nan", "temperature_c: expected a number, got string 'nan'"),
         ("temperature_c", None, "on", "temperature_c: expected a number, got string 'on'"),
         ("temperature_c", None, '{"state": 26.4}', "expected a single value, got a JSON object"),

@@ -129,7 +129,7 @@ def test_epoch_number_time_of_an_unset_clock() -> None:
     [
         (
             f'{{{TIME}, "ESP32": {{"Temperature": 50}}}}',
-            "no known sensor key (expected SHT4X, SHT3X, SI7021",
+            "no known sensor key (expected SHT4X, SHT3X, SHTC3, SI7021",
         ),
         (
             f'{{{TIME}, "SHT3X": {{"DewPoint": 19.8}}}}',
