@@ -428,6 +428,11 @@ class InfluxWriter:
             spool_fill_ratio=self._spool.fill_ratio,
         )
 
+    @property
+    def failing(self) -> bool:
+        """The last write to InfluxDB failed and none has succeeded since (readiness)."""
+        return self._n.failing
+
     # ------------------------------------------------------------------ flusher
 
     async def _flush_loop(self) -> None:
