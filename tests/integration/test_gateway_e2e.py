@@ -2,6 +2,12 @@
 
 Also the failure stories of the foundation issue: InfluxDB down during 10,000
 messages, a broker restart, a SIGKILL of the gateway mid-stream.
+
+Every test plays a fixed past day (``MORNING``), whatever the date it runs on:
+the simulator's day and the payloads' times are the same on every run, and the
+gateway is told to accept readings that old (``ANY_PAST``). Both InfluxDB 1.x
+(the default retention policy keeps everything) and the VictoriaMetrics peer
+(``-retentionPeriod=100y``) keep points of any past day.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ from tests.integration.gateway_proc import (
 
 pytestmark = pytest.mark.integration
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# A weekday morning, pinned: the simulator seeds its visitors with the day.
+MORNING = datetime(2026, 12, 4, 8, 0, tzinfo=TZ)  # a Friday
+# The gateway rejects readings older than validation.max_age_s: accept 50 years.
+ANY_PAST = {"max_age_s": 50 * 366 * 86400}
 
 
 def influx_rows(url: str, db: str, query: str) -> list[list[Any]]:
@@ -102,13 +112,6 @@ def simulate(config: Path, host: str, port: int, start: datetime, hours: float) 
     )
 
 
-def morning(days_back: int = 1) -> datetime:
-    day = datetime.now(TZ).date() - timedelta(days=days_back)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return datetime(day.year, day.month, day.day, 8, 0, tzinfo=TZ)
-
-
 def iso_ms(ts: str) -> int:
     return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
 
@@ -122,15 +125,14 @@ def test_simulated_morning_reaches_influxdb_v1_intact(
         mqtt={"host": mosquitto_fresh.host, "port": mosquitto_fresh.port, "client_id": "gw-e2e"},
         influxdb={"url": influxdb1.url, "protocol": "v1", "database": db, "flush_interval_s": 0.2},
         gateway={"state_dir": str(tmp_path / "state")},
-        # the simulated morning is a past weekday: up to 4 days back on a Monday
-        validation={"max_age_s": 8 * 86400},
+        validation=ANY_PAST,
     )
     gw = GatewayProcess(config, tmp_path / "gateway.log")
     gw.start()
     capture = Capture(mosquitto_fresh.host, mosquitto_fresh.port)
     try:
         gw.wait_log("mqtt.connected")
-        simulate(config, mosquitto_fresh.host, mosquitto_fresh.port, morning(), hours=1.0)
+        simulate(config, mosquitto_fresh.host, mosquitto_fresh.port, MORNING, hours=1.0)
         wait_until(lambda: capture.total() > 0, 10, "the capture to see the simulator")
         published = dict(capture.messages)
 
@@ -196,6 +198,7 @@ def test_v2_protocol_into_victoriametrics(
             "flush_interval_s": 0.2,
         },
         gateway={"state_dir": str(tmp_path / "state")},
+        validation=ANY_PAST,
     )
     gw = GatewayProcess(
         config, tmp_path / "gateway.log", env={"FLOORWATCH_INFLUXDB__TOKEN": "unused-by-vm"}
@@ -203,7 +206,7 @@ def test_v2_protocol_into_victoriametrics(
     gw.start()
     try:
         gw.wait_log("mqtt.connected")
-        base = datetime.now(UTC) - timedelta(hours=2)
+        base = (MORNING + timedelta(hours=2)).astimezone(UTC)
         payloads = [
             json.dumps(
                 {
@@ -244,13 +247,14 @@ def test_influxdb_outage_loses_nothing(tmp_path: Path, mosquitto_fresh: Any) -> 
             "retry_max_s": 2,
         },
         gateway={"state_dir": str(tmp_path / "state")},
+        validation=ANY_PAST,
     )
     gw = GatewayProcess(config, tmp_path / "gateway.log")
     gw.start()
     try:
         gw.wait_log("mqtt.connected")
         influx.stop()
-        base = datetime.now(UTC) - timedelta(hours=3)
+        base = (MORNING + timedelta(hours=3)).astimezone(UTC)
         n = 10_000
         payloads = [
             json.dumps(
@@ -312,10 +316,11 @@ def test_broker_restart_delivers_what_was_published_meanwhile(
         },
         influxdb={"url": influxdb1.url, "protocol": "v1", "database": db, "flush_interval_s": 0.2},
         gateway={"state_dir": str(tmp_path / "state")},
+        validation=ANY_PAST,
     )
     gw = GatewayProcess(config, tmp_path / "gateway.log")
     gw.start()
-    base = datetime.now(UTC) - timedelta(hours=1)
+    base = (MORNING + timedelta(hours=1)).astimezone(UTC)
 
     def batch(lo: int, hi: int) -> list[str]:
         return [
@@ -361,11 +366,12 @@ def test_sigkill_mid_stream_loses_no_acknowledged_message(
             "batch_size": 500,
         },
         gateway={"state_dir": str(tmp_path / "state")},
+        validation=ANY_PAST,
     )
     gw = GatewayProcess(config, tmp_path / "gateway.log")
     gw.start()
     n = 20_000
-    base = datetime.now(UTC) - timedelta(hours=5)
+    base = (MORNING + timedelta(hours=5)).astimezone(UTC)
     payloads = [
         json.dumps(
             {
