@@ -29,7 +29,12 @@ import zeep.exceptions
 from onvif import ONVIFCamera, ONVIFError, ONVIFService
 from onvif.definition import SERVICES
 from onvif.transport import ASYNC_TRANSPORT
-from onvif.util import is_auth_error, normalize_url, path_isfile, stringify_onvif_error
+from onvif.util import (
+    extract_subcodes_as_strings,
+    is_auth_error,
+    normalize_url,
+    path_isfile,
+)
 
 from cameras.onvif_messages import (
     profiles_from_media1,
@@ -76,6 +81,9 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 PULLPOINT_NS = "http://www.onvif.org/ver10/events/wsdl/PullPointSubscription"
 MEDIA2_NS = "http://www.onvif.org/ver20/media/wsdl"
+MEDIA1_NS = "http://www.onvif.org/ver10/media/wsdl"
+EVENTS_NS = "http://www.onvif.org/ver10/events/wsdl"
+NO_PULLPOINT = "UnableToCreatePullPoint"  # the fault of a camera without an event service
 MEDIA2_WSDL = str(Path(__file__).with_name("wsdl") / "media2.wsdl")
 _NETWORK = (aiohttp.ClientError, TimeoutError, OSError, zeep.exceptions.TransportError)
 _BAD_ANSWER = (
@@ -108,6 +116,7 @@ class OnvifClient:
         self.clock_offset = timedelta(0)
         self.absolute_times = False  # set for cameras that misread relative durations
         self.media_version = 1  # 2 once Media2 answered GetProfiles
+        self.media_note = ""  # why that media service (for `cameras check` and the log)
         self._media2: ONVIFService | None = None
 
     async def __aenter__(self) -> Self:
@@ -259,22 +268,43 @@ class OnvifClient:
 
     async def profiles(self) -> tuple[MediaProfile, ...]:
         """Video profiles: from Media2 where the camera offers it (H.265 shows only
-        there), else from Media (ver10). ``media_version`` says which one answered."""
-        if self._camera is not None and MEDIA2_NS in self._camera.xaddrs:
+        there), else from Media (ver10). ``media_version`` says which one answered.
+
+        Media2 ``GetProfiles`` is asked with ``Type=All``: firmware returns a
+        profile's configurations only for the types asked, and a bare profile
+        has no encoder to choose by. Media (ver10) is asked whenever Media2 is
+        absent, fails, or lists no profile with a video encoder.
+        """
+        cam = self._device()
+        why = "the camera has no Media2 service"
+        if MEDIA2_NS in cam.xaddrs:
             try:
                 media2 = await self._media2_service()
-                answer = await self._call("Media2 GetProfiles", media2.GetProfiles)
-                self.media_version = 2
-                return profiles_from_media2(answer)
+                answer = await self._call(
+                    "Media2 GetProfiles", lambda: media2.GetProfiles({"Type": ["All"]})
+                )
+                found = profiles_from_media2(answer)
             except CameraError as exc:
                 if exc.reason is not CameraErrorReason.PROTOCOL:
                     raise
-                log.info("camera.media2_unusable", camera=self.camera_id, detail=exc.detail)
-        cam = self._device()
+                why = f"Media2 failed: {exc.detail}"
+            else:
+                if found or MEDIA1_NS not in cam.xaddrs:
+                    self._media_choice(2, "Media2 (ver20)" if found else "Media2: no video profile")
+                    return found
+                listed = len(answer or [])
+                why = f"Media2 listed {listed} profile(s), none with a video encoder"
+        if MEDIA1_NS not in cam.xaddrs and MEDIA2_NS in cam.xaddrs:
+            raise CameraError(CameraErrorReason.PROTOCOL, f"Media2 GetProfiles: {why}")
         media = await self._call("media service", cam.create_media_service)
         answer = await self._call("GetProfiles", media.GetProfiles)
-        self.media_version = 1
+        self._media_choice(1, f"Media (ver10): {why}")
         return profiles_from_media1(answer)
+
+    def _media_choice(self, version: int, note: str) -> None:
+        self.media_version = version
+        self.media_note = note
+        log.info("camera.media_service", camera=self.camera_id, version=version, why=note)
 
     async def _media2_service(self) -> ONVIFService:
         """The library has no Media2 WSDL: ours (cameras/wsdl/media2.wsdl), same transport."""
@@ -339,6 +369,8 @@ class OnvifClient:
     async def subscribe(self, termination_s: float) -> PullPointSubscription:
         """CreatePullPointSubscription; raises SUBSCRIPTION_REFUSED when the camera says no."""
         cam = self._device()
+        if EVENTS_NS not in cam.xaddrs:
+            raise CameraError(CameraErrorReason.NO_EVENTS, "the camera lists no event service")
         events = await self._call("events service", cam.create_events_service)
         request = {"InitialTerminationTime": self.termination(termination_s)}
         try:
@@ -346,9 +378,11 @@ class OnvifClient:
                 "CreatePullPointSubscription", lambda: events.CreatePullPointSubscription(request)
             )
         except CameraError as exc:
-            if exc.reason is CameraErrorReason.PROTOCOL:
-                raise CameraError(CameraErrorReason.SUBSCRIPTION_REFUSED, exc.detail) from exc
-            raise
+            if exc.reason is not CameraErrorReason.PROTOCOL:
+                raise
+            if NO_PULLPOINT in exc.detail:
+                raise CameraError(CameraErrorReason.NO_EVENTS, exc.detail) from exc
+            raise CameraError(CameraErrorReason.SUBSCRIPTION_REFUSED, exc.detail) from exc
         address = normalize_url(answer.SubscriptionReference.Address._value_1)
         cam.xaddrs[PULLPOINT_NS] = address
         manager = await self._call(
@@ -382,7 +416,38 @@ def _signed(offset: timedelta) -> str:
 
 
 def _fault_text(exc: zeep.exceptions.Fault) -> str:
-    return scrub_text(stringify_onvif_error(exc))
+    """A SOAP fault in words: its reason, subcodes and the names in its detail.
+
+    Never the library's ``str(detail)``, which is an lxml repr
+    (``<Element {...}Detail at 0x...>``) for most faults.
+    """
+    parts = [str(exc.message or "").strip() or "SOAP fault"]
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        if exc.subcodes is not None:
+            parts.append("subcode " + ", ".join(extract_subcodes_as_strings(exc.subcodes)))
+    named = _detail_names(exc.detail)
+    if named:
+        parts.append("detail " + ", ".join(named))
+    return scrub_text("; ".join(parts))
+
+
+def _detail_names(detail: object) -> list[str]:
+    """The local names of a fault detail's elements (e.g. UnableToCreatePullPointFault)."""
+    if detail is None:
+        return []
+    if isinstance(detail, bytes):
+        return [detail.decode("utf-8", "replace")[:200]]
+    if isinstance(detail, str):
+        return [detail[:200]]
+    children = getattr(detail, "iterchildren", None)
+    if children is None:
+        return []
+    names = []
+    for child in children():
+        tag = str(getattr(child, "tag", ""))
+        if tag and not tag.startswith("<"):
+            names.append(tag.rsplit("}", 1)[-1])
+    return names
 
 
 def _describe(exc: BaseException) -> str:

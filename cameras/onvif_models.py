@@ -21,6 +21,7 @@ class CameraErrorReason(StrEnum):
     NO_MATCHING_PROFILE = "no_matching_profile"
     NOT_SUPPORTED = "not_supported"
     SUBSCRIPTION_REFUSED = "subscription_refused"
+    NO_EVENTS = "no_events"
     SUBSCRIPTION_LOST = "subscription_lost"
     PROTOCOL = "protocol"
 
@@ -31,13 +32,18 @@ ADVICE: dict[CameraErrorReason, str] = {
     " (the camera refused the credentials)",
     CameraErrorReason.CLOCK_SKEW: "the camera clock differs from ours; enable NTP on the camera"
     " or set onvif.adjust_clock: true",
-    CameraErrorReason.NO_H264_PROFILE: "configure an H.264 media profile on the camera"
-    " or set onvif.profile.encoding: any",
+    CameraErrorReason.NO_H264_PROFILE: "the camera lists no H.264 video profile: add one in"
+    " the camera's web page (Video / Encoding), or allow other codecs with"
+    " onvif.profile.encoding: any, or set the camera's stream_uri in the site file",
     CameraErrorReason.NO_MATCHING_PROFILE: "no media profile matches onvif.profile;"
     " relax the preference or check the token",
     CameraErrorReason.NOT_SUPPORTED: "the camera does not offer this ONVIF service",
-    CameraErrorReason.SUBSCRIPTION_REFUSED: "the camera refused an event subscription"
-    " (many allow only one); floorwatch retries once the old one expires",
+    CameraErrorReason.SUBSCRIPTION_REFUSED: "the camera refused an event subscription;"
+    " most cameras take only one or a few, so another client (an NVR or a second gateway)"
+    " may hold it; floorwatch retries once that one expires",
+    CameraErrorReason.NO_EVENTS: "the camera offers no ONVIF events (no PullPoint service);"
+    " counting does not need them, only motion, tamper and on-camera counts do;"
+    " floorwatch asks again once an hour",
     CameraErrorReason.SUBSCRIPTION_LOST: "the event subscription ended (camera reboot?);"
     " floorwatch resubscribes",
     CameraErrorReason.PROTOCOL: "the camera answered something unexpected; see detail",
@@ -136,6 +142,7 @@ class CameraSummary:
     snapshot_uri: str | None
     problems: tuple[str, ...] = field(default_factory=tuple)
     media_version: int = 1  # 2: profiles and URIs came from Media2
+    media_note: str = ""  # which media service answered, and why that one
 
 
 @dataclass(frozen=True, slots=True)

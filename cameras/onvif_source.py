@@ -12,7 +12,14 @@ quirks it copes with:
   camera must re-send its property states; silence means dead -> resubscribe;
 - cameras that allow one subscription: ours is unsubscribed whenever the
   loop leaves it, and a refusal is retried with backoff (the camera frees a
-  stale one when its short termination time passes).
+  stale one when its short termination time passes);
+- cameras without events (no event service listed, or
+  UnableToCreatePullPointFault): said once, in words (``camera.no_events``
+  and the health detail ``no_events``), and asked again every
+  ``no_events_retry_s`` (an hour), not every minute.
+
+A failure is logged as a warning when its reason changes; the same reason
+again is logged at debug level, so an outage is not a log line a minute.
 
 Observations (``cameras.onvif_events``): counting results of mapped Profile M
 rules -> PeopleCount; motion, tamper, video loss -> DeviceHealth of the
@@ -59,6 +66,7 @@ _OFFLINE = {
     CameraErrorReason.WRONG_PASSWORD,
     CameraErrorReason.CLOCK_SKEW,
 }
+NO_EVENTS_RETRY_S = 3600.0
 
 
 class OnvifEventSource:
@@ -70,10 +78,13 @@ class OnvifEventSource:
         emit: Emit,
         *,
         rand: Callable[[], float] = random.random,
+        no_events_retry_s: float = NO_EVENTS_RETRY_S,
     ) -> None:
         self.camera = camera
         self._emit = emit
         self._rand = rand
+        self._no_events_retry_s = no_events_retry_s
+        self._last_failure: CameraErrorReason | None = None
         self._unmapped: set[str] = set()
         self._link: tuple[bool, str] | None = None
         self._delivered = False
@@ -88,6 +99,9 @@ class OnvifEventSource:
                 await self._session()
             except CameraError as exc:
                 self._link_state(exc.reason not in _OFFLINE, exc.reason.value, exc)
+                if exc.reason is CameraErrorReason.NO_EVENTS:
+                    await asyncio.sleep(self._no_events_retry_s)
+                    continue
             if self._delivered:  # it worked for a while: start the backoff over
                 attempt = 0
             delay = backoff_delay(attempt, settings.retry_min_s, settings.retry_max_s, self._rand)
@@ -100,6 +114,7 @@ class OnvifEventSource:
             await client.connect()
             sub = await client.subscribe(self.camera.onvif.events.termination_s)
             self.subscriptions += 1
+            self._last_failure = None
             self._link_state(True, "events_subscribed")
             try:
                 await self._pull_loop(client, sub)
@@ -158,12 +173,24 @@ class OnvifEventSource:
 
     def _link_state(self, online: bool, detail: str, exc: CameraError | None = None) -> None:
         if exc is not None:
-            log.warning(
-                "camera.onvif_failed",
-                camera=self.camera.id,
-                reason=exc.reason.value,
-                detail=exc.detail,
-            )
+            again = exc.reason is self._last_failure
+            self._last_failure = exc.reason
+            if exc.reason is CameraErrorReason.NO_EVENTS:
+                if not again:
+                    log.info(
+                        "camera.no_events",
+                        camera=self.camera.id,
+                        advice=exc.advice,
+                        retry_in_s=self._no_events_retry_s,
+                    )
+            else:
+                (log.debug if again else log.warning)(
+                    "camera.onvif_failed",
+                    camera=self.camera.id,
+                    reason=exc.reason.value,
+                    advice=exc.advice,
+                    detail=exc.detail,
+                )
         if self._link == (online, detail):
             return
         self._link = (online, detail)

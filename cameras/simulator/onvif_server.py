@@ -6,10 +6,21 @@ password gets the SOAP fault ``ter:NotAuthorized``, as real cameras answer),
 a configurable clock offset (requests signed with our clock fail beyond
 ``auth_window_s``), PullPoint subscriptions with termination times, and
 events a test or the demo injects: motion, tamper, video loss, Profile M
-counts. Quirks of real cameras can be switched on: ``max_subscriptions``
-(many allow one), ``broken_relative_times`` (grants 2 s whatever relative
-duration is asked, as some firmwares do), ``reboot()`` (all subscriptions gone), ``go_silent()``
-(subscriptions still answer but deliver nothing).
+counts.
+
+It is as strict as camera firmware where firmware is strict: digest-only
+WS-UsernameToken (a PasswordText token is refused), Media2 ``GetProfiles``
+returns configurations only for the ``Type`` asked (bare profiles without
+one), profile tokens must be echoed exactly, and stream URIs carry no
+credentials. Quirks of real cameras can be switched on: ``media1=False``
+(Media2 only), ``media2=False`` (Media ver10 only), ``media2_bare`` (Media2
+lists bare profiles whatever ``Type`` asks: nothing usable there), ``events="refused"`` (the
+event service is listed but CreatePullPointSubscription answers
+UnableToCreatePullPointFault) or ``"absent"`` (not listed at all),
+``max_subscriptions`` (many allow one), ``broken_relative_times`` (grants
+2 s whatever relative duration is asked, as some firmwares do), ``reboot()``
+(all subscriptions gone), ``go_silent()`` (subscriptions still answer but
+deliver nothing).
 
 Its stream and snapshot URIs are constructor arguments: the MJPEG/RTSP
 servers live elsewhere (``cameras.simulator.mjpeg`` and the RTSP server).
@@ -24,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from aiohttp import web
 
@@ -79,6 +91,9 @@ class OnvifCameraServer:
         max_subscriptions: int | None = None,
         broken_relative_times: bool = False,
         media2: bool = True,
+        media1: bool = True,
+        media2_bare: bool = False,
+        events: Literal["pullpoint", "refused", "absent"] = "pullpoint",
         http_401: bool = False,
         identity: Identity = Identity(),
         discovery_port: int | None = None,
@@ -96,6 +111,9 @@ class OnvifCameraServer:
         self.max_subscriptions = max_subscriptions
         self.broken_relative_times = broken_relative_times
         self.media2 = media2
+        self.media1 = media1
+        self.media2_bare = media2_bare
+        self.events = events
         self.http_401 = http_401
         self.identity = identity
         self._discovery_port = discovery_port
@@ -256,7 +274,7 @@ class OnvifCameraServer:
         try:
             body = await self._dispatch(req, int(ident) if ident else None)
         except _Fault as f:
-            return _reply(soap.fault(f.code, f.subcode, f.reason), f.status)
+            return _reply(soap.fault(f.code, f.subcode, f.reason, f.detail), f.status)
         return _reply(soap.envelope(body), 200)
 
     def _authorised(self, req: Request) -> bool:
@@ -271,12 +289,22 @@ class OnvifCameraServer:
         op = req.operation
         if req.namespace == soap.NS["tr2"]:
             return self._media2_answer(req)
+        if req.namespace == soap.NS["trt"] and not self.media1:
+            raise _Fault("Receiver", "ter:ActionNotSupported", "no Media service", 400)
         simple = self._simple_answers()
         if op in simple:
             return simple[op]()
         if op in ("GetStreamUri", "GetSnapshotUri"):
             return self._media_uri(req)
         if op == "CreatePullPointSubscription":
+            if self.events != "pullpoint":
+                raise _Fault(
+                    "Receiver",
+                    None,
+                    "Unable to create pull point",
+                    400,
+                    soap.unable_to_create_pull_point(self.camera_now()),
+                )
             return self._subscribe(req)
         if op in ("PullMessages", "Renew", "Unsubscribe", "SetSynchronizationPoint"):
             return await self._on_subscription(req, ident)
@@ -284,11 +312,11 @@ class OnvifCameraServer:
 
     def _simple_answers(self) -> dict[str, Callable[[], str]]:
         base = f"http://{self.host}:{self._port}/onvif"
-        xaddrs = {
-            soap.NS["tds"]: f"{base}/device_service",
-            soap.NS["trt"]: f"{base}/media_service",
-            soap.NS["tev"]: f"{base}/events_service",
-        }
+        xaddrs = {soap.NS["tds"]: f"{base}/device_service"}
+        if self.media1:
+            xaddrs[soap.NS["trt"]] = f"{base}/media_service"
+        if self.events != "absent":
+            xaddrs[soap.NS["tev"]] = f"{base}/events_service"
         if self.media2:
             xaddrs[soap.NS["tr2"]] = f"{base}/media2_service"
         i = self.identity
@@ -299,7 +327,7 @@ class OnvifCameraServer:
             ),
             "GetServices": lambda: soap.services(xaddrs),
             "GetCapabilities": lambda: soap.capabilities(
-                xaddrs[soap.NS["tds"]], xaddrs[soap.NS["trt"]], xaddrs[soap.NS["tev"]]
+                xaddrs[soap.NS["tds"]], xaddrs.get(soap.NS["trt"]), xaddrs.get(soap.NS["tev"])
             ),
             # Media (ver10) cannot describe H.265: such profiles show in Media2 only.
             "GetProfiles": lambda: soap.profiles(
@@ -311,7 +339,8 @@ class OnvifCameraServer:
         if not self.media2:
             raise _Fault("Receiver", "ter:ActionNotSupported", "no Media2 service", 400)
         if req.operation == "GetProfiles":
-            return soap.profiles2(self.profiles)
+            types = () if self.media2_bare else req.texts("Type")
+            return soap.profiles2(self.profiles, types)
         if req.operation in ("GetStreamUri", "GetSnapshotUri"):
             return soap.media2_uri(req.operation, self._uri_for(req))
         raise _Fault("Receiver", "ter:ActionNotSupported", f"{req.operation} is not supported", 400)
@@ -382,9 +411,12 @@ class OnvifCameraServer:
 
 
 class _Fault(Exception):
-    def __init__(self, code: str, subcode: str, reason: str, status: int) -> None:
+    def __init__(
+        self, code: str, subcode: str | None, reason: str, status: int, detail: str = ""
+    ) -> None:
         super().__init__(reason)
         self.code, self.subcode, self.reason, self.status = code, subcode, reason, status
+        self.detail = detail
 
 
 def _reply(payload: bytes, status: int) -> web.Response:

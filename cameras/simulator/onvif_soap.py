@@ -1,7 +1,7 @@
 """SOAP 1.2 envelopes of the virtual ONVIF camera: request reading, response writing.
 
 Only what ``cameras.onvif_client`` (through onvif-zeep-async) asks for:
-Device, Media (ver10) and Events (PullPoint). No I/O here.
+Device, Media (ver10), Media2 (ver20) and Events (PullPoint). No I/O here.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ NS = {
     "ter": "http://www.onvif.org/ver10/error",
     "wsrf-rw": "http://docs.oasis-open.org/wsrf/rw-2",
     "tr2": "http://www.onvif.org/ver20/media/wsdl",
+    "wsrf-bf": "http://docs.oasis-open.org/wsrf/bf-2",
 }
+TOKEN_PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"  # noqa: S105 -- a URI
+DIGEST_TYPE = f"{TOKEN_PROFILE}#PasswordDigest"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 MAX_REQUEST = 256 * 1024
@@ -42,12 +45,21 @@ class Request:
     password_digest: str | None
     nonce: str | None
     created: str | None
+    password_type: str | None = None
 
     def text(self, local_name: str) -> str | None:
         for el in self.body.iter():
             if el.tag.rsplit("}", 1)[-1] == local_name:
                 return (el.text or "").strip()
         return None
+
+    def texts(self, local_name: str) -> tuple[str, ...]:
+        """Every element of that name (e.g. Media2 GetProfiles' repeated ``Type``)."""
+        return tuple(
+            (el.text or "").strip()
+            for el in self.body.iter()
+            if el.tag.rsplit("}", 1)[-1] == local_name
+        )
 
 
 def parse_envelope(data: bytes) -> Request | None:
@@ -72,6 +84,8 @@ def parse_envelope(data: bytes) -> Request | None:
         el = token.find(path)
         return (el.text or "").strip() if el is not None else None
 
+    password = token.find(f"{{{WSSE}}}Password") if token is not None else None
+
     return Request(
         operation=op.tag.rsplit("}", 1)[-1],
         namespace=op.tag[1:].split("}", 1)[0] if op.tag.startswith("{") else "",
@@ -80,12 +94,19 @@ def parse_envelope(data: bytes) -> Request | None:
         password_digest=field(f"{{{WSSE}}}Password"),
         nonce=field(f"{{{WSSE}}}Nonce"),
         created=field(f"{{{WSU}}}Created") or field(f"{{{WSSE}}}Created"),
+        password_type=password.get("Type") if password is not None else None,
     )
 
 
 def digest_ok(req: Request, username: str, password: str) -> bool:
-    """WS-UsernameToken PasswordDigest = Base64(SHA-1(nonce + created + password))."""
+    """WS-UsernameToken PasswordDigest = Base64(SHA-1(nonce + created + password)).
+
+    Digest only, as camera firmware is: a PasswordText token (the password in
+    clear) is refused even when the password is right.
+    """
     if req.username != username or not req.password_digest or not req.nonce or not req.created:
+        return False
+    if req.password_type not in (None, DIGEST_TYPE):
         return False
     try:
         nonce = base64.b64decode(req.nonce, validate=True)
@@ -144,12 +165,21 @@ def envelope(body: str) -> bytes:
     ).encode()
 
 
-def fault(code: str, subcode: str, reason: str) -> bytes:
-    """A SOAP 1.2 fault, e.g. Sender / ter:NotAuthorized."""
+def fault(code: str, subcode: str | None, reason: str, detail: str = "") -> bytes:
+    """A SOAP 1.2 fault, e.g. Sender / ter:NotAuthorized; ``detail`` is XML for s:Detail."""
+    sub = f"<s:Subcode><s:Value>{subcode}</s:Value></s:Subcode>" if subcode else ""
     return envelope(
-        f"<s:Fault><s:Code><s:Value>s:{code}</s:Value>"
-        f"<s:Subcode><s:Value>{subcode}</s:Value></s:Subcode></s:Code>"
-        f'<s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text></s:Reason></s:Fault>'
+        f"<s:Fault><s:Code><s:Value>s:{code}</s:Value>{sub}</s:Code>"
+        f'<s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text></s:Reason>'
+        f"{f'<s:Detail>{detail}</s:Detail>' if detail else ''}</s:Fault>"
+    )
+
+
+def unable_to_create_pull_point(now: datetime) -> str:
+    """The s:Detail a camera without an event service sends to CreatePullPointSubscription."""
+    return (
+        f"<wsnt:UnableToCreatePullPointFault><wsrf-bf:Timestamp>{xml_time(now)}"
+        "</wsrf-bf:Timestamp></wsnt:UnableToCreatePullPointFault>"
     )
 
 
@@ -192,18 +222,27 @@ def services(xaddrs: dict[str, str]) -> str:
     return f"<tds:GetServicesResponse>{items}</tds:GetServicesResponse>"
 
 
-def capabilities(device: str, media: str, events: str) -> str:
-    return (
-        "<tds:GetCapabilitiesResponse><tds:Capabilities>"
-        f"<tt:Device><tt:XAddr>{escape(device)}</tt:XAddr></tt:Device>"
+def capabilities(device: str, media: str | None, events: str | None) -> str:
+    """GetCapabilities (the pre-GetServices way); services the camera lacks are left out."""
+    events_xml = (
         f"<tt:Events><tt:XAddr>{escape(events)}</tt:XAddr>"
         "<tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>"
         "<tt:WSPullPointSupport>true</tt:WSPullPointSupport>"
         "<tt:WSPausableSubscriptionManagerInterfaceSupport>false"
         "</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>"
+        if events
+        else ""
+    )
+    media_xml = (
         f"<tt:Media><tt:XAddr>{escape(media)}</tt:XAddr><tt:StreamingCapabilities>"
         "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
         "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
+        if media
+        else ""
+    )
+    return (
+        "<tds:GetCapabilitiesResponse><tds:Capabilities>"
+        f"<tt:Device><tt:XAddr>{escape(device)}</tt:XAddr></tt:Device>{events_xml}{media_xml}"
         "</tds:Capabilities></tds:GetCapabilitiesResponse>"
     )
 
@@ -245,13 +284,34 @@ def profile_xml(p: VirtualProfile, tag: str = "trt:Profiles") -> str:
     )
 
 
-def profile2_xml(p: VirtualProfile) -> str:
-    """A Media2 profile: tr2:Configurations/tr2:VideoEncoder with tt: children."""
-    return (
-        f'<tr2:Profiles token={quoteattr(p.token)} fixed="true"><tr2:Name>{escape(p.name)}'
-        '</tr2:Name><tr2:Configurations><tr2:VideoSource token="vsc1"><tt:Name>IR sensor'
+MEDIA2_TYPES = ("VideoSource", "VideoEncoder")  # the configuration types the camera has
+
+
+def profile2_xml(p: VirtualProfile, types: tuple[str, ...] = ("All",)) -> str:
+    """A Media2 profile: tr2:Configurations with the configuration ``types`` asked.
+
+    ONVIF Media2 GetProfiles returns a profile's configurations only for the
+    types in the request (``All``: every type); without ``Type`` a profile is
+    its token and name, bare, as camera firmware answers.
+    """
+    wanted = set(MEDIA2_TYPES) if "All" in types else set(types)
+    source = (
+        '<tr2:VideoSource token="vsc1"><tt:Name>IR sensor'
         "</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>vs1</tt:SourceToken>"
         '<tt:Bounds x="0" y="0" width="1920" height="1080"/></tr2:VideoSource>'
+        if "VideoSource" in wanted
+        else ""
+    )
+    encoder = _encoder2_xml(p) if "VideoEncoder" in wanted else ""
+    configurations = f"<tr2:Configurations>{source}{encoder}</tr2:Configurations>"
+    return (
+        f'<tr2:Profiles token={quoteattr(p.token)} fixed="true"><tr2:Name>{escape(p.name)}'
+        f"</tr2:Name>{configurations if wanted else ''}</tr2:Profiles>"
+    )
+
+
+def _encoder2_xml(p: VirtualProfile) -> str:
+    return (
         f'<tr2:VideoEncoder token={quoteattr("vec-" + p.token)} GovLength="50"'
         f' Profile="Main"><tt:Name>{escape(p.name)}</tt:Name><tt:UseCount>1</tt:UseCount>'
         f"<tt:Encoding>{escape(p.encoding)}</tt:Encoding><tt:Resolution><tt:Width>{p.width}"
@@ -259,12 +319,12 @@ def profile2_xml(p: VirtualProfile) -> str:
         f'<tt:RateControl ConstantBitRate="false"><tt:FrameRateLimit>{p.fps}'
         f"</tt:FrameRateLimit><tt:BitrateLimit>{p.bitrate_kbps}</tt:BitrateLimit>"
         "</tt:RateControl><tt:Quality>5</tt:Quality></tr2:VideoEncoder>"
-        "</tr2:Configurations></tr2:Profiles>"
     )
 
 
-def profiles2(items: tuple[VirtualProfile, ...]) -> str:
-    return f"<tr2:GetProfilesResponse>{''.join(profile2_xml(p) for p in items)}</tr2:GetProfilesResponse>"
+def profiles2(items: tuple[VirtualProfile, ...], types: tuple[str, ...] = ("All",)) -> str:
+    body = "".join(profile2_xml(p, types) for p in items)
+    return f"<tr2:GetProfilesResponse>{body}</tr2:GetProfilesResponse>"
 
 
 def media2_uri(operation: str, uri: str) -> str:

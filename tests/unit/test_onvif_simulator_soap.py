@@ -70,3 +70,52 @@ def test_termination(text: str | None, expected: datetime) -> None:
 )
 def test_duration(text: str | None, seconds: float) -> None:
     assert soap.parse_duration_s(text, 7.0) == seconds
+
+
+def test_password_text_is_refused_even_when_right() -> None:
+    """Digest only, as camera firmware: the clear-text token type never authenticates."""
+    envelope = etree.fromstring(
+        f'<s:Envelope xmlns:s="{soap.NS["s"]}"><s:Header/><s:Body>'
+        f'<tds:GetDeviceInformation xmlns:tds="{soap.NS["tds"]}"/></s:Body></s:Envelope>'
+    )
+    token = UsernameToken(  # type: ignore[no-untyped-call]
+        "admin", "pw", use_digest=False, created=NOW, nonce="bm9uY2Vub25jZQ=="
+    )
+    envelope, _ = token.apply(envelope, {})  # type: ignore[no-untyped-call]
+    request = soap.parse_envelope(bytes(etree.tostring(envelope)))
+    assert request is not None and request.password_type is not None
+    assert request.password_type.endswith("#PasswordText")
+    assert soap.digest_ok(request, "admin", "pw") is False
+    digest = soap.parse_envelope(signed_request("admin", "pw", NOW))
+    assert digest is not None and digest.password_type == soap.DIGEST_TYPE
+
+
+MAIN = soap.VirtualProfile("main", "mainStream", "H264", 1920, 1080)
+
+
+@pytest.mark.parametrize(
+    ("types", "source", "encoder"),
+    [
+        ((), False, False),  # no Type: a bare profile, as firmware answers
+        (("All",), True, True),
+        (("VideoEncoder",), False, True),
+        (("VideoSource",), True, False),
+    ],
+)
+def test_media2_profiles_carry_only_the_configurations_asked(
+    types: tuple[str, ...], source: bool, encoder: bool
+) -> None:
+    xml = soap.profile2_xml(MAIN, types)
+    assert 'token="main"' in xml and "<tr2:Name>mainStream</tr2:Name>" in xml
+    assert ("<tr2:VideoSource" in xml) is source
+    assert ("<tr2:VideoEncoder" in xml) is encoder
+    assert ("<tr2:Configurations>" in xml) is (source or encoder)
+
+
+def test_unable_to_create_pull_point_fault_is_a_soap_fault_with_detail() -> None:
+    body = soap.fault("Receiver", None, "no events", soap.unable_to_create_pull_point(NOW))
+    root = etree.fromstring(body)
+    detail = root.find(f".//{{{soap.NS['s']}}}Detail")
+    assert detail is not None
+    [child] = list(detail)
+    assert child.tag == f"{{{soap.NS['wsnt']}}}UnableToCreatePullPointFault"

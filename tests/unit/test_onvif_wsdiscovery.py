@@ -66,6 +66,25 @@ def test_oversized_datagram_is_ignored() -> None:
 
 
 @given(st.binary(max_size=300))
-def test_parsing_never_raises(data: bytes) -> None:
-    wsdiscovery.parse_probe_matches(data, "x")
-    wsdiscovery.parse_probe(data)
+def test_random_bytes_are_no_device_and_no_probe(data: bytes) -> None:
+    """Never raises, and never finds a device or a probe in noise."""
+    assert wsdiscovery.parse_probe_matches(data, "x") == []
+    assert wsdiscovery.parse_probe(data) is None
+
+
+@given(st.integers(min_value=0, max_value=2000))
+def test_a_cut_answer_is_whole_or_nothing(cut: int) -> None:
+    """A datagram cut short (a truncated UDP answer) yields the device or no device,
+    never a half-parsed one."""
+    answer = wsdiscovery.build_probe_matches(
+        message_id="urn:uuid:a",
+        relates_to=PROBE_ID,
+        endpoint="urn:uuid:cam",
+        xaddrs=("http://127.0.0.1:8000/onvif/device_service",),
+        scopes=("onvif://www.onvif.org/name/Lobby",),
+    )
+    found = wsdiscovery.parse_probe_matches(answer[:cut], "127.0.0.1", PROBE_ID)
+    if cut >= len(answer):
+        assert [d.endpoint for d in found] == ["urn:uuid:cam"]
+    else:
+        assert found == [] or found[0].xaddrs == ("http://127.0.0.1:8000/onvif/device_service",)
