@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.config_loader import load_settings
 from gateway.peers.influxdb1 import InfluxDB1Server
+from gateway.peers.victoriametrics import VictoriaMetricsServer
 from sensors.simulator.publisher import run_simulator
 from tests.integration.gateway_proc import (
     GatewayProcess,
@@ -182,7 +183,7 @@ def test_simulated_morning_reaches_influxdb_v1_intact(
 
 
 def test_v2_protocol_into_victoriametrics(
-    tmp_path: Path, mosquitto_fresh: Any, victoriametrics: Any
+    tmp_path: Path, mosquitto_fresh: Any, victoriametrics: VictoriaMetricsServer
 ) -> None:
     bucket = f"b{uuid.uuid4().hex[:8]}"
     site_id = f"v2-{uuid.uuid4().hex[:8]}"  # VictoriaMetrics ignores the v2 bucket: isolate by site
