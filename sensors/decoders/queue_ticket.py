@@ -8,7 +8,13 @@ letter case accepted); ``counter`` (a counter number, 1-9999) is required
 for called and served; ``service`` is the service group's lower-case id;
 ``ticket`` is the printed ticket number (text, or a whole number). Optional
 time under ``ts``, ``timestamp`` or ``time``. It becomes a TicketEvent.
-Pure module.
+
+A third-party system is read by configuration alone: ``fields`` gives the
+dotted path of each part (``fields: {event: type, ticket: data.number,
+service: data.queue_id, counter: data.desk, time: data.created}``),
+``events`` maps its event values to ours (``{CALL: called, DONE: served}``;
+a value not in the map is an error naming it), and ``services`` maps its
+service codes (text or numbers) to service ids. Pure module.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from sensors.decoders.common import (
     DecodeContext,
     JsonValue,
     count,
+    lookup,
     parse_object,
+    parse_time,
     payload_time,
     show,
+    stamp,
     type_name,
 )
 from sensors.models import Decoded, DecodeError, Message
@@ -45,11 +54,15 @@ _SERVICE_ID = re.compile(ID_PATTERN)
 
 def decode(sensor: QueueTicketSensor, ctx: DecodeContext, message: Message) -> list[Decoded]:
     obj = parse_object(message.payload)
-    event = _event(obj.get("event"))
-    ticket = _ticket(obj.get("ticket"))
-    service = _service(obj.get("service"))
-    counter = _counter(obj.get("counter"), event)
-    when = payload_time(obj, TIME_KEYS, sensor.id, ctx, message)
+    paths = sensor.fields
+    event = _mapped_event(sensor, lookup(obj, paths.event), paths.event)
+    ticket = _ticket(lookup(obj, paths.ticket))
+    service = _mapped_service(sensor, lookup(obj, paths.service), paths.service)
+    counter = _counter(lookup(obj, paths.counter), event)
+    if paths.time is not None and (raw_time := lookup(obj, paths.time)) is not None:
+        when = stamp(parse_time(raw_time, None, ctx.timezone, paths.time), sensor.id, ctx, message)
+    else:
+        when = payload_time(obj, TIME_KEYS, sensor.id, ctx, message)
     return [
         TicketEvent(
             service_id=service,
@@ -61,6 +74,38 @@ def decode(sensor: QueueTicketSensor, ctx: DecodeContext, message: Message) -> l
         ),
         *when.health,
     ]
+
+
+def _code(raw: JsonValue) -> str | None:
+    """A system's code as text: "CALL", 3 -> "3"; None for anything else."""
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)
+    return None
+
+
+def _mapped_event(sensor: QueueTicketSensor, raw: JsonValue, path: str) -> TicketEventKind:
+    if not sensor.events:
+        return _event(raw)
+    code = _code(raw)
+    if code is None:
+        raise DecodeError(f"{path}: expected an event code, got {show(raw)}")
+    kind = sensor.events.get(code)
+    if kind is None:
+        known = ", ".join(sorted(sensor.events))
+        raise DecodeError(f"{path} {show(code)} is not in the sensor's events ({known})")
+    return TicketEventKind(kind)
+
+
+def _mapped_service(sensor: QueueTicketSensor, raw: JsonValue, path: str) -> str:
+    if not sensor.services:
+        return _service(raw)
+    code = _code(raw)
+    if code is None or code not in sensor.services:
+        known = ", ".join(sorted(sensor.services))
+        raise DecodeError(f"{path} {show(raw)} is not in the sensor's services ({known})")
+    return sensor.services[code]
 
 
 def _event(raw: JsonValue) -> TicketEventKind:
