@@ -17,8 +17,11 @@ Cumulative counters (totals since power-up):
   the last: a redelivery of an older reading stamped with its receipt time
   (the payload had no time), None; dropping a cumulative reading loses
   nothing, the next delta includes it;
-- a total lower than the last: the counter was reset (rebooted), and the new
-  totals are the passages since the reset;
+- a total lower than the last, just past a 16- or 32-bit counter's maximum
+  (``WRAPS``): the counter wrapped around, and the passages are counted
+  across the wrap (4294967294 -> 3 is 5);
+- any other total lower than the last: the counter was reset (rebooted), and
+  the new totals are the passages since the reset;
 - otherwise the difference of the totals.
 
 Delta counters (passages since the previous report): a reading is a duplicate
@@ -100,10 +103,13 @@ class DoorCounterTracker:
             entries = exits = 0
         elif totals in state.recent:
             return None
-        elif reading.entries < last_entries or reading.exits < last_exits:
-            entries, exits = reading.entries, reading.exits  # reset: counted since zero
         else:
-            entries, exits = reading.entries - last_entries, reading.exits - last_exits
+            entries_moved = _moved(last_entries, reading.entries)
+            exits_moved = _moved(last_exits, reading.exits)
+            if entries_moved is None or exits_moved is None:
+                entries, exits = reading.entries, reading.exits  # reset: counted since zero
+            else:
+                entries, exits = entries_moved, exits_moved
         state.door_id, state.at, state.totals = reading.door_id, reading.at, totals
         _remember(state.recent, totals, None, self._window)
         return DoorTraffic(reading.door_id, reading.sensor_id, entries, exits, reading.at)
@@ -177,6 +183,23 @@ class DoorCounterTracker:
                 _remember(delta.recent, _text(key), (_int(entries), _int(exits)), self._window)
             return delta
         raise ValueError(f"unknown mode {raw['mode']!r}")
+
+
+# Counter widths whose wrap-around is told apart from a reset, each with the
+# largest number of passages a wrap may span: a 16-bit total (Milesight VS350)
+# that went from 65,530 to 4 wrapped (10 passages); one that went from 900 to
+# 4 was reset (4 since the reset).
+WRAPS: tuple[tuple[int, int], ...] = ((2**16, 1024), (2**32, 2**16))
+
+
+def _moved(last: int, total: int) -> int | None:
+    """Passages from ``last`` to ``total``: the difference, across a wrap; None: a reset."""
+    if total >= last:
+        return total - last
+    for modulus, span in WRAPS:
+        if last < modulus and total + modulus - last <= span:
+            return total + modulus - last
+    return None
 
 
 def _remember(recent: OrderedDict[K, V], key: K, value: V, window: int) -> None:
