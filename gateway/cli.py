@@ -15,6 +15,7 @@ import typer
 from gateway.cli_support import JsonOption, echo_json, load_or_exit
 from gateway.logs import configure_logging
 from gateway.settings import Settings
+from gateway.site_checks import floor_cover, people_sources
 
 app = typer.Typer(
     name="floorwatch",
@@ -165,17 +166,23 @@ def summary(s: Settings) -> str:
     for rule in s.site.opening_hours:
         sessions = ", ".join(f"{x.start:%H:%M}-{x.end:%H:%M}" for x in rule.sessions)
         lines.append(f"open      {'/'.join(d.value for d in rule.days)}: {sessions}")
+    covers = {c.floor_id: c for c in floor_cover(s)}
+    sources = people_sources(s)
     for floor in s.floors:
         zones = [z for z in s.zones if z.floor == floor.id]
-        area = sum(z.area_m2 for z in zones)
+        cover = covers[floor.id]
         lines.append(
-            f"floor     {floor.id}: {floor.name}, {floor.area_m2:g} m2, {len(zones)} zones"
-            f" covering {area:g} m2"
+            f"floor     {floor.id}: {floor.name}, {floor.area_m2:g} m2 on a"
+            f" {floor.plan.width_m:g} x {floor.plan.depth_m:g} m plan; {len(zones)} zones"
+            f" outline {cover.outlined_m2:.4g} m2 ({cover.outlined_m2 / cover.plan_m2:.0%}"
+            " of the plan)"
         )
         for z in zones:
+            counted = ", ".join(sources[z.id]) or "nothing (no data)"
             lines.append(
                 f"  zone    {z.id}: {z.kind.value}, {z.area_m2:g} m2, {z.seats} seats,"
-                f" capacity {z.capacity}, alert at {z.alert_level.value}"
+                f" capacity {z.capacity}, alert at {z.alert_level.value};"
+                f" counted by {counted if z.counted else 'nothing (counted: false)'}"
             )
     lines.append(f"totals    {seats} seats, capacity {capacity}, {counters} counters")
     lines.append(f"doors     {len(s.doors)}; services {len(s.services)}; cameras {len(s.cameras)}")

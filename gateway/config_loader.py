@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from gateway.settings import Loc, Settings, dotted, reference_errors
+from gateway.site_checks import site_errors, site_warnings
 
 ENV_PREFIX = "FLOORWATCH_"
 SECRET_KEYS = re.compile(r"^(password|token|secret)$")
@@ -96,6 +97,12 @@ def parse_settings(
         issues.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
     if issues:
         raise ConfigError(source, issues)
+    for loc, msg in site_errors(settings):
+        issues.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
+    if issues:
+        raise ConfigError(source, issues)
+    for loc, msg in site_warnings(settings):
+        warnings.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
     return LoadedSettings(settings, warnings)
 
 

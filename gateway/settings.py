@@ -293,6 +293,11 @@ class ZoneConfig(Model):
     door_reset_at_closing: bool = Field(
         True, description="set the door-counter balance to 0 when the site closes each day"
     )
+    counted: bool = Field(
+        True,
+        description="false: the zone has no people source on purpose (an ATM corner); config"
+        " check then does not warn about it, and the control room shows it as not counted",
+    )
 
 
 class DoorConfig(Model):

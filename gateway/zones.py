@@ -77,7 +77,12 @@ def zone_specs(settings: Settings) -> list[ZoneSpec]:
     specs = []
     all_services = tuple(s.id for s in settings.services)
     for z in settings.zones:
-        cameras = tuple(c.id for c in settings.cameras if any(r.zone == z.id for r in c.rois))
+        cameras = tuple(
+            c.id
+            for c in settings.cameras
+            if any(r.zone == z.id for r in c.rois)
+            or z.id in c.onvif.events.counting_rules.values()  # the camera's own analytics
+        )
         presence = {
             s.id: s.interval_s * factor
             for s in settings.sensors
