@@ -61,13 +61,19 @@ async function api(path, options = {}) {
 function timeText(iso) {
   if (!iso) return "";
   const tz = state.site?.timezone || "Asia/Ho_Chi_Minh";
-  return new Date(iso).toLocaleTimeString(window.I18N.lang === "vi" ? "vi-VN" : "en-GB", {
+  return new Date(iso).toLocaleTimeString(window.I18N.locale, {
     timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit",
   });
 }
 
+// A figure as the page's language writes it (vi: 28,9 and 3.000), "–" when there is none.
 function fmt(value, digits = 0) {
-  return value === null || value === undefined ? "–" : Number(value).toFixed(digits);
+  return window.I18N.num(value, digits);
+}
+
+// The label of a value from the API (a role, a method), or the value itself if it has none.
+function label(prefix, value) {
+  return window.I18N.has(`${prefix}.${value}`) ? T(`${prefix}.${value}`) : value;
 }
 
 // ---------------------------------------------------------------- login
@@ -106,7 +112,7 @@ async function login(event) {
   } catch (e) {
     if (e.status === 401) showLogin(T("login.bad"));
     else if (e.status === 429) showLogin(T("login.locked", { s: e.retryAfter || "?" }));
-    else showLogin(T("login.failed", { status: e.status || "network" }));
+    else showLogin(e.status ? T("login.failed", { status: e.status }) : T("login.network"));
   }
 }
 
@@ -126,7 +132,7 @@ function switchLanguage() {
 async function enterRoom() {
   document.body.className = "logged-in";
   if (WRITERS.has(state.me.role)) document.body.classList.add("can-write");
-  $("#user").textContent = `${state.me.name} (${state.me.role})`;
+  renderUser();
   const [site, cameras, sensors] = await Promise.all([
     api("/api/v1/site"), api("/api/v1/cameras"), api("/api/v1/sensors"),
   ]);
@@ -214,20 +220,25 @@ function upsertAlert(alert) {
 
 function alertValue(a) {
   if (a.value === null || a.value === undefined) return "";
-  if (a.rule === "waiting_time") return String(Math.round(a.value / 60));
-  if (a.rule === "spool_backlog") return String(Math.round(a.value * 100));
+  if (a.rule === "waiting_time") return fmt(a.value / 60);
+  if (a.rule === "spool_backlog") return fmt(a.value * 100);
   return fmt(a.value, Number.isInteger(a.value) ? 0 : 1);
 }
 
 function alertText(a) {
-  const key = `rule.${a.rule}`;
+  const untargeted = a.rule === "waiting_time" && !a.threshold;
+  const key = untargeted ? "rule.waiting_time.no_target" : `rule.${a.rule}`;
   if (!window.I18N.has(key)) return a.message;
   const zone = state.zonesCfg.get(a.zone_id)?.name || a.zone_id || a.subject || "";
   const device = state.deviceNames.get(a.device_id) || a.device_id || "";
-  const level = state.zones.get(a.zone_id)?.level;
+  // A crowd alert says the zone's level now; before the zone's state has come, its severity's.
+  const level = state.zones.get(a.zone_id)?.level || (a.severity === "critical" ? "critical" : "crowded");
   const service = a.rule === "waiting_time" ? state.serviceNames.get(a.subject) : undefined;
   const subject = service || a.subject || "";
-  return T(key, { zone, device, subject, value: alertValue(a), level: level ? T(`level.${level}`) : "" });
+  const target = untargeted ? "" : fmt((a.threshold || 0) / 60);
+  return T(key, {
+    zone, device, subject, target, value: alertValue(a), level: T(`level.alert.${level}`),
+  });
 }
 
 function sortedAlerts() {
@@ -277,7 +288,8 @@ function actionButton(a, action, note) {
     } catch (e) {
       button.disabled = false;
       if (e.status === 401) showLogin();
-      else window.alert(T("alerts.failed", { msg: e.message }));
+      else if (e.status === 403 || e.status === 409) window.alert(T(`alerts.failed.${e.status}`));
+      else window.alert(e.status ? T("alerts.failed", { status: e.status }) : T("login.network"));
     }
   });
   return button;
@@ -310,7 +322,7 @@ function renderClimate() {
     rows.push(el("tr", { "data-zone": cfg.id },
       el("th", {}, cfg.name),
       cell(c.temperature_c, 1, c.temperature_status, " °C"),
-      cell(c.humidity_pct, 0, c.humidity_status, " %"),
+      cell(c.humidity_pct, 0, c.humidity_status, "%"),
       cell(c.co2_ppm, 0, c.co2_status, "")));
   }
   $("#climate tbody").replaceChildren(...rows);
@@ -323,8 +335,8 @@ function renderDevices() {
   devices.sort((a, b) => order[status(a)] - order[status(b)] || a.device_id.localeCompare(b.device_id));
   $("#devices").replaceChildren(...devices.map((d) => {
     const s = status(d);
-    const extra = d.health?.fps !== null && d.health?.fps !== undefined ? ` · ${fmt(d.health.fps, 1)} fps`
-      : d.health?.battery_pct !== null && d.health?.battery_pct !== undefined ? ` · ${T("devices.battery")} ${fmt(d.health.battery_pct)} %` : "";
+    const extra = d.health?.fps !== null && d.health?.fps !== undefined ? ` · ${T("devices.fps", { v: fmt(d.health.fps, 1) })}`
+      : d.health?.battery_pct !== null && d.health?.battery_pct !== undefined ? ` · ${T("devices.battery")} ${fmt(d.health.battery_pct)}%` : "";
     return el("li", { class: `device ${s}`, "data-device": d.device_id, title: d.health?.detail || "" },
       el("span", { class: "dot" }), `${state.deviceNames.get(d.device_id) || d.device_id} — ${T(`devices.${s}`)}${extra}`);
   }));
@@ -332,7 +344,12 @@ function renderDevices() {
   $("#devices-summary").textContent = T("devices.summary", { off, all: devices.length });
 }
 
+function renderUser() {
+  if (state.me) $("#user").textContent = `${state.me.name} (${label("role", state.me.role)})`;
+}
+
 function renderAll() {
+  renderUser();
   for (const id of state.zonesCfg.keys()) renderZone(id);
   renderTotals();
   renderLegend();

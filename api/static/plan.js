@@ -79,11 +79,11 @@ function renderZone(zoneId) {
 function renderTotals() {
   let people = 0;
   for (const z of state.zones.values()) people += z.occupancy;
-  $("#site-total").textContent = T("total", { n: people });
+  $("#site-total").textContent = T("total", { n: fmt(people) });
   for (const floor of state.site.floors) {
     const n = floor.zones.reduce((s, z) => s + (state.zones.get(z.id)?.occupancy || 0), 0);
     const title = document.querySelector(`figure[data-floor="${CSS.escape(floor.id)}"] .floor-title`);
-    title.textContent = `${floor.name} — ${n} ${T("people")}`;
+    title.textContent = `${floor.name} — ${fmt(n)} ${T("people")}`;
   }
 }
 
@@ -115,16 +115,16 @@ function renderZoneDetail() {
   if (!cfg) return;
   $("#zone-title").textContent = cfg.name;
   $("#zone-summary").textContent = z
-    ? `${z.occupancy}/${cfg.capacity} ${T("people")} · ${T(`level.${z.level}`)} · ${fmt(z.density_per_m2, 2)} ${T("zone.per_m2")}`
-      + (z.level_of_service ? ` · LOS ${z.level_of_service}` : "")
+    ? `${fmt(z.occupancy)}/${fmt(cfg.capacity)} ${T("people")} · ${T(`level.${z.level}`)} · ${fmt(z.density_per_m2, 2)} ${T("zone.per_m2")}`
+      + (z.level_of_service ? ` · ${T("zone.los", { los: z.level_of_service })}` : "")
     : "–";
   $("#zone-method").textContent = z
-    ? `${T("zone.method")}: ${z.method} · ${T("zone.confidence")} ${Math.round(z.confidence * 100)} %`
+    ? `${T("zone.method")}: ${label("method", z.method)} · ${T("zone.confidence")} ${fmt(z.confidence * 100)}%`
       + (z.disagreement ? ` · ⚠ ${T("zone.disagreement")}` : "")
     : "";
   $("#zone-sources").replaceChildren(...(z?.sources || []).map((src) =>
     el("li", { class: `source ${src.fresh ? "fresh" : "stale"} ${src.used ? "used" : ""}` },
-      `${src.source_id} (${src.kind}): ${fmt(src.count)} · ${T(src.fresh ? "zone.fresh" : "zone.stale")}`
+      `${src.source_id} (${label("method", src.kind)}): ${fmt(src.count)} · ${T(src.fresh ? "zone.fresh" : "zone.stale")}`
       + (src.used ? "" : ` · ${T("zone.unused")}`))));
 }
 

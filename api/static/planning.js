@@ -55,10 +55,11 @@ function siteDate(offsetDays) {
 }
 
 function dayText(isoDate) {
-  return new Date(`${isoDate}T12:00:00Z`).toLocaleDateString(window.I18N.lang === "vi" ? "vi-VN" : "en-GB", {
-    timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric",
-  });
+  return window.I18N.day(isoDate);
 }
+
+// A band's edge or a setting: whole numbers without decimals, others with one (26,5).
+const bound = (v) => fmt(v, Number.isInteger(v) ? 0 : 1);
 
 function hhmm(iso) {
   if (!iso) return "";
@@ -67,9 +68,12 @@ function hhmm(iso) {
   });
 }
 
+// The reason in the page's language; the gateway's own words (English) in the tooltip.
 function showError(box, e) {
   box.hidden = false;
-  box.textContent = T(e.status === 503 ? "plan.unavailable" : "plan.failed", { msg: e.message });
+  box.title = e.message || "";
+  box.textContent = e.status === 503 ? T("plan.unavailable")
+    : e.status ? T("plan.failed", { status: e.status }) : T("login.network");
 }
 
 // ---------------------------------------------------------------- staffing plan
@@ -167,7 +171,7 @@ function groupCard(g) {
 function waitCell(waitS) {
   if (waitS === null) return { text: "∞", cls: "short", title: T("staffing.grows") };
   const min = waitS / 60;
-  if (min > MAX_WAIT_MIN) return { text: `>${MAX_WAIT_MIN}`, cls: "short", title: `${fmt(min)} min` };
+  if (min > MAX_WAIT_MIN) return { text: `>${MAX_WAIT_MIN}`, cls: "short", title: T("staffing.minutes", { m: fmt(min) }) };
   const target = planning.staffing?.target_wait_s ?? 900;
   return { text: fmt(min, min < 10 ? 1 : 0), cls: waitS > target ? "high" : "" };
 }
@@ -194,7 +198,7 @@ function totalCard(plan) {
     })],
     ["staffing.groups_short", (h) => ({ text: h.short ? String(h.short) : "–", cls: h.short ? "short" : "" })],
   ];
-  const total = Math.round(hours.reduce((s, h) => s + h.arrivals, 0));
+  const total = fmt(hours.reduce((s, h) => s + h.arrivals, 0));
   return el("section", { class: "card plan-total", "data-group": "all" },
     el("h3", {}, T("staffing.total"), el("span", { class: "card-meta" }, T("staffing.total_meta", { n: total }))),
     hourTable(hours, rows));
@@ -227,15 +231,15 @@ function renderHvac(advice) {
 function hvacCard(a) {
   const name = state.zonesCfg.get(a.zone)?.name || a.zone;
   const trend = a.occupancy_trend_per_h;
-  const people = `${a.occupancy} ${T("people")}` + (trend === null ? "" : ` (${trend >= 0 ? "+" : ""}${fmt(trend)}${T("hvac.per_h")})`);
+  const people = `${fmt(a.occupancy)} ${T("people")}` + (trend === null ? "" : ` (${trend >= 0 ? "+" : ""}${fmt(trend)}${T("hvac.per_h")})`);
   const band = a.band;
   const row = (label, value, unit, digits, status, range) => el("tr", {},
     el("th", {}, T(label)),
-    el("td", { class: `v ${status || ""}` }, value === null ? "–" : `${fmt(value, digits)} ${unit}`),
+    el("td", { class: `v ${status || ""}` }, value === null ? "–" : `${fmt(value, digits)}${unit}`),
     el("td", { class: "muted" }, range));
   const figures = el("table", { class: "hvac-figures" }, el("tbody", {},
-    row("climate.temp", a.temperature_c, "°C", 1, a.status.temperature, `${band.temperature_c[0]}–${band.temperature_c[1]} °C`),
-    row("climate.rh", a.humidity_pct, "%", 0, a.status.humidity, `${band.humidity_pct[0]}–${band.humidity_pct[1]} %`),
+    row("climate.temp", a.temperature_c, " °C", 1, a.status.temperature, `${bound(band.temperature_c[0])}–${bound(band.temperature_c[1])} °C`),
+    row("climate.rh", a.humidity_pct, "%", 0, a.status.humidity, `${bound(band.humidity_pct[0])}–${bound(band.humidity_pct[1])}%`),
     el("tr", {}, el("th", {}, "CO₂"),
       el("td", { class: `v ${a.status.co2 || ""}` }, a.co2_ppm === null ? "–" : `${fmt(a.co2_ppm)} ppm`),
       el("td", { class: "muted" }, `≤ ${fmt(band.co2_ppm_max)} ppm`)),
@@ -243,10 +247,17 @@ function hvacCard(a) {
       el("td", { class: "v" }, `${fmt(a.outdoor_air.needed_m3h)} m³/h`),
       el("td", { class: "muted" }, a.outdoor_air.estimated_m3h === null ? ""
         : T("hvac.estimated", { v: fmt(a.outdoor_air.estimated_m3h) })))));
-  const actions = a.actions.length
-    ? a.actions.map((x) => el("li", { class: `action ${x.severity}`, "data-code": x.code, title: x.message },
-      el("span", { class: "badge" }, T(`hvac.code.${x.code}`)), " ", actionText(a, x)))
-    : [el("li", { class: "action none" }, `✔ ${T("hvac.ok")}`)];
+  const actions = a.actions.map((x) => el("li", { class: `action ${x.severity}`, "data-code": x.code, title: x.message },
+    el("span", { class: "badge" }, T(`hvac.code.${x.code}`)), " ", actionText(a, x)));
+  // No advice is "nothing to change" only if there were figures to judge.
+  const missing = [["temperature", a.temperature_c], ["humidity", a.humidity_pct], ["co2", a.co2_ppm]]
+    .filter(([, v]) => v === null).map(([k]) => T(`hvac.missing.${k}`));
+  if (missing.length === 3) {
+    actions.push(el("li", { class: "action no-data", "data-code": "no_data" }, T("hvac.no_data")));
+  } else if (!actions.length) {
+    actions.push(el("li", { class: "action none" }, `✔ ${missing.length
+      ? T("hvac.ok_partial", { missing: missing.join(", ") }) : T("hvac.ok")}`));
+  }
   return el("section", { class: "card hvac-zone", "data-zone": a.zone },
     el("h3", {}, name, el("span", { class: `chip ${a.open ? "open" : "closed"}` }, T(a.open ? "hvac.open" : "hvac.closed"))),
     el("p", { class: "hvac-people" }, people),
@@ -257,12 +268,13 @@ function hvacCard(a) {
 // The server's sentence is English; in Vietnamese the page says it from the payload's figures.
 function actionText(a, x) {
   if (window.I18N.lang !== "vi") return x.message;
-  const key = `hvac.say.${x.code}`;
+  const variant = `hvac.say.${x.code}.${x.severity}`; // e.g. CO₂ near the limit (info), not over it
+  const key = window.I18N.has(variant) ? variant : `hvac.say.${x.code}`;
   if (!window.I18N.has(key)) return x.message;
   return T(key, {
     needed: fmt(a.outdoor_air.needed_m3h), co2: fmt(a.co2_ppm), max: fmt(a.band.co2_ppm_max),
-    n: a.occupancy, t: fmt(a.temperature_c, 1), hi: a.band.temperature_c[1], lo: a.band.temperature_c[0],
-    rh: fmt(a.humidity_pct), rh_hi: a.band.humidity_pct[1], rh_lo: a.band.humidity_pct[0],
+    n: fmt(a.occupancy), t: fmt(a.temperature_c, 1), hi: bound(a.band.temperature_c[1]), lo: bound(a.band.temperature_c[0]),
+    rh: fmt(a.humidity_pct), rh_hi: bound(a.band.humidity_pct[1]), rh_lo: bound(a.band.humidity_pct[0]),
     start: hhmm(a.precool_start), rise: hhmm(a.rise_at),
   });
 }

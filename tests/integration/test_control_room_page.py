@@ -151,7 +151,12 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     wait_fill(page, CALM)
     expect(page.locator('#climate tr[data-zone="f2-waiting"] td.high')).to_have_count(2)
     expect(page.locator('li.device.offline[data-device="pc-f2-counters"]')).to_be_visible()
-    expect(page.locator('li.device[data-device="cl-f1-canteen"]')).to_contain_text("pin 94 %")
+    expect(page.locator('li.device[data-device="cl-f1-canteen"]')).to_contain_text("pin 94%")
+    # Vietnamese figures: a decimal comma, the role in Vietnamese.
+    temperature = page.locator('#climate tr[data-zone="f2-waiting"] td').first
+    expect(temperature).to_have_text("28,9 °C")
+    expect(page.locator('li.device[data-device="cam-f2-waiting"]')).to_contain_text("2,0 hình/giây")
+    expect(page.locator("#user")).to_have_text("Nguyễn Văn An (Giám sát)")
     shot(page, "1-calm")
 
     server.call(floor.set_count, "f2-waiting", 100)  # 56 % of 180: busy
@@ -164,14 +169,17 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     wait_fill(page, CROWDED)
     item = page.locator('li.alert[data-alert="crowd_level:f2-waiting"]')
     expect(item).to_have_attribute("data-state", "active")
-    expect(item.locator(".alert-text")).to_have_text("Khu chờ (118 ghế): mật độ Đông (160 người)")
+    expect(item.locator(".alert-text")).to_have_text("Khu chờ (118 ghế): mật độ đông (160 người)")
     shot(page, "2-crowded-alert")
 
     page.click(ZONE)  # the zone's detail: the sources behind its figure
     detail = page.locator("#zone-detail")
     expect(detail).to_be_visible()
     expect(detail.locator("#zone-title")).to_have_text("Khu chờ (118 ghế)")
-    expect(detail.locator("#zone-sources")).to_contain_text("pc-f2-waiting (presence): 160")
+    expect(detail.locator("#zone-method")).to_contain_text("Cách tính: cảm biến hiện diện")
+    expect(detail.locator("#zone-sources")).to_contain_text(
+        "pc-f2-waiting (cảm biến hiện diện): 160"
+    )
     expect(detail.locator("#zone-history svg.spark polyline")).to_have_count(1)  # from InfluxDB
     points = detail.locator("#zone-history polyline").get_attribute("points") or ""
     assert len(points.split()) >= 20  # 15-minute buckets over 6 hours
@@ -213,15 +221,19 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
             severity=Severity.WARNING,
             message="Đất đai: 23 waiting at 4 counters, expected wait 19 min",
             value=1140.0,
+            threshold=900.0,
             subject="land",
         )
     )
     waiting = page.locator('li.alert[data-alert="waiting_time:land"] .alert-text')
-    expect(waiting).to_have_text("Đất đai: thời gian chờ dự kiến 19 phút, vượt mục tiêu")
+    expect(waiting).to_have_text("Đất đai: thời gian chờ dự kiến 19 phút, vượt mục tiêu 15 phút")
 
     page.click(".lang-toggle >> visible=true")
     expect(page.locator("#critical-banner")).to_contain_text("CRITICAL ALERT")
     expect(item.locator(".alert-state")).to_have_text("Acknowledged")
+    expect(temperature).to_have_text("28.9 °C")  # English figures: a decimal point
+    expect(page.locator("#user")).to_have_text("Nguyễn Văn An (Supervisor)")
+    expect(waiting).to_have_text("Đất đai: expected wait 19 min, over the 15 min target")
     page.click("#critical-seen")
     expect(banner).to_be_hidden()
     page.set_viewport_size({"width": 1366, "height": 768})
@@ -235,6 +247,7 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     seen = viewer.locator('li.alert[data-alert="crowd_level:f2-waiting"]')
     expect(seen).to_have_attribute("data-state", "acknowledged")
     expect(seen.locator(".alert-actions")).to_be_hidden()  # a viewer has no buttons
+    expect(viewer.locator("#user")).to_have_text("Lê Thị Xem (Theo dõi)")
     wall.close()
 
     server.stop()  # the stream dies: the page must say so

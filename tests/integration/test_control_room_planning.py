@@ -160,7 +160,9 @@ def test_manager_sees_tomorrows_staffing_plan(server: LiveServer, browser: Any) 
     view = page.locator("#staffing-view")
     expect(view.locator("#staffing-date")).to_have_value(TOMORROW)
     expect(view.locator("section.plan-group")).to_have_count(len(plan["groups"]))
-    expect(view.locator("#staffing-meta")).to_contain_text("22 tháng 9, 2026")
+    expect(page.locator("#user")).to_have_text("Trần Quản Lý (Quản lý)")  # the role in Vietnamese
+    # The date as Vietnamese administrative texts write it.
+    expect(view.locator("#staffing-meta")).to_contain_text("Thứ Ba, ngày 22 tháng 9 năm 2026")
     land = view.locator('section.plan-group[data-group="land"]')
     expect(land.locator("h3")).to_contain_text("Đất đai")
     assert plan["groups"][0]["id"] == "land"
@@ -168,7 +170,7 @@ def test_manager_sees_tomorrows_staffing_plan(server: LiveServer, browser: Any) 
     counters = land.locator('tbody tr:nth-child(2) td[data-hour="9"]')
     expect(counters).to_have_text(f"{nine['counters_needed']}/{nine['counters_available']}")
     expect(view.locator("td.short.counters")).to_have_count(len(short))
-    expect(view.locator("#staffing-short")).to_contain_text("Cầu vượt số quầy")
+    expect(view.locator("#staffing-short")).to_contain_text("Nhu cầu vượt số quầy hiện có")
     shot(page, "1-staffing-1920")
 
     with page.expect_download() as info:
@@ -216,12 +218,26 @@ def test_facility_sees_hvac_advice_and_others_see_no_tabs(server: LiveServer, br
     view = page.locator("#hvac-view")
     waiting = view.locator('section.hvac-zone[data-zone="f2-waiting"]')
     expect(waiting.locator('li.action.warning[data-code="increase_outdoor_air"]')).to_contain_text(
-        "ít nhất 3000 m³/h"  # TCVN 5687: 25 m3/h for each of 120 people
+        "ít nhất 3.000 m³/h"  # TCVN 5687: 25 m3/h for each of 120 people; vi-VN groups by "."
     )
+    expect(waiting.locator(".hvac-figures td.v").first).to_have_text("28,9 °C")  # decimal comma
+    expect(page.locator("#user")).to_have_text("Phạm Kỹ Thuật (Kỹ thuật tòa nhà)")
     expect(waiting.locator('li.action[data-code="cool"]')).to_be_visible()
     expect(waiting.locator(".hvac-people")).to_contain_text("120 người")
     expect(view.locator("section.hvac-zone").first).to_have_attribute("data-zone", "f2-waiting")
     expect(view.locator("section.hvac-zone")).to_have_count(len(server.floor.zones()))
+    # Only the waiting hall has climate figures: every other card says there are none, and
+    # none says "nothing to change" (Không cần điều chỉnh) about figures it does not have.
+    no_data = view.locator('li.action.no-data[data-code="no_data"]')
+    expect(no_data).to_have_count(len(server.floor.zones()) - 1)
+    expect(no_data.first).to_have_text(
+        "Chưa có số liệu nhiệt độ, độ ẩm, CO₂ của khu vực này: chưa đưa ra được khuyến nghị"
+    )
+    expect(
+        view.locator('section.hvac-zone[data-zone="f2-waiting"] li.action.no-data')
+    ).to_have_count(0)
+    expect(view.locator("li.action.none")).to_have_count(0)
+    expect(view.locator("#hvac-zones")).not_to_contain_text("Không cần điều chỉnh")
     shot(page, "3-hvac-1920")
 
     # Lunch break: the empty zones get a set-back and the pre-cooling time for 13:30.
@@ -230,8 +246,8 @@ def test_facility_sees_hvac_advice_and_others_see_no_tabs(server: LiveServer, br
         page.clock.set_fixed_time(LUNCH)
         page.click('#views .view-tab[data-view="hvac"]')  # showing the view reloads it
         canteen = view.locator('section.hvac-zone[data-zone="f1-canteen"]')
-        expect(canteen.locator(".chip")).to_have_text("ngoài giờ")
-        expect(canteen.locator('li.action[data-code="setback"]')).to_contain_text("Khu trống")
+        expect(canteen.locator(".chip")).to_have_text("ngoài giờ làm việc")
+        expect(canteen.locator('li.action[data-code="setback"]')).to_contain_text("Khu vực trống")
         expect(canteen.locator('li.action[data-code="precool_planned"]')).to_contain_text("13:30")
         page.set_viewport_size({"width": 1366, "height": 768})
         shot(page, "4-hvac-laptop-lunch")
@@ -260,9 +276,9 @@ def test_without_planning_the_views_say_why(browser: Any) -> None:
         w = Watched(browser, server, Role.ADMIN, 1366, 768)
         w.page.click('#views .view-tab[data-view="staffing"]')
         error = w.page.locator("#staffing-error")
-        expect(error).to_contain_text("Chưa có số liệu kế hoạch")
+        expect(error).to_have_text("Chưa có số liệu để lập kế hoạch.")
         expect(w.page.locator("section.plan-group")).to_have_count(0)
         w.page.click('#views .view-tab[data-view="hvac"]')
-        expect(w.page.locator("#hvac-error")).to_contain_text("Chưa có số liệu kế hoạch")
+        expect(w.page.locator("#hvac-error")).to_have_text("Chưa có số liệu để lập kế hoạch.")
         w.close(expected_errors=2)  # the two 503 answers
         assert all(e.startswith("503 ") for e in w.errors), w.errors
