@@ -148,3 +148,62 @@ def check_fixture(fixture: Fixture) -> None:
         assert fixture.error in caught.value.reason
     else:
         assert decode(fixture.sensor, CTX, fixture.message) == fixture.expected
+
+
+# --------------------------------------------------------------------------- device corpus
+
+DEVICES = ROOT / "tests" / "fixtures" / "devices"
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    """One payload of the public device corpus (tests/fixtures/devices/<family>.json).
+
+    A family file: {"family", "received_at", "sensors": {name: config},
+    "cases": [{"id", "source" (the public document the payload is from),
+    "sensor" (a name of "sensors"), "topic", "payload" | "payload_text",
+    "received_at"?, "expected": [observation...] | "error": reason part}]}.
+    An expected observation without "at" is at the receipt time.
+    """
+
+    family: str
+    id: str
+    source: str
+    sensor: SensorConfig
+    message: Message
+    expected: list[Decoded] | None
+    error: str | None
+
+
+def corpus_family(path: Path) -> list[CorpusCase]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    configs = {name: sensor(cfg) for name, cfg in raw["sensors"].items()}
+    cases = []
+    for case in raw["cases"]:
+        config = configs[case["sensor"]]
+        received = utc(case.get("received_at", raw["received_at"]))
+        if "payload_text" in case:
+            payload = case["payload_text"].encode("utf-8")
+        else:
+            payload = json.dumps(case["payload"], ensure_ascii=False).encode("utf-8")
+        expected = None
+        if "expected" in case:
+            expected = [
+                observation({"at": received.isoformat(), **spec}) for spec in case["expected"]
+            ]
+        cases.append(
+            CorpusCase(
+                family=raw["family"],
+                id=case["id"],
+                source=case["source"],
+                sensor=config,
+                message=Message(case.get("topic", config.topic), payload, received),
+                expected=expected,
+                error=case.get("error"),
+            )
+        )
+    return cases
+
+
+def corpus() -> list[CorpusCase]:
+    return [case for path in sorted(DEVICES.glob("*.json")) for case in corpus_family(path)]
