@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -26,16 +28,25 @@ alerts_app = typer.Typer(help="Read the alerts of a site (active, history).", no
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)")]
 
 
-def _store_path(config: Path) -> Path:
-    settings = settings_or_exit(config)
+def _store(config: Path) -> tuple[Path, ZoneInfo]:
+    """The alert store of the site and the site's time zone (no secret needed to read it)."""
+    settings = settings_or_exit(config, need_secrets=False)
     path = settings.gateway.state_dir / "alerts.sqlite3"
     if not path.exists():
         typer.echo(f"no alert store at {path} (the gateway has not run here yet)", err=True)
         raise typer.Exit(1)
-    return path
+    return path, ZoneInfo(settings.site.timezone)
 
 
-def line(a: Alert) -> str:
+def site_time(at: datetime | str, tz: ZoneInfo) -> str:
+    """A stored time on the site's clock, with its offset: ``2026-12-05 08:03:11+07:00``."""
+    value = datetime.fromisoformat(at) if isinstance(at, str) else at
+    if value.tzinfo is None:  # the store writes UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).isoformat(sep=" ", timespec="seconds")
+
+
+def line(a: Alert, tz: ZoneInfo) -> str:
     who = ""
     if a.acknowledged_by:
         who = f" ack {a.acknowledged_by}"
@@ -43,7 +54,7 @@ def line(a: Alert) -> str:
         who += f" resolved by {a.resolved_by or 'engine'}"
     return (
         f"{a.id:<40} {a.state.value:<12} {a.severity.value:<8}"
-        f" {a.raised_at:%Y-%m-%d %H:%M:%S} {a.message}{who}"
+        f" {site_time(a.raised_at, tz)} {a.message}{who}"
     )
 
 
@@ -81,14 +92,15 @@ def list_alerts(
     as_json: JsonOption = False,
 ) -> None:
     """Active and acknowledged alerts (and recently resolved ones with --all)."""
-    alerts = asyncio.run(_list(_store_path(config), all_))
+    path, tz = _store(config)
+    alerts = asyncio.run(_list(path, all_))
     if as_json:
         echo_json([alert_json(a) for a in alerts])
         return
     if not alerts:
         typer.echo("no alerts")
     for a in alerts:
-        typer.echo(line(a))
+        typer.echo(line(a, tz))
 
 
 @alerts_app.command("show")
@@ -97,12 +109,13 @@ def show(
     config: ConfigOption,
 ) -> None:
     """One alert and every transition it went through (who, when, note)."""
-    alert, transitions = asyncio.run(_show(_store_path(config), alert_id))
+    path, tz = _store(config)
+    alert, transitions = asyncio.run(_show(path, alert_id))
     if alert is None:
         typer.echo(f"no alert {alert_id}", err=True)
         raise typer.Exit(1)
-    typer.echo(line(alert))
+    typer.echo(line(alert, tz))
     for t in transitions:
         by = f" by {t.by}" if t.by else ""
         note = f": {t.note}" if t.note else ""
-        typer.echo(f"  {t.at}  {t.kind}{by}{note}")
+        typer.echo(f"  {site_time(t.at, tz)}  {t.kind}{by}{note}")

@@ -139,7 +139,8 @@ def demo(
     log_level: LogLevel = LogLevelName.WARNING,
 ) -> None:
     """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""
-    loaded = load_or_exit(config)
+    # The demo brings its own servers: a production file's secrets are not needed.
+    loaded = load_or_exit(config, need_secrets=False)
     configure_logging(json=False, level=log_level.value)
     from gateway.demo import DemoOptions, run_demo
 

@@ -22,14 +22,16 @@ def echo_json(document: Any) -> None:
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
 
 
-def load_or_exit(path: Path, *, as_json: bool = False) -> LoadedSettings:
+def load_or_exit(path: Path, *, as_json: bool = False, need_secrets: bool = True) -> LoadedSettings:
     """The site file with the environment's overrides; on errors, list them and exit 2.
 
     With ``as_json`` the errors are one JSON document on stdout
     (``{"ok": false, "file": ..., "errors": [{"path", "line", "message"}]}``).
+    Commands that connect to nothing pass ``need_secrets=False``: an unset
+    ``{env: NAME}`` secret is then left out, not an error.
     """
     try:
-        return load_settings(path, os.environ)
+        return load_settings(path, os.environ, need_secrets=need_secrets)
     except ConfigError as exc:
         if as_json:
             errors = [{"path": i.path, "line": i.line, "message": i.message} for i in exc.issues]
@@ -41,5 +43,5 @@ def load_or_exit(path: Path, *, as_json: bool = False) -> LoadedSettings:
         raise typer.Exit(2) from exc
 
 
-def settings_or_exit(path: Path) -> Settings:
-    return load_or_exit(path).settings
+def settings_or_exit(path: Path, *, need_secrets: bool = True) -> Settings:
+    return load_or_exit(path, need_secrets=need_secrets).settings

@@ -50,18 +50,33 @@ class LoadedSettings:
     warnings: list[ConfigIssue]
 
 
-def load_settings(path: Path, environ: Mapping[str, str]) -> LoadedSettings:
-    """Read, resolve and validate a site file; raise ConfigError listing every problem."""
+def load_settings(
+    path: Path, environ: Mapping[str, str], *, need_secrets: bool = True
+) -> LoadedSettings:
+    """Read, resolve and validate a site file; raise ConfigError listing every problem.
+
+    ``need_secrets=False`` is for commands that connect to nothing (``alerts
+    list``, the demo, which brings its own servers): a secret reference that
+    cannot be resolved is a warning and the secret is left out (an API token
+    with it), instead of an error.
+    """
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc.strerror}")]) from exc
-    return parse_settings(text, environ, source=source, base_dir=path.parent)
+    return parse_settings(
+        text, environ, source=source, base_dir=path.parent, need_secrets=need_secrets
+    )
 
 
 def parse_settings(
-    text: str, environ: Mapping[str, str], *, source: str = "<text>", base_dir: Path | None = None
+    text: str,
+    environ: Mapping[str, str],
+    *,
+    source: str = "<text>",
+    base_dir: Path | None = None,
+    need_secrets: bool = True,
 ) -> LoadedSettings:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -78,12 +93,17 @@ def parse_settings(
     lines = _line_map(node)
     issues: list[ConfigIssue] = []
     warnings: list[ConfigIssue] = []
-    _resolve_secrets(data, (), environ, base_dir, issues, warnings, lines)
+    # Unresolved secrets are collected here instead of being issues when not needed.
+    unresolved: list[ConfigIssue] | None = None if need_secrets else []
+    _resolve_secrets(data, (), environ, base_dir, _Sink(issues, warnings, unresolved), lines)
     _apply_env(data, environ, issues)
     # An override may carry a reference too (FLOORWATCH_API__TOKENS='[{"token":
     # {"env": "X"}}]'): resolve what the overrides brought; the file's secrets are
     # strings by now, and a literal secret from the environment is no warning.
-    _resolve_secrets(data, (), environ, base_dir, issues, [], lines)
+    _resolve_secrets(data, (), environ, base_dir, _Sink(issues, [], unresolved), lines)
+    if unresolved:
+        warnings.extend(unresolved)
+        _drop_tokens_without_secret(data, warnings)
     if issues:
         raise ConfigError(source, issues)
     try:
@@ -97,8 +117,10 @@ def parse_settings(
         issues.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
     if issues:
         raise ConfigError(source, issues)
+    left_out = {w.path for w in unresolved or []}
     for loc, msg in site_errors(settings):
-        issues.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
+        if dotted(loc) not in left_out:  # a camera password left out on purpose
+            issues.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
     if issues:
         raise ConfigError(source, issues)
     for loc, msg in site_warnings(settings):
@@ -109,13 +131,22 @@ def parse_settings(
 # --------------------------------------------------------------------------- secrets
 
 
+@dataclass(frozen=True, slots=True)
+class _Sink:
+    """Where secret problems go: errors, literal-secret warnings, and (when secrets
+    are not needed) the references left unresolved."""
+
+    issues: list[ConfigIssue]
+    warnings: list[ConfigIssue]
+    unresolved: list[ConfigIssue] | None
+
+
 def _resolve_secrets(
     data: Any,
     loc: Loc,
     environ: Mapping[str, str],
     base_dir: Path | None,
-    issues: list[ConfigIssue],
-    warnings: list[ConfigIssue],
+    sink: _Sink,
     lines: dict[Loc, int],
 ) -> None:
     items: list[tuple[str | int, Any]]
@@ -129,9 +160,9 @@ def _resolve_secrets(
         here = (*loc, key)
         if isinstance(key, str) and SECRET_KEYS.match(key):
             if isinstance(value, dict):
-                data[key] = _secret_value(value, here, environ, base_dir, issues, lines)
+                data[key] = _secret_value(value, here, environ, base_dir, sink, lines)
             elif isinstance(value, str):
-                warnings.append(
+                sink.warnings.append(
                     ConfigIssue(
                         dotted(here),
                         "secret written in the file; prefer {env: NAME} or {file: PATH}",
@@ -139,7 +170,7 @@ def _resolve_secrets(
                     )
                 )
             continue
-        _resolve_secrets(value, here, environ, base_dir, issues, warnings, lines)
+        _resolve_secrets(value, here, environ, base_dir, sink, lines)
 
 
 def _secret_value(
@@ -147,16 +178,22 @@ def _secret_value(
     loc: Loc,
     environ: Mapping[str, str],
     base_dir: Path | None,
-    issues: list[ConfigIssue],
+    sink: _Sink,
     lines: dict[Loc, int],
 ) -> str | None:
     line = _line_of(lines, loc)
+
+    def missing(message: str) -> None:
+        if sink.unresolved is None:
+            sink.issues.append(ConfigIssue(dotted(loc), message, line))
+        else:
+            note = f"{message}: left out (this command needs no secrets)"
+            sink.unresolved.append(ConfigIssue(dotted(loc), note, line))
+
     if set(ref) == {"env"} and isinstance(ref["env"], str):
         value = environ.get(ref["env"])
         if value is None:
-            issues.append(
-                ConfigIssue(dotted(loc), f"environment variable {ref['env']} is not set", line)
-            )
+            missing(f"environment variable {ref['env']} is not set")
         return value
     if set(ref) == {"file"} and isinstance(ref["file"], str):
         path = Path(ref["file"])
@@ -165,12 +202,24 @@ def _secret_value(
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            issues.append(
-                ConfigIssue(dotted(loc), f"cannot read secret file {path}: {exc.strerror}", line)
-            )
+            missing(f"cannot read secret file {path}: {exc.strerror}")
             return None
-    issues.append(ConfigIssue(dotted(loc), "expected {env: NAME} or {file: PATH}", line))
+    sink.issues.append(ConfigIssue(dotted(loc), "expected {env: NAME} or {file: PATH}", line))
     return None
+
+
+def _drop_tokens_without_secret(data: dict[str, Any], warnings: list[ConfigIssue]) -> None:
+    """API tokens whose secret was left out cannot exist: they are left out too."""
+    api = data.get("api")
+    tokens = api.get("tokens") if isinstance(api, dict) else None
+    if not isinstance(tokens, list) or not isinstance(api, dict):
+        return
+    kept = [t for t in tokens if not (isinstance(t, dict) and "token" in t and t["token"] is None)]
+    if len(kept) < len(tokens):
+        api["tokens"] = kept
+        warnings.append(
+            ConfigIssue("api.tokens", f"{len(tokens) - len(kept)} token(s) without secret left out")
+        )
 
 
 # --------------------------------------------------------------------------- environment

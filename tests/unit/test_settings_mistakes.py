@@ -230,3 +230,51 @@ def test_a_counting_rule_is_a_people_source() -> None:
         "onvif: {host: 127.0.0.1, port: 8021, events: {counting_rules: {Landing: f2-landing}}}",
     )
     assert not any("f2-landing" in w for w in warnings_of(text))
+
+
+# --------------------------------------------------------------------------- secrets not needed
+
+PRODUCTION_SECRETS = (
+    "mqtt:\n  host: 127.0.0.1\n",
+    "api:\n  tokens:\n    - {name: room, role: supervisor, token: {env: ROOM_TOKEN}}\n"
+    "mqtt:\n  username: gw\n  password: {env: MQTT_PASSWORD}\n  host: 127.0.0.1\n",
+)
+
+
+def production_text() -> str:
+    text = edited(*PRODUCTION_SECRETS)
+    return text.replace(
+        "onvif: {host: 127.0.0.1, port: 8021}",
+        "onvif: {host: 127.0.0.1, port: 8021, username: op, password: {env: CAM_PASSWORD}}",
+    )
+
+
+def test_unset_secrets_are_errors_when_needed() -> None:
+    errors = errors_of(production_text())
+    assert any(e.startswith("mqtt.password (line ") for e in errors)
+    assert any("environment variable CAM_PASSWORD is not set" in e for e in errors)
+
+
+def test_unset_secrets_are_left_out_when_not_needed() -> None:
+    loaded = parse_settings(production_text(), {}, need_secrets=False)
+    s = loaded.settings
+    assert s.mqtt.username == "gw" and s.mqtt.password is None
+    assert s.cameras[0].onvif.password is None, "no camera-credential error: left out on purpose"
+    assert s.api.tokens == []
+    warnings = [str(w) for w in loaded.warnings]
+    assert any(
+        w.startswith("mqtt.password (line ")
+        and w.endswith(
+            "environment variable MQTT_PASSWORD is not set: left out (this command needs no"
+            " secrets)"
+        )
+        for w in warnings
+    )
+    assert "api.tokens: 1 token(s) without secret left out" in warnings
+
+
+def test_set_secrets_are_used_when_not_needed_too() -> None:
+    env = {"MQTT_PASSWORD": "m" * 16, "ROOM_TOKEN": "t" * 16, "CAM_PASSWORD": "c"}
+    s = parse_settings(production_text(), env, need_secrets=False).settings
+    assert s.mqtt.password is not None and s.mqtt.password.get_secret_value() == "m" * 16
+    assert [t.name for t in s.api.tokens] == ["room"]
