@@ -83,11 +83,15 @@ def backtest_cmd(
     config: Config,
     weeks: Annotated[int, typer.Option("--weeks", min=1, help="weeks of days to test")] = 4,
     groups: Annotated[bool, typer.Option(help="also per service group")] = False,
+    until: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="test the days before this one (default: today)"),
+    ] = None,
 ) -> None:
     """Forecast error (MAPE and bias by hour) on the stored history."""
     settings = settings_or_exit(config)
     service = _service(settings)
-    today = datetime.now(UTC).astimezone(service.tz).date()
+    today = until.date() if until else datetime.now(UTC).astimezone(service.tz).date()
     try:
         results = service.backtest(weeks, today)
     except HistoryError as exc:

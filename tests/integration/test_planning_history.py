@@ -171,11 +171,15 @@ def test_cli_prints_the_plan_backtest_and_advice(
     assert result.exit_code == 0, result.output
     assert "staffing plan for Wednesday 16 September 2026" in result.output
     assert out.read_text(encoding="utf-8").startswith("date,hour,group,")
-    result = runner.invoke(app, ["plan", "backtest", "-c", site, "--weeks", "1"], env=env)
+    args = ["plan", "backtest", "-c", site, "--weeks", "2", "--until", "2026-09-14"]
+    result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
-    assert "backtest [all]" in result.output  # days relative to today: may hold no data
-    result = runner.invoke(app, ["plan", "hvac", "-c", site], env=env)
-    assert result.exit_code == 0, result.output  # nothing stored near today: says so
+    # 31 Aug .. 13 Sep: 10 weekdays and 2 Saturday mornings, less National Day (31 Aug .. 2 Sep)
+    assert "backtest [all]: 9 days (2026-09-03 .. 2026-09-12)" in result.output
+    args = ["plan", "hvac", "-c", site, "--at", "2026-07-01T10:00:00"]  # before the history
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "no zone has readings in the last 30 minutes" in result.output
     args = ["plan", "hvac", "-c", site, "--at", "2026-09-11T10:00:00"]
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
