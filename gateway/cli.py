@@ -119,7 +119,9 @@ def demo(
         "state/demo"
     ),
     speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
-    seed: Annotated[int, typer.Option(help="simulator seed (same seed, same day)")] = 7,
+    seed: Annotated[
+        int, typer.Option(help="simulator seed (same seed, same day played, whatever the date)")
+    ] = 7,
     start: Annotated[
         datetime | None,
         typer.Option(help="simulated start, local time (default: last weekday 07:00)"),
@@ -134,8 +136,13 @@ def demo(
         int | None, typer.Option(help="port of the control room (default: a free one)")
     ] = None,
     visitors: Annotated[
-        float, typer.Option(help="ticket holders on the day played (a usual day: 535)")
-    ] = 700.0,
+        float | None,
+        typer.Option(
+            help="ticket holders on the day played (default: a busy day, 1.5x the site's"
+            " usual weekday, sized by its counters); the history's days get this over 1.5",
+            min=1.0,
+        ),
+    ] = None,
     log_level: LogLevel = LogLevelName.WARNING,
 ) -> None:
     """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""

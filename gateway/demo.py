@@ -31,13 +31,14 @@ from gateway.peers.mosquitto import MosquittoServer
 from gateway.peers.process import PeerError, free_port
 from gateway.planning.seed import seed_history
 from gateway.planning.service import tomorrow_plan_text
-from gateway.settings import ApiToken, Role, Settings
-from sensors.simulator.demand import Demand
+from gateway.settings import ApiToken, Role, Settings, ZoneKind
+from sensors.simulator.demand import BUSY_DAY_FACTOR, Demand, site_demand, usual_tickets
 from sensors.simulator.model import CenterModel
 from sensors.simulator.publisher import run_simulator
 
 SUMMARY_EVERY_S = 10.0
-BUSY_ZONES = ("f1-entrance", "f2-waiting", "f2-counters")  # the summary line's zones
+SUMMARY_KINDS = (ZoneKind.ENTRANCE, ZoneKind.WAITING, ZoneKind.COUNTERS)  # the summary's zones
+SUMMARY_ZONES = 4
 COUNT_QUERIES = {
     "climate": 'SELECT count("temperature") FROM "climate"',
     "zone_occupancy": 'SELECT count("count") FROM "zone_occupancy"',
@@ -55,7 +56,26 @@ class DemoOptions:
     minutes: float | None
     history_days: int = 28
     api_port: int | None = None
-    visitors: float = 700.0  # ticket holders on the day played live: a busy day
+    # Ticket holders on the day played live (default: a busy day, BUSY_DAY_FACTOR
+    # times the site's usual weekday); the history's usual day is this over the factor.
+    visitors: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDemand:
+    """Who comes: on the day played live (busy) and on the history's days (usual)."""
+
+    played: Demand
+    usual: Demand
+
+
+def demo_demand(settings: Settings, visitors: float | None) -> DemoDemand:
+    """The demo's visitors, sized by the site (its counters) unless ``visitors`` is given."""
+    played = visitors if visitors is not None else usual_tickets(settings) * BUSY_DAY_FACTOR
+    return DemoDemand(
+        played=site_demand(settings, played),
+        usual=site_demand(settings, played / BUSY_DAY_FACTOR),
+    )
 
 
 def default_start(now: datetime, tz: ZoneInfo) -> datetime:
@@ -100,17 +120,18 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         return 1
     token = secrets.token_urlsafe(24)
     settings = demo_settings(settings, broker, influx, options, token)
+    demand = demo_demand(settings, options.visitors)
     stop = threading.Event()
     truth = SimulatedTruth()
     sim = threading.Thread(
         target=_simulate,
-        args=(settings, broker, options, start, stop, truth),
+        args=(settings, broker, options, demand.played, start, stop, truth),
         name="simulator",
         daemon=True,
     )
     try:
-        plan = _seed(settings, options)
-        _banner(settings, broker, influx, options, start, token, plan)
+        plan = _seed(settings, options, demand.usual)
+        _banner(settings, broker, influx, options, demand, start, token, plan)
         sim.start()
         asyncio.run(run_until_signalled(lambda: _gateway_main(settings, influx, options, truth)))
     finally:
@@ -194,14 +215,16 @@ def scale_timers(settings: Settings, speed: float) -> Settings:
     return settings.model_copy(update={"alerts": alerts.model_copy(update=scaled), "zones": zones})
 
 
-def _seed(settings: Settings, options: DemoOptions) -> str:
+def _seed(settings: Settings, options: DemoOptions, usual: Demand) -> str:
     """Weeks of simulated history before today, then tomorrow's staffing plan from them."""
     if options.history_days <= 0:
         return ""
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.site.timezone)).date()
     first = today - timedelta(days=options.history_days)
     print(f"demo: writing {options.history_days} days of simulated history ...", flush=True)
-    report = seed_history(settings, settings.influxdb, first, options.history_days, options.seed)
+    report = seed_history(
+        settings, settings.influxdb, first, options.history_days, options.seed, usual
+    )
     print(
         f"demo: history {report.first} .. {report.last}: {report.days_written} open days,"
         f" {report.lines} points",
@@ -230,6 +253,7 @@ def _simulate(
     settings: Settings,
     broker: MosquittoServer,
     options: DemoOptions,
+    played: Demand,
     start: datetime,
     stop: threading.Event,
     truth: SimulatedTruth,
@@ -244,7 +268,8 @@ def _simulate(
         stop=stop,
         live=True,
         on_model=truth.attach,
-        demand=Demand(tickets_per_weekday=options.visitors),
+        demand=played,
+        pin_day=True,
     )
 
 
@@ -294,10 +319,11 @@ async def _stored_counts(client: httpx.AsyncClient) -> dict[str, int]:
 def _summary_line(gateway: Gateway, stored: dict[str, int]) -> str:
     hub = gateway.hub.stats
     w = gateway.writer.stats()
+    shown = summary_zones(gateway.settings)
     zones = ", ".join(
         f"{z.zone_id}={z.occupancy} {z.level.value}"
         for z in gateway.engine.zones()
-        if z.zone_id in BUSY_ZONES
+        if z.zone_id in shown
     )
     alerts = gateway.engine.alerts()
     stored_txt = ", ".join(f"{k} {v}" for k, v in stored.items()) or "nothing yet"
@@ -308,11 +334,18 @@ def _summary_line(gateway: Gateway, stored: dict[str, int]) -> str:
     )
 
 
+def summary_zones(settings: Settings) -> frozenset[str]:
+    """The zones the summary line shows: the site's entrance, waiting and counter zones."""
+    busy = [z.id for z in settings.zones if z.kind in SUMMARY_KINDS]
+    return frozenset((busy or [z.id for z in settings.zones])[:SUMMARY_ZONES])
+
+
 def _banner(
     settings: Settings,
     broker: MosquittoServer,
     influx: InfluxDB1Server,
     options: DemoOptions,
+    demand: DemoDemand,
     start: datetime,
     token: str,
     plan: str,
@@ -322,7 +355,8 @@ def _banner(
     lines = [
         "",
         f"floorwatch demo — {settings.site.name}",
-        f"  playing a busy day ({options.visitors:g} ticket holders; a usual day has 535),"
+        f"  playing a busy day ({demand.played.tickets_per_weekday:.0f} ticket holders;"
+        f" a usual day here has {demand.usual.tickets_per_weekday:.0f}),"
         f" {start:%A} from {start:%H:%M %Z}, as if now, {options.speed:g}x real time,"
         f" seed {options.seed}",
         f"  control room  http://{api.host}:{api.port}/   (log in with the token below)",

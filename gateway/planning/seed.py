@@ -20,6 +20,7 @@ from gateway.observations import Climate, DoorTraffic, Observation, PeopleCount,
 from gateway.planning.forecast import vietnam_holidays
 from gateway.points import to_lines, zone_geometries
 from gateway.settings import InfluxConfig, Settings
+from sensors.simulator.demand import Demand
 from sensors.simulator.model import CenterModel
 from sensors.simulator.readings import (
     ClimateReading,
@@ -102,12 +103,17 @@ class _Sampler:
 
 
 def simulated_days(
-    settings: Settings, first: date, days: int, seed: int, closed: Mapping[date, str]
+    settings: Settings,
+    first: date,
+    days: int,
+    seed: int,
+    closed: Mapping[date, str],
+    demand: Demand | None = None,
 ) -> Iterator[tuple[date, list[str]]]:
     """(day, its line-protocol lines) for ``days`` days from ``first``; closed days get none."""
     tz = ZoneInfo(settings.site.timezone)
     start = datetime.combine(first, time(0), tzinfo=tz)
-    model = CenterModel(settings, seed, start)
+    model = CenterModel(settings, seed, start, demand=demand)
     sampler = _Sampler(settings)
     geometry = zone_geometries(settings.zones)
     for k in range(days):
@@ -121,9 +127,18 @@ def simulated_days(
 
 
 def seed_history(
-    settings: Settings, config: InfluxConfig, first: date, days: int, seed: int = 7
+    settings: Settings,
+    config: InfluxConfig,
+    first: date,
+    days: int,
+    seed: int = 7,
+    demand: Demand | None = None,
 ) -> SeedReport:
-    """Write ``days`` simulated days from ``first`` to the database of ``config``."""
+    """Write ``days`` simulated days from ``first`` to the database of ``config``.
+
+    ``demand``: the visitors simulated (default: the site's usual weekday,
+    sized by its counters, ``sensors.simulator.demand.site_demand``).
+    """
     closed = vietnam_holidays(range(first.year, first.year + 2), settings.planning.closed_days)
     client = make_client(config)
     client.prepare()
@@ -132,7 +147,7 @@ def seed_history(
     shut: list[date] = []
     pending: list[str] = []
     try:
-        for day, lines in simulated_days(settings, first, days, seed, closed):
+        for day, lines in simulated_days(settings, first, days, seed, closed, demand):
             if day in closed:
                 shut.append(day)
             elif lines:

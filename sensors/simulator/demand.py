@@ -119,6 +119,27 @@ class Demand:
     results_wait_s: tuple[float, float] = (600.0, 1800.0)
 
 
+#: Ticket holders per service counter on a usual weekday: the provincial center
+#: the demo site models (535 a day at 23 counters). A site's simulated day is
+#: sized by its own counters, so a 4-counter commune center is not simulated
+#: with a province's crowd.
+TICKETS_PER_COUNTER = 535.0 / 23
+#: The demo plays a busy day: this many times the site's usual weekday.
+BUSY_DAY_FACTOR = 1.5
+
+
+def usual_tickets(settings: Settings) -> float:
+    """Ticket holders on a usual weekday at this site, from its number of counters."""
+    counters = {c for service in settings.services for c in service.counters}
+    return TICKETS_PER_COUNTER * max(1, len(counters))
+
+
+def site_demand(settings: Settings, tickets_per_weekday: float | None = None) -> Demand:
+    """The visitor population of ``settings``: its usual weekday unless told otherwise."""
+    tickets = usual_tickets(settings) if tickets_per_weekday is None else tickets_per_weekday
+    return Demand(tickets_per_weekday=tickets)
+
+
 @dataclass(frozen=True, slots=True)
 class Stop:
     zone_id: str

@@ -54,6 +54,7 @@ from sensors.simulator.demand import (
     local_ms,
     resolve_layout,
     sessions_on,
+    site_demand,
 )
 from sensors.simulator.devices import (
     ClimateDevice,
@@ -128,11 +129,17 @@ class CenterModel:
         demand: Demand | None = None,
         climate: ClimateParams | None = None,
         counter_reboot: bool = False,
+        pin_day: bool = False,
     ) -> None:
         self._settings = settings
         self._seed = seed
+        # The start day's visitors drawn from the seed alone, not its date: the
+        # same seed plays the same day whatever the calendar says (the demo).
+        self._pinned_day: date | None = (
+            start.astimezone(ZoneInfo(settings.site.timezone)).date() if pin_day else None
+        )
         self._tz = ZoneInfo(settings.site.timezone)
-        self._demand = demand or Demand()
+        self._demand = demand or site_demand(settings)
         self._climate_params = climate or ClimateParams()
         self._layout = resolve_layout(settings, self._demand)
         self._rate = ArrivalRate(settings, self._tz, self._demand)
@@ -228,7 +235,8 @@ class CenterModel:
         day = self._local_day(t_ms)
         self._sessions = sessions_on(self._settings, day, self._tz)
         self._ticket_no = dict.fromkeys(self._services, 0)
-        rng = random.Random(f"{self._seed}:{day.isoformat()}:visitors")
+        key = "pinned" if day == self._pinned_day else day.isoformat()
+        rng = random.Random(f"{self._seed}:{key}:visitors")
         extra = self._demand.errand_share
         arrivals = self._rate.arrivals(day, rng, extra)
         for n, arrive_ms in enumerate(arrivals):

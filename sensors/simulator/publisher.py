@@ -147,6 +147,7 @@ def run_simulator(
     live: bool = False,
     on_model: Callable[[CenterModel], None] | None = None,
     demand: Demand | None = None,
+    pin_day: bool = False,
 ) -> SimulatorStats:
     """Publish the simulated center from ``start`` until ``until`` or ``stop`` is set.
 
@@ -154,6 +155,8 @@ def run_simulator(
     their simulated time, so an accelerated day looks live to a gateway (the
     demo's control room). ``on_model`` receives the model once it is built:
     its ``occupancy`` is the ground truth the demo's virtual cameras film.
+    ``pin_day``: the start day's visitors come from ``seed`` alone, not from
+    its date (``CenterModel``): the demo plays the same day on any date.
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
@@ -164,7 +167,9 @@ def run_simulator(
         until = until.replace(tzinfo=tz)
     sensors: dict[str, SensorConfig] = {s.id: s for s in settings.sensors}
     topics = {s.id: topic_for(s) for s in settings.sensors}
-    model = CenterModel(settings, seed, start, demand=demand, counter_reboot=counter_reboot)
+    model = CenterModel(
+        settings, seed, start, demand=demand, counter_reboot=counter_reboot, pin_day=pin_day
+    )
     if on_model is not None:
         on_model(model)
     cid = client_id or f"fw-sim-{settings.site.id}-{uuid.uuid4().hex[:8]}"

@@ -42,6 +42,10 @@ class DemoRun:
                 "7",
                 "--minutes",
                 "6",
+                # The day played, pinned: the test never depends on today's date
+                # (the seed pins the visitors too, tests/unit/test_demo_day.py).
+                "--start",
+                "2026-12-04T07:00:00",
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
