@@ -1,20 +1,26 @@
 # floorwatch gateway image (compose.yaml service "floorwatch", and the demo simulator).
 # docker build -t floorwatch:0.1.0 .
-# Two stages: the first installs the pinned dependencies of pyproject.toml into a
-# virtualenv, the second copies that virtualenv and the source; no compiler and
-# no pip cache end up in the image. Runs as an unprivileged user.
+# Two stages: the first installs requirements/runtime.lock (every package pinned
+# with its sha256: the same versions on every build) and then floorwatch itself
+# into a virtualenv, the second copies that virtualenv and the source; no pip
+# cache ends up in the image. Runs as an unprivileged user.
 
 FROM python:3.11.11-slim-bookworm AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# URLLIB3_NO_OVERRIDE with urllib3-future built from source: it installs beside the
+# real urllib3 instead of replacing it under influxdb-client (script/bootstrap).
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 URLLIB3_NO_OVERRIDE=1
 RUN python -m venv /opt/floorwatch
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY requirements/runtime.lock requirements/runtime.lock
+RUN /opt/floorwatch/bin/pip install --require-hashes --no-binary urllib3-future \
+    -r requirements/runtime.lock
+COPY pyproject.toml README.md floorwatch_main.py ./
 COPY api api
 COPY cameras cameras
 COPY dashboards dashboards
 COPY gateway gateway
 COPY sensors sensors
-RUN /opt/floorwatch/bin/pip install .
+RUN /opt/floorwatch/bin/pip install --no-deps .
 
 FROM python:3.11.11-slim-bookworm
 LABEL org.opencontainers.image.title="floorwatch" \
@@ -27,6 +33,7 @@ COPY --from=build /opt/floorwatch /opt/floorwatch
 WORKDIR /app
 # The source tree itself comes first on the path: it carries the package data
 # (the control-room page's static files, the example site files).
+COPY floorwatch_main.py floorwatch_main.py
 COPY api api
 COPY cameras cameras
 COPY dashboards dashboards
