@@ -17,11 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth import FailureLimiter, SessionStore, TokenBook
+from api.body_limit import BodyLimitMiddleware
 from api.deps import SECURITY_SCHEMES, ApiError, AppState, log
 from api.history import HistorySource
 from api.metrics import ApiMetrics, FloorCollector
+from api.readiness import ReadinessSource
 from api.routes import alerts, devices, planning, session, site, stream, system, zones
 from api.schemas import ErrorBody, ErrorDetail
 from api.session_file import SessionFile
@@ -66,6 +69,7 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     token_key: bytes | None = None,
     sessions_path: Path | None = None,
+    readiness: ReadinessSource | None = None,
 ) -> FastAPI:
     """The API and the control-room page over ``floor`` (live) and ``history`` (InfluxDB).
 
@@ -75,7 +79,11 @@ def create_app(
     planning routes answer 503 until the composition root sets
     ``app.state.planning`` (a ``gateway.planning.service.PlanningService``).
     ``sessions_path``: where login sessions are kept across restarts (none: in
-    memory only).
+    memory only). ``readiness``: the gateway's facts for ``/health/ready`` (none:
+    it answers 503, no gateway behind the API).
+
+    Middleware, outermost first: forwarded headers from ``config.trusted_proxies``
+    only, metrics and security headers, CORS, the request-body cap.
     """
     if not config.tokens:
         log.warning("api.no_tokens", hint="add api.tokens to the site file: nobody can log in")
@@ -97,6 +105,7 @@ def create_app(
         clock=clock,
         registry=registry,
         session_file=SessionFile(sessions_path) if sessions_path is not None else None,
+        readiness=readiness,
     )
     if state.session_file is not None:
         kept = state.sessions.load(state.session_file.read(), state.now_s(), state.tokens.accepts)
@@ -119,6 +128,7 @@ def create_app(
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
     _add_error_handlers(app)
     _add_static(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -128,6 +138,13 @@ def create_app(
             allow_credentials=False,
         )
     app.add_middleware(ObservedMiddleware, metrics=metrics)
+    if config.trusted_proxies:
+        # X-Forwarded-For / -Proto are believed only from these peers: the client address
+        # (the login lockout counts by it) and the scheme (same-origin check) become the
+        # real client's; from anyone else the headers are ignored.
+        app.add_middleware(
+            ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in config.trusted_proxies]
+        )
     return app
 
 
@@ -173,9 +190,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(exc.status, exc.code, exc.message, headers=exc.headers, details=exc.details)
 
     @app.exception_handler(HistoryError)
-    async def history_unavailable(_: Request, exc: HistoryError) -> JSONResponse:
-        # zone history, staffing plans, backtests, HVAC advice: InfluxDB is the source
-        return _error(503, "history_unavailable", str(exc))
+    async def history_unavailable(request: Request, exc: HistoryError) -> JSONResponse:
+        # zone history, staffing plans, backtests, HVAC advice: InfluxDB is the source.
+        # The reason (with InfluxDB's address) goes to the log, not to the client.
+        log.warning("api.history_unavailable", path=request.url.path, reason=str(exc))
+        return _error(
+            503,
+            "history_unavailable",
+            "the history store (InfluxDB) did not answer the query; try again later",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -193,7 +216,12 @@ def _add_error_handlers(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
-        return _error(422, "invalid_request", "the request is not valid", details=details)
+        first = details[0] if details else None
+        where = ".".join(str(p) for p in first["loc"]) if first else ""
+        message = f"the request is not valid: {where}: {first['msg']}" if first else ""
+        return _error(
+            422, "invalid_request", message or "the request is not valid", details=details
+        )
 
 
 class ObservedMiddleware:

@@ -11,7 +11,10 @@
   while the token they were made with is still configured with the same
   holder and role (a rotated or removed token ends its sessions).
 - Failed attempts are counted per client address in a sliding window; an
-  address over the limit is refused for a lockout period (HTTP 429).
+  address over the limit is refused for a lockout period (HTTP 429). A
+  success does not clear the count: one valid token (the wall display's)
+  must not buy its holder fresh guesses at the others. Failures leave the
+  count only by ageing out of the window.
 """
 
 from __future__ import annotations
@@ -226,6 +229,3 @@ class FailureLimiter:
             times.clear()
             return True
         return False
-
-    def succeeded(self, client: str) -> None:
-        self._failures.pop(client, None)

@@ -21,6 +21,7 @@ from api.auth import FailureLimiter, Permission, Principal, SessionStore, TokenB
 from api.events import FrameCache, RenderCache
 from api.history import HistorySource
 from api.metrics import ApiMetrics
+from api.readiness import ReadinessSource
 from api.schemas import ErrorBody
 from api.session_file import SessionFile
 from gateway.live import FloorService
@@ -67,6 +68,7 @@ class AppState:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     stream_clients: int = 0
     session_file: SessionFile | None = None
+    readiness: ReadinessSource | None = None  # the gateway's facts for /health/ready
 
     def now_s(self) -> float:
         return self.clock().timestamp()
@@ -149,7 +151,6 @@ def _authenticate(request: Request, state: AppState) -> Principal:
         principal = state.tokens.authenticate(token)
         if principal is None:
             raise token_failed(state, client)
-        state.limiter.succeeded(client)
         return principal
     session_id = request.cookies.get(state.config.cookie_name)
     if session_id:

@@ -26,6 +26,7 @@ from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
 from gateway.outbound import OutboundTopics
 from gateway.points import ZoneGeometry
+from gateway.readiness import GatewayReadiness
 from gateway.services import Services, build_services
 from gateway.settings import Settings
 from gateway.spool import Spool
@@ -149,6 +150,11 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         publish=publish,
         clock=clock,
         loop=loop,
+        readiness=GatewayReadiness(
+            mqtt_connected=lambda: source.connected,
+            writer=writer,
+            spool_warn_ratio=spool_cfg.warn_ratio,
+        ),
     )
     return Gateway(
         settings, hub, source, writer, spool, dead, engine, inbox, state_writer, services

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from api.app import create_app
 from api.history import HistoryReader
 from api.metrics import StatsCollector
+from api.readiness import ReadinessSource
 from api.server import serve_api
 from cameras.capture import CaptureSources, SessionLimiter, SourceResolver
 from cameras.estimators import build_estimator
@@ -71,6 +72,7 @@ def build_services(
     publish: Callable[[str, bytes, bool], None],
     clock: Callable[[], datetime],
     loop: asyncio.AbstractEventLoop,
+    readiness: ReadinessSource | None = None,
 ) -> Services:
     planning = PlanningService.from_settings(settings)
     advisor = HvacAdvisor(
@@ -120,6 +122,7 @@ def build_services(
             registry,
             clock=clock,
             sessions_path=settings.gateway.state_dir / "api-sessions.json",
+            readiness=readiness,
         )
         api.state.planning = planning
     plans = PlanPublisher(planning, settings.influxdb, clock=clock, config=settings.planning)

@@ -21,6 +21,7 @@ from api.deps import (
     log,
 )
 from api.schemas import AlertActionIn, AlertOut, ErrorBody, alert_out
+from api.timebounds import BoundedDateTime
 from gateway.live import Alert, AlertNotFound, AlertState, AlertTransitionError, Severity
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -49,8 +50,8 @@ async def list_alerts(
     ] = None,
     zone: Annotated[str | None, Query(description="only alerts of this zone")] = None,
     severity: Annotated[list[Severity] | None, Query(description="repeatable")] = None,
-    since: Annotated[datetime | None, Query(description="raised at or after")] = None,
-    until: Annotated[datetime | None, Query(description="raised before")] = None,
+    since: Annotated[BoundedDateTime | None, Query(description="raised at or after")] = None,
+    until: Annotated[BoundedDateTime | None, Query(description="raised before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AlertOut]:
     states = set(alert_state or (AlertState.ACTIVE, AlertState.ACKNOWLEDGED))

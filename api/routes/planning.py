@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from api.auth import Permission, Principal
 from api.deps import AUTH_RESPONSES, NOT_FOUND, ApiError, ClimateReader, State, require
 from api.schemas import ErrorBody
+from api.timebounds import BoundedDate
 from gateway.planning.backtest import BacktestResult
 from gateway.planning.hvac_rules import advice_payload
 from gateway.planning.report import plan_csv
@@ -95,7 +96,8 @@ def get_planning(request: Request) -> PlanningService:
 
 Planning = Annotated[PlanningService, Depends(get_planning)]
 DateQuery = Annotated[
-    date | None, Query(alias="date", description="day to plan (default: tomorrow, local)")
+    BoundedDate | None,
+    Query(alias="date", description="day to plan, years 2000-2099 (default: tomorrow, local)"),
 ]
 
 

@@ -34,7 +34,6 @@ async def login(body: LoginIn, request: Request, response: Response, state: Stat
     principal = state.tokens.authenticate(body.token)
     if principal is None:
         raise token_failed(state, client)
-    state.limiter.succeeded(client)
     session_id = state.sessions.create(principal, state.now_s(), body.token)
     await state.save_sessions()
     cfg = state.config

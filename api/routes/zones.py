@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -19,6 +19,7 @@ from api.schemas_history import (
     OccupancySeries,
     ZoneHistoryOut,
 )
+from api.timebounds import BoundedDateTime
 from gateway.live import ZoneClimateState, ZoneState
 from gateway.settings import CrowdLevel
 
@@ -86,7 +87,7 @@ async def zone(zone_id: str, state: State, _: Reader) -> ZoneOut:
         **AUTH_RESPONSES,
         **NOT_FOUND,
         422: {"model": ErrorBody, "description": "a bad range or resolution"},
-        503: {"model": ErrorBody, "description": "InfluxDB is not reachable"},
+        503: {"model": ErrorBody, "description": "InfluxDB is not reachable or refused"},
     },
 )
 async def zone_history(
@@ -95,9 +96,13 @@ async def zone_history(
     _: Reader,
     resolution: Annotated[Resolution, Query(description="bucket size")] = Resolution.M15,
     start: Annotated[
-        datetime | None, Query(description="ISO 8601 with offset; default: end minus a span")
+        BoundedDateTime | None,
+        Query(description="ISO 8601 with offset, years 2000-2099; default: end minus a span"),
     ] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601 with offset; default: now")] = None,
+    end: Annotated[
+        BoundedDateTime | None,
+        Query(description="ISO 8601 with offset, years 2000-2099; default: now"),
+    ] = None,
 ) -> ZoneHistoryOut:
     _known_zone(state, zone_id)
     end = end or state.clock()

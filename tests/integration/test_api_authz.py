@@ -65,7 +65,13 @@ MATRIX: list[tuple[str, str, str, object, frozenset[Role]]] = [
 # Covered elsewhere: history needs InfluxDB (test_api_history.py: every role reads it, 401
 # without a token) and the stream needs a live server (test_api_stream.py).
 ELSEWHERE = {("GET", "/api/v1/zones/{zone_id}/history"), ("GET", "/api/v1/stream")}
-PUBLIC = {("GET", "/health"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")}
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("POST", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+}
 
 
 def _ok(template: str) -> int:
