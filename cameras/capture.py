@@ -251,6 +251,8 @@ class Capture:
                 return False
             self.opens += 1
             log.info("capture.opened", camera=self.camera_id, url=redact_url(clean), kind=kind)
+            with self._cond:
+                self._tracker.opened(time.monotonic(), settle_s=0.0 if kind == "file" else None)
             self._set_state(CaptureState.STREAMING, mode=kind)
             try:
                 return self._grab_loop(cap, clean, kind == "file")
@@ -344,6 +346,8 @@ class Capture:
         started = time.monotonic()
         got_any = False
         failures = 0
+        with self._cond:
+            self._tracker.opened(started, settle_s=0.0)  # a snapshot is never a backlog
         self._set_state(CaptureState.SNAPSHOT, mode="snapshot")
         log.info("capture.snapshot_polling", camera=self.camera_id, url=redact_url(clean))
         with SnapshotClient(clean, user, password, timeout_s=cfg.open_timeout_s) as client:

@@ -115,6 +115,56 @@ def stream_due(snapshot_since: float, now: float, retry_s: float) -> bool:
     return now - snapshot_since >= retry_s
 
 
+# --------------------------------------------------------------------------- frame rate
+
+SETTLE_S = 1.0  # frames of the first second after an open are the decoder's backlog
+
+
+class FrameRate:
+    """The frame rate of a live stream, from the arrival times of its frames.
+
+    When a stream opens, FFmpeg has already read ahead while probing it: the
+    first frames come out of its buffer back to back, at decode speed, not at
+    the camera's rate (counted as live, a 10 fps stream read as 18 fps over 3 s
+    and 342 fps in the first health report). ``opened(now)`` starts a new
+    measurement: frames of the next ``settle_s`` are counted as ``buffered``
+    and left out; the backlog drains in a fraction of that (decoding is many
+    times faster than real time). The rate is then measured over the live
+    frames of the last ``window_s`` seconds: ``(frames - 1) / span``. Until
+    they span ``min_span_s`` the rate is unknown (None), never 0.0 and never
+    a burst. Times are monotonic seconds passed in: pure.
+    """
+
+    def __init__(self, window_s: float = 5.0, settle_s: float = SETTLE_S, min_span_s: float = 1.0):
+        self.window_s = window_s
+        self.settle_s = settle_s
+        self.min_span_s = min_span_s
+        self._times: deque[float] = deque()
+        self._live_from = float("-inf")
+        self.buffered = 0  # frames left out since the last open
+        self.live = 0  # frames counted since the last open
+
+    def opened(self, now: float, settle_s: float | None = None) -> None:
+        self._times.clear()
+        self._live_from = now + (self.settle_s if settle_s is None else settle_s)
+        self.buffered = self.live = 0
+
+    def frame(self, now: float) -> None:
+        if now < self._live_from:
+            self.buffered += 1
+            return
+        self.live += 1
+        self._times.append(now)
+        while self._times and self._times[0] < now - self.window_s:
+            self._times.popleft()
+
+    def fps(self, now: float) -> float | None:
+        times = [t for t in self._times if t >= now - self.window_s]
+        if len(times) < 2 or times[-1] - times[0] < self.min_span_s:
+            return None
+        return (len(times) - 1) / (times[-1] - times[0])
+
+
 # --------------------------------------------------------------------------- health
 
 
@@ -154,13 +204,15 @@ class HealthTracker:
     """Frame times and state of one capture; the shell calls it under its own lock.
 
     A camera is online while its newest frame is younger than ``stall_s``.
-    ``fps`` is measured over the frames of the last ``window_s`` seconds.
+    ``fps`` is a ``FrameRate`` over the live frames of the last ``window_s``
+    seconds since the stream was (re)opened (``opened``): None while it is
+    still being measured, 0.0 when offline.
     """
 
-    def __init__(self, stall_s: float, window_s: float = 5.0) -> None:
+    def __init__(self, stall_s: float, window_s: float = 5.0, settle_s: float = SETTLE_S) -> None:
         self.stall_s = stall_s
         self.window_s = window_s
-        self._times: deque[float] = deque()
+        self._rate = FrameRate(window_s, settle_s)
         self._last_frame: float | None = None
         self._resolution: tuple[int, int] | None = None
         self._state = CaptureState.STARTING
@@ -172,14 +224,16 @@ class HealthTracker:
     def started(self, now: float) -> None:
         self._started_at = now
 
+    def opened(self, now: float, settle_s: float | None = None) -> None:
+        """A stream (or snapshot polling) starts: measure its rate afresh."""
+        self._rate.opened(now, settle_s)
+
     def frame(self, now: float, resolution: tuple[int, int] | None = None) -> float | None:
         """Count a frame; returns the length of the outage it ends (seconds), if any."""
         gap = now - self._last_frame if self._last_frame is not None else None
         self._last_frame = now
         self._reason = None
-        self._times.append(now)
-        while self._times and self._times[0] < now - self.window_s:
-            self._times.popleft()
+        self._rate.frame(now)
         if resolution is not None:
             self._resolution = resolution
         return gap if gap is not None and gap >= self.stall_s else None
@@ -207,7 +261,7 @@ class HealthTracker:
         return CaptureHealth(
             online=online,
             state=self._state,
-            fps=self._fps(now) if online else 0.0,
+            fps=self._rate.fps(now) if online else 0.0,
             frame_age_s=frame_age,
             resolution=self._resolution,
             mode=self._mode,
@@ -218,10 +272,3 @@ class HealthTracker:
 
     def _online(self, now: float) -> bool:
         return self._last_frame is not None and now - self._last_frame < self.stall_s
-
-    def _fps(self, now: float) -> float:
-        times = [t for t in self._times if t >= now - self.window_s]
-        if len(times) < 2:
-            return 0.0
-        span = times[-1] - times[0]
-        return (len(times) - 1) / span if span > 0 else 0.0

@@ -6,7 +6,9 @@ Two threads per camera, both off the event loop: the capture thread
 the estimator and hands the observations to ``emit``. ``emit`` must be
 thread-safe (the composition root passes the gateway inbox's ``put``). Health
 goes out every ``capture.health_interval_s`` and at once when the camera
-goes offline or comes back.
+goes offline or comes back, and once more as soon as the frame rate of a
+(re)opened stream is measured (``fps`` is None until then, never the
+opening burst nor 0.0 while frames arrive).
 
 The constructor only stores its arguments; ``start()`` (or ``await run()``)
 starts the work.
@@ -157,6 +159,7 @@ class CameraWorker:
         due = time.monotonic()
         seq = 0
         last_online: bool | None = None
+        last_measured = False
         last_sent = float("-inf")
         while not self._stop.is_set():
             self._stop.wait(max(0.0, due - time.monotonic()))
@@ -166,9 +169,12 @@ class CameraWorker:
                 self._count(frame)
             health = capture.health()
             now = time.monotonic()
-            if health.online != last_online or now - last_sent >= interval:
+            measured = health.fps is not None
+            changed = health.online != last_online or (measured and not last_measured)
+            if changed or now - last_sent >= interval:
                 self._send_health(health)
                 last_online, last_sent = health.online, now
+            last_measured = measured
             due = next_due(due, period, time.monotonic())
 
     def _count(self, frame: Frame) -> None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from cameras.capture_core import (
     CaptureState,
+    FrameRate,
     HealthTracker,
     ffmpeg_options,
     next_due,
@@ -161,3 +162,84 @@ def test_health_fps_forgets_old_frames() -> None:
     for i in range(5):
         t.frame(5.0 + i * 0.5)  # 2 fps
     assert t.health(7.0).fps == pytest.approx(2.0)
+
+
+def feed(rate: FrameRate, times: list[float]) -> None:
+    for t in times:
+        rate.frame(t)
+
+
+def opening(burst: int, fps: float, seconds: float, start: float = 0.0) -> list[float]:
+    """What a capture sees after an open: ``burst`` frames out of FFmpeg's buffer at
+    decode speed (2 ms each), then one frame every 1/fps on the injected clock."""
+    backlog = [start + 0.002 * i for i in range(burst)]
+    live_from = start + 0.002 * burst
+    live = [live_from + i / fps for i in range(int(seconds * fps) + 1)]
+    return backlog + live
+
+
+def test_frames_buffered_while_opening_are_not_counted() -> None:
+    """The case of issue 12: 25 buffered frames read as 18.4 fps over 3 s of a 10 fps stream."""
+    times = opening(burst=25, fps=10, seconds=3.0)
+    naive = (len(times) - 1) / (times[-1] - times[0])
+    assert naive > 15  # what counting every frame said
+    rate = FrameRate(window_s=5.0, settle_s=1.0)
+    rate.opened(0.0)
+    feed(rate, times)
+    assert rate.fps(times[-1]) == pytest.approx(10.0, rel=1e-6)
+    assert rate.buffered == 25 + 10  # the backlog and the live frames of the settle time
+    assert rate.live == len(times) - rate.buffered
+
+
+@given(
+    fps=st.floats(1.0, 30.0),
+    burst=st.integers(0, 120),
+    seconds=st.floats(2.0, 10.0),
+)
+def test_measured_rate_is_the_stream_rate_whatever_the_backlog(
+    fps: float, burst: int, seconds: float
+) -> None:
+    rate = FrameRate(window_s=5.0, settle_s=1.0)
+    rate.opened(0.0)
+    times = opening(burst, fps, seconds + 1.0)
+    feed(rate, times)
+    measured = rate.fps(times[-1])
+    assert measured is not None and measured == pytest.approx(fps, rel=1e-6)
+
+
+def test_rate_is_unknown_until_measured_never_a_burst_or_zero() -> None:
+    rate = FrameRate(window_s=5.0, settle_s=1.0, min_span_s=1.0)
+    rate.opened(100.0)
+    assert rate.fps(100.0) is None
+    feed(rate, [100.0 + 0.001 * i for i in range(40)])  # the backlog only
+    assert rate.fps(100.1) is None
+    feed(rate, [101.0, 101.5])  # live, but half a second
+    assert rate.fps(101.5) is None
+    rate.frame(102.0)
+    assert rate.fps(102.0) == pytest.approx(2.0)
+
+
+def test_health_after_a_reconnect_reports_no_rate_until_measured() -> None:
+    t = HealthTracker(stall_s=2.0, window_s=5.0, settle_s=1.0)
+    t.started(0.0)
+    t.opened(0.0)
+    feed_tracker(t, opening(burst=30, fps=10, seconds=4.0))
+    first = t.health(4.1)
+    assert first.online and first.fps == pytest.approx(10.0)
+    # the stream is lost at 4.06 and reopened at 10.0: a backlog, then 10 fps again
+    assert not t.health(9.0).online and t.health(9.0).fps == 0.0
+    t.opened(10.0)
+    times = opening(burst=30, fps=10, seconds=3.0, start=10.0)
+    t.frame(times[0])
+    back = t.health(times[0])
+    assert back.online and back.fps is None  # online, rate being measured: not 0.0
+    for at in times[1:]:
+        t.frame(at)
+        fps = t.health(at).fps
+        assert fps is None or fps == pytest.approx(10.0)  # never the burst's rate
+    assert t.health(times[-1]).fps == pytest.approx(10.0)
+
+
+def feed_tracker(t: HealthTracker, times: list[float]) -> None:
+    for at in times:
+        t.frame(at, (640, 480))
