@@ -276,13 +276,16 @@ class FloorModel:
         """Alert keys the rules cannot judge now: their alerts keep their state.
 
         A zone with no usable occupancy source (all stale, or nothing heard
-        since a restart) keeps its crowd and capacity alerts; a quantity with no
+        since a restart), or only its waiting tickets while it has counting
+        sources, keeps its crowd and capacity alerts; a quantity with no
         reading in the last five minutes keeps its climate alerts; a service
         with no ticket event since the start keeps its waiting-time alert.
         """
         out: set[str] = set()
         for zone_id, state in self.states.items():
-            if state.method == "none":
+            if state.method == "none" or (state.method == "queue" and self._counts(zone_id)):
+                # Waiting tickets are a lower bound: while the zone's own counters are
+                # unusable they can prove a crowd, never that it has gone.
                 out.update((alert_key("crowd_level", zone_id), alert_key("capacity", zone_id)))
             c = state.climate
             for quantity, status in (
@@ -305,6 +308,11 @@ class FloorModel:
             if window.start <= now < window.end:
                 out.update(alert_key(rule, window.device) for rule in DEVICE_RULES)
         return out
+
+    def _counts(self, zone_id: str) -> bool:
+        """The zone has a source that counts people (camera, presence or doors)."""
+        spec = self._specs[zone_id]
+        return bool(spec.cameras or spec.presence or spec.door_sensors)
 
     def levels(self) -> dict[str, tuple[CrowdLevel, int]]:
         """Each zone's shown level and occupancy (saved across restarts)."""

@@ -148,10 +148,14 @@ class MemoryFloor:
     def seq(self) -> int:
         return self._seq
 
-    def set_count(self, zone_id: str, count: int) -> ZoneState:
-        """A new occupancy for a zone; raises the crowd alert at the zone's alert level."""
+    def set_count(self, zone_id: str, count: int, method: str = "presence") -> ZoneState:
+        """A new occupancy for a zone; raises the crowd alert at the zone's alert level.
+
+        ``method`` is fusion's: "presence", "queue" (a lower bound) or "none" (no
+        usable source: the count is the last one known, at confidence 0).
+        """
         cfg = self._settings.zone(zone_id)
-        state = self._state(cfg, count, self._clock(), self._zones[zone_id].climate)
+        state = self._state(cfg, count, self._clock(), self._zones[zone_id].climate, method)
         self._zones[zone_id] = state
         self._emit(LiveEventKind.ZONE, zone=state)
         alert_id = f"crowd_level:{zone_id}"
@@ -242,7 +246,9 @@ class MemoryFloor:
         count: int,
         at: datetime,
         climate: ZoneClimateState | None = None,
+        method: str = "presence",
     ) -> ZoneState:
+        confidence = {"presence": 0.9, "queue": 0.3}.get(method, 0.0)
         return ZoneState(
             zone_id=cfg.id,
             floor_id=cfg.floor,
@@ -253,9 +259,13 @@ class MemoryFloor:
             density_per_m2=count / cfg.area_m2,
             level_of_service=None,
             level=level_of(cfg, count),
-            method="presence",
-            confidence=0.9,
-            sources=[SourceReading(f"pc-{cfg.id}", "presence", float(count), at, True, 0.9, True)],
+            method=method,
+            confidence=confidence,
+            sources=[
+                SourceReading(
+                    f"pc-{cfg.id}", "presence", float(count), at, method == "presence", 0.9, True
+                )
+            ],
             disagreement=False,
             climate=climate or ZoneClimateState(),
             waiting_tickets=None,

@@ -232,7 +232,11 @@ function alertText(a) {
   const zone = state.zonesCfg.get(a.zone_id)?.name || a.zone_id || a.subject || "";
   const device = state.deviceNames.get(a.device_id) || a.device_id || "";
   // A crowd alert says the zone's level now; before the zone's state has come, its severity's.
-  const level = state.zones.get(a.zone_id)?.level || (a.severity === "critical" ? "critical" : "crowded");
+  // A zone whose level is not known now (no source, or only a lower bound) does not
+  // lend it: the alert then says its own severity's, never "calm" beside a crowd alert.
+  const zone_ = state.zones.get(a.zone_id);
+  const shownLevel = zone_ ? zoneShown(zone_).level : "unknown";
+  const level = shownLevel !== "unknown" ? shownLevel : (a.severity === "critical" ? "critical" : "crowded");
   const service = a.rule === "waiting_time" ? state.serviceNames.get(a.subject) : undefined;
   const subject = service || a.subject || "";
   const target = untargeted ? "" : fmt((a.threshold || 0) / 60);

@@ -65,30 +65,48 @@ function centroid(polygon) {
   return [polygon.reduce((s, p) => s + p[0], 0) / n, polygon.reduce((s, p) => s + p[1], 0) / n];
 }
 
+// What the page may say of a zone. No usable source: "no data", never a calm 0.
+// Waiting tickets are a lower bound ("≥ n"): they show a level only when even the
+// bound reaches one; below that the zone's level is not known.
+function zoneShown(z) {
+  if (!z || z.method === "none") return { level: "unknown", count: null, label: T("level.unknown") };
+  if (z.method === "queue") {
+    const known = z.level !== "calm";
+    return {
+      level: known ? z.level : "unknown",
+      count: `≥${fmt(z.occupancy)}`,
+      label: known ? T(`level.${z.level}`) : T("level.lower_bound"),
+    };
+  }
+  return { level: z.level, count: fmt(z.occupancy), label: T(`level.${z.level}`) };
+}
+
 function renderZone(zoneId) {
   const z = state.zones.get(zoneId);
   const cfg = state.zonesCfg.get(zoneId);
   const g = document.querySelector(`g.zone[data-zone="${CSS.escape(zoneId)}"]`);
   if (!g || !cfg) return;
-  const level = z ? z.level : "calm";
-  g.setAttribute("data-level", level);
-  g.querySelector(".zone-count").textContent = z ? `${z.occupancy}/${cfg.capacity}` : "–";
-  g.querySelector(".zone-level").textContent = T(`level.${level}`);
+  const shown = zoneShown(z);
+  g.setAttribute("data-level", shown.level);
+  g.querySelector(".zone-count").textContent = `${shown.count ?? "–"}/${cfg.capacity}`;
+  g.querySelector(".zone-level").textContent = shown.label;
 }
 
 function renderTotals() {
   let people = 0;
-  for (const z of state.zones.values()) people += z.occupancy;
+  // a zone with no usable source keeps its last figure: not counted in the totals
+  for (const z of state.zones.values()) if (z.method !== "none") people += z.occupancy;
   $("#site-total").textContent = T("total", { n: fmt(people) });
   for (const floor of state.site.floors) {
-    const n = floor.zones.reduce((s, z) => s + (state.zones.get(z.id)?.occupancy || 0), 0);
+    const counted = floor.zones.map((z) => state.zones.get(z.id)).filter((z) => z && z.method !== "none");
+    const n = counted.reduce((s, z) => s + z.occupancy, 0);
     const title = document.querySelector(`figure[data-floor="${CSS.escape(floor.id)}"] .floor-title`);
     title.textContent = `${floor.name} — ${fmt(n)} ${T("people")}`;
   }
 }
 
 function renderLegend() {
-  $("#legend").replaceChildren(...LEVELS.map((l) => el("li", { "data-level": l }, T(`level.${l}`))));
+  $("#legend").replaceChildren(...[...LEVELS, "unknown"].map((l) => el("li", { "data-level": l }, T(`level.${l}`))));
 }
 
 // ---------------------------------------------------------------- zone detail
@@ -114,10 +132,11 @@ function renderZoneDetail() {
   const z = state.zones.get(id);
   if (!cfg) return;
   $("#zone-title").textContent = cfg.name;
-  $("#zone-summary").textContent = z
-    ? `${fmt(z.occupancy)}/${fmt(cfg.capacity)} ${T("people")} · ${T(`level.${z.level}`)} · ${fmt(z.density_per_m2, 2)} ${T("zone.per_m2")}`
+  const shown = zoneShown(z);
+  $("#zone-summary").textContent = z && shown.count !== null
+    ? `${shown.count}/${fmt(cfg.capacity)} ${T("people")} · ${shown.label} · ${fmt(z.density_per_m2, 2)} ${T("zone.per_m2")}`
       + (z.level_of_service ? ` · ${T("zone.los", { los: z.level_of_service })}` : "")
-    : "–";
+    : `–/${fmt(cfg.capacity)} ${T("people")} · ${shown.label}`;
   $("#zone-method").textContent = z
     ? `${T("zone.method")}: ${label("method", z.method)} · ${T("zone.confidence")} ${fmt(z.confidence * 100)}%`
       + (z.disagreement ? ` · ⚠ ${T("zone.disagreement")}` : "")

@@ -1,0 +1,107 @@
+"""The page says what it knows, in a real headless Chromium.
+
+A zone with no usable source is drawn "no data" (grey, dashed), never a calm
+green 0; a zone whose figure is only its waiting tickets (a lower bound) shows
+"≥ n" and no level below the one the bound proves; beside a capacity alert the
+zone never claims to be calm. Screenshots go to artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.live import Severity
+from gateway.settings import Role
+from tests.api_support import TOKENS, LiveServer, api_config, build_app, chromium, screenshot
+from tests.memory_floor import MemoryFloor
+
+pytestmark = pytest.mark.integration
+playwright_api = pytest.importorskip("playwright.sync_api")
+ZONE = 'g.zone[data-zone="f2-waiting"]'
+CALM = "rgb(46, 125, 50)"
+UNKNOWN = "rgb(74, 85, 96)"
+
+
+@pytest.fixture
+def server() -> Iterator[LiveServer]:
+    config = api_config(stream_keepalive_s=1)
+    app, floor, _ = build_app(config=config)
+    live = LiveServer(app, config, floor).start()
+    try:
+        yield live
+    finally:
+        if live._thread.is_alive():
+            live.stop()
+
+
+def fill_of(page: object, colour: str) -> None:
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "([sel, want]) => getComputedStyle(document.querySelector(sel)).fill === want",
+        arg=[f"{ZONE} polygon", colour],
+        timeout=5000,
+    )
+
+
+def test_unknown_and_lower_bound_zones_beside_a_capacity_alert(server: LiveServer) -> None:
+    expect = playwright_api.expect
+    floor: MemoryFloor = server.floor
+    server.call(floor.set_count, "f2-waiting", 0, "none")
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url + "/")
+        page.fill("#token", TOKENS[Role.SUPERVISOR])
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#stream-status")).to_have_class(re.compile(r"\blive\b"))
+
+        # no usable source: "no data", not a calm 0
+        expect(page.locator(ZONE)).to_have_attribute("data-level", "unknown")
+        expect(page.locator(f"{ZONE} .zone-count")).to_have_text("–/180")
+        expect(page.locator(f"{ZONE} .zone-level")).to_have_text("Không có số liệu")
+        fill_of(page, UNKNOWN)
+        expect(page.locator('#legend li[data-level="unknown"]')).to_have_text("Không có số liệu")
+        screenshot(page, "control-room-zone-no-data")
+
+        # the camera below its confidence, 14 tickets waiting; the capacity alert it raised
+        server.call(floor.set_count, "f2-waiting", 14, "queue")
+        server.call(
+            lambda: floor.raise_alert(
+                "capacity:f2-waiting:1",
+                rule="capacity",
+                severity=Severity.CRITICAL,
+                message="Khu chờ: 190 people, capacity 180",
+                zone_id="f2-waiting",
+                value=190.0,
+                threshold=180.0,
+            )
+        )
+        banner = page.locator("#critical-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("vượt sức chứa (190 người)")
+        expect(page.locator(f"{ZONE} .zone-count")).to_have_text("≥14/180")
+        expect(page.locator(f"{ZONE} .zone-level")).to_have_text("Ít nhất (theo phiếu chờ)")
+        expect(page.locator(ZONE)).to_have_attribute("data-level", "unknown")
+        fill_of(page, UNKNOWN)
+        screenshot(page, "control-room-lower-bound-beside-capacity-alert")
+
+        page.click(ZONE)
+        detail = page.locator("#zone-detail")
+        expect(detail.locator("#zone-summary")).to_contain_text("≥14/180 người")
+        expect(detail.locator("#zone-method")).to_contain_text("phiếu thứ tự đang chờ")
+        page.click("#zone-close")
+
+        # a lower bound past a level proves that level
+        server.call(floor.set_count, "f2-waiting", 150, "queue")
+        expect(page.locator(ZONE)).to_have_attribute("data-level", "crowded")
+        expect(page.locator(f"{ZONE} .zone-count")).to_have_text("≥150/180")
+
+        # and a real count is drawn as before
+        server.call(floor.set_count, "f2-waiting", 20)
+        expect(page.locator(ZONE)).to_have_attribute("data-level", "calm")
+        expect(page.locator(f"{ZONE} .zone-count")).to_have_text("20/180")
+        fill_of(page, CALM)
+        assert errors == []
