@@ -13,7 +13,14 @@ quarantined in ``<spool>/rejected`` and never blocks the queue.
 ``on_durable`` callbacks run on the event loop, in submission order, once the
 lines are in the database or in the spool; the hub acknowledges MQTT messages
 there (at-least-once). When the spool is full, the batch stays in memory, no
-callback runs, and the flusher keeps retrying.
+callback runs, and the flusher waits until the replay has freed the spool below
+``RESUME_FILL`` before it appends again (hysteresis: one ``storage.spool_full``
+and one ``storage.spool_accepting`` per episode, not one per freed batch).
+
+While the database is unreachable the replayer backs off, and meanwhile probes
+its address every ``PROBE_INTERVAL_S`` (a TCP connect): the replay resumes as
+soon as the server listens again, not when the backoff (up to
+``retry_max_s``) runs out.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -29,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -49,10 +58,13 @@ from gateway.spool import Spool, SpoolFull
 class StorageError(Exception):
     """A write did not reach the database; ``reason`` says why."""
 
-    def __init__(self, reason: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, status: int | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.unreachable = unreachable  # no connection at all (refused, no route, DNS)
 
 
 class BatchRejected(StorageError):
@@ -172,6 +184,10 @@ class V1Client:
                 f"no answer from {self._url} within {self._config.timeout_s:g} s"
                 f" ({type(exc).__name__})"
             ) from exc
+        except httpx.ConnectError as exc:
+            raise StorageError(
+                f"cannot reach {self._url}: {exc or type(exc).__name__}", unreachable=True
+            ) from exc
         except httpx.TransportError as exc:
             raise StorageError(f"cannot reach {self._url}: {exc or type(exc).__name__}") from exc
         except (httpx.HTTPError, OSError) as exc:
@@ -232,13 +248,20 @@ class V2Client:
         except InfluxDBError as exc:
             raise StorageError(f"{where}: {exc.message}") from exc
         except urllib3.exceptions.NewConnectionError as exc:  # a ConnectTimeoutError subclass
-            raise StorageError(f"{where}: cannot reach it: {_urllib3_reason(exc)}") from exc
+            raise StorageError(
+                f"{where}: cannot reach it: {_urllib3_reason(exc)}", unreachable=True
+            ) from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise StorageError(
                 f"{where}: no answer within {self._config.timeout_s:g} s ({type(exc).__name__})"
             ) from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise StorageError(f"{where}: cannot reach it: {_urllib3_reason(exc)}") from exc
+            refused = isinstance(
+                getattr(exc, "reason", None), urllib3.exceptions.NewConnectionError
+            )
+            raise StorageError(
+                f"{where}: cannot reach it: {_urllib3_reason(exc)}", unreachable=refused
+            ) from exc
         except OSError as exc:
             raise StorageError(f"{where}: {exc}") from exc
 
@@ -257,6 +280,11 @@ def _urllib3_reason(exc: urllib3.exceptions.HTTPError) -> str:
 
 # --------------------------------------------------------------------------- the writer
 
+#: After a full spool, append again only once the replay has freed it below this.
+RESUME_FILL = 0.9
+#: While the database is unreachable, try to connect to it this often.
+PROBE_INTERVAL_S = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class WriterStats:
@@ -271,6 +299,7 @@ class WriterStats:
     spool_batches: int
     spool_oldest_age_s: float
     spool_fill_ratio: float
+    spool_full: bool = False  # a spool-full episode: batches held in memory, nothing acked
 
 
 @dataclass(slots=True)
@@ -303,6 +332,8 @@ class _Result:
     error: str | None = None
     latency_ms: float | None = None
     where: str | None = None
+    spool_full: bool = False  # HELD because the spool had no room (not a disk error)
+    unreachable: bool = False  # FAILED with no connection to the database
 
 
 @dataclass(slots=True)
@@ -316,6 +347,8 @@ class _Counters:
     failing: bool = False
     holding: bool = False
     filling: bool = False
+    probes: int = 0
+    probe_recoveries: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -426,6 +459,7 @@ class InfluxWriter:
             spool_batches=self._spool.count,
             spool_oldest_age_s=self._spool.oldest_age_s(time.time()),
             spool_fill_ratio=self._spool.fill_ratio,
+            spool_full=n.holding,
         )
 
     @property
@@ -452,12 +486,31 @@ class InfluxWriter:
             if result.outcome is _Outcome.HELD:
                 attempt += 1
                 self._on_held(batch, result)
-                self._freed.clear()
-                await self._pause(self._backoff(attempt), self._freed)
+                if result.spool_full:
+                    await self._wait_for_room(self._backoff(attempt))
+                else:  # a disk error: retry on the backoff
+                    self._freed.clear()
+                    await self._pause(self._backoff(attempt), self._freed)
                 continue
             attempt = 0
             self._inflight = None
             self._finish(batch, result)
+
+    async def _wait_for_room(self, fallback_s: float) -> None:
+        """After a full spool: wait until the replay frees it below ``RESUME_FILL``.
+
+        ``fallback_s`` bounds each wait (the spool may also shrink by other means,
+        e.g. an operator deleting segments), so the flusher never waits for good.
+        """
+        while not self._closed and self._spool.fill_ratio > RESUME_FILL:
+            self._freed.clear()
+            if self._spool.fill_ratio <= RESUME_FILL:
+                return
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await self._pause(fallback_s, self._freed)
+            if loop.time() - started >= fallback_s:
+                return  # try the append again: the spool's own size decides
 
     async def _wait_for_batch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -516,7 +569,7 @@ class InfluxWriter:
         try:
             self._spool.append(batch.lines)
         except SpoolFull as exc:
-            return _Result(_Outcome.HELD, n, error, where=str(exc))
+            return _Result(_Outcome.HELD, n, error, where=str(exc), spool_full=True)
         except OSError as exc:
             return _Result(_Outcome.HELD, n, error, where=f"cannot write the spool: {exc}")
         batch.durable = True
@@ -533,17 +586,26 @@ class InfluxWriter:
             self._spooled.set()
         elif result.outcome is _Outcome.REJECTED:
             self._rejected(result)
-        if n.holding:
-            n.holding = False
-            self._log.info("storage.spool_accepting", spool_bytes=self._spool.size_bytes)
         self._check_fill()
         self._pending_lines -= len(batch.lines)
+        self._maybe_accepting()
         self._space.set()
         for callback in batch.callbacks:
             try:
                 callback()
             except Exception:  # guard: one faulty callback must not stop the others
                 self._log.exception("storage.on_durable_failed")
+
+    def _maybe_accepting(self) -> None:
+        """End a spool-full episode once nothing is held and the spool is below RESUME_FILL."""
+        n = self._n
+        if n.holding and self._inflight is None and self._spool.fill_ratio <= RESUME_FILL:
+            n.holding = False
+            self._log.info(
+                "storage.spool_accepting",
+                spool_bytes=self._spool.size_bytes,
+                fill_ratio=round(self._spool.fill_ratio, 3),
+            )
 
     def _on_held(self, batch: _Batch, result: _Result) -> None:
         if result.error is not None:
@@ -579,7 +641,10 @@ class InfluxWriter:
                 self._failed(result.error or "unknown")
                 delay = self._backoff(attempt)
                 self._log.debug("storage.replay_retry", in_s=round(delay, 2), attempt=attempt)
-                await self._pause(delay, self._stopping)
+                if result.unreachable:
+                    await self._probe_until(delay)
+                else:
+                    await self._pause(delay, self._stopping)
                 continue
             attempt = 0
             if result.outcome is _Outcome.WRITTEN:
@@ -588,6 +653,7 @@ class InfluxWriter:
                 self._rejected(result)
             self._freed.set()
             self._check_fill()
+            self._maybe_accepting()
             if self._spool.count == 0 and result.outcome is not _Outcome.EMPTY:
                 self._log.info("storage.spool_drained", points_written=self._n.points_written)
 
@@ -607,7 +673,7 @@ class InfluxWriter:
             path = self._spool.quarantine(segment, exc.reason)
             return _Result(_Outcome.REJECTED, len(lines), exc.reason, where=str(path))
         except StorageError as exc:
-            return _Result(_Outcome.FAILED, len(lines), exc.reason)
+            return _Result(_Outcome.FAILED, len(lines), exc.reason, unreachable=exc.unreachable)
         latency = _ms_since(start)
         self._spool.remove(segment)
         return _Result(_Outcome.WRITTEN, len(lines), latency_ms=latency)
@@ -655,6 +721,38 @@ class InfluxWriter:
         elif ratio < warn and self._n.filling:
             self._n.filling = False
             self._log.info("storage.spool_below_warning", fill_ratio=round(ratio, 3))
+
+    async def _probe_until(self, delay: float) -> None:
+        """Wait ``delay`` s for the next replay, or less: as soon as the server listens again."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + delay
+        while not self._closed:
+            left = end - loop.time()
+            if left <= 0:
+                return
+            await self._pause(min(PROBE_INTERVAL_S, left), self._stopping)
+            if self._closed or loop.time() >= end:
+                return
+            self._n.probes += 1
+            if await asyncio.to_thread(self._listening):
+                self._n.probe_recoveries += 1
+                self._log.info(
+                    "storage.reachable_again",
+                    url=self._config.url,
+                    skipped_s=round(end - loop.time(), 2),
+                )
+                return
+
+    def _listening(self) -> bool:
+        """Worker thread: does the database's address accept a TCP connection?"""
+        parts = urlsplit(self._config.url)
+        host = parts.hostname or "127.0.0.1"
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            with socket.create_connection((host, port), timeout=min(1.0, self._config.timeout_s)):
+                return True
+        except OSError:
+            return False
 
     def _backoff(self, attempt: int) -> float:
         """Capped exponential backoff with jitter: uniform in [cap/2, cap]."""

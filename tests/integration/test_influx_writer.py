@@ -422,3 +422,79 @@ def test_full_spool_stops_acknowledging_and_applies_backpressure(
         total * batch,
         sum(i % 150 for i in range(total * batch)),
     )
+
+
+def test_a_full_spool_says_so_once_per_episode_while_it_drains(
+    private_influx: InfluxDB1Server, tmp_path: Path
+) -> None:
+    # The replay frees one batch at a time while new batches wait: without
+    # hysteresis every freed batch was one spool_accepting and one spool_full.
+    server = private_influx
+    batch, capacity, total = 50, 20, 80
+    batches = [occupancy_lines("s", batch, start=k * batch) for k in range(total)]
+    size = len(("\n".join(batches[0]) + "\n").encode())
+    config = v1_config(server.url, "episode", batch_size=batch, max_pending_lines=2 * batch)
+    spool = Spool(tmp_path / "spool", max_bytes=capacity * size + size // 2)
+    recorder = Recorder()
+    log, cap = capturing_log()
+
+    async def main() -> None:
+        writer = InfluxWriter(config, spool, log=log)
+        async with running(writer):
+            await asyncio.to_thread(server.stop)
+
+            async def produce() -> None:
+                for k, lines in enumerate(batches):
+                    await writer.submit(lines, recorder.callback(k))
+
+            producer = asyncio.create_task(produce())
+            await eventually(lambda: writer.stats().spool_full, 30, "a full spool")
+            assert recorder.calls == list(range(capacity))
+            await asyncio.to_thread(server.start)
+            await asyncio.wait_for(producer, 90)
+            await eventually(lambda: len(recorder.calls) == total, 90, "every acknowledgement")
+            await eventually(lambda: writer.stats().spool_batches == 0, 90, "the spool to drain")
+            assert not writer.stats().spool_full
+        assert recorder.calls == list(range(total))
+        # some 60 batches went through the spool while it was full or nearly so
+        assert writer.stats().batches_spooled >= total - capacity
+        full, accepting = (
+            events(cap).count("storage.spool_full"),
+            events(cap).count("storage.spool_accepting"),
+        )
+        assert 1 <= full <= 3, events(cap)
+        assert accepting == full
+
+    run(main)
+    assert count_and_sum(server, "episode")[0] == total * batch
+
+
+def test_replay_resumes_when_the_server_listens_again_not_after_the_backoff(
+    private_influx: InfluxDB1Server, tmp_path: Path
+) -> None:
+    # A backoff of 50-100 s after the first failed replay: only the probe can
+    # bring the replay back within the wait below (the server starts in seconds).
+    server = private_influx
+    config = v1_config(server.url, "probe", retry_min_s=100, retry_max_s=100)
+    spool = Spool(tmp_path / "spool", max_bytes=10**7)
+    recorder = Recorder()
+    log, cap = capturing_log()
+
+    async def main() -> None:
+        writer = InfluxWriter(config, spool, log=log)
+        async with running(writer):
+            await asyncio.to_thread(server.stop)
+            await writer.submit(occupancy_lines("s", 300), recorder.callback(1))
+            await eventually(lambda: recorder.calls == [1], 30, "the batch in the spool")
+            await eventually(
+                lambda: "storage.replay_retry" in events(cap), 30, "a failed replay, backing off"
+            )
+            assert writer.stats().spool_batches == 1
+            await asyncio.to_thread(server.start)
+            await eventually(lambda: writer.stats().spool_batches == 0, 40, "the replay")
+            assert writer.stats().points_written == 300
+        assert "storage.reachable_again" in events(cap)
+        assert events(cap).count("storage.replay_retry") == 1  # no second backoff was needed
+
+    run(main)
+    assert count_and_sum(server, "probe")[0] == 300
