@@ -4,6 +4,10 @@ Used by the integration tests and by ``floorwatch demo``. Everything lives in on
 folder: the generated ``influxd.conf``, the meta/data/wal directories and the log.
 The HTTP port is chosen on the first ``start()`` and kept for ``restart()``, so a
 client configured with ``url`` keeps working across a stop and a start.
+
+With ``auth=(user, password)`` the server runs with ``auth-enabled = true`` and
+that user is created as its admin on the first start (InfluxDB 1.x lets the
+first admin be created without credentials); the test helpers then log in as it.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ bind-address = "{host}:{rpc_port}"
 [http]
   enabled = true
   bind-address = "{host}:{http_port}"
-  auth-enabled = false
+  auth-enabled = {auth_enabled}
   log-enabled = false
   suppress-write-log = true
   pprof-enabled = false
@@ -61,10 +65,19 @@ bind-address = "{host}:{rpc_port}"
 
 
 class InfluxDB1Server(LocalServer):
-    """``influxd`` with its config, data and log in ``folder``; no auth, loopback only."""
+    """``influxd`` with its config, data and log in ``folder``; loopback only."""
 
-    def __init__(self, folder: Path, *, binary: str = INFLUXD, start_timeout_s: float = 30.0):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        binary: str = INFLUXD,
+        start_timeout_s: float = 30.0,
+        auth: tuple[str, str] | None = None,
+    ):
         self.folder = folder
+        self.auth = auth
+        self._admin_created = False
         self.binary = binary
         self.start_timeout_s = start_timeout_s
         self._http_port: int | None = None
@@ -126,6 +139,7 @@ class InfluxDB1Server(LocalServer):
                 host=HOST,
                 http_port=self.port,
                 rpc_port=self._rpc_port,
+                auth_enabled="true" if self.auth else "false",
             ),
             encoding="utf-8",
         )
@@ -141,6 +155,7 @@ class InfluxDB1Server(LocalServer):
                     f" log tail:\n{self._process.log_tail()}"
                 )
             if self.ping():
+                self._create_admin()
                 return
             time.sleep(0.05)
         self._process.kill()
@@ -148,6 +163,20 @@ class InfluxDB1Server(LocalServer):
             f"influxd did not answer /ping on {self.url} within {self.start_timeout_s:.0f} s;"
             f" log tail:\n{self._process.log_tail()}"
         )
+
+    def _create_admin(self) -> None:
+        """With auth on, the admin user the helpers log in as (kept in meta/ across restarts)."""
+        if self.auth is None or self._admin_created:
+            return
+        user, password = self.auth
+        statement = (
+            f"CREATE USER \"{_ident(user)}\" WITH PASSWORD '{_string(password)}'"
+            " WITH ALL PRIVILEGES"
+        )
+        response = httpx.post(f"{self.url}/query", params={"q": statement}, timeout=30.0)
+        if response.status_code != 200 or "error" in response.json()["results"][0]:
+            raise PeerError(f"influxd: cannot create the admin user: {response.text[:200]}")
+        self._admin_created = True
 
     def ping(self) -> bool:
         """True when /ping answers 204 (the server is ready for writes and queries)."""
@@ -163,7 +192,7 @@ class InfluxDB1Server(LocalServer):
         params = {"q": influxql, "epoch": epoch}
         if db is not None:
             params["db"] = db
-        response = httpx.post(f"{self.url}/query", params=params, timeout=30.0)
+        response = httpx.post(f"{self.url}/query", params=params, auth=self.auth, timeout=30.0)
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         if "error" in body:
@@ -190,3 +219,8 @@ class InfluxDB1Server(LocalServer):
 def _ident(name: str) -> str:
     """Escape an InfluxQL double-quoted identifier."""
     return name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _string(value: str) -> str:
+    """Escape an InfluxQL single-quoted string."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")

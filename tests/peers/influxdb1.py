@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,3 +58,17 @@ def influxdb1_private(
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)[:40]
+
+
+@pytest.fixture(scope="session")
+def influxdb1_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB1Server]:
+    """A server with ``auth-enabled = true``; ``server.auth`` is its admin (user, password)."""
+    server = InfluxDB1Server(
+        tmp_path_factory.mktemp("influxdb1-auth"),
+        auth=("floorwatch", f"pw-{secrets.token_urlsafe(12)}"),
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

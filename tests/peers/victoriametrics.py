@@ -3,17 +3,23 @@
 VictoriaMetrics 1.79 takes the v1 ``db`` query argument as the label ``db`` but
 ignores the v2 ``bucket``; tests writing through ``/api/v2/write`` keep apart by
 a ``site`` tag of their own (``victoriametrics_site``).
+
+``victoriametrics_token`` puts ``vmauth`` in front of it: a v2 write peer that
+enforces its API token, as InfluxDB 2.x does (gateway.peers.vmauth).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from gateway.peers.victoriametrics import VictoriaMetricsServer
+from gateway.peers.vmauth import VMAuthServer
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +30,28 @@ def victoriametrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Victor
         yield server
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class TokenPeer:
+    """vmauth in front of ``backend``: writes to ``url`` need ``token``."""
+
+    url: str
+    token: str
+    backend: VictoriaMetricsServer
+
+
+@pytest.fixture(scope="session")
+def victoriametrics_token(
+    victoriametrics: VictoriaMetricsServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TokenPeer]:
+    token = secrets.token_urlsafe(24)
+    proxy = VMAuthServer(tmp_path_factory.mktemp("vmauth"), victoriametrics.url, [token])
+    proxy.start()
+    try:
+        yield TokenPeer(proxy.url, token, victoriametrics)
+    finally:
+        proxy.stop()
 
 
 @pytest.fixture
