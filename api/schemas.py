@@ -186,6 +186,7 @@ class ZoneOut(Out):
             "level_of_service": "B",
             "level": "busy",
             "method": "max(presence,doors)",
+            "known": True,
             "confidence": 0.8,
             "sources": [
                 {
@@ -215,6 +216,10 @@ class ZoneOut(Out):
     level_of_service: str | None = Field(description="Fruin A..F; null where density is not used")
     level: CrowdLevel
     method: str = Field(description="how occupancy was fused from the sources")
+    known: bool = Field(
+        description="false (method none): no usable source now; occupancy and level are the"
+        " last known, not a measurement (the page shows 'no data')"
+    )
     confidence: float
     sources: list[SourceOut]
     disagreement: bool = Field(description="the sources differ beyond the tolerance")
@@ -252,6 +257,7 @@ def zone_out(z: ZoneState) -> ZoneOut:
         level_of_service=z.level_of_service,
         level=z.level,
         method=z.method,
+        known=z.method != "none",
         confidence=z.confidence,
         sources=[
             SourceOut(

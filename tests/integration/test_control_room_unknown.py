@@ -12,10 +12,19 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
 from gateway.live import Severity
 from gateway.settings import Role
-from tests.api_support import TOKENS, LiveServer, api_config, build_app, chromium, screenshot
+from tests.api_support import (
+    TOKENS,
+    LiveServer,
+    api_config,
+    bearer,
+    build_app,
+    chromium,
+    screenshot,
+)
 from tests.memory_floor import MemoryFloor
 
 pytestmark = pytest.mark.integration
@@ -105,3 +114,16 @@ def test_unknown_and_lower_bound_zones_beside_a_capacity_alert(server: LiveServe
         expect(page.locator(f"{ZONE} .zone-count")).to_have_text("20/180")
         fill_of(page, CALM)
         assert errors == []
+
+
+def test_the_api_says_a_zone_is_not_known() -> None:
+    app, floor, _ = build_app()
+    floor.set_count("f2-waiting", 0, "none")
+    floor.set_count("f2-counters", 14, "queue")
+    with TestClient(app) as client:
+        r = client.get("/api/v1/zones", headers=bearer(Role.VIEWER))
+    assert r.status_code == 200, r.text
+    known = {z["zone_id"]: (z["method"], z["known"]) for z in r.json()}
+    assert known["f2-waiting"] == ("none", False)
+    assert known["f2-counters"] == ("queue", True)
+    assert known["f1-entrance"] == ("presence", True)
