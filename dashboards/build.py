@@ -4,11 +4,12 @@ Built with grafana-foundation-sdk's typed builders (Grafana 10.1 types) and
 our InfluxQL target (``dashboards.influxql``). Nothing here talks to Grafana
 or writes files: ``dashboards.provision`` pushes, ``dashboards.cli`` writes.
 
-- ``build_dashboards(settings)``: the three dashboards as SDK models.
+- ``build_dashboards(settings, lang)``: the three dashboards as SDK models, in
+  Vietnamese (``"vi"``, the default) or English (``"en"``): ``dashboards.texts``.
 - ``dashboard_json`` / ``parse_dashboard``: model <-> Grafana's JSON.
 - ``datasource_body(spec, secret)``: the InfluxDB (InfluxQL) datasource as the
   Grafana HTTP API takes it.
-- ``provisioning_files(settings, spec)``: what ``floorwatch dashboards export``
+- ``provisioning_files(settings, spec, lang)``: what ``floorwatch dashboards export``
   writes: Grafana's provisioning YAML (datasource, dashboard provider) and one
   JSON file per dashboard; secrets there are ``$ENV`` references that Grafana
   expands when it reads the file.
@@ -35,6 +36,7 @@ from dashboards.control_room import control_room
 from dashboards.facility import facility
 from dashboards.influxql import INFLUXDB_TYPE, register_plugins
 from dashboards.managers import managers
+from dashboards.texts import Lang, texts
 from gateway.settings import Settings
 
 Flavour = Literal["v1", "v2"]
@@ -61,10 +63,12 @@ class DatasourceSpec:
     secret_env: str = "FLOORWATCH_INFLUX_TOKEN"  # noqa: S105
 
 
-def build_dashboards(settings: Settings) -> list[Dashboard]:
-    """Control room, managers, facility: SDK models, in that order."""
+def build_dashboards(settings: Settings, lang: Lang = "vi") -> list[Dashboard]:
+    """Control room, managers, facility: SDK models, in that order, in ``lang``."""
     view = site_view(settings)
-    return [_numbered(b.build()) for b in (control_room(view), managers(view), facility(view))]
+    t = texts(lang)
+    boards = (control_room(view, t), managers(view, t), facility(view, t))
+    return [_numbered(b.build()) for b in boards]
 
 
 def _numbered(model: Dashboard) -> Dashboard:
@@ -152,13 +156,15 @@ def dashboard_provisioning(path: str = GRAFANA_DASHBOARDS_PATH) -> str:
     return header + yaml.safe_dump(doc, sort_keys=False)
 
 
-def provisioning_files(settings: Settings, spec: DatasourceSpec) -> dict[str, str]:
-    """Relative path -> file text, for ``floorwatch dashboards export DIR``."""
+def provisioning_files(
+    settings: Settings, spec: DatasourceSpec, lang: Lang = "vi"
+) -> dict[str, str]:
+    """Relative path -> file text, for ``floorwatch dashboards export DIR [--lang en]``."""
     files = {
         "provisioning/datasources/floorwatch.yaml": datasource_provisioning(spec),
         "provisioning/dashboards/floorwatch.yaml": dashboard_provisioning(),
     }
-    for model in build_dashboards(settings):
+    for model in build_dashboards(settings, lang):
         text = json.dumps(dashboard_json(model), indent=2, ensure_ascii=False, sort_keys=True)
         files[f"dashboards/{model.uid}.json"] = text + "\n"
     return files

@@ -11,6 +11,7 @@ import typer
 from dashboards.build import DatasourceSpec, build_dashboards, dashboard_json, datasource_body
 from dashboards.build import provisioning_files as export_files
 from dashboards.provision import ProvisionError, connect, push
+from dashboards.texts import LANGS, Lang
 from gateway.cli_support import settings_or_exit
 
 TOKEN_ENV = "FLOORWATCH_GRAFANA_TOKEN"  # noqa: S105 (a variable name)
@@ -32,6 +33,18 @@ Flavour = Annotated[
     str, typer.Option("--influx-version", help="v2: InfluxDB 2.x/3.x (token); v1: 1.x")
 ]
 Database = Annotated[str, typer.Option("--database", help="InfluxQL database (DBRP on 2.x)")]
+LangOption = Annotated[
+    str, typer.Option("--lang", help="language of the dashboards: vi (Vietnamese) or en")
+]
+
+
+def _lang(value: str) -> Lang:
+    if value == "vi":
+        return "vi"
+    if value == "en":
+        return "en"
+    typer.echo(f"--lang must be one of {', '.join(LANGS)}, not {value!r}", err=True)
+    raise typer.Exit(2)
 
 
 def _spec(url: str, flavour: str, database: str, user: str | None) -> DatasourceSpec:
@@ -52,12 +65,15 @@ def export(
     influx_version: Flavour = "v2",
     database: Database = "floorwatch",
     influx_user: Annotated[str | None, typer.Option(help="v1: InfluxDB user")] = None,
+    lang: LangOption = "vi",
 ) -> None:
     """Write the dashboards' JSON and Grafana's provisioning YAML (no secrets: $ENV references)."""
     spec = _spec(influx_url, influx_version, database, influx_user)
+    language = _lang(lang)
     settings = settings_or_exit(config)
     typer.echo(f"site {settings.site.id} ({settings.site.name}) from {config}")
-    files = export_files(settings, spec)
+    typer.echo(f"language {language} ({'Vietnamese' if language == 'vi' else 'English'})")
+    files = export_files(settings, spec, language)
     for relative, text in files.items():
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +112,7 @@ def push_command(
         Path | None,
         typer.Option(help=f"InfluxDB token (v2) or password (v1) file (or ${INFLUX_SECRET_ENV})"),
     ] = None,
+    lang: LangOption = "vi",
 ) -> None:
     """Create or update the floorwatch folder, datasource and dashboards in a Grafana."""
     grafana_token = token or _read_secret(token_file, TOKEN_ENV, "token")
@@ -103,9 +120,10 @@ def push_command(
         typer.echo(f"no Grafana token: give --token-file or set ${TOKEN_ENV}", err=True)
         raise typer.Exit(2)
     spec = _spec(influx_url, influx_version, database, influx_user)
+    language = _lang(lang)
     secret = _read_secret(influx_secret_file, INFLUX_SECRET_ENV, "InfluxDB secret")
     settings = settings_or_exit(config)
-    boards = [dashboard_json(m) for m in build_dashboards(settings)]
+    boards = [dashboard_json(m) for m in build_dashboards(settings, language)]
     try:
         report = push(connect(url, grafana_token), url, datasource_body(spec, secret), boards)
     except ProvisionError as exc:

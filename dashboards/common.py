@@ -15,6 +15,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.influxql import INFLUXDB_TYPE, InfluxQL
+from dashboards.texts import Texts
 from gateway.settings import SensorKind, Settings
 
 DATASOURCE_UID = "floorwatch-influxdb"
@@ -48,6 +49,8 @@ class SiteView:
     timezone: str
     zones: tuple[ZoneView, ...]
     exterior_doors: tuple[str, ...]  # doors that lead outside: their entries are visitors
+    door_names: tuple[tuple[str, str], ...]  # (id, name) of every door
+    service_names: tuple[tuple[str, str], ...]  # (id, name) of every service group
     first_hour: int  # first and last opening hour (local), for the hour x weekday heatmap
     last_hour: int
 
@@ -76,6 +79,8 @@ def site_view(settings: Settings) -> SiteView:
         timezone=settings.site.timezone,
         zones=zones,
         exterior_doors=outside or tuple(d.id for d in settings.doors),
+        door_names=tuple((d.id, d.name) for d in settings.doors),
+        service_names=tuple((s.id, s.name) for s in settings.services),
         first_hour=first,
         last_hour=max(first, last),
     )
@@ -100,10 +105,10 @@ def tz_clause(view: SiteView) -> str:
     return f"tz('{view.timezone}')"
 
 
-def site_variable(view: SiteView) -> dash.QueryVariable:
+def site_variable(view: SiteView, t: Texts) -> dash.QueryVariable:
     return (
         dash.QueryVariable("site")
-        .label("Site")
+        .label(t("var.site"))
         .datasource(datasource_ref())
         .query('SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "site"')
         .current(dm.VariableOption(text=view.id, value=view.id, selected=True))
@@ -112,10 +117,12 @@ def site_variable(view: SiteView) -> dash.QueryVariable:
     )
 
 
-def zone_variable(*, multi: bool = True, measurement: str = "zone_occupancy") -> dash.QueryVariable:
+def zone_variable(
+    t: Texts, *, multi: bool = True, measurement: str = "zone_occupancy"
+) -> dash.QueryVariable:
     variable = (
         dash.QueryVariable("zone")
-        .label("Zone")
+        .label(t("var.zone"))
         .datasource(datasource_ref())
         .query(f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "zone" WHERE {SITE}')
         .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
@@ -162,8 +169,8 @@ def steps(base: str, *levels: tuple[float, str]) -> dash.ThresholdsConfig:
     )
 
 
-def mapping(pairs: Sequence[tuple[str, str, str]]) -> list[dm.ValueMapping]:
-    """Value mappings: (stored value, shown text, colour)."""
+def mapping(pairs: Sequence[tuple[str, str, str | None]]) -> list[dm.ValueMapping]:
+    """Value mappings: (stored value, shown text, colour or None to keep the cell's)."""
     return [
         dm.ValueMap(
             options={
@@ -183,8 +190,18 @@ P = TypeVar("P", bound=_Overridable)
 
 def with_zone_names(panel: P, view: SiteView) -> P:
     """Show each zone's name from the site file instead of its id (series aliased $tag_zone)."""
-    for zone in view.zones:
+    return with_names(panel, [(z.id, z.name) for z in view.zones])
+
+
+def with_names(panel: P, names: Sequence[tuple[str, str]]) -> P:
+    """Show each series (or table column) ``name`` as ``shown``: (name, shown) pairs."""
+    for name, shown in names:
         panel = panel.override_by_name(
-            zone.id, [dm.DynamicConfigValue(id_val="displayName", value=zone.name)]
+            name, [dm.DynamicConfigValue(id_val="displayName", value=shown)]
         )
     return panel
+
+
+def texts_of(t: Texts, prefix: str, values: Sequence[str]) -> list[tuple[str, str]]:
+    """(value, its text) for stored values shown as words: ``texts_of(t, "level", ["calm"])``."""
+    return [(v, t(f"{prefix}.{v}")) for v in values]

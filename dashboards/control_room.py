@@ -24,38 +24,57 @@ from dashboards.common import (
     q,
     site_variable,
     steps,
+    with_names,
     with_zone_names,
     zone_variable,
 )
+from dashboards.texts import Texts
 
 UID = "floorwatch-control-room"
 
-# The crowd levels as the engine stores them (gateway.settings.CrowdLevel), and their colours.
-LEVELS = (
-    ("calm", "calm", "green"),
-    ("busy", "busy", "yellow"),
-    ("crowded", "crowded", "orange"),
-    ("critical", "critical", "red"),
+# Stored values (as the engine writes them) and their colours; their words are in texts.py.
+# The crowd levels: gateway.settings.CrowdLevel.
+LEVELS = (("calm", "green"), ("busy", "yellow"), ("crowded", "orange"), ("critical", "red"))
+ALERT_STATES = (("active", "red"), ("acknowledged", "orange"), ("resolved", "green"))
+SEVERITIES = (("info", "blue"), ("warning", "orange"), ("critical", "red"))
+ONLINE = (("true", "green"), ("false", "red"))
+EVENT_ACTIVE = (("true", "orange"), ("false", "green"))
+# The alert rules (gateway.alert_rules), device kinds and camera events (gateway.observations).
+RULES = (
+    "crowd_level",
+    "capacity",
+    "waiting_time",
+    "temperature_high",
+    "temperature_low",
+    "humidity_high",
+    "humidity_low",
+    "co2_high",
+    "camera_offline",
+    "camera_stalled",
+    "camera_tampered",
+    "sensor_stale",
+    "battery_low",
+    "spool_backlog",
 )
-ALERT_STATES = (
-    ("active", "ACTIVE", "red"),
-    ("acknowledged", "acknowledged", "orange"),
-    ("resolved", "resolved", "green"),
-)
-SEVERITIES = (
-    ("info", "info", "blue"),
-    ("warning", "warning", "orange"),
-    ("critical", "CRITICAL", "red"),
-)
-ONLINE = (("true", "online", "green"), ("false", "OFFLINE", "red"))
-EVENT_ACTIVE = (("true", "ACTIVE", "orange"), ("false", "cleared", "green"))
+KINDS = ("camera", "sensor", "gateway")
+CAMERA_EVENTS = ("motion", "tamper", "video_loss")
 
 
-def _people_now() -> stat.Panel:
+def _words(t: Texts, prefix: str, states: Sequence[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(stored value, its words, colour) for ``mapping``."""
+    return [(v, t(f"{prefix}.{v}"), colour) for v, colour in states]
+
+
+def _named(t: Texts, prefix: str, values: Sequence[str]) -> list[dm.ValueMapping]:
+    """Value mappings that show stored ids as words, no colour."""
+    return mapping([(v, t(f"{prefix}.{v}"), None) for v in values])
+
+
+def _people_now(t: Texts) -> stat.Panel:
     return (
         stat.Panel()
-        .title("People now")
-        .description("Latest fused count per zone (docs/dashboards.md).")
+        .title(t("people_now"))
+        .description(t("people_now.desc"))
         .with_target(
             q(
                 "A",
@@ -74,11 +93,11 @@ def _people_now() -> stat.Panel:
     )
 
 
-def _fill_now() -> stat.Panel:
+def _fill_now(t: Texts) -> stat.Panel:
     return (
         stat.Panel()
-        .title("Occupancy of capacity")
-        .description("People / capacity (seats for seated areas, the safety maximum otherwise).")
+        .title(t("fill_now"))
+        .description(t("fill_now.desc"))
         .with_target(
             q(
                 "A",
@@ -98,14 +117,11 @@ def _fill_now() -> stat.Panel:
     )
 
 
-def _levels() -> statetimeline.Panel:
+def _levels(t: Texts) -> statetimeline.Panel:
     return (
         statetimeline.Panel()
-        .title("Crowd level per zone")
-        .description(
-            "calm / busy / crowded / critical: the worse of density (Fruin level of service)"
-            " and occupancy / capacity, after the dwell time (docs/dashboards.md)."
-        )
+        .title(t("levels"))
+        .description(t("levels.desc"))
         .with_target(
             q(
                 "A",
@@ -114,7 +130,7 @@ def _levels() -> statetimeline.Panel:
                 "$tag_zone",
             )
         )
-        .mappings(mapping(LEVELS))
+        .mappings(mapping(_words(t, "level", LEVELS)))
         .show_value(cm.VisibilityMode.NEVER)
         .merge_values(True)
         .fill_opacity(70)
@@ -124,10 +140,10 @@ def _levels() -> statetimeline.Panel:
     )
 
 
-def _people_over_time() -> timeseries.Panel:
+def _people_over_time(t: Texts) -> timeseries.Panel:
     return (
         timeseries.Panel()
-        .title("People per zone")
+        .title(t("people_per_zone"))
         .with_target(
             q(
                 "A",
@@ -153,14 +169,12 @@ def _people_over_time() -> timeseries.Panel:
     )
 
 
-def _alerts() -> table.Panel:
-    return (
+def _alerts(t: Texts, view: SiteView) -> table.Panel:
+    panel = (
         table.Panel()
-        .title("Alerts (latest state per zone and rule)")
+        .title(t("alerts"))
         .show_header(True)
-        .description(
-            "Resolved alerts are hidden; acknowledge and resolve in the control-room page."
-        )
+        .description(t("alerts.desc"))
         .with_target(
             q(
                 "A",
@@ -184,29 +198,52 @@ def _alerts() -> table.Panel:
                 },
             )
         )
+        .override_by_name("state", coloured_states(_words(t, "state", ALERT_STATES)))
         .override_by_name(
-            "state",
+            "severity",
             [
-                dm.DynamicConfigValue(id_val="mappings", value=mapping(ALERT_STATES)),
                 dm.DynamicConfigValue(
-                    id_val="custom.cellOptions", value={"type": "color-background"}
-                ),
+                    id_val="mappings", value=mapping(_words(t, "severity", SEVERITIES))
+                )
             ],
         )
         .override_by_name(
-            "severity", [dm.DynamicConfigValue(id_val="mappings", value=mapping(SEVERITIES))]
+            "rule", [dm.DynamicConfigValue(id_val="mappings", value=_named(t, "rule", RULES))]
+        )
+        .override_by_name(
+            "zone",
+            [
+                dm.DynamicConfigValue(
+                    id_val="mappings", value=mapping([(z.id, z.name, None) for z in view.zones])
+                )
+            ],
         )
         .height(9)
         .span(12)
     )
+    columns = ["time", "zone", "device", "rule", "severity", "state", "value", "threshold"]
+    if t.lang == "vi":
+        # The gateway's message is English (logs, integrations): the Vietnamese board says
+        # the same from the rule, the zone, the value and the threshold.
+        panel = panel.override_by_name(
+            "message", [dm.DynamicConfigValue(id_val="custom.hidden", value=True)]
+        )
+    else:
+        columns.append("message")
+    return with_names(panel, _columns(t, columns))
 
 
-def _devices() -> table.Panel:
-    return (
+def _columns(t: Texts, names: Sequence[str]) -> list[tuple[str, str]]:
+    """Table columns (InfluxDB's field and tag names; "Time") shown with their words."""
+    return [("Time" if n == "time" else n, t(f"col.{n}")) for n in names]
+
+
+def _devices(t: Texts) -> table.Panel:
+    panel = (
         table.Panel()
-        .title("Device health")
+        .title(t("devices"))
         .show_header(True)
-        .description("Last report of every camera, sensor and gateway in the time range.")
+        .description(t("devices.desc"))
         .with_target(
             q(
                 "A",
@@ -215,12 +252,17 @@ def _devices() -> table.Panel:
                 f' FROM "device_health" WHERE {SITE} AND $timeFilter GROUP BY "device", "kind"',
             ).table()
         )
-        .override_by_name("online", coloured_states(ONLINE))
+        .override_by_name("online", coloured_states(_words(t, "online", ONLINE)))
+        .override_by_name(
+            "kind", [dm.DynamicConfigValue(id_val="mappings", value=_named(t, "kind", KINDS))]
+        )
         .override_by_name("battery", [dm.DynamicConfigValue(id_val="unit", value="percent")])
         .override_by_name("latency_ms", [dm.DynamicConfigValue(id_val="unit", value="ms")])
         .height(9)
         .span(12)
     )
+    columns = ["time", "device", "kind", "online", "detail", "battery", "latency_ms"]
+    return with_names(panel, _columns(t, columns))
 
 
 def coloured_states(states: Sequence[tuple[str, str, str]]) -> list[dm.DynamicConfigValue]:
@@ -231,16 +273,12 @@ def coloured_states(states: Sequence[tuple[str, str, str]]) -> list[dm.DynamicCo
     ]
 
 
-def _camera_events() -> table.Panel:
-    return (
+def _camera_events(t: Texts) -> table.Panel:
+    panel = (
         table.Panel()
-        .title("Camera events")
+        .title(t("camera_events"))
         .show_header(True)
-        .description(
-            "The cameras' own ONVIF states in the time range: motion, tamper (covered,"
-            " moved, blinded), video loss. Tamper and video loss hold until the camera"
-            " clears them."
-        )
+        .description(t("camera_events.desc"))
         .with_target(
             q(
                 "A",
@@ -248,31 +286,36 @@ def _camera_events() -> table.Panel:
                 f' WHERE {SITE} AND $timeFilter GROUP BY "camera", "event"',
             ).table()
         )
-        .override_by_name("active", coloured_states(EVENT_ACTIVE))
+        .override_by_name("active", coloured_states(_words(t, "event", EVENT_ACTIVE)))
+        .override_by_name(
+            "event",
+            [dm.DynamicConfigValue(id_val="mappings", value=_named(t, "event", CAMERA_EVENTS))],
+        )
         .height(7)
         .span(24)
     )
+    return with_names(panel, _columns(t, ["time", "camera", "event", "active"]))
 
 
-def control_room(view: SiteView) -> dash.Dashboard:
+def control_room(view: SiteView, t: Texts) -> dash.Dashboard:
     return (
         base_dashboard(
             UID,
-            "floorwatch: control room",
+            t("board.control_room"),
             view,
-            f"{view.name}: people and crowd level per zone, alerts, device health, camera events.",
+            t("board.control_room.desc", site=view.name),
         )
         .time("now-6h", "now")
         .refresh("30s")
-        .with_variable(site_variable(view))
-        .with_variable(zone_variable())
-        .with_row(dash.Row("Now"))
-        .with_panel(with_zone_names(_people_now(), view))
-        .with_panel(with_zone_names(_fill_now(), view))
-        .with_panel(with_zone_names(_levels(), view))
-        .with_panel(with_zone_names(_people_over_time(), view))
-        .with_row(dash.Row("Alerts and devices"))
-        .with_panel(_alerts())
-        .with_panel(_devices())
-        .with_panel(_camera_events())
+        .with_variable(site_variable(view, t))
+        .with_variable(zone_variable(t))
+        .with_row(dash.Row(t("row.now")))
+        .with_panel(with_zone_names(_people_now(t), view))
+        .with_panel(with_zone_names(_fill_now(t), view))
+        .with_panel(with_zone_names(_levels(t), view))
+        .with_panel(with_zone_names(_people_over_time(t), view))
+        .with_row(dash.Row(t("row.alerts")))
+        .with_panel(_alerts(t, view))
+        .with_panel(_devices(t))
+        .with_panel(_camera_events(t))
     )

@@ -28,6 +28,7 @@ from dashboards.common import (
     site_variable,
     steps,
 )
+from dashboards.texts import Texts
 
 UID = "floorwatch-facility"
 
@@ -57,29 +58,31 @@ def _banded(title: str, unit: str, band: dash.ThresholdsConfig) -> timeseries.Pa
     )
 
 
-def _temperature(zone: ZoneView) -> timeseries.Panel:
+def _temperature(zone: ZoneView, t: Texts) -> timeseries.Panel:
     low, high = zone.temperature_c
     band = steps("blue", (low, "green"), (high, "red"))
+    title = t("temperature", zone=zone.name, low=t.number(low), high=t.number(high))
     return (
-        _banded(f"{zone.name}: temperature ({low:g}–{high:g} °C)", "celsius", band)
-        .with_target(q("A", _climate_query("temperature", zone.id), "temperature"))
+        _banded(title, "celsius", band)
+        .with_target(q("A", _climate_query("temperature", zone.id), t("series.temperature")))
         .axis_soft_min(low - 2)
         .axis_soft_max(high + 2)
     )
 
 
-def _humidity(zone: ZoneView) -> timeseries.Panel:
+def _humidity(zone: ZoneView, t: Texts) -> timeseries.Panel:
     low, high = zone.humidity_pct
     band = steps("orange", (low, "green"), (high, "blue"))
+    title = t("humidity", zone=zone.name, low=t.number(low), high=t.number(high))
     return (
-        _banded(f"{zone.name}: humidity ({low:g}–{high:g} %)", "humidity", band)
-        .with_target(q("A", _climate_query("humidity", zone.id), "humidity"))
+        _banded(title, "humidity", band)
+        .with_target(q("A", _climate_query("humidity", zone.id), t("series.humidity")))
         .axis_soft_min(low - 10)
         .axis_soft_max(high + 10)
     )
 
 
-def _co2(zone: ZoneView) -> timeseries.Panel:
+def _co2(zone: ZoneView, t: Texts) -> timeseries.Panel:
     people = (
         f'SELECT max("count") FROM "zone_occupancy" WHERE {SITE} AND {FUSED}'
         f" AND \"zone\" = '{zone.id}'"
@@ -87,13 +90,13 @@ def _co2(zone: ZoneView) -> timeseries.Panel:
     )
     band = steps("green", (zone.co2_ppm_max, "red"))
     return (
-        _banded(f"{zone.name}: CO2 (max {zone.co2_ppm_max:g} ppm) vs people", "ppm", band)
-        .with_target(q("A", _climate_query("co2", zone.id), "CO2"))
-        .with_target(q("B", people, "people"))
+        _banded(t("co2", zone=zone.name, max=t.number(zone.co2_ppm_max)), "ppm", band)
+        .with_target(q("A", _climate_query("co2", zone.id), t("series.co2")))
+        .with_target(q("B", people, t("series.people")))
         .axis_soft_min(400)
         .axis_soft_max(zone.co2_ppm_max * 1.2)
         .override_by_name(
-            "people",
+            t("series.people"),
             [
                 dm.DynamicConfigValue(id_val="unit", value="none"),
                 dm.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
@@ -109,26 +112,20 @@ def _co2(zone: ZoneView) -> timeseries.Panel:
     )
 
 
-def facility(view: SiteView) -> dash.Dashboard:
+def facility(view: SiteView, t: Texts) -> dash.Dashboard:
     board = (
-        base_dashboard(
-            UID,
-            "floorwatch: facility",
-            view,
-            f"{view.name}: temperature, humidity and CO2 per zone against occupancy and the"
-            " comfort band.",
-        )
+        base_dashboard(UID, t("board.facility"), view, t("board.facility.desc", site=view.name))
         .time("now-24h", "now")
         .refresh("1m")
-        .with_variable(site_variable(view))
+        .with_variable(site_variable(view, t))
     )
     for zone in view.zones:
         if not zone.has_climate:
             continue
         board = (
             board.with_row(dash.Row(zone.name))
-            .with_panel(_temperature(zone))
-            .with_panel(_humidity(zone))
-            .with_panel(_co2(zone))
+            .with_panel(_temperature(zone, t))
+            .with_panel(_humidity(zone, t))
+            .with_panel(_co2(zone, t))
         )
     return board

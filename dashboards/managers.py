@@ -24,8 +24,10 @@ from dashboards.common import (
     regex_alternatives,
     site_variable,
     tz_clause,
+    with_names,
     zone_variable,
 )
+from dashboards.texts import Texts
 
 UID = "floorwatch-managers"
 REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -43,16 +45,14 @@ def _bars(panel: timeseries.Panel) -> timeseries.Panel:
     )
 
 
-def _visitors(view: SiteView) -> timeseries.Panel:
+def _visitors(view: SiteView, t: Texts) -> timeseries.Panel:
     doors = regex_alternatives(view.exterior_doors)
-    return _bars(
+    names = dict(view.door_names)
+    listed = ", ".join(names.get(d, d) for d in view.exterior_doors)
+    panel = _bars(
         timeseries.Panel()
-        .title("Visitors per day")
-        .description(
-            "People entering through the doors that lead outside ("
-            + ", ".join(view.exterior_doors)
-            + "), per local day."
-        )
+        .title(t("visitors"))
+        .description(t("visitors.desc", doors=listed))
         .with_target(
             q(
                 "A",
@@ -65,12 +65,13 @@ def _visitors(view: SiteView) -> timeseries.Panel:
         .height(8)
         .span(12)
     )
+    return with_names(panel, view.door_names)
 
 
-def _tickets(view: SiteView) -> timeseries.Panel:
-    return _bars(
+def _tickets(view: SiteView, t: Texts) -> timeseries.Panel:
+    panel = _bars(
         timeseries.Panel()
-        .title("Tickets issued per day")
+        .title(t("tickets"))
         .with_target(
             q(
                 "A",
@@ -84,6 +85,7 @@ def _tickets(view: SiteView) -> timeseries.Panel:
         .height(8)
         .span(12)
     )
+    return with_names(panel, view.service_names)
 
 
 def hour_query(view: SiteView, hour: int) -> str:
@@ -106,15 +108,12 @@ def hour_query(view: SiteView, hour: int) -> str:
     )
 
 
-def _heatmap(view: SiteView) -> heatmap.Panel:
+def _heatmap(view: SiteView, t: Texts) -> heatmap.Panel:
     hours = range(view.first_hour, view.last_hour + 1)
     panel = (
         heatmap.Panel()
-        .title("Crowding by hour and weekday")
-        .description(
-            "Each cell: the peak occupancy / capacity of the chosen zones in that opening hour"
-            " of that day (local time). The panel shows the last 7 days: one column per weekday."
-        )
+        .title(t("heatmap"))
+        .description(t("heatmap.desc"))
         .time_from("now-7d/d")
         .calculate(False)
         .rows_frame(heatmap.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.UNKNOWN))
@@ -127,7 +126,7 @@ def _heatmap(view: SiteView) -> heatmap.Panel:
             .steps(64)
         )
         .cell_values(heatmap.CellValues().unit("percentunit").decimals(0))
-        .y_axis(heatmap.YAxisConfig().axis_label("local hour"))
+        .y_axis(heatmap.YAxisConfig().axis_label(t("heatmap.axis")))
         .show_value(cm.VisibilityMode.AUTO)
         .scale_distribution(cb.ScaleDistributionConfig().type(cm.ScaleDistribution.LINEAR))
         .with_transformation(
@@ -143,21 +142,18 @@ def _heatmap(view: SiteView) -> heatmap.Panel:
     return panel
 
 
-def _waiting() -> timeseries.Panel:
+def _waiting(view: SiteView, t: Texts) -> timeseries.Panel:
     where = f"WHERE {SITE} AND {FUSED} AND {ZONES} AND $timeFilter"
-    return (
+    panel = (
         timeseries.Panel()
-        .title("Waiting: tickets and expected wait")
-        .description(
-            "Tickets waiting in each waiting zone and the engine's expected wait"
-            " (waiting tickets / service rate of the open counters)."
-        )
+        .title(t("waiting"))
+        .description(t("waiting.desc"))
         .with_target(
             q(
                 "A",
                 f'SELECT max("waiting") FROM "zone_occupancy" {where}'
                 ' GROUP BY time($__interval), "zone" fill(none)',
-                "waiting $tag_zone",
+                "waiting:$tag_zone",
             )
         )
         .with_target(
@@ -165,11 +161,11 @@ def _waiting() -> timeseries.Panel:
                 "B",
                 f'SELECT mean("expected_wait_s") FROM "zone_occupancy" {where}'
                 ' GROUP BY time($__interval), "zone" fill(none)',
-                "expected wait $tag_zone",
+                "expected_wait:$tag_zone",
             )
         )
         .override_by_regexp(
-            "expected wait.*",
+            "expected_wait:.*",
             [
                 dm.DynamicConfigValue(id_val="unit", value="s"),
                 dm.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
@@ -183,23 +179,29 @@ def _waiting() -> timeseries.Panel:
         .height(8)
         .span(12)
     )
+    # Series are named by zone id; each is shown as its zone's name and what it counts.
+    return with_names(
+        panel,
+        [
+            (f"{series}:{z.id}", t(f"series.{series}", zone=z.name))
+            for z in view.zones
+            for series in ("waiting", "expected_wait")
+        ],
+    )
 
 
-def _staffing(view: SiteView) -> timeseries.Panel:
+def _staffing(view: SiteView, t: Texts) -> timeseries.Panel:
     return (
         timeseries.Panel()
-        .title("Counters: plan vs actual")
-        .description(
-            "Actual: distinct counters that called a ticket in the hour (queue system)."
-            " Plan: the staffing plan's counters per hour (measurement staffing_plan)."
-        )
+        .title(t("staffing"))
+        .description(t("staffing.desc"))
         .with_target(
             q(
                 "A",
                 'SELECT count(distinct("counter")) FROM "queue" WHERE'
                 f" {SITE} AND {SERVICE} AND \"event\" = 'called' AND $timeFilter"
                 f" GROUP BY time(1h) fill(0) {tz_clause(view)}",
-                "actual",
+                t("series.actual"),
             )
         )
         .with_target(
@@ -207,7 +209,7 @@ def _staffing(view: SiteView) -> timeseries.Panel:
                 "B",
                 f'SELECT sum("counters") FROM "staffing_plan" WHERE {SITE} AND {SERVICE}'
                 f" AND $timeFilter GROUP BY time(1h) fill(none) {tz_clause(view)}",
-                "plan",
+                t("series.plan"),
             )
         )
         .draw_style(cm.GraphDrawStyle.LINE)
@@ -221,10 +223,10 @@ def _staffing(view: SiteView) -> timeseries.Panel:
     )
 
 
-def _service_variable() -> dash.QueryVariable:
+def _service_variable(t: Texts) -> dash.QueryVariable:
     return (
         dash.QueryVariable("service")
-        .label("Service")
+        .label(t("var.service"))
         .datasource(datasource_ref())
         .query(f'SHOW TAG VALUES FROM "queue" WITH KEY = "service" WHERE {SITE}')
         .multi(True)
@@ -235,24 +237,19 @@ def _service_variable() -> dash.QueryVariable:
     )
 
 
-def managers(view: SiteView) -> dash.Dashboard:
+def managers(view: SiteView, t: Texts) -> dash.Dashboard:
     return (
-        base_dashboard(
-            UID,
-            "floorwatch: managers",
-            view,
-            f"{view.name}: visitors, crowding by hour and weekday, waiting, staffing.",
-        )
+        base_dashboard(UID, t("board.managers"), view, t("board.managers.desc", site=view.name))
         .time("now-30d", "now")
         .refresh("5m")
-        .with_variable(site_variable(view))
-        .with_variable(zone_variable())
-        .with_variable(_service_variable())
-        .with_row(dash.Row("Visitors"))
-        .with_panel(_visitors(view))
-        .with_panel(_tickets(view))
-        .with_panel(_heatmap(view))
-        .with_row(dash.Row("Waiting and staffing"))
-        .with_panel(_waiting())
-        .with_panel(_staffing(view))
+        .with_variable(site_variable(view, t))
+        .with_variable(zone_variable(t))
+        .with_variable(_service_variable(t))
+        .with_row(dash.Row(t("row.visitors")))
+        .with_panel(_visitors(view, t))
+        .with_panel(_tickets(view, t))
+        .with_panel(_heatmap(view, t))
+        .with_row(dash.Row(t("row.waiting")))
+        .with_panel(_waiting(view, t))
+        .with_panel(_staffing(view, t))
     )

@@ -23,6 +23,7 @@ from dashboards.build import dashboard_json
 from dashboards.common import site_view
 from dashboards.influxql import expand, grafana_interval
 from dashboards.managers import managers
+from dashboards.texts import texts
 from gateway.config_loader import load_settings
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.process import free_port
@@ -60,7 +61,7 @@ def settings(influxdb1: InfluxDB1Server) -> Iterator[Settings]:
 
 def _plan_query(settings: Settings, server: InfluxDB1Server, day: date) -> str:
     """The panel's plan target (B), expanded for the local day ``day`` with every service."""
-    dashboard = dashboard_json(managers(site_view(settings)).build())
+    dashboard = dashboard_json(managers(site_view(settings), texts("en")).build())
     [panel] = [p for p in dashboard["panels"] if p.get("title") == "Counters: plan vs actual"]
     [target] = [t for t in panel["targets"] if t["refId"] == "B"]
     variables: dict[str, list[str]] = {}

@@ -1,8 +1,13 @@
-"""The dashboards as code: JSON round-trips through the SDK models; every panel queries InfluxQL."""
+"""The dashboards as code: JSON round-trips through the SDK models; every panel queries InfluxQL.
+
+Built in Vietnamese (the default) and in English: the same panels and queries,
+every visible text in one language only.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,7 @@ from dashboards.influxql import (
     format_duration,
     grafana_interval,
 )
+from dashboards.texts import LANGS, keys
 from gateway.config_loader import load_settings
 from gateway.settings import ComfortBand, Settings
 
@@ -86,14 +92,23 @@ def test_every_panel_has_the_datasource_and_influxql_queries(
             assert variable["query"].startswith("SHOW TAG VALUES")
 
 
-def test_facility_draws_each_climate_zone_against_its_own_band(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [
+        ("vi", "Khu chờ (118 ghế): nhiệt độ (24–26,5 °C)"),  # Vietnamese: a decimal comma
+        ("en", "Khu chờ (118 ghế): temperature (24–26.5 °C)"),
+    ],
+)
+def test_facility_draws_each_climate_zone_against_its_own_band(
+    settings: Settings, lang: str, title: str
+) -> None:
     zones = list(settings.zones)
     assert zones[5].id == "f2-waiting"
     zones[5] = zones[5].model_copy(update={"comfort": ComfortBand(temperature_c=(24.0, 26.5))})
     band = settings.model_copy(update={"zones": zones})
-    board = dashboard_json(build_dashboards(band)[2])
+    board = dashboard_json(build_dashboards(band, lang)[2])  # type: ignore[arg-type]
     titles = {p["title"]: p for p in _panels(board)}
-    waiting = titles["Khu chờ (118 ghế): temperature (24–26.5 °C)"]
+    waiting = titles[title]
     steps = waiting["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert [s["value"] for s in steps] == [None, 24.0, 26.5]
     climate_zones = [z for z in site_view(settings).zones if z.has_climate]
@@ -134,6 +149,223 @@ def test_committed_deploy_files_are_the_current_export(settings: Settings) -> No
     for path, text in provisioning_files(settings, DatasourceSpec()).items():
         committed = ROOT / "deploy" / "grafana" / path
         assert committed.read_text(encoding="utf-8") == text, f"export again: {committed}"
+
+
+# ------------------------------------------------------------------ languages
+
+# Words both languages write the same way: the product, loanwords, units, standards.
+SHARED_WORDS = {
+    "floorwatch",
+    "camera",
+    "gateway",
+    "onvif",
+    "fruin",
+    "ppm",
+    "co",
+    "co₂",
+    "c",
+    "m³",
+    "h",
+}
+
+
+def _names(settings: Settings) -> list[str]:
+    """The site file's names (zones, doors, services, the site), longest first."""
+    names = [z.name for z in settings.zones] + [d.name for d in settings.doors]
+    names += [s.name for s in settings.services] + [settings.site.name]
+    return sorted(set(names), key=len, reverse=True)
+
+
+def _mapping_texts(mappings: list[dict[str, Any]]) -> list[str]:
+    return [o["text"] for m in mappings for o in m.get("options", {}).values() if "text" in o]
+
+
+def _visible_texts(board: dict[str, Any]) -> list[str]:
+    """Every text Grafana shows from the dashboard's JSON (not the data)."""
+    out = [board["title"], board.get("description", "")]
+    out += [v.get("label", "") for v in board["templating"]["list"]]
+    for panel in board["panels"]:
+        out += [panel.get("title", ""), panel.get("description", "")]
+        out += [
+            t["alias"]
+            for t in panel.get("targets", [])
+            if t.get("alias") and not re.fullmatch(r"\d\d:\d\d|.*\$tag_\w+", t["alias"])
+        ]
+        out += _mapping_texts(panel.get("fieldConfig", {}).get("defaults", {}).get("mappings", []))
+        for override in panel.get("fieldConfig", {}).get("overrides", []):
+            for prop in override["properties"]:
+                if prop["id"] == "displayName":
+                    out.append(prop["value"])
+                elif prop["id"] == "mappings":
+                    out += _mapping_texts(prop["value"])
+        out.append(panel.get("options", {}).get("yAxis", {}).get("axisLabel", ""))
+    return [text for text in out if text]
+
+
+def _words(text: str, names: list[str]) -> set[str]:
+    """The words of ``text`` once the site file's names are taken out, lower case."""
+    for name in names:
+        text = text.replace(name, " ")
+    return {w.lower() for w in re.findall(r"[^\W\d_]+", text)} - SHARED_WORDS
+
+
+def _boards(settings: Settings, lang: str) -> list[dict[str, Any]]:
+    return [dashboard_json(m) for m in build_dashboards(settings, lang)]  # type: ignore[arg-type]
+
+
+def test_both_languages_have_every_text() -> None:
+    assert keys("vi") == keys("en")
+    assert LANGS == ("vi", "en")
+
+
+def test_vietnamese_is_the_default(settings: Settings) -> None:
+    assert [b["title"] for b in _boards(settings, "vi")] == [
+        "floorwatch: phòng điều hành",
+        "floorwatch: quản lý",
+        "floorwatch: kỹ thuật tòa nhà",
+    ]
+    assert [dashboard_json(m)["title"] for m in build_dashboards(settings)] == [
+        "floorwatch: phòng điều hành",
+        "floorwatch: quản lý",
+        "floorwatch: kỹ thuật tòa nhà",
+    ]
+    assert [b["title"] for b in _boards(settings, "en")] == [
+        "floorwatch: control room",
+        "floorwatch: managers",
+        "floorwatch: facility",
+    ]
+
+
+def test_both_languages_build_the_same_panels_and_queries(settings: Settings) -> None:
+    def shape(board: dict[str, Any]) -> list[Any]:
+        return [board["uid"]] + [
+            (
+                p["id"],
+                p["type"],
+                p["gridPos"],
+                [(t["refId"], t["query"]) for t in p.get("targets", [])],
+            )
+            for p in board["panels"]
+        ]
+
+    vi, en = _boards(settings, "vi"), _boards(settings, "en")
+    assert [shape(b) for b in vi] == [shape(b) for b in en]
+    assert [_visible_texts(b) for b in vi] != [_visible_texts(b) for b in en]
+
+
+def test_no_vietnamese_dashboard_text_has_an_english_word(settings: Settings) -> None:
+    """Every text of the Vietnamese dashboards: the site's names and Vietnamese words only.
+
+    "English words" are every word of the English dashboards' texts: "Sảnh vào:
+    temperature" (a zone name and an English metric) fails, and so would an English
+    word left in a description, a series, a table column or a value's text.
+    """
+    names = _names(settings)
+    english = set().union(
+        *(_words(x, names) for b in _boards(settings, "en") for x in _visible_texts(b))
+    )
+    assert {"temperature", "people", "alerts", "calm", "acknowledged", "online"} <= english
+    for board in _boards(settings, "vi"):
+        for text in _visible_texts(board):
+            mixed = _words(text, names) & english
+            assert not mixed, f"{board['uid']}: {text!r} has English words {sorted(mixed)}"
+
+
+def test_no_english_dashboard_text_has_a_vietnamese_word(settings: Settings) -> None:
+    names = _names(settings)
+    for board in _boards(settings, "en"):
+        for text in _visible_texts(board):
+            left = "".join(_words(text, names))
+            assert left.isascii(), f"{board['uid']}: {text!r} has Vietnamese outside the names"
+
+
+def test_vietnamese_facility_titles_are_a_zone_name_and_a_vietnamese_metric(
+    settings: Settings,
+) -> None:
+    zones = {z.name for z in settings.zones}
+    board = _boards(settings, "vi")[2]
+    rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
+    assert rows and set(rows) <= zones
+    metrics = []
+    for panel in _panels(board):
+        zone, metric = panel["title"].split(": ", 1)
+        assert zone in zones, panel["title"]
+        metrics.append(re.sub(r"[\d.,]+", "N", metric))
+    assert sorted(set(metrics)) == [
+        "nhiệt độ (N–N °C)",
+        "nồng độ CO₂ (tối đa N ppm) và số người",
+        "độ ẩm (N–N%)",
+    ]
+    co2 = next(p for p in _panels(board) if "CO₂" in p["title"])
+    assert "1.000 ppm" in co2["title"]  # Vietnamese groups thousands with a point
+    assert [t["alias"] for t in co2["targets"]] == ["CO₂", "số người"]
+
+
+def test_vietnamese_tables_show_stored_values_in_vietnamese(settings: Settings) -> None:
+    vi_board, en_board = _boards(settings, "vi")[0], _boards(settings, "en")[0]
+    vi_panels = {p["title"]: p for p in _panels(vi_board)}
+    levels = vi_panels["Mức độ đông theo khu vực"]["fieldConfig"]["defaults"]["mappings"]
+    assert _mapping_texts(levels) == ["Bình thường", "Khá đông", "Đông", "Quá tải"]
+
+    def overrides(panel: dict[str, Any]) -> dict[tuple[str, str], Any]:
+        return {
+            (o["matcher"]["options"], p["id"]): p["value"]
+            for o in panel["fieldConfig"]["overrides"]
+            for p in o["properties"]
+        }
+
+    alerts = overrides(vi_panels["Cảnh báo (trạng thái mới nhất theo khu vực và loại cảnh báo)"])
+    assert _mapping_texts(alerts[("state", "mappings")]) == ["MỚI", "Đã xác nhận", "Đã xử lý"]
+    assert alerts[("state", "displayName")] == "Trạng thái"
+    assert alerts[("message", "custom.hidden")] is True  # the gateway's English message
+    zone_names = _mapping_texts(alerts[("zone", "mappings")])
+    assert zone_names == [z.name for z in settings.zones]
+    # Every rule the gateway raises has its words.
+    source = (ROOT / "gateway" / "alert_rules.py").read_text(encoding="utf-8")
+    raised = set(re.findall(r'Condition\(\s*"(\w+)"', source)) | set(
+        re.findall(r'\("(camera_\w+)", Severity', source)
+    )
+    raised |= {f"{q}_{s}" for q in ("temperature", "humidity") for s in ("high", "low")}
+    raised.add("co2_high")
+    assert len(raised) == 14
+    rules = alerts[("rule", "mappings")][0]["options"]
+    assert set(rules) == raised
+    assert rules["crowd_level"]["text"] == "Mật độ đông"
+    en_alerts = overrides(next(p for p in _panels(en_board) if p["title"].startswith("Alerts")))
+    assert ("message", "custom.hidden") not in en_alerts
+    assert en_alerts[("message", "displayName")] == "Message"
+
+
+@pytest.mark.parametrize(
+    ("args", "title"),
+    [([], "floorwatch: phòng điều hành"), (["--lang", "en"], "floorwatch: control room")],
+)
+def test_export_writes_the_language_asked_for(tmp_path: Path, args: list[str], title: str) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    config = ROOT / "config" / "demo-site.yaml"
+    result = CliRunner().invoke(
+        app, ["dashboards", "export", str(tmp_path), "-c", str(config), *args]
+    )
+    assert result.exit_code == 0, result.output
+    board = json.loads((tmp_path / "dashboards" / "floorwatch-control-room.json").read_text())
+    assert board["title"] == title
+
+
+def test_export_refuses_a_language_it_does_not_have(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    config = ROOT / "config" / "demo-site.yaml"
+    result = CliRunner().invoke(
+        app, ["dashboards", "export", str(tmp_path), "-c", str(config), "--lang", "fr"]
+    )
+    assert result.exit_code == 2
+    assert "--lang must be one of vi, en, not 'fr'" in result.output
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(
@@ -182,6 +414,4 @@ def test_durations_round_trip(n: int, unit: str) -> None:
 
 @given(st.text(max_size=30))
 def test_escaped_values_match_themselves_literally(value: str) -> None:
-    import re
-
     assert re.fullmatch(escape_regex(value), value, flags=re.DOTALL)
