@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.history import HistoryReader, HistorySource
+from api.readiness import ReadinessSource
 from api.server import serve_api
 from gateway.config_loader import load_settings
 from gateway.settings import (
@@ -117,6 +118,7 @@ def build_app(
     config: ApiConfig | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sessions_path: Path | None = None,
+    readiness: ReadinessSource | None = None,
 ) -> tuple[FastAPI, MemoryFloor, CollectorRegistry]:
     site = site or demo_settings()
     floor = floor or MemoryFloor(site, clock=clock)
@@ -129,6 +131,7 @@ def build_app(
         registry,
         clock=clock,
         sessions_path=sessions_path,
+        readiness=readiness,
     )
     return app, floor, registry
 
