@@ -55,6 +55,11 @@ _SECURITY_HEADERS = [
 ]
 
 
+def new_session_id() -> str:
+    """A login session's id: 256 random bits from the OS, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -96,7 +101,9 @@ def create_app(
         history=history,
         metrics=metrics,
         tokens=TokenBook(config.tokens, token_key or secrets.token_bytes(32)),
-        sessions=SessionStore(ttl_s=config.session_ttl_s, max_sessions=config.max_sessions),
+        sessions=SessionStore(
+            ttl_s=config.session_ttl_s, max_sessions=config.max_sessions, new_id=new_session_id
+        ),
         limiter=FailureLimiter(
             max_failures=config.auth_max_failures,
             window_s=config.auth_window_s,

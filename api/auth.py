@@ -5,8 +5,9 @@
   hashed the same way and compared with every known hash in constant time
   (``hmac.compare_digest``, no early exit), so neither the content nor the
   position of a token leaks through timing.
-- A session (the control-room page's cookie) is a random 256-bit id; the store
-  keeps only its hash, bounded in number and lifetime. Saved sessions
+- A session (the control-room page's cookie) is a random 256-bit id, drawn by
+  the ``new_id`` the app gives the store (randomness comes in, like time); the
+  store keeps only its hash, bounded in number and lifetime. Saved sessions
   (api/session_file.py) come back after a restart only while unexpired and
   while the token they were made with is still configured with the same
   holder and role (a rotated or removed token ends its sessions).
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -128,9 +128,10 @@ class SavedSession:
 class SessionStore:
     """Login sessions by the hash of their id; bounded, each with an expiry."""
 
-    def __init__(self, *, ttl_s: float, max_sessions: int) -> None:
+    def __init__(self, *, ttl_s: float, max_sessions: int, new_id: Callable[[], str]) -> None:
         self._ttl_s = ttl_s
         self._max = max_sessions
+        self._new_id = new_id
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
 
     def __len__(self) -> int:
@@ -142,7 +143,7 @@ class SessionStore:
 
     def create(self, principal: Principal, now: float, token: str) -> str:
         """A new session of ``principal``, who logged in with ``token``; returns its id."""
-        session_id = secrets.token_urlsafe(32)
+        session_id = self._new_id()
         key = self._key(session_id)
         self._sessions[key] = _Session(
             principal, now + self._ttl_s, seal(key, token_binding(token))

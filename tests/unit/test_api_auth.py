@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
+from api.app import new_session_id
 from api.auth import (
     ROLE_PERMISSIONS,
     FailureLimiter,
@@ -77,7 +78,7 @@ def test_short_tokens_are_refused_by_the_config() -> None:
 
 
 def test_sessions_expire_and_are_bounded() -> None:
-    store = SessionStore(ttl_s=60, max_sessions=2)
+    store = SessionStore(ttl_s=60, max_sessions=2, new_id=new_session_id)
     p = Principal("An", Role.SUPERVISOR)
     first = store.create(p, now=0, token="supervisor-token-0001")
     assert len(first) >= 40
@@ -94,7 +95,7 @@ def test_sessions_expire_and_are_bounded() -> None:
 def test_saved_sessions_come_back_only_unexpired_and_for_the_same_token_and_role() -> None:
     an, binh = Principal("An", Role.SUPERVISOR), Principal("Bình", Role.VIEWER)
     an_token, binh_token = (t.token.get_secret_value() for t in TOKENS)
-    old = SessionStore(ttl_s=60, max_sessions=10)
+    old = SessionStore(ttl_s=60, max_sessions=10, new_id=new_session_id)
     early = old.create(an, now=0, token=an_token)  # expires at 60
     late = old.create(an, now=50, token=an_token)
     binhs = old.create(binh, now=50, token=binh_token)
@@ -104,7 +105,7 @@ def test_saved_sessions_come_back_only_unexpired_and_for_the_same_token_and_role
         assert all(secret not in repr(entry) for secret in (early, late, an_token, binh_token))
 
     def restarted(tokens: list[ApiToken]) -> SessionStore:
-        new = SessionStore(ttl_s=60, max_sessions=10)
+        new = SessionStore(ttl_s=60, max_sessions=10, new_id=new_session_id)
         new.load(saved, now=70, accept=TokenBook(tokens, b"another-process-key!").accepts)
         return new
 
