@@ -376,8 +376,9 @@ class MqttSource:
             if reason.is_failure:
                 log.error("mqtt.subscribe_refused", reason=str(reason))
         self._pending_subs.discard(mid)
-        if not self._pending_subs:
+        if not self._pending_subs and not self._subscribed.is_set():
             self._subscribed.set()
+            log.info("mqtt.subscribed", topics=len(self._filters))
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.stats.messages_in += 1
