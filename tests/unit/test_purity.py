@@ -64,7 +64,7 @@ PURE = [
     ),
     *(
         f"dashboards/{m}.py"
-        for m in ("influxql", "common", "control_room", "managers", "facility", "build")
+        for m in ("influxql", "common", "control_room", "managers", "facility", "build", "texts")
     ),
     "cameras/capture_core.py",
     "gateway/planning/plan_points.py",
