@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
-import timeit
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
 
 from gateway.observations import (
     Climate,
     DeviceHealth,
     DeviceKind,
     DoorTraffic,
+    Observation,
     PeopleCount,
     TicketEvent,
     TicketEventKind,
@@ -425,10 +427,69 @@ def test_every_line_parses_back_to_the_same_values(
             assert tags[tag] == value
 
 
-def test_line_costs_a_few_microseconds() -> None:
-    """Not a speed assertion (tests never assert on wall-clock); prints the figure for docs."""
-    obs = PeopleCount("waiting", "cam-1", 37, AT, 0.92)
-    n = 20000
-    seconds = min(timeit.repeat(lambda: to_lines("hcc-bn", obs, ZONES), number=n, repeat=3))
-    print(f"to_lines(PeopleCount): {seconds / n * 1e6:.2f} µs per line")
-    assert to_lines("hcc-bn", obs, ZONES)
+def _canonical(line: str) -> tuple[str, dict[str, object], str]:
+    """The series key as text (escapes and tag order), the field values, the timestamp.
+
+    Fields are compared as values: influxdb-client sorts them and writes the
+    float 812.0 as ``812``, both meaning the same float to InfluxDB.
+    """
+    series, _, rest = _first_space(line)
+    return series, parse_line(line)[2], rest.rsplit(" ", 1)[1]
+
+
+def _point(measurement: str, tags: dict[str, str], fields: dict[str, object]) -> str:
+    point = Point(measurement)  # type: ignore[no-untyped-call]
+    for key, value in tags.items():
+        point.tag(key, value)  # type: ignore[no-untyped-call]
+    for name, field in fields.items():
+        point.field(name, field)  # type: ignore[no-untyped-call]
+    point.time(AT, WritePrecision.NS)  # type: ignore[no-untyped-call]
+    return str(point.to_line_protocol())  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize(
+    ("site", "obs", "measurement", "tags", "fields"),
+    [
+        (
+            "hcc-bn",
+            PeopleCount("waiting", "cam-1", 37, AT, 0.92),
+            "zone_occupancy",
+            {"site": "hcc-bn", "source": "cam-1", "zone": "waiting"},
+            {"count": 37, "density": 37 / 120, "capacity_ratio": 0.37, "confidence": 0.92},
+        ),
+        (
+            "Trung tâm HCC, Bắc Ninh",
+            DeviceHealth(
+                "cam 1", DeviceKind.CAMERA, False, AT, detail='lost "RTSP", C:\\p', fps=0.0
+            ),
+            "device_health",
+            {"device": "cam 1", "kind": "camera", "site": "Trung tâm HCC, Bắc Ninh"},
+            {"online": False, "detail": 'lost "RTSP", C:\\p', "fps": 0.0},
+        ),
+        (
+            "s",
+            Climate("Sảnh chờ=1", "cl 1", AT, temperature_c=26.4, co2_ppm=812.0),
+            "climate",
+            {"sensor": "cl 1", "site": "s", "zone": "Sảnh chờ=1"},
+            {"temperature": 26.4, "co2": 812.0},
+        ),
+        (
+            "s",
+            DoorTraffic("d-main", "dc-1", 12, 3, AT),
+            "door_traffic",
+            {"door": "d-main", "sensor": "dc-1", "site": "s"},
+            {"entries": 12, "exits": 3},
+        ),
+    ],
+    ids=["people", "health-escapes", "climate-vietnamese", "door"],
+)
+def test_a_line_is_what_influxdb_client_writes_for_the_same_point(
+    site: str,
+    obs: Observation,
+    measurement: str,
+    tags: dict[str, str],
+    fields: dict[str, object],
+) -> None:
+    """The hand-written lines against the reference serializer (bench/points.py times both)."""
+    [line] = to_lines(site, obs, ZONES)
+    assert _canonical(line) == _canonical(_point(measurement, tags, fields))
