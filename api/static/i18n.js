@@ -317,6 +317,16 @@ const TEXTS = {
     "hvac.code.precool": "Pre-cool",
     "hvac.code.precool_planned": "Pre-cool planned",
     "hvac.code.setback": "Set back",
+    "hvac.say.increase_outdoor_air": "CO₂ {co2} ppm, over the {max} ppm limit, with {n} people: raise outdoor air to at least {needed} m³/h",
+    "hvac.say.increase_outdoor_air.info": "CO₂ {co2} ppm, near the {max} ppm limit, occupancy rising: raise outdoor air towards {needed} m³/h now",
+    "hvac.say.hold_outdoor_air": "CO₂ {co2} ppm still over {max} ppm, occupancy falling: keep outdoor air at {needed} m³/h or more until it is back under",
+    "hvac.say.cool": "{t} °C, above {hi} °C: more cooling",
+    "hvac.say.reduce_cooling": "{t} °C, below {lo} °C: raise the set point",
+    "hvac.say.dehumidify": "Humidity {rh}%, above {rh_hi}%: dehumidify",
+    "hvac.say.humidity_low": "Humidity {rh}%, below {rh_lo}%",
+    "hvac.say.precool": "Start cooling now: the zone fills from about {rise}",
+    "hvac.say.precool_planned": "Start pre-cooling at {start} (the zone fills from {rise})",
+    "hvac.say.setback": "Empty and closed: raise the set point (or switch off) and cut outdoor air to the minimum",
   },
 };
 

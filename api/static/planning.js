@@ -265,9 +265,9 @@ function hvacCard(a) {
     el("ul", { class: "actions" }, ...actions));
 }
 
-// The server's sentence is English; in Vietnamese the page says it from the payload's figures.
+// Said by the page from the payload's figures, in its language (the gateway's own Vietnamese
+// sentence is in the tooltip); a code the page does not know shows the gateway's sentence.
 function actionText(a, x) {
-  if (window.I18N.lang !== "vi") return x.message;
   const variant = `hvac.say.${x.code}.${x.severity}`; // e.g. CO₂ near the limit (info), not over it
   const key = window.I18N.has(variant) ? variant : `hvac.say.${x.code}`;
   if (!window.I18N.has(key)) return x.message;

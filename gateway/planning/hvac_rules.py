@@ -1,4 +1,10 @@
-"""The HVAC advice rules and the MQTT payload. Pure module (see ``gateway.planning.hvac``)."""
+"""The HVAC advice rules and the MQTT payload. Pure module (see ``gateway.planning.hvac``).
+
+Each action's ``message`` is a Vietnamese sentence for the facility staff and
+the building management system (figures as ``gateway.vi_text`` writes them); its
+``code`` and the payload's figures are what programs read, and what the
+control-room page says in either language.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from gateway.planning.hvac import (
     sessions_on,
 )
 from gateway.settings import ComfortBand, SiteConfig, ZoneConfig
+from gateway.vi_text import number, setting
 
 
 def advise(
@@ -95,15 +102,20 @@ def _co2_actions(
         return []
     limit = band.co2_ppm_max
     rising = _rising(c, forecast, now)
-    supplied = f"; CO2 implies about {implied:.0f} m3/h" if implied is not None else ""
+    co2, most, air = number(c.co2_ppm), setting(limit), number(needed)
+    supplied = (
+        f"; theo CO₂, gió tươi đang cấp khoảng {number(implied)} m³/h"
+        if implied is not None
+        else ""
+    )
     if c.co2_ppm > limit and (rising or c.occupancy_trend_per_h is None):
         return [
             Action(
                 "increase_outdoor_air",
                 "warning",
-                f"CO2 {c.co2_ppm:.0f} ppm is over {limit:.0f} ppm with {c.occupancy} people"
-                f"{' and rising' if rising else ''}: raise outdoor air to at least"
-                f" {needed:.0f} m3/h{supplied}",
+                f"CO₂ {co2} ppm, vượt giới hạn {most} ppm, với {number(c.occupancy)} người"
+                f"{' và đang tăng' if rising else ''}: tăng gió tươi lên ít nhất"
+                f" {air} m³/h{supplied}",
             )
         ]
     if c.co2_ppm > limit:
@@ -111,8 +123,8 @@ def _co2_actions(
             Action(
                 "hold_outdoor_air",
                 "info",
-                f"CO2 {c.co2_ppm:.0f} ppm is over {limit:.0f} ppm but occupancy is falling:"
-                f" keep outdoor air at {needed:.0f} m3/h or more until it is back under",
+                f"CO₂ {co2} ppm vẫn trên giới hạn {most} ppm, số người đang giảm: giữ gió"
+                f" tươi ở mức ít nhất {air} m³/h cho đến khi CO₂ về dưới giới hạn",
             )
         ]
     if c.co2_ppm > 0.9 * limit and rising:
@@ -120,8 +132,8 @@ def _co2_actions(
             Action(
                 "increase_outdoor_air",
                 "info",
-                f"CO2 {c.co2_ppm:.0f} ppm is near {limit:.0f} ppm and occupancy is rising:"
-                f" raise outdoor air towards {needed:.0f} m3/h now",
+                f"CO₂ {co2} ppm, gần giới hạn {most} ppm, số người đang tăng: tăng dần gió"
+                f" tươi lên {air} m³/h ngay từ bây giờ",
             )
         ]
     return []
@@ -132,17 +144,22 @@ def _comfort_actions(c: ZoneConditions, band: ComfortBand) -> list[Action]:
     lo, hi = band.temperature_c
     t = c.temperature_c
     if t is not None and t > hi:
-        out.append(Action("cool", "warning", f"{t:.1f} °C is above {hi:g} °C: more cooling"))
+        text = f"Nhiệt độ {number(t, 1)} °C, cao hơn mức {setting(hi)} °C: tăng làm mát"
+        out.append(Action("cool", "warning", text))
     elif t is not None and t < lo:
-        out.append(
-            Action("reduce_cooling", "info", f"{t:.1f} °C is below {lo:g} °C: raise the set point")
+        text = (
+            f"Nhiệt độ {number(t, 1)} °C, thấp hơn mức {setting(lo)} °C: nâng nhiệt độ cài đặt"
+            " để tiết kiệm điện"
         )
+        out.append(Action("reduce_cooling", "info", text))
     rh_lo, rh_hi = band.humidity_pct
     rh = c.humidity_pct
     if rh is not None and rh > rh_hi:
-        out.append(Action("dehumidify", "info", f"{rh:.0f} % RH is above {rh_hi:g} %: dehumidify"))
+        text = f"Độ ẩm {number(rh)}%, cao hơn mức {setting(rh_hi)}%: bật chế độ hút ẩm"
+        out.append(Action("dehumidify", "info", text))
     elif rh is not None and rh < rh_lo:
-        out.append(Action("humidity_low", "info", f"{rh:.0f} % RH is below {rh_lo:g} %"))
+        text = f"Độ ẩm {number(rh)}%, thấp hơn mức {setting(rh_lo)}%"
+        out.append(Action("humidity_low", "info", text))
     return out
 
 
@@ -164,14 +181,20 @@ def _precool_actions(
             Action(
                 "precool",
                 "warning",
-                f"start cooling now: the hall fills from about {rise:%H:%M}"
-                + (f" and is at {c.temperature_c:.1f} °C" if c.temperature_c is not None else ""),
+                f"Bắt đầu làm mát ngay: khu vực sẽ đông người từ khoảng {rise:%H:%M}"
+                + (
+                    f", nhiệt độ hiện tại {number(c.temperature_c, 1)} °C"
+                    if c.temperature_c is not None
+                    else ""
+                ),
             )
         ]
     if now < start:
         return [
             Action(
-                "precool_planned", "info", f"start pre-cooling at {start:%H:%M} (rise {rise:%H:%M})"
+                "precool_planned",
+                "info",
+                f"Bắt đầu làm mát từ {start:%H:%M} (khu vực sẽ đông người từ {rise:%H:%M})",
             )
         ]
     return []
@@ -191,13 +214,14 @@ def _setback_actions(
         return []
     t = now.timetz().replace(tzinfo=None)
     later = [s for s, _ in sessions_on(site, now.date()) if s > t]
-    until = f" until {later[0]:%H:%M}" if later else " until tomorrow"
+    until = f" đến {later[0]:%H:%M}" if later else " đến ngày làm việc tiếp theo"
     return [
         Action(
             "setback",
             "info",
-            f"empty and closed{until}: raise the set point by {params.setback_c:g} °C"
-            " (or switch off) and cut outdoor air to the minimum",
+            f"Khu vực trống, ngoài giờ làm việc{until}: nâng nhiệt độ cài đặt thêm"
+            f" {setting(params.setback_c)} °C (hoặc tắt điều hòa) và giảm gió tươi xuống mức"
+            " tối thiểu",
         )
     ]
 

@@ -239,6 +239,17 @@ def test_facility_sees_hvac_advice_and_others_see_no_tabs(server: LiveServer, br
     expect(view.locator("li.action.none")).to_have_count(0)
     expect(view.locator("#hvac-zones")).not_to_contain_text("Không cần điều chỉnh")
     shot(page, "3-hvac-1920")
+    more_air = waiting.locator('li.action[data-code="increase_outdoor_air"]')
+    # The gateway's own sentence (Vietnamese, for the BMS) is the tooltip.
+    expect(more_air).to_have_attribute("title", re.compile("tăng gió tươi lên ít nhất 3.000 m³/h"))
+    page.click(".lang-toggle >> visible=true")
+    expect(more_air).to_contain_text("raise outdoor air to at least 3,000 m³/h")
+    expect(waiting.locator(".hvac-figures td.v").first).to_have_text("28.9 °C")
+    expect(view.locator('li.action.no-data[data-code="no_data"]').first).to_have_text(
+        "No temperature, humidity or CO₂ figures for this zone: no advice yet"
+    )
+    page.click(".lang-toggle >> visible=true")
+    expect(more_air).to_contain_text("tăng gió tươi lên ít nhất 3.000 m³/h")
 
     # Lunch break: the empty zones get a set-back and the pre-cooling time for 13:30.
     server.app.state.test_clock[0] = LUNCH

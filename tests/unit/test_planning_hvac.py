@@ -43,7 +43,9 @@ def test_over_the_co2_limit_with_rising_occupancy_increases_outdoor_air() -> Non
     a = advise(zone, demo().site, c, at(9, 40), PARAMS)
     assert "increase_outdoor_air" in a.codes
     action = next(x for x in a.actions if x.code == "increase_outdoor_air")
-    assert action.severity == "warning" and "2250 m3/h" in action.message
+    assert action.severity == "warning"
+    assert action.message.startswith("CO₂ 1.250 ppm, vượt giới hạn 1.000 ppm, với 90 người và đang")
+    assert "tăng gió tươi lên ít nhất 2.250 m³/h" in action.message  # Vietnamese figures
     assert a.co2_status == "high" and a.outdoor_air_m3h == pytest.approx(90 * 25)
     assert "setback" not in a.codes
 
@@ -68,9 +70,9 @@ def test_an_empty_zone_after_closing_gets_a_set_back() -> None:
     c = ZoneConditions(occupancy=0, temperature_c=26.8, humidity_pct=64, co2_ppm=450)
     a = advise(zone, demo().site, c, at(17, 30), PARAMS)
     assert a.codes == ("setback",) and not a.open_now
-    assert "until tomorrow" in a.actions[0].message
+    assert "ngoài giờ làm việc đến ngày làm việc tiếp theo" in a.actions[0].message
     lunch = advise(zone, demo().site, c, at(12, 0), PARAMS)
-    assert "setback" in lunch.codes and "until 13:30" in lunch.actions[-1].message
+    assert "setback" in lunch.codes and "ngoài giờ làm việc đến 13:30" in lunch.actions[-1].message
     occupied = advise(zone, demo().site, ZoneConditions(occupancy=3), at(17, 30), PARAMS)
     assert "setback" not in occupied.codes
 

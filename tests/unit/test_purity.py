@@ -43,6 +43,7 @@ PURE = [
     "gateway/influx_query.py",
     "gateway/live.py",
     "gateway/scrub.py",
+    "gateway/vi_text.py",
     *("api/auth.py", "api/influxql.py", "api/events.py"),
     *("api/schemas.py", "api/schemas_devices.py", "api/schemas_history.py"),
     *(
