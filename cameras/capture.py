@@ -18,6 +18,7 @@ scrubber of ``gateway.logs`` is the second guard).
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -36,6 +37,7 @@ from cameras.capture_core import (
     CaptureHealth,
     CaptureState,
     HealthTracker,
+    StaleSnapshots,
     ffmpeg_options,
     redact_url,
     source_kind,
@@ -177,8 +179,13 @@ class Capture:
         try:
             sources = self._resolve()
         except Exception as exc:  # a resolver (e.g. ONVIF) failing is one failed attempt
-            log.warning(
-                "capture.resolve_failed", camera=self.camera_id, error=scrub_text(repr(exc))
+            said = scrub_text(str(exc) or type(exc).__name__)
+            if _worth_logging(failures + 1):
+                log.warning("capture.resolve_failed", camera=self.camera_id, error=said)
+            self._set_state(
+                CaptureState.CONNECTING,
+                reason="stream_lookup_failed",
+                advice=f"asking the camera for its stream over ONVIF failed: {said}",
             )
             return False, failures + 1, False
         if sources.stream_url is None and sources.snapshot_url is None:
@@ -346,8 +353,10 @@ class Capture:
         started = time.monotonic()
         got_any = False
         failures = 0
-        with self._cond:
-            self._tracker.opened(started, settle_s=0.0)  # a snapshot is never a backlog
+        stale = StaleSnapshots()
+        stale_logged = False
+        with self._cond:  # a snapshot is never a backlog; the stream's failure stays the reason
+            self._tracker.opened(started, settle_s=0.0, snapshots=stream_url is not None)
         self._set_state(CaptureState.SNAPSHOT, mode="snapshot")
         log.info("capture.snapshot_polling", camera=self.camera_id, url=redact_url(clean))
         with SnapshotClient(clean, user, password, timeout_s=cfg.open_timeout_s) as client:
@@ -365,8 +374,16 @@ class Capture:
                     self._set_state(CaptureState.SNAPSHOT, reason="snapshot_failed")
                 else:
                     failures = 0
-                    got_any = True
-                    self._publish(image, time.monotonic(), (image.shape[1], image.shape[0]))
+                    digest = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
+                    if stale.seen(digest):  # frozen: not a frame; offline after stall_s
+                        if not stale_logged:
+                            log.warning("capture.snapshot_stale", camera=self.camera_id)
+                        stale_logged = True
+                        self._set_state(CaptureState.SNAPSHOT, reason="snapshot_stale")
+                    else:
+                        stale_logged = False
+                        got_any = True
+                        self._publish(image, time.monotonic(), (image.shape[1], image.shape[0]))
                 self._stop.wait(max(0.0, tick + cfg.snapshot_interval_s - time.monotonic()))
         return got_any
 

@@ -115,6 +115,27 @@ def stream_due(snapshot_since: float, now: float, retry_s: float) -> bool:
     return now - snapshot_since >= retry_s
 
 
+SNAPSHOT_STALE_POLLS = 5  # the same picture this many polls in a row: frozen, not live
+
+
+class StaleSnapshots:
+    """Whether snapshot polling keeps returning the very same picture.
+
+    A live camera's sensor noise changes every JPEG; a frozen video pipeline
+    (or a cached snapshot) returns identical bytes. ``seen(digest)`` is True
+    from the ``limit``-th identical picture in a row on."""
+
+    def __init__(self, limit: int = SNAPSHOT_STALE_POLLS) -> None:
+        self.limit = limit
+        self._last: bytes | None = None
+        self._repeats = 0
+
+    def seen(self, digest: bytes) -> bool:
+        self._repeats = self._repeats + 1 if digest == self._last else 1
+        self._last = digest
+        return self._repeats >= self.limit
+
+
 # --------------------------------------------------------------------------- frame rate
 
 SETTLE_S = 1.0  # frames of the first second after an open are the decoder's backlog
@@ -168,9 +189,34 @@ class FrameRate:
 # --------------------------------------------------------------------------- health
 
 
+Status = Literal["streaming", "degraded", "offline"]
+
+#: What a capture failure means, in words a person can act on (the ``reason``
+#: tokens of the health detail). Kept free of the words the alert rules look
+#: for ("stall" raises camera_stalled, "tamper" camera_tampered) except where meant.
+ADVICE: dict[str, str] = {
+    "open_failed": "the stream could not be opened: check that the camera is powered and"
+    " reachable, its RTSP port (554) open, and the stream user and password",
+    "stream_ended": "the camera closed the stream or the network link broke",
+    "stalled": "the connection stayed open but frames stopped (camera overloaded or hung)",
+    "no_frame": "the stream opened but sent no picture (a codec OpenCV cannot decode?)",
+    "no_source": "no stream or snapshot URL: set stream_uri, or let ONVIF find them",
+    "snapshot_failed": "snapshots fail too: check the camera's HTTP port and credentials",
+    "snapshot_stale": "the camera's snapshot has not changed for several polls: its picture"
+    " is frozen (restart the camera's video service)",
+    "stream_lookup_failed": "asking the camera for its stream over ONVIF failed",
+}
+DEGRADED = "counting from snapshots at lower confidence until the stream is back"
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureHealth:
-    """One camera's capture health at one moment."""
+    """One camera's capture health at one moment.
+
+    ``status``: ``streaming`` (frames from the stream), ``degraded`` (the
+    stream is down; counting from snapshots, ``reason`` says why the stream
+    is down) or ``offline`` (no frames at all; ``reason`` says why).
+    """
 
     online: bool
     state: CaptureState
@@ -181,10 +227,18 @@ class CaptureHealth:
     offline_for_s: float | None
     reason: str | None
     retry_in_s: float | None
+    advice: str | None = None
+
+    @property
+    def status(self) -> Status:
+        if not self.online:
+            return "offline"
+        return "degraded" if self.mode == "snapshot" else "streaming"
 
     def detail(self) -> str:
-        """``state=streaming mode=rtsp frame_age_s=0.2 resolution=640x480`` and so on."""
-        parts = [f"state={self.state.value}"]
+        """``status=streaming state=streaming mode=rtsp frame_age_s=0.2 resolution=640x480``,
+        then ``reason=…`` and its advice after a semicolon when there is one."""
+        parts = [f"status={self.status}", f"state={self.state.value}"]
         if self.mode is not None:
             parts.append(f"mode={self.mode}")
         if self.frame_age_s is not None:
@@ -197,7 +251,8 @@ class CaptureHealth:
             parts.append(f"retry_in_s={self.retry_in_s:.1f}")
         if self.reason:
             parts.append(f"reason={self.reason}")
-        return " ".join(parts)
+        text = " ".join(parts)
+        return f"{text}; {self.advice}" if self.advice else text
 
 
 class HealthTracker:
@@ -218,21 +273,33 @@ class HealthTracker:
         self._state = CaptureState.STARTING
         self._mode: SourceKind | Literal["snapshot"] | None = None
         self._reason: str | None = None
+        self._advice: str | None = None
+        self._degraded: str | None = None  # why the stream is down while on snapshots
+        self._degraded_advice: str | None = None
         self._retry_at: float | None = None
         self._started_at: float | None = None
 
     def started(self, now: float) -> None:
         self._started_at = now
 
-    def opened(self, now: float, settle_s: float | None = None) -> None:
-        """A stream (or snapshot polling) starts: measure its rate afresh."""
+    def opened(self, now: float, settle_s: float | None = None, *, snapshots: bool = False) -> None:
+        """A stream (or snapshot polling) starts: measure its rate afresh.
+
+        For snapshots the last stream failure is kept as the reason of the
+        degraded state."""
         self._rate.opened(now, settle_s)
+        if snapshots:
+            self._degraded = self._reason or "no_stream"
+            self._degraded_advice = self._advice
+        else:
+            self._degraded = None
 
     def frame(self, now: float, resolution: tuple[int, int] | None = None) -> float | None:
         """Count a frame; returns the length of the outage it ends (seconds), if any."""
         gap = now - self._last_frame if self._last_frame is not None else None
         self._last_frame = now
         self._reason = None
+        self._advice = None
         self._rate.frame(now)
         if resolution is not None:
             self._resolution = resolution
@@ -246,16 +313,20 @@ class HealthTracker:
         mode: SourceKind | Literal["snapshot"] | None = None,
         reason: str | None = None,
         retry_in_s: float | None = None,
+        advice: str | None = None,
     ) -> None:
         self._state = state
         if mode is not None:
             self._mode = mode
         if reason is not None:
             self._reason = reason
+            self._advice = advice
         self._retry_at = now + retry_in_s if retry_in_s is not None else None
 
     def health(self, now: float) -> CaptureHealth:
         online = self._online(now)
+        degraded = online and self._mode == "snapshot"
+        reason = self._degraded if degraded else (None if online else self._reason)
         offline_since = self._last_frame if self._last_frame is not None else self._started_at
         frame_age = now - self._last_frame if self._last_frame is not None else None
         return CaptureHealth(
@@ -266,9 +337,18 @@ class HealthTracker:
             resolution=self._resolution,
             mode=self._mode,
             offline_for_s=None if online or offline_since is None else now - offline_since,
-            reason=None if online else self._reason,
+            reason=reason,
             retry_in_s=max(0.0, self._retry_at - now) if self._retry_at is not None else None,
+            advice=self._advice_for(reason, online),
         )
+
+    def _advice_for(self, reason: str | None, online: bool) -> str | None:
+        if reason is None:
+            return None
+        if online:  # degraded: why the stream is down, and what we do meanwhile
+            said = self._degraded_advice or ADVICE.get(reason)
+            return f"{said}; {DEGRADED}" if said else DEGRADED
+        return self._advice or ADVICE.get(reason)
 
     def _online(self, now: float) -> bool:
         return self._last_frame is not None and now - self._last_frame < self.stall_s

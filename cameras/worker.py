@@ -37,6 +37,9 @@ from gateway.settings import CameraConfig
 log = structlog.get_logger("floorwatch.cameras.worker")
 
 Emit = Callable[[Observation], None]
+#: Counts from snapshots (the stream is down) weigh this much of their usual
+#: confidence: one picture a second or slower, and nothing proves it is live.
+DEGRADED_CONFIDENCE = 0.5
 
 
 class ZoneCount(Protocol):
@@ -164,10 +167,10 @@ class CameraWorker:
         while not self._stop.is_set():
             self._stop.wait(max(0.0, due - time.monotonic()))
             frame = capture.next_frame(seq, timeout_s=min(period, 0.5))
+            health = capture.health()
             if frame is not None:
                 seq = frame.seq
-                self._count(frame)
-            health = capture.health()
+                self._count(frame, DEGRADED_CONFIDENCE if health.status == "degraded" else 1.0)
             now = time.monotonic()
             measured = health.fps is not None
             changed = health.online != last_online or (measured and not last_measured)
@@ -177,7 +180,7 @@ class CameraWorker:
             last_measured = measured
             due = next_due(due, period, time.monotonic())
 
-    def _count(self, frame: Frame) -> None:
+    def _count(self, frame: Frame, confidence_factor: float = 1.0) -> None:
         try:
             estimates = self._estimator.estimate(frame.image, frame.at)
         except Exception as exc:  # per-frame guard: log, count, go on
@@ -198,7 +201,7 @@ class CameraWorker:
                     source_id=self.camera.id,
                     count=int(est.count),
                     at=frame.at,
-                    confidence=float(est.confidence),
+                    confidence=float(est.confidence) * confidence_factor,
                 )
             )
 

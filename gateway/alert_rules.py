@@ -129,6 +129,7 @@ def in_maintenance(device_id: str, now: datetime, windows: Sequence[MaintenanceW
 
 DEVICE_RULES = (
     "camera_offline",
+    "camera_degraded",
     "camera_stalled",
     "camera_tampered",
     "sensor_stale",
@@ -193,7 +194,10 @@ def _camera(
     found: list[tuple[str, Severity, str]] = []
     if tampered or ("tamper" in detail and "cleared" not in detail):
         found.append(("camera_tampered", Severity.CRITICAL, "tampered (covered, moved or blinded)"))
-    if "stall" in detail:
+    if d.online and "status=degraded" in detail:
+        # the stream is down, counts come from snapshots: say why (the detail's reason)
+        found.append(("camera_degraded", Severity.WARNING, d.detail))
+    elif "stall" in detail:
         found.append(("camera_stalled", Severity.WARNING, d.detail))
     elif not d.online:
         found.append(("camera_offline", Severity.WARNING, d.detail or "offline"))

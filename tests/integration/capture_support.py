@@ -114,7 +114,12 @@ def assert_no_secret(
 def state_of(o: Observation) -> str:
     """``state=...`` of a camera DeviceHealth detail."""
     assert isinstance(o, DeviceHealth)
-    return o.detail.split()[0].removeprefix("state=")
+    return next(w for w in o.detail.split() if w.startswith("state=")).removeprefix("state=")
+
+
+def in_status(status: str) -> Callable[[Observation], bool]:
+    """A camera DeviceHealth whose detail says ``status=<status>``."""
+    return lambda o: isinstance(o, DeviceHealth) and f"status={status}" in o.detail
 
 
 def in_mode(mode: str, online: bool = True) -> Callable[[Observation], bool]:

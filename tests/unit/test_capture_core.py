@@ -144,7 +144,10 @@ def test_health_online_until_stall_then_outage_reported() -> None:
         assert t.frame(1.0 + i / 10, (640, 480)) is None
     h = t.health(2.0)
     assert h.online and h.fps == pytest.approx(10.0) and h.resolution == (640, 480)
-    assert h.detail() == "state=streaming mode=rtsp frame_age_s=0.0 resolution=640x480"
+    assert (
+        h.detail()
+        == "status=streaming state=streaming mode=rtsp frame_age_s=0.0 resolution=640x480"
+    )
     t.state(CaptureState.RECONNECTING, 3.0, reason="open_failed", retry_in_s=1.5)
     h = t.health(4.5)
     assert not h.online and h.fps == 0.0
@@ -201,7 +204,7 @@ def test_measured_rate_is_the_stream_rate_whatever_the_backlog(
 ) -> None:
     rate = FrameRate(window_s=5.0, settle_s=1.0)
     rate.opened(0.0)
-    times = opening(burst, fps, seconds + 1.0)
+    times = opening(burst, fps, seconds + 1.0 + 1.0 / fps)  # live frames span >= 1 s
     feed(rate, times)
     measured = rate.fps(times[-1])
     assert measured is not None and measured == pytest.approx(fps, rel=1e-6)
