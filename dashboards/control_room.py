@@ -50,6 +50,7 @@ RULES = (
     "humidity_low",
     "co2_high",
     "camera_offline",
+    "camera_degraded",
     "camera_stalled",
     "camera_tampered",
     "sensor_stale",
@@ -223,13 +224,13 @@ def _alerts(t: Texts, view: SiteView) -> table.Panel:
     )
     columns = ["time", "zone", "device", "rule", "severity", "state", "value", "threshold"]
     if t.lang == "vi":
-        # The gateway's message is English (logs, integrations): the Vietnamese board says
-        # the same from the rule, the zone, the value and the threshold.
+        columns.append("message")
+    else:
+        # The gateway writes its messages in Vietnamese (gateway.alert_rules): the English
+        # board says the same from the rule, the zone, the value and the threshold.
         panel = panel.override_by_name(
             "message", [dm.DynamicConfigValue(id_val="custom.hidden", value=True)]
         )
-    else:
-        columns.append("message")
     return with_names(panel, _columns(t, columns))
 
 

@@ -5,6 +5,13 @@ expected waits, device health, the spool) and returns a ``Condition`` per
 rule and subject that does not hold; ``gateway.alerts.AlertBook`` turns the
 stream of conditions into alert transitions. Every rule and its settings are
 listed in docs/alerts.md.
+
+A condition's message is a Vietnamese sentence, the language of the center's
+staff (MQTT notifications, ``floorwatch alerts``, the dashboards), with
+Vietnamese figures (``gateway.vi_text``); a device's own detail (a camera's
+reason and advice, a sensor's staleness) follows it as the device reported it.
+Programs read the rule, subject, value and threshold; the control-room page
+says the alert from those in its own language.
 """
 
 from __future__ import annotations
@@ -18,6 +25,22 @@ from gateway.levels import RANK
 from gateway.live import Severity, ZoneState
 from gateway.observations import DeviceHealth, DeviceKind
 from gateway.settings import AlertRules, ComfortBand, CrowdLevel, MaintenanceWindow
+from gateway.vi_text import number
+
+# A zone's crowd level as a crowd alert says it ("Khu chờ: mật độ đông (150 người)").
+LEVEL_WORDS = {
+    CrowdLevel.CALM: "mật độ bình thường",
+    CrowdLevel.BUSY: "khá đông",
+    CrowdLevel.CROWDED: "mật độ đông",
+    CrowdLevel.CRITICAL: "quá tải",
+}
+# Climate quantities: their words, unit and decimals in a message.
+QUANTITY_WORDS = {
+    "temperature": ("nhiệt độ", " °C", 1),
+    "humidity": ("độ ẩm", "%", 0),
+    "co2": ("nồng độ CO₂", " ppm", 0),
+}
+STATUS_WORDS = {"low": "thấp", "high": "cao"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +63,7 @@ def zone_conditions(state: ZoneState, zone: ZoneRule, rules: AlertRules) -> list
                 "crowd_level",
                 z,
                 Severity.CRITICAL if critical else Severity.WARNING,
-                f"{state.name} is {state.level.value}: {state.occupancy} people",
+                f"{state.name}: {LEVEL_WORDS[state.level]} ({number(state.occupancy)} người)",
                 float(state.occupancy),
                 round(zone.alert_people, 1),
                 zone_id=z,
@@ -54,7 +77,8 @@ def zone_conditions(state: ZoneState, zone: ZoneRule, rules: AlertRules) -> list
                 "capacity",
                 z,
                 Severity.CRITICAL,
-                f"{state.name}: {state.occupancy} people, capacity {zone.capacity}",
+                f"{state.name}: vượt sức chứa ({number(state.occupancy)} người,"
+                f" sức chứa {number(zone.capacity)})",
                 float(state.occupancy),
                 limit,
                 zone_id=z,
@@ -71,21 +95,23 @@ def climate_conditions(state: ZoneState, band: ComfortBand, rules: AlertRules) -
     t_lo, t_hi = band.temperature_c
     h_lo, h_hi = band.humidity_pct
     checks = (
-        ("temperature", c.temperature_status, c.temperature_mean_5m, "°C", t_lo, t_hi),
-        ("humidity", c.humidity_status, c.humidity_mean_5m, "% RH", h_lo, h_hi),
-        ("co2", c.co2_status, c.co2_mean_5m, "ppm", None, band.co2_ppm_max),
+        ("temperature", c.temperature_status, c.temperature_mean_5m, t_lo, t_hi),
+        ("humidity", c.humidity_status, c.humidity_mean_5m, h_lo, h_hi),
+        ("co2", c.co2_status, c.co2_mean_5m, None, band.co2_ppm_max),
     )
     out = []
-    for quantity, status, mean, unit, low, high in checks:
+    for quantity, status, mean, low, high in checks:
         if status not in ("low", "high") or mean is None:
             continue
         edge = low if status == "low" else high
+        words, unit, digits = QUANTITY_WORDS[quantity]
         out.append(
             Condition(
                 f"{quantity}_{status}",
                 state.zone_id,
                 Severity.WARNING,
-                f"{state.name}: {quantity} {mean:.1f} {unit} is {status} (5-minute mean)",
+                f"{state.name}: {words} {STATUS_WORDS[status]}"
+                f" ({number(mean, digits)}{unit}, trung bình 5 phút)",
                 round(mean, 2),
                 edge,
                 zone_id=state.zone_id,
@@ -111,8 +137,8 @@ def waiting_conditions(waits: Iterable[ServiceWait], rules: AlertRules) -> list[
             "waiting_time",
             w.service_id,
             Severity.WARNING,
-            f"{w.name}: {w.waiting} waiting at {w.open_counters} counters,"
-            f" expected wait {w.expected_wait_s / 60:.0f} min",
+            f"{w.name}: {number(w.waiting)} phiếu đang chờ, {number(w.open_counters)} quầy"
+            f" đang mở, thời gian chờ dự kiến {number(w.expected_wait_s / 60)} phút",
             round(w.expected_wait_s, 1),
             rules.waiting_target_s,
             zone_id=w.zone_id,
@@ -166,7 +192,8 @@ def device_conditions(
                     "sensor_stale",
                     d.device_id,
                     Severity.WARNING,
-                    f"sensor {d.device_id}: {d.detail or 'offline'}",
+                    f"Cảm biến {d.device_id} ngừng gửi số liệu"
+                    + (f" – {d.detail}" if d.detail else ""),
                     zone_id=zone,
                     device_id=d.device_id,
                 )
@@ -177,7 +204,7 @@ def device_conditions(
                     "battery_low",
                     d.device_id,
                     Severity.INFO,
-                    f"{d.device_id}: battery {d.battery_pct:.0f} %",
+                    f"Cảm biến {d.device_id} sắp hết pin (còn {number(d.battery_pct)}%)",
                     d.battery_pct,
                     rules.battery_low_pct,
                     zone_id=zone,
@@ -191,24 +218,28 @@ def _camera(
     d: DeviceHealth, rules: AlertRules, zone: str | None, tampered: bool, video_lost: bool = False
 ) -> list[Condition]:
     detail = d.detail.lower()
-    found: list[tuple[str, Severity, str]] = []
+    found: list[tuple[str, Severity, str]] = []  # rule, severity, what is wrong (and the detail)
     if tampered or ("tamper" in detail and "cleared" not in detail):
-        found.append(("camera_tampered", Severity.CRITICAL, "tampered (covered, moved or blinded)"))
+        text = "bị che khuất, xoay hướng hoặc bị chiếu chói"
+        found.append(("camera_tampered", Severity.CRITICAL, text))
     if d.online and "status=degraded" in detail:
         # the stream is down, counts come from snapshots: say why (the detail's reason)
-        found.append(("camera_degraded", Severity.WARNING, d.detail))
+        text = f"mất luồng hình ảnh, đang đếm người từ ảnh chụp: {d.detail}"
+        found.append(("camera_degraded", Severity.WARNING, text))
     elif "stall" in detail:
-        found.append(("camera_stalled", Severity.WARNING, d.detail))
+        found.append(("camera_stalled", Severity.WARNING, f"không truyền hình ảnh: {d.detail}"))
     elif not d.online:
-        found.append(("camera_offline", Severity.WARNING, d.detail or "offline"))
+        text = f"mất tín hiệu: {d.detail or 'không kết nối được'}"
+        found.append(("camera_offline", Severity.WARNING, text))
     elif video_lost:
-        found.append(("camera_offline", Severity.WARNING, "video_lost (reported by the camera)"))
+        text = "mất tín hiệu: video_lost (camera báo mất hình)"
+        found.append(("camera_offline", Severity.WARNING, text))
     return [
         Condition(
             rule,
             d.device_id,
             severity,
-            f"camera {d.device_id}: {text}",
+            f"Camera {d.device_id} {text}",
             d.fps,
             None,
             zone_id=zone,
@@ -228,7 +259,8 @@ def spool_conditions(fill_ratio: float, warn_ratio: float) -> list[Condition]:
             "spool_backlog",
             "spool",
             Severity.CRITICAL if critical else Severity.WARNING,
-            f"InfluxDB spool is {fill_ratio:.0%} full: the database is not taking writes",
+            "Chưa ghi được số liệu vào cơ sở dữ liệu (InfluxDB): bộ nhớ đệm đã đầy"
+            f" {number(fill_ratio * 100)}%",
             round(fill_ratio, 4),
             warn_ratio,
         )
