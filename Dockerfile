@@ -5,7 +5,7 @@
 # into a virtualenv, the second copies that virtualenv and the source; no pip
 # cache ends up in the image. Runs as an unprivileged user.
 
-FROM python:3.11.11-slim-bookworm AS build
+FROM python:3.11.11-slim-bookworm@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5 AS build
 # URLLIB3_NO_OVERRIDE with urllib3-future built from source: it installs beside the
 # real urllib3 instead of replacing it under influxdb-client (script/bootstrap).
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 URLLIB3_NO_OVERRIDE=1
@@ -22,7 +22,7 @@ COPY gateway gateway
 COPY sensors sensors
 RUN /opt/floorwatch/bin/pip install --no-deps .
 
-FROM python:3.11.11-slim-bookworm
+FROM python:3.11.11-slim-bookworm@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5
 LABEL org.opencontainers.image.title="floorwatch" \
       org.opencontainers.image.description="Edge gateway for public-administration service centers" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -31,6 +31,7 @@ app.add_typer(__import__("cameras.cli").cli.cameras_app, name="cameras")
 app.add_typer(__import__("cameras.counting_cli").counting_cli.counting_app, name="counting")
 app.add_typer(__import__("gateway.alerts_cli").alerts_cli.alerts_app, name="alerts")
 app.add_typer(__import__("api.cli").cli.api_app, name="api")
+app.add_typer(__import__("sensors.acl_cli").acl_cli.mqtt_app, name="mqtt")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="site file (YAML)", exists=False, dir_okay=False)
