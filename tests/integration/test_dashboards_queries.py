@@ -181,19 +181,30 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="module")
-def database(influxdb1: InfluxDB1Server, settings: Settings) -> Iterator[str]:
-    db = "t_dashboards_queries"
-    influxdb1.create_database(db)
-    zones = zone_geometries(settings.zones)
+def observations(settings: Settings) -> list[Observation]:
+    """What the simulated sensors said over the DAYS opening hours (the nights left out)."""
     model = CenterModel(settings, 7, FIRST_DAY)
-    lines: list[str] = []
+    said: list[Observation] = []
     for d in range(DAYS):
         day = FIRST_DAY + timedelta(days=d)
         if d:
             model.step(day - timedelta(minutes=1))  # the night, silently
-        for obs in _observations(settings, model.step(day + DAY_LENGTH)):
-            lines.extend(to_lines(settings.site.id, obs, zones))
-        lines.extend(_engine_lines(settings, day))
+        said.extend(_observations(settings, model.step(day + DAY_LENGTH)))
+    return said
+
+
+@pytest.fixture(scope="module")
+def database(
+    influxdb1: InfluxDB1Server, settings: Settings, observations: list[Observation]
+) -> Iterator[str]:
+    db = "t_dashboards_queries"
+    influxdb1.create_database(db)
+    zones = zone_geometries(settings.zones)
+    lines: list[str] = []
+    for obs in observations:
+        lines.extend(to_lines(settings.site.id, obs, zones))
+    for d in range(DAYS):
+        lines.extend(_engine_lines(settings, FIRST_DAY + timedelta(days=d)))
     for start in range(0, len(lines), 5000):
         response = httpx.post(
             f"{influxdb1.url}/write",
@@ -309,3 +320,213 @@ def test_heatmap_cells_are_the_value_at_that_hour(
         if ten <= datetime.fromtimestamp(row[0] / 1e9, UTC) < ten + timedelta(hours=1)
     )
     assert value == pytest.approx(direct)
+
+
+# --------------------------------------------------------------------------- values, not just series
+#
+# The panels are read for the values the scenario is known to produce: for the
+# simulated sensors, the figures each panel stands for ("visitors per day",
+# "counters in use per hour", "mean CO2 per 10 minutes") computed in Python from
+# the observations written, with the local calendar; for the points written by
+# hand (the engine's states and alerts, camera events, the staffing plan), their
+# literal values.
+
+
+def _answered(
+    server: InfluxDB1Server, db: str, query: str, tag_keys: list[str]
+) -> dict[tuple[str, ...], list[list[Any]]]:
+    series = server.query(query, db, epoch="ms").get("series", [])
+    return {
+        tuple(s.get("tags", {}).get(k, "") for k in tag_keys): [list(r) for r in s["values"]]
+        for s in series
+    }
+
+
+def _panel_queries(server: InfluxDB1Server, db: str, settings: Settings) -> list[str]:
+    queries = []
+    for model in build_dashboards(settings):
+        dashboard = dashboard_json(model)
+        variables = _variables(dashboard, server, db)
+        for panel, target in _targets(dashboard):
+            from_ms, to_ms = _range_ms(panel)
+            interval = grafana_interval(
+                from_ms, to_ms, MAX_DATA_POINTS, panel.get("interval") or "30s"
+            )
+            queries.append(
+                expand(
+                    target["query"],
+                    from_ms=from_ms,
+                    to_ms=to_ms,
+                    interval_ms=interval,
+                    variables=variables,
+                )
+            )
+    return queries
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _local_days() -> list[datetime]:
+    """The local days the panels' range covers (its start to the day of its end)."""
+    days, day = [], RANGE_FROM
+    while day <= RANGE_TO:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _ten_minutes(at: datetime) -> int:
+    local = at.astimezone(TZ)
+    return _ms(local.replace(minute=local.minute - local.minute % 10, second=0, microsecond=0))
+
+
+def test_the_sensor_panels_show_what_the_simulated_days_did(
+    influxdb1: InfluxDB1Server,
+    database: str,
+    settings: Settings,
+    observations: list[Observation],
+) -> None:
+    queries = _panel_queries(influxdb1, database, settings)
+
+    def panel(fragment: str, tag_keys: list[str]) -> dict[tuple[str, ...], list[list[Any]]]:
+        [query] = [q for q in queries if fragment in q]
+        return _answered(influxdb1, database, query, tag_keys)
+
+    days = _local_days()
+    # Visitors per day: entries per local day at each door from outside (not the stairs).
+    outside = {d.id for d in settings.doors if d.from_zone is None}
+    assert outside == {"d-main", "d-side"}
+    doors = [o for o in observations if isinstance(o, DoorTraffic) and o.door_id in outside]
+    assert panel('sum("entries") FROM "door_traffic"', ["door"]) == {
+        (door,): [
+            [
+                _ms(day),
+                sum(
+                    o.entries
+                    for o in doors
+                    if o.door_id == door and o.at.astimezone(TZ).date() == day.date()
+                ),
+            ]
+            for day in days
+        ]
+        for door in sorted({o.door_id for o in doors})
+    }
+    # Tickets issued per day, per service group.
+    tickets = [o for o in observations if isinstance(o, TicketEvent)]
+    issued = [o for o in tickets if o.event == "issued"]
+    assert panel('sum("count") FROM "queue"', ["service"]) == {
+        (service,): [
+            [
+                _ms(day),
+                sum(
+                    1
+                    for o in issued
+                    if o.service_id == service and o.at.astimezone(TZ).date() == day.date()
+                ),
+            ]
+            for day in days
+        ]
+        for service in sorted({o.service_id for o in issued})
+    }
+    # Counters in use per hour: distinct counters that called a ticket in that local hour.
+    called = [o for o in tickets if o.event == "called" and o.counter is not None]
+    hours = [
+        RANGE_FROM + timedelta(hours=h)
+        for h in range(int((RANGE_TO - RANGE_FROM).total_seconds() // 3600) + 1)
+    ]
+    in_use = panel('count(distinct("counter")) FROM "queue"', [])[()]
+    assert in_use == [
+        [_ms(hour), len({o.counter for o in called if hour <= o.at < hour + timedelta(hours=1)})]
+        for hour in hours
+    ]
+    assert max(n for _, n in in_use) >= 5, "the simulated mornings open several counters"
+    # Climate per zone: the mean of each quantity over each 10 minutes.
+    climate = [o for o in observations if isinstance(o, Climate)]
+    for field, attribute in (
+        ("temperature", "temperature_c"),
+        ("humidity", "humidity_pct"),
+        ("co2", "co2_ppm"),
+    ):
+        for zone in sorted({o.zone_id for o in climate}):
+            matching = [
+                q for q in queries if f'mean("{field}") FROM "climate"' in q and f"'{zone}'" in q
+            ]
+            if not matching:
+                continue  # the facility board shows the zones with climate panels only
+            buckets: dict[int, list[float]] = {}
+            for o in climate:
+                value = getattr(o, attribute)
+                if o.zone_id == zone and value is not None and RANGE_FROM <= o.at <= RANGE_TO:
+                    buckets.setdefault(_ten_minutes(o.at), []).append(value)
+            expected = [[t, pytest.approx(sum(v) / len(v))] for t, v in sorted(buckets.items())]
+            [query] = matching
+            answered = _answered(influxdb1, database, query, [])
+            assert answered.get((), []) == expected, f"{field} in {zone}"
+    # Device health: each sensor online, with the last battery level it reported.
+    health = sorted((o for o in observations if isinstance(o, DeviceHealth)), key=lambda o: o.at)
+    table = panel('FROM "device_health"', ["device", "kind"])
+    last_battery = {o.device_id: o.battery_pct for o in health if o.battery_pct is not None}
+    assert {k: (r[0][1], r[0][3]) for k, r in table.items()} == {
+        (o.device_id, "sensor"): (True, last_battery.get(o.device_id)) for o in health
+    }
+
+
+def _at_ms(day: int, minutes: int) -> int:
+    return int((FIRST_DAY + timedelta(days=day, minutes=minutes)).timestamp() * 1000)
+
+
+def test_the_engine_panels_show_the_literal_scenario(
+    influxdb1: InfluxDB1Server, database: str, settings: Settings
+) -> None:
+    """What the scenario wrote by hand, read through the panels: known values, not "some"."""
+    queries = _panel_queries(influxdb1, database, settings)
+
+    def series(fragment: str, tag_keys: list[str]) -> dict[tuple[str, ...], list[list[Any]]]:
+        [query] = [q for q in queries if fragment in q]
+        return _answered(influxdb1, database, query, tag_keys)
+
+    zones = settings.zones
+    last_count = series('last("count") FROM "zone_occupancy"', ["zone"])
+    # The last state of zone i: day 3, minute 200 + i, 90 % of the capacity.
+    assert last_count[("f2-waiting",)] == [
+        [_at_ms(2, 200 + [z.id for z in zones].index("f2-waiting")), 162]  # 180 x 0.9
+    ]
+    assert {k[0]: v[0][1] for k, v in last_count.items()} == {
+        z.id: int(z.capacity * 0.9) for z in zones
+    }
+    ratios = series('last("capacity_ratio") FROM "zone_occupancy"', ["zone"])
+    assert {k[0]: v[0][1] for k, v in ratios.items()} == {z.id: 0.9 for z in zones}
+    levels = series('last("level") FROM "zone_occupancy"', ["zone"])
+    assert {k[0]: [r[1] for r in v] for k, v in levels.items()} == {
+        z.id: ["calm", "busy", "crowded"] * 3 for z in zones
+    }
+    waiting = series('max("waiting") FROM "zone_occupancy"', ["zone"])
+    assert {k[0]: [r[1] for r in v] for k, v in waiting.items()} == {
+        "f2-waiting": [2, 12, 18] * 3  # 20 tickets x 0.1, 0.6, 0.9
+    }
+    waits = series('mean("expected_wait_s") FROM "zone_occupancy"', ["zone"])
+    assert {k[0]: [r[1] for r in v] for k, v in waits.items()} == {
+        "f2-waiting": [60, 360, 540] * 3  # 600 s x 0.1, 0.6, 0.9
+    }
+    alerts = series('FROM "alerts"', ["zone", "device", "rule", "severity"])
+    assert {k: [r[1:] for r in v] for k, v in alerts.items()} == {
+        ("f2-waiting", "", "crowd_level", "warning"): [
+            ["active", "crowd_level in f2-waiting", 1, 0.8]
+        ],
+        ("f2-counters", "", "co2_high", "warning"): [
+            ["resolved", "co2_high in f2-counters", 1, 0.8]
+        ],
+    }
+    events = series('FROM "camera_events"', ["camera", "event"])
+    assert {k: [r[1] for r in v] for k, v in events.items()} == {
+        ("cam-f2-hall", "motion"): [False],  # cleared a minute after it started
+        ("cam-f2-hall", "tamper"): [True],
+    }
+    plan = series('FROM "staffing_plan"', [])
+    assert plan[()] == [
+        [_at_ms(day, (hour - 7) * 60), 2 * len(settings.services)]  # 2 counters per group
+        for day in range(DAYS)
+        for hour in range(8, 17)
+    ]
