@@ -7,6 +7,14 @@ to the point sink with a callback that acknowledges the batch's messages once
 the points are durable. A message that cannot be decoded goes to the
 dead-letter record and is acknowledged in order with its batch: never a crash,
 never a silent drop.
+
+Nothing here may hold the event loop (the API answers on it): a batch is
+decoded in slices of at most ``SLICE_MESSAGES`` messages or ``SLICE_BYTES`` of
+payload, yielding to the loop between them; a payload over
+``MAX_PAYLOAD_BYTES`` is dead-lettered without being parsed; dead letters are
+written to their file off the loop, a few times a second, in one write; and
+decode failures are logged once per topic per minute within an overall budget
+(``LogThrottle``), so a flood on 50,000 topics is a few lines, not 50,000.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ from sensors.topics import TopicRouter
 log = structlog.get_logger("floorwatch.hub")
 
 BATCH_MAX = 2000
+SLICE_MESSAGES = 200  # decoded between two yields to the event loop
+SLICE_BYTES = 256 * 1024  # or this much payload, whichever comes first
+MAX_PAYLOAD_BYTES = 64 * 1024  # a sensor reading is well under 1 KiB
+DEAD_LETTER_FLUSH_S = 0.25
 
 
 class Observer(Protocol):
@@ -58,6 +70,7 @@ class HubStats:
     messages: int = 0
     observations: int = 0
     decode_errors: int = 0
+    oversized: int = 0
     unrouted: int = 0
     duplicates: int = 0
     internal_errors: int = 0
@@ -103,7 +116,7 @@ class Hub:
             {s.id: s.interval_s * stale_factor for s in sensors}, start=self._stale_start
         )
         self._expected = {s.id: s.interval_s for s in sensors}
-        self._throttle = LogThrottle(60.0)
+        self._throttle = LogThrottle(60.0, per_interval=60, burst=10)
         self.stats = HubStats()
 
     @property
@@ -114,20 +127,45 @@ class Hub:
         snapshot = self._counters.load()
         if snapshot is not None:
             self._tracker.restore(snapshot)
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._consume(), name="hub-consume")
-            tg.create_task(self._watch(), name="hub-watch")
-            if self._inbox is not None:
-                tg.create_task(self._drain(self._inbox), name="hub-inbox")
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._consume(), name="hub-consume")
+                tg.create_task(self._watch(), name="hub-watch")
+                tg.create_task(self._flush_dead_letters(), name="hub-dead-letters")
+                if self._inbox is not None:
+                    tg.create_task(self._drain(self._inbox), name="hub-inbox")
+        finally:
+            await asyncio.shield(asyncio.to_thread(self._write_dead_letters))
 
     # ------------------------------------------------------------------ messages
 
     async def _consume(self) -> None:
         while True:
             items = await self._buffer.get_batch(BATCH_MAX)
-            lines, door_seen = self.process(items)
+            lines: list[str] = []
+            door_seen = False
+            for part in _slices(items):
+                part_lines, part_door = self.process(part)
+                lines += part_lines
+                door_seen |= part_door
+                await asyncio.sleep(0)  # let the API and the other tasks run
             snapshot = self._tracker.snapshot() if door_seen else None
             await self._sink.submit(lines, self._on_durable(items, snapshot))
+
+    async def _flush_dead_letters(self) -> None:
+        """Write queued dead letters to their file off the loop, a few times a second."""
+        while True:
+            await asyncio.sleep(DEAD_LETTER_FLUSH_S)
+            if self._dead.queued:
+                await asyncio.to_thread(self._write_dead_letters)
+
+    def _write_dead_letters(self) -> None:
+        try:
+            self._dead.flush()
+        except OSError as exc:  # a full or read-only disk: keep running, say so
+            allowed, _ = self._throttle.allow("\0dead-letter-file", time.monotonic())
+            if allowed:
+                log.error("hub.dead_letters_unwritable", path=str(self._dead.path), reason=str(exc))
 
     async def _drain(self, inbox: ObservationInbox) -> None:
         """Observations from other threads (camera workers): engine, points.
@@ -177,6 +215,13 @@ class Hub:
             self.stats.unrouted += 1
             self._dead_letter(item, None, "no sensor is configured for this topic")
             return False
+        if len(item.payload) > MAX_PAYLOAD_BYTES:
+            self.stats.oversized += 1
+            reason = f"payload of {len(item.payload)} bytes is over {MAX_PAYLOAD_BYTES}"
+            for sensor in sensors:
+                self.stats.decode_errors += 1
+                self._dead_letter(item, sensor.id, reason)
+            return False
         message = Message(item.topic, item.payload, item.received_at)
         door_seen = False
         for sensor in sensors:
@@ -216,7 +261,9 @@ class Hub:
                 sensor=sensor_id,
                 reason=reason,
                 suppressed_since_last=held,
-                total_for_topic=self._dead.per_topic[item.topic],
+                suppressed_all_topics=self._throttle.line_logged(),
+                total_for_topic=self._dead.count_for(item.topic),
+                total=self._dead.total,
             )
 
     # ------------------------------------------------------------------ periodic
@@ -250,3 +297,17 @@ class Hub:
         return DeviceHealth(
             device_id="gateway", kind=DeviceKind.GATEWAY, online=True, at=now, detail=detail
         )
+
+
+def _slices(items: Sequence[Inbound]) -> list[Sequence[Inbound]]:
+    """Consecutive parts of ``items`` of at most SLICE_MESSAGES messages or SLICE_BYTES."""
+    parts: list[Sequence[Inbound]] = []
+    start = size = 0
+    for i, item in enumerate(items):
+        if i > start and (i - start >= SLICE_MESSAGES or size + len(item.payload) > SLICE_BYTES):
+            parts.append(items[start:i])
+            start, size = i, 0
+        size += len(item.payload)
+    if start < len(items):
+        parts.append(items[start:])
+    return parts
