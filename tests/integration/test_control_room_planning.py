@@ -251,6 +251,17 @@ def test_facility_sees_hvac_advice_and_others_see_no_tabs(server: LiveServer, br
     page.click(".lang-toggle >> visible=true")
     expect(more_air).to_contain_text("tăng gió tươi lên ít nhất 3.000 m³/h")
 
+    # A zone with a thermometer only: nothing to change, on the figures it has.
+    entrance = ZoneClimateState(temperature_c=27.0, temperature_status="ok")
+    server.call(server.floor.set_climate, "f1-entrance", entrance)
+    page.click('#views .view-tab[data-view="hvac"]')  # showing the view reloads it
+    card = view.locator('section.hvac-zone[data-zone="f1-entrance"]')
+    expect(card.locator("li.action.none")).to_have_text(
+        "✔ Không cần điều chỉnh theo số liệu hiện có (thiếu số liệu độ ẩm, CO₂)"
+    )
+    expect(card.locator("li.action.no-data")).to_have_count(0)
+    expect(card.locator(".hvac-figures td.v").first).to_have_text("27,0 °C")
+
     # Lunch break: the empty zones get a set-back and the pre-cooling time for 13:30.
     server.app.state.test_clock[0] = LUNCH
     try:
