@@ -21,7 +21,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
-NAMES = ["floorwatch.service", "floorwatch-backup.service", "floorwatch-backup.timer"]
+NAMES = [
+    *("floorwatch.service", "floorwatch-backup.service", "floorwatch-backup.timer"),
+    *("floorwatch-ready.service", "floorwatch-ready.timer"),
+]
 # systemd-analyze security's exposure, times ten: 13 is its "1.3 OK" for floorwatch.service
 # as written; dropping the sandboxing options takes it to 91 ("9.1 UNSAFE").
 MAX_EXPOSURE = 20
@@ -45,6 +48,8 @@ def installed(tmp_path: Path) -> Path:
     (opt / "bin").mkdir(parents=True)
     (opt / "bin" / "floorwatch").symlink_to(Path(sys.executable).parent / "floorwatch")
     (opt / "bin" / "floorwatch-backup").symlink_to(UNITS / "floorwatch-backup")
+    (opt / "bin" / "floorwatch-ready").symlink_to(UNITS / "floorwatch-ready")
+    (opt / "bin" / "python").symlink_to(sys.executable)
     for name in NAMES:
         text = (UNITS / name).read_text(encoding="utf-8")
         (tmp_path / name).write_text(text.replace("/opt/floorwatch", str(opt)), encoding="utf-8")
@@ -65,7 +70,9 @@ def test_verify_reports_a_broken_unit(installed: Path) -> None:
     assert "Failed to parse protect system value" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["floorwatch.service", "floorwatch-backup.service"])
+@pytest.mark.parametrize(
+    "name", ["floorwatch.service", "floorwatch-backup.service", "floorwatch-ready.service"]
+)
 def test_the_services_are_sandboxed(installed: Path, name: str) -> None:
     result = _analyze(
         "security", "--offline=true", f"--threshold={MAX_EXPOSURE}", name, cwd=installed
