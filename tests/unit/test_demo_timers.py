@@ -4,27 +4,68 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from gateway.config_loader import load_settings
 from gateway.demo import CROWD_TIMERS, new_day, scale_timers
+from gateway.settings import Settings
 from tests.integration.gateway_proc import DEMO
 
 
-def test_crowd_timers_follow_the_simulated_clock() -> None:
+def _site_with_timers() -> Settings:
+    """The demo site with literal timers, so the expected values below are literal too."""
     site = load_settings(DEMO, {}).settings
+    alerts = site.alerts.model_copy(
+        update={
+            "crowd_dwell_s": 0,  # no extra hold
+            "climate_dwell_s": 600.0,
+            "waiting_dwell_s": 120.0,
+            "capacity_dwell_s": 30.0,  # half a second at 60x: held at the 1 s floor
+            "clear_s": 45.0,
+            "renotify_s": 600.0,
+            "escalate_s": 1800.0,
+            "counter_idle_s": 90.0,
+            "device_dwell_s": 120.0,
+            "waiting_target_s": 900.0,
+        }
+    )
+    dwell = {"f2-waiting": 90.0}  # the others: 60 s
+    zones = [
+        z.model_copy(
+            update={"crowd": z.crowd.model_copy(update={"dwell_s": dwell.get(z.id, 60.0)})}
+        )
+        for z in site.zones
+    ]
+    return site.model_copy(update={"alerts": alerts, "zones": zones})
+
+
+def test_crowd_timers_follow_the_simulated_clock() -> None:
+    site = _site_with_timers()
     fast = scale_timers(site, 60.0)
-    for name in CROWD_TIMERS:
-        before, after = getattr(site.alerts, name), getattr(fast.alerts, name)
-        if before is None or before == 0:
-            assert after == before, name  # "no extra hold" stays none
-        else:
-            assert after == pytest.approx(max(1.0, before / 60.0)), name
-    waiting = next(z for z in fast.zones if z.id == "f2-waiting")
-    assert waiting.crowd.dwell_s == pytest.approx(1.0)  # 60 s of crowd at 60x
+    assert set(CROWD_TIMERS) == {
+        "crowd_dwell_s",
+        "climate_dwell_s",
+        "waiting_dwell_s",
+        "capacity_dwell_s",
+        "clear_s",
+        "renotify_s",
+        "escalate_s",
+        "counter_idle_s",
+    }
+    assert {name: getattr(fast.alerts, name) for name in CROWD_TIMERS} == {
+        "crowd_dwell_s": 0.0,
+        "climate_dwell_s": 10.0,
+        "waiting_dwell_s": 2.0,
+        "capacity_dwell_s": 1.0,
+        "clear_s": 1.0,
+        "renotify_s": 10.0,
+        "escalate_s": 30.0,
+        "counter_idle_s": 1.5,
+    }
+    assert {z.id: z.crowd.dwell_s for z in fast.zones} == {
+        z.id: 1.5 if z.id == "f2-waiting" else 1.0 for z in site.zones
+    }
     # what measures the equipment or a threshold is left alone
-    assert fast.alerts.device_dwell_s == site.alerts.device_dwell_s
-    assert fast.alerts.waiting_target_s == site.alerts.waiting_target_s
+    assert fast.alerts.device_dwell_s == 120.0
+    assert fast.alerts.waiting_target_s == 900.0
     assert [z.crowd.occupancy for z in fast.zones] == [z.crowd.occupancy for z in site.zones]
 
 
