@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -339,3 +342,52 @@ def test_a_full_buffer_pauses_reading_and_keeps_the_session_alive(
             assert (first[0].topic, first[0].payload) == (f"{topic_prefix}/end", b"end")
 
     asyncio.run(scenario())
+
+
+def test_a_stalled_broker_holds_the_socket_output_at_its_bound(
+    mosquitto_fresh: MosquittoServer, topic_prefix: str
+) -> None:
+    # mosquitto stopped (SIGSTOP) reads nothing: the kernel buffers fill, then
+    # the wrapper's output buffer up to its bound, then paho keeps the rest of
+    # its packets. After SIGCONT every message arrives intact and in order:
+    # the partial writes did not cut a packet.
+    broker = mosquitto_fresh
+    n, size = 2500, 8 * 1024
+    received: list[bytes] = []
+    watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"stall-{topic_prefix[-8:]}")
+    watcher.on_message = lambda _c, _u, m: received.append(bytes(m.payload))
+    subscribed = threading.Event()
+    watcher.on_subscribe = lambda *_a: subscribed.set()
+    watcher.connect(broker.host, broker.port)
+    watcher.subscribe(f"{topic_prefix}/out", qos=0)
+    watcher.loop_start()
+    assert subscribed.wait(10)
+    proc = broker._process.proc  # noqa: SLF001
+    assert proc is not None
+    payloads = [i.to_bytes(4, "big") + bytes([i % 251]) * (size - 4) for i in range(n)]
+
+    async def scenario() -> None:
+        config = _config(broker, f"fw-stall-{topic_prefix[-8:]}")
+        async with running(config, topic_prefix) as (source, _):
+            await wait_connected(source)
+            sock = source._client.socket() if source._client else None  # noqa: SLF001
+            assert isinstance(sock, BufferedSocket)
+            os.kill(proc.pid, signal.SIGSTOP)
+            try:
+                for payload in payloads:  # 20 MiB, more than the kernel buffers hold
+                    source.publish(f"{topic_prefix}/out", payload, qos=0)
+                await until(lambda: sock.send_refusals > 0, state=lambda: sock.output_bytes)
+                assert sock.output_high_water <= sock.max_output
+                assert source._client is not None and source._client.want_write()  # noqa: SLF001
+            finally:
+                os.kill(proc.pid, signal.SIGCONT)
+            await until(lambda: len(received) == n, timeout_s=60, state=lambda: len(received))
+            assert sock.output_high_water <= sock.max_output
+            assert source.stats.connects == 1
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()
+    assert received == payloads
