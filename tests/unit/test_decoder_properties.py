@@ -30,7 +30,7 @@ from sensors.simulator.readings import (
     SimReading,
     TicketReading,
 )
-from tests.unit.decoding_support import CTX, demo_sensors, fixture_list, sensor
+from tests.unit.decoding_support import CTX, corpus, demo_sensors, fixture_list, sensor
 
 # Every registered decoder, with the configs that take its different paths.
 SENSORS: list[SensorConfig] = [
@@ -129,6 +129,33 @@ KEYS = sorted(
         "temp_f",
         "rh",
         "b",
+        "presence",
+        "state",
+        "current_total",
+        "current_counted",
+        "numbering_regions",
+        "time_info",
+        "end_time",
+        "timezone",
+        "region_1",
+        "region_2_count",
+        "people_in",
+        "people_out",
+        "line_total_data",
+        "line_periodic_data",
+        "in_counted",
+        "out_counted",
+        "object",
+        "fCnt",
+        "uplink_message",
+        "decoded_payload",
+        "f_cnt",
+        "received_at",
+        "StatusSNS",
+        "UptimeSec",
+        "Wifi",
+        "Signal",
+        "batteryLevel",
     }
 )
 TIMES = st.sampled_from(
@@ -147,6 +174,13 @@ TIMES = st.sampled_from(
         "C",
         "land",
         "unavailable",
+        "online",
+        "offline",
+        "ON",
+        "2018.02.04 10:24:19",
+        "2022/12/20 19:15:52",
+        "UTC+8:00",
+        "UTC-99:99",
     ]
 )
 SCALARS = st.one_of(
@@ -264,6 +298,69 @@ def test_captured_payloads_with_one_value_replaced(
 ) -> None:
     config, payload = case
     check_contract(config, payload, received_at)
+
+
+# The device corpus: every sensor config it uses, on every topic it uses
+# (availability, LWT, STATE, STATUS8, bridge, LoRaWAN events...), so the
+# contract covers each decoder's topic-dependent paths and config options.
+CORPUS = corpus()
+CORPUS_ROUTES = sorted(
+    {(c.sensor.model_dump_json(), c.message.topic): c.sensor for c in CORPUS}.items()
+)
+CORPUS_OBJECTS = [c for c in CORPUS if c.message.payload.startswith(b"{")]
+
+
+def check_contract_on(config: SensorConfig, topic: str, payload: bytes, at: datetime) -> None:
+    message = Message(topic, payload, at)
+    try:
+        decoded = decode(config, CTX, message)
+    except DecodeError as exc:
+        assert isinstance(exc.reason, str) and exc.reason and len(exc.reason) <= 400
+        exc.reason.encode("utf-8")
+        return
+    assert isinstance(decoded, list)
+    for item in decoded:
+        check_decoded(item, CTX.limits)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    route=st.sampled_from(CORPUS_ROUTES),
+    payload=st.binary(max_size=200) | JSON.map(encoded),
+    received_at=RECEIVED,
+)
+def test_corpus_configs_any_payload(
+    route: tuple[tuple[str, str], SensorConfig], payload: bytes, received_at: datetime
+) -> None:
+    (_, topic), config = route
+    check_contract_on(config, topic, payload, received_at)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(data=st.data(), received_at=RECEIVED | st.just(datetime(2026, 11, 22, 1, 15, 5, tzinfo=UTC)))
+def test_corpus_payloads_with_one_value_replaced(
+    data: st.DataObject, received_at: datetime
+) -> None:
+    case = data.draw(st.sampled_from(CORPUS_OBJECTS))
+    document = json.loads(case.message.payload)
+    node = document
+    while True:
+        key = data.draw(st.sampled_from(sorted(node)))
+        child = node[key]
+        if isinstance(child, dict) and child and data.draw(st.booleans()):
+            node = child
+            continue
+        if (
+            isinstance(child, list)
+            and child
+            and isinstance(child[0], dict)
+            and data.draw(st.booleans())
+        ):
+            node = child[0]
+            continue
+        node[key] = data.draw(JSON)
+        break
+    check_contract_on(case.sensor, case.message.topic, encoded(document), received_at)
 
 
 @pytest.mark.parametrize(
