@@ -245,6 +245,13 @@ function alertText(a) {
   });
 }
 
+// The note as people wrote it: the gateway appends an audit stamp ("[acknowledged by … from …
+// at …]", English, UTC) that the line above already says in the page's language; it stays in
+// the tooltip.
+function noteText(note) {
+  return (note || "").replace(/\s*\[(?:acknowledged|resolved) by [^\]]* at [^\]]*\]/g, "").trim();
+}
+
 function sortedAlerts() {
   const rank = { critical: 0, warning: 1, info: 2 };
   return [...state.alerts.values()].sort((a, b) =>
@@ -272,11 +279,12 @@ function alertItem(a) {
   if (a.acknowledged_by) {
     item.append(el("p", { class: "alert-by" }, `✔ ${T("alerts.by", { who: a.acknowledged_by, at: timeText(a.acknowledged_at) })}`));
   }
-  if (a.note) item.append(el("p", { class: "alert-note" }, a.note));
-  const note = el("input", { type: "text", class: "note", maxLength: 500, placeholder: T("alerts.note") });
-  const actions = el("div", { class: "alert-actions writer-only" }, note);
-  if (a.state === "active") actions.append(actionButton(a, "acknowledge", note));
-  actions.append(actionButton(a, "resolve", note));
+  const note = noteText(a.note);
+  if (note) item.append(el("p", { class: "alert-note", title: a.note }, note));
+  const input = el("input", { type: "text", class: "note", maxLength: 500, placeholder: T("alerts.note") });
+  const actions = el("div", { class: "alert-actions writer-only" }, input);
+  if (a.state === "active") actions.append(actionButton(a, "acknowledge", input));
+  actions.append(actionButton(a, "resolve", input));
   item.append(actions);
   return item;
 }

@@ -13,7 +13,7 @@ const TEXTS = {
     "logout": "Đăng xuất",
     "lang.other": "English",
     "banner.seen": "Đã biết",
-    "banner.critical": "CẢNH BÁO KHẨN",
+    "banner.critical": "CẢNH BÁO KHẨN CẤP",
     "stream.live": "● Trực tiếp",
     "stream.down": "● Mất kết nối",
     "stream.connecting": "Đang kết nối…",

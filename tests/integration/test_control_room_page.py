@@ -195,7 +195,11 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     page.reload()
     item = page.locator('li.alert[data-alert="crowd_level:f2-waiting"]')
     expect(item).to_have_attribute("data-state", "acknowledged")  # no second login needed
-    expect(item.locator(".alert-note")).to_contain_text("Mở thêm quầy 24, 25")
+    # The note as written; the API's English audit stamp only in the tooltip.
+    expect(item.locator(".alert-note")).to_have_text("Mở thêm quầy 24, 25")
+    expect(item.locator(".alert-note")).to_have_attribute(
+        "title", re.compile(r"^Mở thêm quầy 24, 25 \[acknowledged by Nguyễn Văn An")
+    )
     expect(item.locator(".alert-by")).to_contain_text("Nguyễn Văn An")
     expect(page.locator(ZONE)).to_have_attribute("data-level", "crowded")
 
@@ -210,7 +214,7 @@ def test_control_room_live_alert_acknowledge_reload(server: LiveServer, browser:
     )
     banner = page.locator("#critical-banner")
     expect(banner).to_be_visible()
-    expect(banner).to_contain_text("CẢNH BÁO KHẨN")
+    expect(banner).to_contain_text("CẢNH BÁO KHẨN CẤP")
     expect(banner).to_contain_text("Khu chờ – camera 1")
     shot(page, "3-critical-banner")
 
