@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -208,9 +209,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route that matched the path
+            # only; a path served by several routes (GET, POST, DELETE /api/v1/session) has all.
+            headers = {**(headers or {}), "Allow": _allowed_methods(app, request.url.path)}
+        return _error(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -229,6 +235,18 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(
             422, "invalid_request", message or "the request is not valid", details=details
         )
+
+
+def _allowed_methods(app: FastAPI, path: str) -> str:
+    """The methods the OpenAPI schema lists for ``path`` (HEAD with GET), for ``Allow``."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 class ObservedMiddleware:

@@ -4,7 +4,7 @@ pydantic alone takes numbers as dates (``1700000000`` is a Unix time), naive
 times, and any year from 1 to 9999; a history query then overflows
 (``0001-01-01`` minus a span) or asks InfluxDB for a time outside its
 nanosecond range (1677 to 2262), which it refuses. These types take text only,
-in ISO 8601 with a UTC offset for times, within years 2000 to 2099 (a gateway
+RFC 3339 (ISO 8601 with seconds and a UTC offset) for times, within years 2000 to 2099 (a gateway
 stores nothing older, and InfluxDB holds every time in that span); anything
 else is a 422 that says what is expected. The same bounds are written into the
 OpenAPI schema as a ``pattern``, so clients and schemathesis see them.
@@ -23,9 +23,9 @@ LAST_YEAR = 2099
 _YEAR = r"20[0-9]{2}"
 _DAY = _YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 DATE_PATTERN = rf"^{_DAY}$"
-DATETIME_PATTERN = (
-    rf"^{_DAY}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{{1,9}})?)?"
-    r"([Zz]|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])$"
+DATETIME_PATTERN = (  # RFC 3339 (the OpenAPI "date-time"), years 2000-2099
+    rf"^{_DAY}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,9}})?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 _DATE = re.compile(DATE_PATTERN)
 _DATETIME = re.compile(DATETIME_PATTERN)

@@ -345,3 +345,9 @@ def test_stats_collector_exports_a_stats_dataclass() -> None:
 def test_no_swagger_ui_from_a_cdn(client: TestClient) -> None:
     assert client.get("/docs").status_code == 404
     assert client.get("/openapi.json").status_code == 200
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -> None:
+    r = client.request("PUT", "/api/v1/session")
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    assert set(r.headers["allow"].split(", ")) == {"GET", "HEAD", "POST", "DELETE"}
