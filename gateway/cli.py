@@ -32,6 +32,7 @@ app.add_typer(__import__("cameras.counting_cli").counting_cli.counting_app, name
 app.add_typer(__import__("gateway.alerts_cli").alerts_cli.alerts_app, name="alerts")
 app.add_typer(__import__("api.cli").cli.api_app, name="api")
 app.add_typer(__import__("sensors.acl_cli").acl_cli.mqtt_app, name="mqtt")
+app.command("init")(__import__("gateway.init_cli").init_cli.init_site)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="site file (YAML)", exists=False, dir_okay=False)
