@@ -730,16 +730,23 @@ class QueueTicketFields(Model):
     event: str = "event"
     ticket: str = "ticket"
     service: str = "service"
-    counter: str = "counter"
-    time: str | None = Field(None, description="default: the first of ts, timestamp, time")
+    counter: str | None = Field(
+        "counter", description="null: the system sends no counter (called/served without one)"
+    )
+    time: str | list[str] | None = Field(
+        None,
+        description="a path, or paths tried in order (the first present);"
+        " default: the first of ts, timestamp, time",
+    )
 
 
 class QueueTicketSensor(SensorBase):
     decoder: Literal["queue_ticket"]
     fields: QueueTicketFields = QueueTicketFields()
-    events: dict[str, Literal["issued", "called", "served", "no_show"]] = Field(
+    events: dict[str, Literal["issued", "called", "served", "no_show", "ignore"]] = Field(
         default_factory=dict,
-        description="the system's event values -> ours, e.g. {CALL: called, FINISH: served}",
+        description="the system's event values -> ours, e.g. {CALL: called, FINISH: served};"
+        " ignore: an event that is not a ticket's step (changed, updated)",
     )
     services: dict[str, Ident] = Field(
         default_factory=dict,
