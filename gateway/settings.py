@@ -122,7 +122,7 @@ class OpeningSession(Model):
 
 
 class OpeningDays(Model):
-    days: list[Weekday] = Field(min_length=1)
+    days: list[Weekday] = Field(min_length=1, description="mon, tue, wed, thu, fri, sat, sun")
     sessions: list[OpeningSession] = Field(
         min_length=1, description="morning and afternoon sessions; the gap is the lunch break"
     )
@@ -141,9 +141,13 @@ class OpeningDays(Model):
 
 class SiteConfig(Model):
     id: Ident
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="the center's name, as the control room shows it")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="IANA time zone of the center")
-    opening_hours: list[OpeningDays] = Field(default_factory=list)
+    opening_hours: list[OpeningDays] = Field(
+        default_factory=list,
+        description="open days and sessions; door balances reset and waiting tickets clear at"
+        " closing",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -164,10 +168,10 @@ class FloorPlan(Model):
 
 class FloorConfig(Model):
     id: Ident
-    name: str
-    level: int = 1
-    area_m2: float = Field(gt=0)
-    plan: FloorPlan
+    name: str = Field(description="as the control room shows it")
+    level: int = Field(1, description="storey number (1: ground floor)")
+    area_m2: float = Field(gt=0, description="the floor's public area")
+    plan: FloorPlan = Field(description="the floor plan's extent; zone polygons lie inside it")
 
 
 class ZoneKind(StrEnum):
@@ -270,16 +274,24 @@ class ComfortBand(Model):
 
 class ZoneConfig(Model):
     id: Ident
-    name: str
-    floor: Ident
-    kind: ZoneKind = ZoneKind.OTHER
+    name: str = Field(description="as the control room shows it")
+    floor: Ident = Field(description="the floors[].id the zone is on")
+    kind: ZoneKind = Field(
+        ZoneKind.OTHER, description="waiting zones hold every service's tickets by default"
+    )
     area_m2: float = Field(gt=0, description="usable floor area")
-    seats: int = Field(0, ge=0)
+    seats: int = Field(0, ge=0, description="seats for visitors")
     capacity: int = Field(gt=0, description="seats for seated areas, the safety maximum otherwise")
     polygon: list[Point2] = Field(min_length=3, description="outline on the floor plan, metres")
-    crowd: CrowdConfig = CrowdConfig()
-    alert_level: CrowdLevel = CrowdLevel.CROWDED
-    comfort: ComfortBand = ComfortBand()
+    crowd: CrowdConfig = Field(
+        CrowdConfig(), description="crowd-level thresholds and how sources are fused"
+    )
+    alert_level: CrowdLevel = Field(
+        CrowdLevel.CROWDED, description="the crowd level at which a zone raises an alert"
+    )
+    comfort: ComfortBand = Field(
+        ComfortBand(), description="climate band (TCVN 5687 defaults) for climate alerts"
+    )
     services: list[Ident] | None = Field(
         None,
         description="service groups whose waiting tickets are in this zone;"
