@@ -13,8 +13,11 @@ A third-party system is read by configuration alone: ``fields`` gives the
 dotted path of each part (``fields: {event: type, ticket: data.number,
 service: data.queue_id, counter: data.desk, time: data.created}``),
 ``events`` maps its event values to ours (``{CALL: called, DONE: served}``;
-a value not in the map is an error naming it), and ``services`` maps its
-service codes (text or numbers) to service ids. Pure module.
+a value not in the map is an error naming it; ``ignore`` for events that are
+not a ticket's step), ``services`` maps its service codes (text or numbers)
+to service ids, ``time`` may list several paths (the first present: a
+system that stamps each step under its own key), and ``counter: null`` reads
+a system that sends no counter number. Pure module.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from gateway.observations import TicketEvent, TicketEventKind
 from gateway.settings import ID_PATTERN, QueueTicketSensor
 from sensors.decoders.common import (
     DecodeContext,
+    JsonObject,
     JsonValue,
+    Stamp,
     count,
     lookup,
     parse_object,
@@ -56,13 +61,13 @@ def decode(sensor: QueueTicketSensor, ctx: DecodeContext, message: Message) -> l
     obj = parse_object(message.payload)
     paths = sensor.fields
     event = _mapped_event(sensor, lookup(obj, paths.event), paths.event)
+    if event is None:
+        return []  # an event the config marks as not a ticket's step
     ticket = _ticket(lookup(obj, paths.ticket))
     service = _mapped_service(sensor, lookup(obj, paths.service), paths.service)
-    counter = _counter(lookup(obj, paths.counter), event)
-    if paths.time is not None and (raw_time := lookup(obj, paths.time)) is not None:
-        when = stamp(parse_time(raw_time, None, ctx.timezone, paths.time), sensor.id, ctx, message)
-    else:
-        when = payload_time(obj, TIME_KEYS, sensor.id, ctx, message)
+    raw_counter = None if paths.counter is None else lookup(obj, paths.counter)
+    counter = None if paths.counter is None else _counter(raw_counter, event)
+    when = _when(sensor, ctx, message, obj)
     return [
         TicketEvent(
             service_id=service,
@@ -85,7 +90,21 @@ def _code(raw: JsonValue) -> str | None:
     return None
 
 
-def _mapped_event(sensor: QueueTicketSensor, raw: JsonValue, path: str) -> TicketEventKind:
+def _when(
+    sensor: QueueTicketSensor, ctx: DecodeContext, message: Message, obj: JsonObject
+) -> Stamp:
+    paths = sensor.fields.time
+    if paths is None:
+        return payload_time(obj, TIME_KEYS, sensor.id, ctx, message)
+    for path in [paths] if isinstance(paths, str) else paths:
+        raw = lookup(obj, path)
+        if raw is not None:
+            return stamp(parse_time(raw, None, ctx.timezone, path), sensor.id, ctx, message)
+    return stamp(None, sensor.id, ctx, message)
+
+
+def _mapped_event(sensor: QueueTicketSensor, raw: JsonValue, path: str) -> TicketEventKind | None:
+    """Our event kind; None for an event the config says to ignore."""
     if not sensor.events:
         return _event(raw)
     code = _code(raw)
@@ -95,7 +114,7 @@ def _mapped_event(sensor: QueueTicketSensor, raw: JsonValue, path: str) -> Ticke
     if kind is None:
         known = ", ".join(sorted(sensor.events))
         raise DecodeError(f"{path} {show(code)} is not in the sensor's events ({known})")
-    return TicketEventKind(kind)
+    return None if kind == "ignore" else TicketEventKind(kind)
 
 
 def _mapped_service(sensor: QueueTicketSensor, raw: JsonValue, path: str) -> str:
