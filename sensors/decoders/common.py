@@ -270,11 +270,15 @@ def parse_time(value: JsonValue, fmt: TimeFormat | None, tz: ZoneInfo, name: str
     """A sensor timestamp as an aware UTC datetime.
 
     ``fmt`` None guesses: a number (or a string of digits) is epoch seconds, or
-    epoch milliseconds from 1e11 up; any other string is ISO 8601. An ISO time
-    without an offset is device-local time in the site's time zone ``tz``.
+    epoch milliseconds from 1e11 up; a string of 14 digits from the year 2000
+    on is ``YYYYMMDDhhmmss`` (Axis); any other string is ISO 8601 (or its
+    ``2018.02.04 10:24:19`` / ``2022/12/20 19:15:52`` forms). A time without an
+    offset is device-local time in the site's time zone ``tz``.
     """
     if fmt is None:
-        if isinstance(value, str) and _is_digits(value.strip()):
+        if isinstance(value, str) and _COMPACT_TIME.fullmatch(value.strip()):
+            fmt = "iso8601"  # 20170503112756: Axis's local time, not an epoch
+        elif isinstance(value, str) and _is_digits(value.strip()):
             value = value.strip()
             fmt = "epoch_ms" if int(value[:20]) >= EPOCH_MS_FROM else "epoch_s"
         elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -299,6 +303,11 @@ def _is_digits(text: str) -> bool:
 # Dates written with dots or slashes: Tasmota before 6.x ("2018.02.04 10:24:19")
 # and Milesight's HTTP/MQTT reports ("2022/12/20 18:15:52").
 _DOTTED_DATE = re.compile(r"([0-9]{4})[./]([0-9]{2})[./]([0-9]{2})([ T].*)?")
+# Fourteen digits, YYYYMMDDhhmmss, local time (Axis People Counter). An epoch in
+# milliseconds has 13 digits until the year 2286, so the two do not collide.
+_COMPACT_TIME = re.compile(
+    r"(20[0-9]{2})([01][0-9])([0-3][0-9])([0-2][0-9])([0-5][0-9])([0-5][0-9])"
+)
 
 
 def _iso_time(value: JsonValue, tz: ZoneInfo, name: str) -> datetime:
@@ -309,6 +318,10 @@ def _iso_time(value: JsonValue, tz: ZoneInfo, name: str) -> datetime:
     if dotted is not None:
         year, month, day, rest = dotted.groups()
         text = f"{year}-{month}-{day}{rest or ''}"
+    compact = _COMPACT_TIME.fullmatch(text)
+    if compact is not None:
+        year, month, day, hour, minute, second = compact.groups()
+        text = f"{year}-{month}-{day}T{hour}:{minute}:{second}"
     try:
         parsed = datetime.fromisoformat(text)
         if parsed.tzinfo is None:
