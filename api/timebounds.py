@@ -31,8 +31,8 @@ _DATE = re.compile(DATE_PATTERN)
 _DATETIME = re.compile(DATETIME_PATTERN)
 
 DATETIME_EXPECTED = (
-    f"an ISO 8601 date and time with a UTC offset, years {FIRST_YEAR} to {LAST_YEAR},"
-    " e.g. 2026-12-01T08:00:00+07:00"
+    "an RFC 3339 date and time (ISO 8601 with seconds and a UTC offset),"
+    f" years {FIRST_YEAR} to {LAST_YEAR}, e.g. 2026-12-01T08:00:00+07:00"
 )
 DATE_EXPECTED = f"an ISO 8601 date, years {FIRST_YEAR} to {LAST_YEAR}, e.g. 2026-12-01"
 
