@@ -96,6 +96,7 @@ class Hub:
         health_interval_s: float,
         observer: Observer | None = None,
         inbox: ObservationInbox | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._site_id = site_id
         self._router: TopicRouter[SensorConfig] = TopicRouter((s.topic, s) for s in sensors)
@@ -116,6 +117,7 @@ class Hub:
             {s.id: s.interval_s * stale_factor for s in sensors}, start=self._stale_start
         )
         self._expected = {s.id: s.interval_s for s in sensors}
+        self._monotonic = monotonic  # the log throttle's clock
         self._throttle = LogThrottle(60.0, per_interval=60, burst=10)
         self.stats = HubStats()
 
@@ -163,7 +165,7 @@ class Hub:
         try:
             self._dead.flush()
         except OSError as exc:  # a full or read-only disk: keep running, say so
-            allowed, _ = self._throttle.allow("\0dead-letter-file", time.monotonic())
+            allowed, _ = self._throttle.allow("\0dead-letter-file", self._monotonic())
             if allowed:
                 log.error("hub.dead_letters_unwritable", path=str(self._dead.path), reason=str(exc))
 
@@ -253,7 +255,7 @@ class Hub:
 
     def _dead_letter(self, item: Inbound, sensor_id: str | None, reason: str) -> None:
         self._dead.record(DeadLetter(item.topic, reason, item.received_at, item.payload, sensor_id))
-        allowed, held = self._throttle.allow(item.topic, time.monotonic())
+        allowed, held = self._throttle.allow(item.topic, self._monotonic())
         if allowed:
             log.warning(
                 "sensor.decode_failed",

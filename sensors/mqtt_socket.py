@@ -270,8 +270,8 @@ class ConnectionLoop:
         ready = not paused and _pending(sock) > 0
         wlist = [sock] if client.want_write() or (buffered and buffered.has_output) else []
         wait = 0.0 if ready else (self._idle_timeout_s if timeout_s is None else timeout_s)
-        if paused:
-            wait = max(0.0, min(wait, self._last_ping + self._ping_every_s - self._clock()))
+        if paused:  # wake for the next ping (a ping held back by a part-written packet: soon)
+            wait = min(wait, max(0.05, self._last_ping + self._ping_every_s - self._clock()))
         rlist = [self._wake_r] if paused else [sock, self._wake_r]
         try:
             readable, _, _ = select.select(rlist, wlist, [], wait)
