@@ -181,6 +181,16 @@ def test_mosquitto_conf_carries_the_qos1_tuning() -> None:
     assert "acl_file /mosquitto/config/acl" in lines
 
 
+def test_the_image_installs_the_lock_with_its_hashes_then_floorwatch_alone() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    runs = " ".join(re.findall(r"^RUN (.+?)(?<!\\)$", dockerfile, re.MULTILINE | re.DOTALL))
+    assert "pip install --require-hashes" in runs
+    assert "-r requirements/runtime.lock" in runs
+    assert "pip install --no-deps ." in runs
+    assert "URLLIB3_NO_OVERRIDE=1" in dockerfile
+    assert "COPY floorwatch_main.py floorwatch_main.py" in dockerfile  # beside /app's packages
+
+
 def test_dockerfile_copies_what_exists_and_ignores_secrets() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     for source in re.findall(r"^COPY (?!--from)(\S+)", dockerfile, flags=re.MULTILINE):
