@@ -785,6 +785,12 @@ class ValidationLimits(Model):
         300, gt=0, description="a sensor time further in the future is replaced by receipt time"
     )
     max_age_s: float = Field(86400, gt=0, description="a reading older than this is rejected")
+    max_payload_bytes: int = Field(
+        262144,
+        ge=64,
+        le=16 * 1024 * 1024,
+        description="a larger payload is rejected to the dead letters without being parsed",
+    )
     temperature_c: tuple[float, float] = (-20.0, 60.0)
     humidity_pct: tuple[float, float] = (0.0, 100.0)
     co2_ppm: tuple[float, float] = (250.0, 10000.0)

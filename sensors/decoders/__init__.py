@@ -39,7 +39,7 @@ from sensors.decoders import (
     zigbee2mqtt,
 )
 from sensors.decoders.common import DecodeContext
-from sensors.models import Decoded, Message
+from sensors.models import Decoded, DecodeError, Message
 
 __all__ = ["DECODERS", "DecodeContext", "Decoder", "decode"]
 
@@ -77,9 +77,13 @@ DECODERS: Mapping[str, Decoder] = MappingProxyType(
 def decode(sensor: SensorConfig, ctx: DecodeContext, message: Message) -> list[Decoded]:
     """Decode one message for one sensor; raises DecodeError with a reason.
 
-    A sensor behind a LoRaWAN network server (``envelope``) has its payload
-    unwrapped first (sensors.decoders.envelopes).
+    A payload over ``validation.max_payload_bytes`` is rejected before it is
+    parsed. A sensor behind a LoRaWAN network server (``envelope``) has its
+    payload unwrapped first (sensors.decoders.envelopes).
     """
+    size, limit = len(message.payload), ctx.limits.max_payload_bytes
+    if size > limit:
+        raise DecodeError(f"payload of {size} bytes is over the limit of {limit} (not parsed)")
     inner = envelopes.unwrap(sensor.envelope, sensor.id, ctx, message)
     if isinstance(inner, list):
         return inner

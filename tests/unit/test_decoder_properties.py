@@ -366,8 +366,9 @@ def test_corpus_payloads_with_one_value_replaced(
 @pytest.mark.parametrize(
     "payload",
     [
-        b"[" * 100_000 + b"]" * 100_000,
-        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b"[" * 150_000 + b"]" * 150_000,
+        b"[" * 30_000 + b"]" * 30_000,
+        b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
         b"1" * 5000,
         b'{"in": ' + b"9" * 5000 + b', "out": 1}',
         b"\xef\xbb\xbf{}",
@@ -377,6 +378,7 @@ def test_corpus_payloads_with_one_value_replaced(
         b"1e400",
     ],
     ids=[
+        "over-the-size-limit",
         "deep-array",
         "deep-object",
         "long-int",
@@ -391,6 +393,21 @@ def test_corpus_payloads_with_one_value_replaced(
 @pytest.mark.parametrize("config", SENSORS, ids=IDS)
 def test_hostile_payloads(config: SensorConfig, payload: bytes) -> None:
     check_contract(config, payload, datetime(2026, 11, 22, 1, 15, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("config", SENSORS, ids=IDS)
+def test_a_payload_over_the_size_limit_is_not_parsed(config: SensorConfig) -> None:
+    limit = CTX.limits.max_payload_bytes
+    at = datetime(2026, 11, 22, 1, 15, tzinfo=UTC)
+    with pytest.raises(DecodeError) as caught:
+        decode(config, CTX, Message("t", b" " * (limit + 1), at))
+    assert caught.value.reason == (
+        f"payload of {limit + 1} bytes is over the limit of {limit} (not parsed)"
+    )
+    try:  # at the limit it is parsed: the reason is about the content
+        decode(config, CTX, Message("t", b" " * limit, at))
+    except DecodeError as exc:
+        assert "over the limit" not in exc.reason
 
 
 def test_decode_context_is_frozen() -> None:
