@@ -46,8 +46,8 @@ from sensors.topics import TopicRouter
 log = structlog.get_logger("floorwatch.hub")
 
 BATCH_MAX = 2000
-SLICE_MESSAGES = 200  # decoded between two yields to the event loop
-SLICE_BYTES = 256 * 1024  # or this much payload, whichever comes first
+SLICE_MESSAGES = 100  # decoded between two yields to the event loop
+SLICE_BYTES = 64 * 1024  # or this much payload, whichever comes first
 MAX_PAYLOAD_BYTES = 64 * 1024  # a sensor reading is well under 1 KiB
 DEAD_LETTER_FLUSH_S = 0.25
 
