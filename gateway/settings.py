@@ -680,8 +680,19 @@ OccupiedCount = Annotated[
 ]
 
 
+DeviceZones = Annotated[
+    dict[str, Ident],
+    Field(
+        default_factory=dict,
+        description="wildcard topics: the device a '+' matched (e.g. lobby_t) -> zone;"
+        " each device is stored as its own sensor <id>.<device>",
+    ),
+]
+
+
 class Zigbee2MqttSensor(SensorBase):
     decoder: Literal["zigbee2mqtt"]
+    devices: DeviceZones
     ignore: list[str] = Field(
         default_factory=list,
         description="Zigbee2MQTT keys not to read from this device, e.g. [temperature] for a"
@@ -692,6 +703,7 @@ class Zigbee2MqttSensor(SensorBase):
 
 class TasmotaSensor(SensorBase):
     decoder: Literal["tasmota"]
+    devices: DeviceZones
     probe: str | None = Field(
         None,
         description="read only this driver (SHT3X) or probe (DS18B20-2, SHT3X-0x45)",
@@ -709,11 +721,7 @@ class HomeAssistantSensor(SensorBase):
     quantity: Literal["temperature_c", "humidity_pct", "co2_ppm", "pm25_ugm3", "count", "occupancy"]
     unit: Unit | None = None
     occupied_count: OccupiedCount = None
-    devices: dict[str, Ident] = Field(
-        default_factory=dict,
-        description="wildcard topics: the topic levels matched by '+' (e.g. lobby_t) -> zone;"
-        " each device is stored as its own sensor <id>.<device>",
-    )
+    devices: DeviceZones
 
 
 class DoorCounterSensor(SensorBase):

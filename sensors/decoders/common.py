@@ -493,3 +493,28 @@ def wildcard_levels(topic_filter: str, topic: str) -> str | None:
     t_parts = topic.split("/")
     matched = [t_parts[i] for i, part in enumerate(f_parts) if part == "+" and i < len(t_parts)]
     return "/".join(matched) if matched else None
+
+
+def device_target(
+    sensor_id: str,
+    zone: str | None,
+    devices: Mapping[str, str],
+    topic_filter: str,
+    topic: str,
+) -> tuple[str, str | None]:
+    """(source id, zone) of the device that published on ``topic``.
+
+    Without ``devices``: the sensor itself. With them, the device is named by
+    the topic levels the filter's '+' matched, joined by '/'
+    (``+/sensor/+/state`` -> ``lobby-node/temperature``), or by the first of
+    them (``tele/+/+`` -> ``lobby_th``), and is stored as ``<id>.<device>``.
+    """
+    if not devices:
+        return sensor_id, zone
+    matched = wildcard_levels(topic_filter, topic)
+    candidates = [] if matched is None else [matched, matched.split("/", 1)[0]]
+    for device in candidates:
+        if device in devices:
+            return f"{sensor_id}.{device}", devices[device]
+    known = ", ".join(sorted(devices))
+    raise DecodeError(f"device {show(matched)} is not in the sensor's devices ({known})")

@@ -33,6 +33,7 @@ from sensors.decoders.common import (
     climate_value,
     convert,
     count,
+    device_target,
     need_zone,
     number_with_unit,
     parse_json,
@@ -42,7 +43,6 @@ from sensors.decoders.common import (
     stamp,
     tidy,
     type_name,
-    wildcard_levels,
 )
 from sensors.models import Decoded, DecodeError, Message
 
@@ -50,7 +50,9 @@ STATUS_TOPICS = ("status", "availability")
 
 
 def decode(sensor: HomeAssistantSensor, ctx: DecodeContext, message: Message) -> list[Decoded]:
-    source, zone = _target(sensor, message.topic)
+    source, zone = device_target(
+        sensor.id, sensor.zone, sensor.devices, sensor.topic, message.topic
+    )
     text = _state(message.payload)
     when = stamp(None, sensor.id, ctx, message)
     state = availability_word(text)
@@ -87,17 +89,6 @@ def decode(sensor: HomeAssistantSensor, ctx: DecodeContext, message: Message) ->
             pm25_ugm3=value if quantity == "pm25_ugm3" else None,
         )
     ]
-
-
-def _target(sensor: HomeAssistantSensor, topic: str) -> tuple[str, str | None]:
-    """(source id, zone) of the device that published on ``topic``."""
-    if not sensor.devices:
-        return sensor.id, sensor.zone
-    device = wildcard_levels(sensor.topic, topic)
-    if device is None or device not in sensor.devices:
-        known = ", ".join(sorted(sensor.devices))
-        raise DecodeError(f"device {show(device)} is not in the sensor's devices ({known})")
-    return f"{sensor.id}.{device}", sensor.devices[device]
 
 
 def _state(payload: bytes) -> str:

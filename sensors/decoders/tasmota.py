@@ -29,7 +29,8 @@ The other messages of a device, by the topic's last level: ``LWT``
 are device health; ``STATUS8``/``STATUS10`` (the answer to ``Status 8``) wrap
 the same sensors in ``StatusSNS``; ``INFO1``-``INFO3``, ``UPTIME``,
 ``RESULT`` and ``MARGINS`` carry nothing to store. So ``tele/<device>/+``
-reads everything a device says. Pure module.
+reads everything a device says, and ``tele/+/+`` with ``devices`` (device
+name -> zone) every board, each stored as its own sensor. Pure module.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from sensors.decoders.common import (
     availability_word,
     climate_value,
     convert,
+    device_target,
     need_zone,
     num,
     number,
@@ -101,13 +103,16 @@ STATUS_SNS = ("STATUS8", "STATUS10")
 
 def decode(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> list[Decoded]:
     tail = message.topic.rsplit("/", 1)[-1]
+    source, zone = device_target(
+        sensor.id, sensor.zone, sensor.devices, sensor.topic, message.topic
+    )
     if tail == "LWT":
-        return [_lwt(sensor, ctx, message)]
+        return [_lwt(source, ctx, message)]
     if tail in SILENT:
         return []
     obj = parse_object(message.payload)
     if tail == "STATE":
-        return _state(sensor, ctx, message, obj)
+        return _state(source, ctx, message, obj)
     if tail in STATUS_SNS or "StatusSNS" in obj:
         inner = obj.get("StatusSNS")
         if not isinstance(inner, dict):
@@ -119,16 +124,16 @@ def decode(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> list[
     unit = _temp_unit(obj)
     raw_time = obj.get("Time")
     sensor_time = None if raw_time is None else parse_time(raw_time, None, ctx.timezone, "Time")
-    when = stamp(sensor_time, sensor.id, ctx, message)
+    when = stamp(sensor_time, source, ctx, message)
     if sensor.probes:
-        climates = _per_probe(sensor, ctx, drivers, unit, when.at)
+        climates = _per_probe(sensor, source, ctx, drivers, unit, when.at)
         return [*climates, *when.health]
     if sensor.probe is not None:
         drivers = _only(drivers, sensor.probe)
     values = _values(drivers, unit, ctx)
     climate = Climate(
-        zone_id=need_zone(sensor.zone, sensor.id),
-        sensor_id=sensor.id,
+        zone_id=need_zone(zone, sensor.id),
+        sensor_id=source,
         at=when.at,
         temperature_c=values.get("temperature_c"),
         humidity_pct=values.get("humidity_pct"),
@@ -174,7 +179,12 @@ def _only(drivers: Drivers, probe: str) -> Drivers:
 
 
 def _per_probe(
-    sensor: TasmotaSensor, ctx: DecodeContext, drivers: Drivers, unit: Unit, at: datetime
+    sensor: TasmotaSensor,
+    source: str,
+    ctx: DecodeContext,
+    drivers: Drivers,
+    unit: Unit,
+    at: datetime,
 ) -> list[Climate]:
     climates: list[Climate] = []
     for driver, entries in drivers.items():
@@ -186,7 +196,7 @@ def _per_probe(
             climates.append(
                 Climate(
                     zone_id=zone,
-                    sensor_id=f"{sensor.id}.{key}",
+                    sensor_id=f"{source}.{key}",
                     at=at,
                     temperature_c=read.get("temperature_c"),
                     humidity_pct=read.get("humidity_pct"),
@@ -201,22 +211,20 @@ def _per_probe(
     return climates
 
 
-def _lwt(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> DeviceHealth:
+def _lwt(source: str, ctx: DecodeContext, message: Message) -> DeviceHealth:
     text = payload_text(message.payload).strip()
     online = availability_word(text)
     if online is None:
         raise DecodeError(f"LWT: expected Online or Offline, got {show(text)}")
-    at = stamp(None, sensor.id, ctx, message).at
-    return availability(sensor.id, online, at, f"tasmota {'online' if online else 'offline'}")
+    at = stamp(None, source, ctx, message).at
+    return availability(source, online, at, f"tasmota {'online' if online else 'offline'}")
 
 
-def _state(
-    sensor: TasmotaSensor, ctx: DecodeContext, message: Message, obj: JsonObject
-) -> list[Decoded]:
+def _state(source: str, ctx: DecodeContext, message: Message, obj: JsonObject) -> list[Decoded]:
     """STATE telemetry: the device is up; uptime and Wi-Fi signal as the detail."""
     raw_time = obj.get("Time")
     sensor_time = None if raw_time is None else parse_time(raw_time, None, ctx.timezone, "Time")
-    when = stamp(sensor_time, sensor.id, ctx, message)
+    when = stamp(sensor_time, source, ctx, message)
     parts: list[str] = []
     uptime = obj.get("UptimeSec")
     if uptime is not None:
@@ -233,7 +241,7 @@ def _state(
         raise DecodeError("STATE without Uptime (expected Tasmota STATE telemetry)")
     detail = ", ".join(parts) or "tasmota state"
     return [
-        DeviceHealth(sensor.id, DeviceKind.SENSOR, online=True, at=when.at, detail=detail),
+        DeviceHealth(source, DeviceKind.SENSOR, online=True, at=when.at, detail=detail),
         *when.health,
     ]
 

@@ -18,7 +18,9 @@ illuminance, pressure, update, ... are not read.
 Availability is device health, not an error: ``zigbee2mqtt/<name>/availability``
 ("online"/"offline" or ``{"state": "offline"}``) and ``zigbee2mqtt/bridge/state``
 make a DeviceHealth; other bridge topics and ``/set``/``/get`` commands carry
-nothing to store (an empty list). Pure module.
+nothing to store (an empty list). A wildcard topic (``zigbee2mqtt/+/#``)
+with ``devices`` stores each device as its own sensor in its own zone.
+Pure module.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sensors.decoders.common import (
     battery,
     binary,
     climate_value,
+    device_target,
     first_key,
     in_range,
     need_zone,
@@ -67,22 +70,25 @@ def decode(sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message) -> l
     levels = message.topic.split("/")
     if "bridge" in levels[1:2]:
         return _bridge(sensor, ctx, message, levels)
-    if levels[-1] == "availability":
-        return [_availability(sensor, ctx, message, "availability")]
     if len(levels) > 2 and (levels[-1] in COMMANDS or levels[-2] in COMMANDS):
         return []
+    source, zone = device_target(
+        sensor.id, sensor.zone, sensor.devices, sensor.topic, message.topic
+    )
+    if levels[-1] == "availability":
+        return [_availability(source, ctx, message, "availability")]
     obj = parse_object(message.payload)
     for key in sensor.ignore:
         obj.pop(key, None)
     state = obj.get("state") if set(obj) == {"state"} else None
     if isinstance(state, str) and availability_word(state) is not None:
-        return [_availability(sensor, ctx, message, "state")]  # availability on the device topic
+        return [_availability(source, ctx, message, "state")]  # availability on the device topic
     if not any(obj.get(k) is not None for k in (*CLIMATE_KEYS, *HEALTH_KEYS, *BINARY_KEYS)):
         expected = ", ".join((*CLIMATE_KEYS, *HEALTH_KEYS, *BINARY_KEYS))
         raise DecodeError(f"no known key (expected {expected})")
-    when = _stamp(sensor, ctx, message, obj)
+    when = _stamp(source, ctx, message, obj)
     out: list[Decoded] = []
-    out.extend(_presence(sensor, obj, when))
+    out.extend(_presence(sensor, source, zone, obj, when))
     values: dict[Quantity, float] = {}
     for key, field in CLIMATE_KEYS.items():
         raw = obj.get(key)
@@ -91,8 +97,8 @@ def decode(sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message) -> l
     if values:
         out.append(
             Climate(
-                zone_id=need_zone(sensor.zone, sensor.id),
-                sensor_id=sensor.id,
+                zone_id=need_zone(zone, sensor.id),
+                sensor_id=source,
                 at=when.at,
                 temperature_c=values.get("temperature_c"),
                 humidity_pct=values.get("humidity_pct"),
@@ -100,21 +106,19 @@ def decode(sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message) -> l
                 pm25_ugm3=values.get("pm25_ugm3"),
             )
         )
-    health = _health(sensor.id, obj, when)
+    health = _health(source, obj, when)
     if health is not None:
         out.append(health)
     out.extend(when.health)
     return out
 
 
-def _stamp(
-    sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message, obj: JsonObject
-) -> Stamp:
+def _stamp(source: str, ctx: DecodeContext, message: Message, obj: JsonObject) -> Stamp:
     raw = obj.get("last_seen")
     if raw is None:
-        return stamp(None, sensor.id, ctx, message)
+        return stamp(None, source, ctx, message)
     fmt: TimeFormat = "iso8601" if isinstance(raw, str) else "epoch_ms"
-    return stamp(parse_time(raw, fmt, ctx.timezone, "last_seen"), sensor.id, ctx, message)
+    return stamp(parse_time(raw, fmt, ctx.timezone, "last_seen"), source, ctx, message)
 
 
 def _health(sensor_id: str, obj: JsonObject, when: Stamp) -> DeviceHealth | None:
@@ -140,7 +144,9 @@ def _health(sensor_id: str, obj: JsonObject, when: Stamp) -> DeviceHealth | None
     )
 
 
-def _presence(sensor: Zigbee2MqttSensor, obj: JsonObject, when: Stamp) -> list[Decoded]:
+def _presence(
+    sensor: Zigbee2MqttSensor, source: str, zone: str | None, obj: JsonObject, when: Stamp
+) -> list[Decoded]:
     found = first_key(obj, BINARY_KEYS)
     if found is None:
         return []
@@ -153,7 +159,7 @@ def _presence(sensor: Zigbee2MqttSensor, obj: JsonObject, when: Stamp) -> list[D
             f"{key} is binary presence: set occupied_count in the sensor config to store it"
         )
     n = sensor.occupied_count if occupied else 0
-    return [PeopleCount(need_zone(sensor.zone, sensor.id), sensor.id, n, when.at)]
+    return [PeopleCount(need_zone(zone, sensor.id), source, n, when.at)]
 
 
 def _state_of(payload: bytes, name: str) -> bool:
@@ -169,13 +175,11 @@ def _state_of(payload: bytes, name: str) -> bool:
     return state
 
 
-def _availability(
-    sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message, name: str
-) -> DeviceHealth:
+def _availability(source: str, ctx: DecodeContext, message: Message, name: str) -> DeviceHealth:
     online = _state_of(message.payload, name)
-    at = stamp(None, sensor.id, ctx, message).at
+    at = stamp(None, source, ctx, message).at
     word = "online" if online else "offline"
-    return availability(sensor.id, online, at, f"zigbee2mqtt availability: {word}")
+    return availability(source, online, at, f"zigbee2mqtt availability: {word}")
 
 
 def _bridge(
