@@ -486,9 +486,9 @@ class InfluxWriter:
             if result.outcome is _Outcome.HELD:
                 attempt += 1
                 self._on_held(batch, result)
-                if result.spool_full:
+                if result.spool_full and self._spool.fill_ratio > RESUME_FILL:
                     await self._wait_for_room(self._backoff(attempt))
-                else:  # a disk error: retry on the backoff
+                else:  # a disk error, or a batch too large for the room left: backoff
                     self._freed.clear()
                     await self._pause(self._backoff(attempt), self._freed)
                 continue
