@@ -59,26 +59,25 @@ def _field_rows(key: str, name: str, info: FieldInfo) -> list[Row]:
     rows = [row]
     if len(models) == 1:
         return rows + reference_rows(models[0], child)
-    # a union told apart by `decoder`: keys all of them share once, the others per decoder
-    per_model = [(_tag(m), reference_rows(m, child)) for m in models]
+    # a union told apart by a tag (`decoder`, `type`): keys all of them share once,
+    # the others per tag value
+    field = next(f for f in _TAGS if all(f in m.model_fields for m in models))
+    tag_key = f"{child}.{field}"
+    per_model = [(_tag(m, field), reference_rows(m, child)) for m in models]
     common = set.intersection(*(set(rs) for _, rs in per_model))
     tags = ", ".join(tag for tag, _ in per_model)
-    rows.append((f"{child}.decoder", f"one of: {tags}", "required", "", "the payload format"))
-    rows += [r for r in per_model[0][1] if r in common and r[0] != f"{child}.decoder"]
+    rows.append((tag_key, f"one of: {tags}", "required", "", _TAGS[field]))
+    rows += [r for r in per_model[0][1] if r in common and r[0] != tag_key]
     for tag, rs in per_model:
-        rows += [
-            (f"{r[0]} ({tag})", *r[1:])
-            for r in rs
-            if r not in common and r[0] != f"{child}.decoder"
-        ]
+        rows += [(f"{r[0]} ({tag})", *r[1:]) for r in rs if r not in common and r[0] != tag_key]
     return rows
 
 
-def _tag(model: type[BaseModel]) -> str:
-    info = model.model_fields.get("decoder")
-    if info is None:
-        return model.__name__
-    return str(get_args(info.annotation)[0])
+_TAGS = {"decoder": "the payload format", "type": "the kind of channel"}
+
+
+def _tag(model: type[BaseModel], field: str) -> str:
+    return str(get_args(model.model_fields[field].annotation)[0])
 
 
 def _models_in(annotation: Any) -> tuple[list[type[BaseModel]], bool]:

@@ -31,6 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.notify.config import NotificationSettings, route_reference_errors
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: a-z, 0-9, '-', '_'")]
 Point2 = tuple[float, float]
@@ -1125,6 +1127,9 @@ class Settings(Model):
     alerts: AlertRules = AlertRules()
     gateway: GatewayConfig = GatewayConfig()
     planning: PlanningConfig = PlanningConfig()
+    notifications: NotificationSettings = Field(
+        NotificationSettings(), description="channels, routes, escalation (docs/alerts.md)"
+    )
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Settings:
@@ -1173,6 +1178,7 @@ def reference_errors(settings: Settings) -> list[tuple[Loc, str]]:
         for key, zone in _sensor_zone_maps(s):
             _ref(errors, ("sensors", i, *key), zone, zones, "zone")
     _maintenance_refs(errors, settings.alerts.maintenance, cameras, sensors)
+    errors.extend(route_reference_errors(settings.notifications, zones, floors, services))
     return errors
 
 

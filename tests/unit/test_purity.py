@@ -43,6 +43,7 @@ PURE = [
     "gateway/influx_query.py",
     "gateway/live.py",
     "gateway/scrub.py",
+    *(f"gateway/notify/{m}.py" for m in ("config", "routing", "batching", "texts", "templating")),
     "gateway/vi_text.py",
     *("gateway/geometry.py", "gateway/site_checks.py", "gateway/site_template.py"),
     "gateway/config_reference.py",
