@@ -124,7 +124,8 @@ def parse_settings(
     if issues:
         raise ConfigError(source, issues)
     for loc, msg in site_warnings(settings):
-        warnings.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
+        if dotted(loc) not in left_out:
+            warnings.append(ConfigIssue(dotted(loc), msg, _line_of(lines, loc)))
     return LoadedSettings(settings, warnings)
 
 

@@ -7,7 +7,8 @@ Run once the schema and the references hold (``gateway.settings.reference_errors
   than the outline or the plan (warnings);
 - counters: a counter number in two service groups (or twice in one) is an
   error: the expected wait would count its capacity twice;
-- credentials: a camera user name without a password is an error;
+- credentials: a camera or InfluxDB 1.x user name without a password is an
+  error, an MQTT one a warning (some brokers take a user name alone);
 - people sources: a zone nobody counts (no camera ROI or counting rule,
   presence sensor, door counter it balances, or waiting tickets) is a
   warning, unless the zone says ``counted: false``.
@@ -50,7 +51,11 @@ def site_errors(settings: Settings) -> list[Finding]:
 
 
 def site_warnings(settings: Settings) -> list[Finding]:
-    return [*area_warnings(settings), *people_source_warnings(settings)]
+    return [
+        *area_warnings(settings),
+        *people_source_warnings(settings),
+        *credential_warnings(settings),
+    ]
 
 
 # --------------------------------------------------------------------------- geometry
@@ -197,7 +202,30 @@ def credential_errors(settings: Settings) -> list[Finding]:
                     " {file: PATH}, or leave out username for a camera without login",
                 )
             )
+    influx = settings.influxdb
+    if influx.protocol == "v1" and influx.username is not None and influx.password is None:
+        out.append(
+            (
+                ("influxdb", "password"),
+                f"user {influx.username!r} has no password: add password: {{env: NAME}} or"
+                " {file: PATH}, or leave out username when InfluxDB has no authentication",
+            )
+        )
     return out
+
+
+def credential_warnings(settings: Settings) -> list[Finding]:
+    """MQTT allows a user name alone, but a broker with accounts refuses it."""
+    m = settings.mqtt
+    if m.username is not None and m.password is None:
+        return [
+            (
+                ("mqtt", "password"),
+                f"user {m.username!r} has no password: a broker with accounts refuses the"
+                " connection; add password: {env: MQTT_PASSWORD}",
+            )
+        ]
+    return []
 
 
 # --------------------------------------------------------------------------- people sources

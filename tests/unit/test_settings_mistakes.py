@@ -139,6 +139,13 @@ F2_WAITING_POLYGON = "polygon: [[0, 0], [26, 0], [26, 12], [0, 12]]"
             "cameras[0].onvif.password (line 175): user 'operator' has no password: add password:"
             " {env: NAME} or {file: PATH}, or leave out username for a camera without login",
         ),
+        (  # an InfluxDB 1.x user without a password
+            "  database: floorwatch\n",
+            "  database: floorwatch\n  username: writer\n",
+            "influxdb.password (line 213): user 'writer' has no password: add password:"
+            " {env: NAME} or {file: PATH}, or leave out username when InfluxDB has no"
+            " authentication",
+        ),
     ],
 )
 def test_site_mistakes_are_errors(old: str, new: str, expected: str) -> None:
@@ -172,6 +179,12 @@ def test_site_mistakes_are_errors(old: str, new: str, expected: str) -> None:
             " rule, presence sensor, door counter with door_balance, or queue tickets): the"
             " control room shows it as 'no data' and its crowd and capacity alerts cannot fire;"
             " write counted: false if that is meant",
+        ),
+        (  # an MQTT user without a password: some brokers take it, most refuse
+            "  client_id: floorwatch-demo-hcc\n",
+            "  client_id: floorwatch-demo-hcc\n  username: gw\n",
+            "mqtt.password (line 187): user 'gw' has no password: a broker with accounts"
+            " refuses the connection; add password: {env: MQTT_PASSWORD}",
         ),
     ],
 )
