@@ -391,3 +391,28 @@ def test_a_stalled_broker_holds_the_socket_output_at_its_bound(
         watcher.loop_stop()
         watcher.disconnect()
     assert received == payloads
+
+
+def test_mqtt_5_subscribes_receives_and_keeps_its_session(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    config = _config(mosquitto, f"fw-v5-{topic_prefix[-8:]}").model_copy(
+        update={"protocol": "5", "session_expiry_s": 300}
+    )
+    messages = [(f"{topic_prefix}/v5", f"{i}".encode()) for i in range(100)]
+
+    async def scenario() -> None:
+        async with running(config, topic_prefix) as (source, buffer):
+            await wait_connected(source)  # SUBACK with MQTT 5 reason codes
+            await asyncio.to_thread(publish, mosquitto, messages)
+            got = await take(buffer, len(messages))
+            assert [m.payload for m in got] == [p for _, p in messages]
+            source.ack(got)
+            await until(lambda: source.stats.acks_sent == len(messages))
+        async with running(config, topic_prefix) as (source, buffer):
+            await wait_connected(source)
+            await asyncio.to_thread(publish, mosquitto, [(f"{topic_prefix}/v5", b"end")])
+            [first] = await take(buffer, 1)
+            assert first.payload == b"end"  # the session kept nothing unacknowledged
+
+    asyncio.run(scenario())
