@@ -214,6 +214,7 @@ class ConnectionLoop:
     ) -> None:
         self._client = client
         self._idle_timeout_s = idle_timeout_s
+        self._keepalive_s = keepalive_s
         self._ping_every_s = max(0.5, keepalive_s / 2)
         self._paused = paused
         self._on_pause_event = on_pause_event  # ("ping" | "resumed", paused_s, pings of this pause)
@@ -305,6 +306,9 @@ class ConnectionLoop:
         want = self._paused() and buffered is not None and not buffered.failed
         now = self._clock()
         if want and self._pause_since is None:
+            # the keepalive in force: MQTT 5 brokers may impose their own in CONNACK
+            keepalive = self._client.keepalive or self._keepalive_s
+            self._ping_every_s = max(0.5, min(keepalive, self._keepalive_s) / 2)
             self._pause_since = now
             self._last_ping = now - self._ping_every_s  # ping at once: paho's last may be old
             self.pauses += 1
