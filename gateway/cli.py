@@ -186,8 +186,8 @@ def summary(s: Settings) -> str:
         lines.append(
             f"floor     {floor.id}: {floor.name}, {floor.area_m2:g} m2 on a"
             f" {floor.plan.width_m:g} x {floor.plan.depth_m:g} m plan; {len(zones)}"
-            f" zone{'' if len(zones) == 1 else 's'}"
-            f" outline {cover.outlined_m2:.4g} m2 ({cover.outlined_m2 / cover.plan_m2:.0%}"
+            f" {'zone outlines' if len(zones) == 1 else 'zones outline'}"
+            f" {cover.outlined_m2:.4g} m2 ({cover.outlined_m2 / cover.plan_m2:.0%}"
             " of the plan)"
         )
         for z in zones:
