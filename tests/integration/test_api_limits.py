@@ -75,6 +75,21 @@ def test_a_large_body_is_refused_on_every_route(
     assert r.headers["x-content-type-options"] == "nosniff"  # still our response
 
 
+def test_every_operation_of_the_schema_refuses_a_large_body(small_bodies: TestClient) -> None:
+    paths = small_bodies.get("/openapi.json").json()["paths"]
+    body = b"{" + b" " * LIMIT + b"}"
+    seen = 0
+    for template, operations in paths.items():
+        path = template.replace("{zone_id}", "f2-waiting").replace("{floor_id}", "f2")
+        path = path.replace("{alert_id}", "crowd_level:f2-waiting")
+        assert "{" not in path, template
+        for method in operations:
+            r = small_bodies.request(method.upper(), path, content=body, headers=VIEWER)
+            _too_large(r)
+            seen += 1
+    assert seen >= 26
+
+
 def test_a_body_at_the_limit_is_taken(small_bodies: TestClient) -> None:
     token = TOKENS[Role.VIEWER]
     padding = LIMIT - len(json.dumps({"token": token, "p": ""}))
