@@ -122,7 +122,7 @@ def create_app(
         title="floorwatch",
         version="1.0",
         summary="Live crowd picture, alerts and history of a public-administration service center",
-        description="Every endpoint but /health needs a token: `Authorization: Bearer <token>`,"
+        description="Every endpoint but the health checks needs a token: `Authorization: Bearer <token>`,"
         " or the session cookie set by `POST /api/v1/session`. See docs/api.md.",
         openapi_tags=[{"name": n} for n in ("system", "session", "site", "zones", "alerts")],
         # Swagger UI and ReDoc load their scripts from a CDN: not in an offline control room,
