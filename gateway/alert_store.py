@@ -14,6 +14,9 @@ last, so a restart does not drop a crowded zone to calm and back; and
 ``day_state(name, body, at)``: the waiting tickets and door balances
 (``gateway.day_state``), which only events build.
 ``body`` is the alert as JSON (``gateway.outbound.to_json``).
+
+An ``outbox`` (``gateway.notify.outbox.Outbox``) adds its tables and queues the
+notifications of each recorded transition in the same transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -94,14 +97,30 @@ class Restored:
     day_state: tuple[str, datetime] | None = None  # JSON of gateway.day_state, saved at
 
 
+class OutboxHook(Protocol):
+    schema: str
+
+    def enqueue(self, db: sqlite3.Connection, transitions: Sequence[Transition]) -> int: ...
+
+    def committed(self, added: int) -> None: ...
+
+
 def alert_key(alert: Alert) -> str:
     return alert.id.rpartition(":")[0]
 
 
 class AlertStore:
-    def __init__(self, path: Path, *, keep_resolved: int = 200, recover: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        keep_resolved: int = 200,
+        recover: bool = True,
+        outbox: OutboxHook | None = None,
+    ) -> None:
         """``recover``: a file that is not a database is moved aside and a new one started."""
         self.path = path
+        self._outbox = outbox
         self._recover = recover
         self._keep_resolved = keep_resolved
         self._executor: ThreadPoolExecutor | None = None
@@ -179,6 +198,8 @@ class AlertStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(SCHEMA)
+        if self._outbox is not None:
+            db.executescript(self._outbox.schema)
         active = [
             alert_from_json(body)
             for (body,) in db.execute(
@@ -229,7 +250,10 @@ class AlertStore:
     def _record_sync(self, transitions: Sequence[Transition], raises: dict[str, int]) -> None:
         db = self._conn()
         keys = {alert_key(t.alert) for t in transitions}
+        queued = 0
         with _transaction(db):
+            if self._outbox is not None:  # before the rows change: it compares with them
+                queued = self._outbox.enqueue(db, transitions)
             for t in transitions:
                 a = t.alert
                 body = to_json(a).decode()
@@ -251,6 +275,8 @@ class AlertStore:
                         " ON CONFLICT(key) DO UPDATE SET n = max(n, excluded.n)",
                         (key, raises[key]),
                     )
+        if self._outbox is not None:
+            self._outbox.committed(queued)
 
     def _transitions_sync(self, alert_id: str) -> list[StoredTransition]:
         rows = self._conn().execute(

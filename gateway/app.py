@@ -24,6 +24,8 @@ from gateway.floor_model import FloorModel
 from gateway.hub import Hub
 from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
+from gateway.notify.notifier import Notifier
+from gateway.notify.wiring import build_notifications
 from gateway.outbound import OutboundTopics
 from gateway.points import ZoneGeometry
 from gateway.readiness import GatewayReadiness
@@ -55,6 +57,7 @@ class Gateway:
     inbox: ObservationInbox  # camera workers call inbox.put(observation) from their threads
     state_writer: StateWriter
     services: Services  # the API, camera workers, ONVIF events, HVAC advice
+    notifier: Notifier | None = None  # notification channels (None: none configured)
 
     async def run(self) -> None:
         log.info(
@@ -73,6 +76,8 @@ class Gateway:
                 tg.create_task(self.source.run(), name="mqtt-source")
                 for name, run in self.services.tasks():
                     tg.create_task(run(), name=name)
+                if self.notifier is not None:
+                    tg.create_task(self.notifier.run(), name="notifier")
         finally:
             # The source and hub are stopped; flush what is pending to the DB or spool.
             await asyncio.shield(self.writer.close())
@@ -113,11 +118,13 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     )
     inbox = ObservationInbox(gw.queue_size)
     inbox.bind(loop)
+    alerts_db = state_dir / "alerts.sqlite3"
+    notifications = build_notifications(settings, alerts_db, clock)
     engine = Engine(
         site_id=settings.site.id,
         model=FloorModel(settings, start=clock()),
         rules=settings.alerts,
-        store=AlertStore(state_dir / "alerts.sqlite3"),
+        store=AlertStore(alerts_db, outbox=notifications[0] if notifications else None),
         writer=state_writer,
         sink=writer,
         clock=clock,
@@ -157,7 +164,17 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         ),
     )
     return Gateway(
-        settings, hub, source, writer, spool, dead, engine, inbox, state_writer, services
+        settings,
+        hub,
+        source,
+        writer,
+        spool,
+        dead,
+        engine,
+        inbox,
+        state_writer,
+        services,
+        notifier=notifications[1] if notifications else None,
     )
 
 

@@ -113,6 +113,11 @@ _RULES_EN = {
 }
 
 
+def _figure(value: float, lang: str) -> str:
+    """Whole figures: ``1.505`` in Vietnamese, ``1,505`` in English."""
+    return number(value) if lang == "vi" else f"{value:,.0f}"
+
+
 def _local(at: datetime, names: SiteNames) -> datetime:
     return at.astimezone(ZoneInfo(names.timezone))
 
@@ -160,7 +165,7 @@ def _status(item: Item, names: SiteNames, lang: str) -> str:
     if item.kind == "resolved":
         end = a.resolved_at or item.at
         minutes = max(0.0, (end - a.raised_at).total_seconds() / 60)
-        parts = [w["ended"].format(t=_hhmm(end, names), d=number(minutes))]
+        parts = [w["ended"].format(t=_hhmm(end, names), d=_figure(minutes, lang))]
         if a.resolved_by:
             parts.append(w["by"].format(who=a.resolved_by))
         elif a.acknowledged_by:
@@ -174,7 +179,7 @@ def _status(item: Item, names: SiteNames, lang: str) -> str:
     elif item.kind == "reminder":
         parts.append(w["reminder"])
     elif item.kind == "escalated":
-        parts.append(w["escalated"].format(m=number(item.step_after_min)))
+        parts.append(w["escalated"].format(m=_figure(item.step_after_min, lang)))
     return ", ".join(parts)
 
 
