@@ -11,7 +11,7 @@ never a silent drop.
 Nothing here may hold the event loop (the API answers on it): a batch is
 decoded in slices of at most ``SLICE_MESSAGES`` messages or ``SLICE_BYTES`` of
 payload, yielding to the loop between them; a payload over
-``MAX_PAYLOAD_BYTES`` is dead-lettered without being parsed; dead letters are
+``validation.max_payload_bytes`` is dead-lettered without being parsed; dead letters are
 written to their file off the loop, a few times a second, in one write; and
 decode failures are logged once per topic per minute within an overall budget
 (``LogThrottle``), so a flood on 50,000 topics is a few lines, not 50,000.
@@ -48,7 +48,6 @@ log = structlog.get_logger("floorwatch.hub")
 BATCH_MAX = 2000
 SLICE_MESSAGES = 100  # decoded between two yields to the event loop
 SLICE_BYTES = 64 * 1024  # or this much payload, whichever comes first
-MAX_PAYLOAD_BYTES = 64 * 1024  # a sensor reading is well under 1 KiB
 DEAD_LETTER_FLUSH_S = 0.25
 
 
@@ -217,9 +216,12 @@ class Hub:
             self.stats.unrouted += 1
             self._dead_letter(item, None, "no sensor is configured for this topic")
             return False
-        if len(item.payload) > MAX_PAYLOAD_BYTES:
+        limit = self._ctx.limits.max_payload_bytes
+        if len(item.payload) > limit:
             self.stats.oversized += 1
-            reason = f"payload of {len(item.payload)} bytes is over {MAX_PAYLOAD_BYTES}"
+            reason = (
+                f"payload of {len(item.payload)} bytes is over the limit of {limit} (not parsed)"
+            )
             for sensor in sensors:
                 self.stats.decode_errors += 1
                 self._dead_letter(item, sensor.id, reason)

@@ -1,6 +1,7 @@
 """``/health`` answers promptly while ``floorwatch run`` takes a flood of bad, large payloads.
 
-2,000 malformed 30 KiB JSON documents and 100 payloads over the 64 KiB limit
+2,000 malformed 30 KiB JSON documents and 100 payloads over the size limit
+(validation.max_payload_bytes, set to 64 KiB here)
 arrive on a sensor's topic as fast as mosquitto delivers them. A thread asks
 ``/health`` over and over from the first publish until the gateway has written
 every dead letter; its p99 must stay under 100 ms (or, on a machine so loaded
@@ -76,6 +77,7 @@ def test_health_stays_prompt_during_a_flood_of_bad_large_payloads(
         },
         influxdb={"url": influxdb1.url, "protocol": "v1", "database": "flood"},
         gateway={"state_dir": str(state), "dead_letter_size": 5000},
+        validation={"max_payload_bytes": 64 * 1024},
     )
     gw = GatewayProcess(config, tmp_path / "gateway.log")
     gw.start()

@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 
 from gateway.counter_store import CounterStore
 from gateway.dead_letters import DeadLetters
-from gateway.hub import MAX_PAYLOAD_BYTES, SLICE_BYTES, SLICE_MESSAGES, Hub
+from gateway.hub import SLICE_BYTES, SLICE_MESSAGES, Hub
 from gateway.settings import SensorConfig, ValidationLimits
 from sensors.mqtt_source import Inbound, InboundBuffer
 
@@ -138,7 +138,7 @@ def test_a_flood_of_large_payloads_never_holds_the_loop_for_more_than_a_slice(
     # and 200 over the size limit. Another task counts how many messages the
     # hub decoded between two of its turns on the loop.
     big = b'{"co2": [' + b"1," * (30 * 1024 - 10) + b"1"  # unterminated: a decode error
-    oversized = b"x" * (MAX_PAYLOAD_BYTES + 1)
+    oversized = b"x" * (ValidationLimits().max_payload_bytes + 1)  # the configured limit
     items = [_inbound(f"flood/d{i % 50}", big, i) for i in range(2000)]
     items += [_inbound(f"flood/o{i}", oversized, i) for i in range(200)]
 
