@@ -65,6 +65,10 @@ def load_settings(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc.strerror}")]) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}): save the file as UTF-8"
+        raise ConfigError(source, [ConfigIssue("(file)", message, line)]) from exc
     return parse_settings(
         text, environ, source=source, base_dir=path.parent, need_secrets=need_secrets
     )
@@ -77,6 +81,24 @@ def parse_settings(
     source: str = "<text>",
     base_dir: Path | None = None,
     need_secrets: bool = True,
+) -> LoadedSettings:
+    """Validate a site file's text; raise ConfigError listing every problem."""
+    try:
+        return _parse(text, environ, source, base_dir, need_secrets)
+    except RecursionError as exc:  # `a: &x [*x]`, or thousands of nested brackets
+        message = "nested too deeply, or an alias (*name) refers to its own anchor"
+        raise ConfigError(source, [ConfigIssue("(file)", message)]) from exc
+    except _TooLarge as exc:
+        message = f"more than {MAX_VALUES} values once its aliases (*name) are expanded"
+        raise ConfigError(source, [ConfigIssue("(file)", message)]) from exc
+
+
+def _parse(
+    text: str,
+    environ: Mapping[str, str],
+    source: str,
+    base_dir: Path | None,
+    need_secrets: bool,
 ) -> LoadedSettings:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -315,10 +337,20 @@ def _message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
+# A site file has a few thousand values; aliases that expand past this are a YAML bomb.
+MAX_VALUES = 200_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def _line_map(node: yaml.Node | None) -> dict[Loc, int]:
     lines: dict[Loc, int] = {}
 
     def walk(n: yaml.Node, loc: Loc) -> None:
+        if len(lines) > MAX_VALUES:
+            raise _TooLarge
         lines[loc] = n.start_mark.line + 1
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:

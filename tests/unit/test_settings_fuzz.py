@@ -14,12 +14,13 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.cli import summary
-from gateway.config_loader import ConfigError, parse_settings
+from gateway.config_loader import ConfigError, load_settings, parse_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TEXT = (ROOT / "config" / "demo-site.yaml").read_text(encoding="utf-8")
@@ -141,3 +142,35 @@ def test_unquoted_values_load_or_list_their_issues(spans: set[tuple[int, int]]) 
     for start, end in sorted(spans, reverse=True):
         text = text[:start] + text[start + 1 : end - 1] + text[end:]
     assert_loads_or_issues(text)
+
+
+def bomb() -> str:
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b"\xff\xfe\x00site:",
+            "(file) (line 1): not UTF-8 text (byte 0xff): save the file as UTF-8",
+        ),
+        (b"site: x\n\xe9t\xe9: 1\n", "(file) (line 2): not UTF-8 text (byte 0xe9)"),
+        (b"a: &x [*x]\n", "(file): nested too deeply, or an alias (*name) refers to its own"),
+        (b"a: " + b"[" * 3000 + b"]" * 3000 + b"\n", "(file): nested too deeply"),
+        (bomb().encode(), "(file): more than 200000 values once its aliases (*name) are expanded"),
+        (
+            b"site: !!python/object:os.system {}\n",
+            "(file) (line 1): not valid YAML: could not determine a",
+        ),
+    ],
+)
+def test_hostile_files_are_issues(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, {})
+    assert any(str(i).startswith(expected) for i in info.value.issues), info.value.issues
