@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.geometry import area, intersection_area, self_crossing
@@ -71,3 +73,52 @@ def test_self_crossing_outline() -> None:
     assert self_crossing(bow_tie) == (0, 2)
     assert self_crossing(SQUARE) is None
     assert self_crossing(L_SHAPE) is None
+
+
+def star(cx: float, cy: float, radii: list[float], turn: float) -> list[tuple[float, float]]:
+    """A star-shaped polygon (simple, often not convex): corners at even angles."""
+    n = len(radii)
+    return [
+        (
+            round(cx + r * math.cos(turn + 2 * math.pi * k / n), 3),
+            round(cy + r * math.sin(turn + 2 * math.pi * k / n), 3),
+        )
+        for k, r in enumerate(radii)
+    ]
+
+
+def inside(p: tuple[float, float], poly: list[tuple[float, float]]) -> bool:
+    x, y = p
+    hit = False
+    for (x1, y1), (x2, y2) in zip(poly, poly[1:] + poly[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            hit = not hit
+    return hit
+
+
+radii = st.lists(st.floats(1, 5), min_size=3, max_size=9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(radii, radii, st.floats(-3, 3), st.floats(-3, 3), st.floats(0, 6.3), st.floats(0, 6.3))
+def test_overlap_of_non_convex_outlines_matches_a_fine_grid(
+    ra: list[float], rb: list[float], dx: float, dy: float, ta: float, tb: float
+) -> None:
+    a = star(0, 0, ra, ta)
+    b = star(dx, dy, rb, tb)
+    step = 0.05  # sample the cell centres of a 5 cm grid over both
+    xs = [p[0] for p in a + b]
+    ys = [p[1] for p in a + b]
+    n_x = int((max(xs) - min(xs)) / step) + 1
+    n_y = int((max(ys) - min(ys)) / step) + 1
+    hits = 0
+    for i in range(n_x):
+        for j in range(n_y):
+            p = (min(xs) + (i + 0.5) * step, min(ys) + (j + 0.5) * step)
+            hits += inside(p, a) and inside(p, b)
+    sampled = hits * step * step
+    # the grid errs by at most the cells the two outlines cross
+    perimeter = sum(
+        math.dist(p, q) for poly in (a, b) for p, q in zip(poly, poly[1:] + poly[:1], strict=True)
+    )
+    assert intersection_area(a, b) == pytest.approx(sampled, abs=perimeter * step + 1e-6)
