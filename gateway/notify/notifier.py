@@ -54,6 +54,7 @@ class Notifier:
         self._executor: ThreadPoolExecutor | None = None
         self._form_wake: asyncio.Event | None = None
         self._channel_wake: dict[str, asyncio.Event] = {}
+        self.rounds = 0  # looks at the outbox so far (tests wait on it)
         self.sent = 0
         self.failures = 0
         self.expired = 0
@@ -101,6 +102,7 @@ class Notifier:
                 formed, wake, skipped = 0, None, []
             for alert_id, channel, reason in skipped:
                 log.info("notify.skipped", alert=alert_id, channel=channel, reason=reason)
+            self.rounds += 1
             if formed:
                 for event in self._channel_wake.values():
                     event.set()
