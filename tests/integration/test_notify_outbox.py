@@ -398,3 +398,60 @@ def test_the_composition_root_wires_the_outbox(tmp_path: Path) -> None:
         return gw.notifier is not None, bare.notifier is None
 
     assert asyncio.run(build()) == (True, True)
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+def test_a_message_never_delivered_expires_with_its_reason(tmp_path: Path) -> None:
+    from structlog.testing import capture_logs
+
+    from tests.integration.notify_support import free_port
+
+    s = site(
+        {
+            "channels": [
+                {
+                    "id": "dead",
+                    "type": "http",
+                    "url": f"http://127.0.0.1:{free_port()}/",
+                    "timeout_s": 5,
+                }
+            ],
+            "routes": [{"notify": ["dead"]}],
+            "group_window_s": 0,
+            "retry_min_s": 10,
+            "retry_max_s": 20,
+            "expire_s": 60,
+        }
+    )
+    clock = Clock()
+
+    def attempts(alert_id: str) -> int:
+        [d] = read_status(tmp_path / "alerts.sqlite3", alert_id)
+        return d.attempts
+
+    async def scenario() -> str:
+        async with running(tmp_path, s, clock) as parts:
+            alert_id = await parts.raise_("f2-waiting")
+            await until(lambda: attempts(alert_id) == 1, "first attempt")
+            clock.advance(10)  # the retry at +10 fails: the next at +30
+            parts.notifier.kick()
+            await until(lambda: attempts(alert_id) == 2, "second attempt")
+            clock.advance(20)  # +30 fails: the next at +50, within expire_s
+            parts.notifier.kick()
+            await until(lambda: attempts(alert_id) == 3, "third attempt")
+            clock.advance(20)  # +50 fails: the next would be at +70, past expire_s (60)
+            parts.notifier.kick()
+            await until(lambda: parts.notifier.expired == 1, "expiry")
+            return alert_id
+
+    with capture_logs() as logs:
+        alert_id = asyncio.run(scenario())
+    [d] = read_status(tmp_path / "alerts.sqlite3", alert_id)
+    assert (d.state, d.attempts) == ("failed", 4)
+    assert d.reason is not None and d.reason.startswith("expired after 4 attempts: ConnectError")
+    [expired] = [e for e in logs if e["event"] == "notify.expired"]
+    assert expired["log_level"] == "error" and expired["alerts"] == alert_id
+    assert expired["reason"].startswith("ConnectError")
+    assert len([e for e in logs if e["event"] == "notify.failed"]) == 3
