@@ -321,7 +321,7 @@ def _summary_line(gateway: Gateway, stored: dict[str, int]) -> str:
     w = gateway.writer.stats()
     shown = summary_zones(gateway.settings)
     zones = ", ".join(
-        f"{z.zone_id}={z.occupancy} {z.level.value}"
+        f"{z.zone_id}={z.occupancy} {z.level.value}" if z.method != "none" else f"{z.zone_id}=-"
         for z in gateway.engine.zones()
         if z.zone_id in shown
     )

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.config_loader import load_settings
-from gateway.demo import demo_demand
+from gateway.demo import demo_demand, summary_zones
 from gateway.settings import Settings
 from sensors.simulator.demand import Demand, usual_tickets
 from sensors.simulator.model import CenterModel
@@ -104,3 +104,9 @@ def test_the_demo_is_sized_by_the_site(site: Settings) -> None:
     given = demo_demand(site, 200.0)
     assert given.played.tickets_per_weekday == 200.0
     assert given.usual.tickets_per_weekday == pytest.approx(133.33, abs=0.01)
+
+
+def test_the_summary_line_shows_the_sites_own_zones(site: Settings) -> None:
+    assert summary_zones(site) == {"f1-entrance", "f2-waiting", "f2-counters"}
+    commune = load_settings(DEMO.parent / "commune-center.yaml", {}, need_secrets=False).settings
+    assert summary_zones(commune) == {"f1-hall"}
