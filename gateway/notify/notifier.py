@@ -30,6 +30,7 @@ from gateway.notify.texts import SiteNames
 T = TypeVar("T")
 log = structlog.get_logger("floorwatch.notify")
 Clock = Callable[[], datetime]
+PRUNE_EVERY_S = 3600
 
 
 class Notifier:
@@ -91,8 +92,18 @@ class Notifier:
     async def _form_loop(self, channels: set[str]) -> None:
         if self._form_wake is None:
             raise RuntimeError("the notifier is not running")
+        pruned_at: datetime | None = None
         while True:
             now = self._clock()
+            if pruned_at is None or (now - pruned_at).total_seconds() >= PRUNE_EVERY_S:
+                pruned_at = now
+                try:
+                    gone = await self._run(partial(self._db.prune, now))
+                except Exception:
+                    log.exception("notify.prune_failed")
+                else:
+                    if gone:
+                        log.info("notify.pruned", entries=gone)
             try:
                 formed, wake, skipped = await self._run(
                     partial(self._db.form, now, self._cfg, self._names, channels)

@@ -76,7 +76,9 @@ CREATE TABLE IF NOT EXISTS notify_messages (
     sent_at REAL
 );
 CREATE INDEX IF NOT EXISTS notify_messages_next ON notify_messages (state, channel, next_at);
+CREATE INDEX IF NOT EXISTS notify_messages_created ON notify_messages (created_at);
 """
+KEEP_S = 30 * 86400  # delivered, failed and skipped rows are kept 30 days, then pruned
 
 
 def ts(at: datetime) -> float:
@@ -243,7 +245,7 @@ class OutboxDb:
                 items[entry_id] = Item(alert_from_json(row[11]), kind, dt(row[9]), after_min)
             ready, wake = batches(
                 due,
-                self._last_sent(),
+                self._last_sent(now, cfg.group_window_s),
                 now,
                 window_s=cfg.group_window_s,
                 digest_from=cfg.digest_from,
@@ -322,11 +324,29 @@ class OutboxDb:
             return True
         return None if "queued" in states else False
 
-    def _last_sent(self) -> dict[tuple[str, str], datetime]:
+    def _last_sent(self, now: datetime, window_s: float) -> dict[tuple[str, str], datetime]:
+        """The last message per channel and group within the grouping window."""
         rows = self._conn().execute(
-            "SELECT channel, grp, max(created_at) FROM notify_messages GROUP BY channel, grp"
+            "SELECT channel, grp, max(created_at) FROM notify_messages WHERE created_at >= ?"
+            " GROUP BY channel, grp",
+            (ts(now) - window_s,),
         )
         return {(channel, grp): dt(at) for channel, grp, at in rows}
+
+    def prune(self, now: datetime, keep_s: float = KEEP_S) -> int:
+        """Drop finished entries and messages older than ``keep_s``; the queued stay."""
+        db = self._conn()
+        cutoff = ts(now) - keep_s
+        with _transaction(db):
+            gone = db.execute(
+                "DELETE FROM notify_entries WHERE state != 'queued' AND at < ?", (cutoff,)
+            ).rowcount
+            db.execute(
+                "DELETE FROM notify_messages WHERE state != 'queued' AND created_at < ?"
+                " AND key NOT IN (SELECT message FROM notify_entries WHERE message IS NOT NULL)",
+                (cutoff,),
+            )
+        return int(gone)
 
     # ------------------------------------------------------------------ sending
 

@@ -25,7 +25,7 @@ from gateway.config_loader import load_settings
 from gateway.live import Severity
 from gateway.notify.config import NotificationSettings
 from gateway.notify.notifier import Notifier
-from gateway.notify.outbox import Outbox, read_status
+from gateway.notify.outbox import Outbox, OutboxDb, read_status
 from gateway.notify.wiring import site_facts, site_names
 from gateway.settings import Settings
 from tests.integration.notify_support import HttpReceiver, SmtpReceiver
@@ -455,3 +455,15 @@ def test_a_message_never_delivered_expires_with_its_reason(tmp_path: Path) -> No
     assert expired["log_level"] == "error" and expired["alerts"] == alert_id
     assert expired["reason"].startswith("ConnectError")
     assert len([e for e in logs if e["event"] == "notify.failed"]) == 3
+    # finished rows are kept 30 days, then pruned; queued ones never
+    db = OutboxDb(tmp_path / "alerts.sqlite3")
+    db.open()
+    try:
+        assert db.prune(T0 + timedelta(days=29)) == 0
+        assert len(read_status(tmp_path / "alerts.sqlite3", alert_id)) == 1
+        assert db.prune(T0 + timedelta(days=31)) == 1
+        assert read_status(tmp_path / "alerts.sqlite3", alert_id) == []
+        left = db._conn().execute("SELECT count(*) FROM notify_messages").fetchone()[0]
+        assert left == 0
+    finally:
+        db.close()
