@@ -22,6 +22,7 @@ import pytest
 
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.mosquitto import MosquittoServer
+from gateway.peers.process import PeerError
 from tests.integration.gateway_proc import (
     GatewayProcess,
     publish_lines,
@@ -48,11 +49,17 @@ def _records(log_path: Path) -> list[dict[str, Any]]:
 
 
 def _stored(influx: InfluxDB1Server, db: str) -> tuple[int, int]:
-    rows = influx.rows(
-        "SELECT count(pm25), count(distinct(pm25)) FROM climate"
-        " WHERE sensor = 'cl-f2-landing-pm25'",
-        db,
-    )
+    """(points, distinct values) of the sensor; (0, 0) while the database does not exist."""
+    try:
+        rows = influx.rows(
+            "SELECT count(pm25), count(distinct(pm25)) FROM climate"
+            " WHERE sensor = 'cl-f2-landing-pm25'",
+            db,
+        )
+    except PeerError as exc:
+        if "database not found" in str(exc):
+            return (0, 0)
+        raise
     return (int(rows[0][1]), int(rows[0][2])) if rows else (0, 0)
 
 
