@@ -78,9 +78,13 @@ class Backend(Protocol):
 
 
 async def wait_for(
-    check: Callable[[], Awaitable[T | None]], what: str, timeout_s: float = 10.0
+    check: Callable[[], Awaitable[T | None]], what: str, timeout_s: float = 30.0
 ) -> T:
-    """Poll ``check`` until it gives a value; a bounded wait that names what it waited for."""
+    """Poll ``check`` until it gives a value; a bounded wait that names what it waited for.
+
+    The bound is generous (a loaded machine is slow, never wrong): a passing test
+    waits only as long as the gateway takes.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
@@ -202,7 +206,7 @@ async def engine_backend(
     ]
     try:
         await asyncio.sleep(0)  # the engine's run() creates what wait_ready() waits on
-        await asyncio.wait_for(gateway.engine.wait_ready(), 10)
+        await asyncio.wait_for(gateway.engine.wait_ready(), 30)
         async with _served(app, settings.api) as client:
             yield EngineBackend(gateway, clock, client)
     finally:

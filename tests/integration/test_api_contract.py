@@ -82,7 +82,7 @@ Run = Callable[[Scenario], None]
 
 @pytest.fixture(params=["memory", "engine"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
-    """Runs a scenario over one floor, on a fresh event loop, within 60 s."""
+    """Runs a scenario over one floor, on a fresh event loop (bounded: 120 s)."""
     if request.param == "memory":
 
         async def main(scenario: Scenario) -> None:
@@ -98,7 +98,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
                 await scenario(b)
 
     def run(scenario: Scenario) -> None:
-        asyncio.run(asyncio.wait_for(main(scenario), 60))
+        asyncio.run(asyncio.wait_for(main(scenario), 120))
 
     return run
 
@@ -289,6 +289,10 @@ def test_a_crowded_zone_raises_its_alert(backend: Run) -> None:
         assert await get(b, "/api/v1/alerts", zone="f2-waiting") == [alert]
         assert await get(b, "/api/v1/alerts", zone="f1-entrance") == []
         assert await get(b, "/api/v1/alerts", severity="critical") == []
+        assert await get(b, "/api/v1/alerts", since=at(70)) == [alert]
+        assert await get(b, "/api/v1/alerts", since=at(71)) == []
+        assert await get(b, "/api/v1/alerts", until=at(70)) == []
+        assert await get(b, "/api/v1/alerts", state="resolved") == []
 
     backend(scenario)
 
@@ -511,7 +515,7 @@ class Sse:
     def __init__(self, response: httpx.Response) -> None:
         self._lines = response.aiter_lines()
 
-    async def next(self, timeout_s: float = 10.0) -> Event:
+    async def next(self, timeout_s: float = 30.0) -> Event:
         fields: dict[str, str] = {}
         async with asyncio.timeout(timeout_s):
             while True:
@@ -688,7 +692,7 @@ def engine(tmp_path: Path, influxdb1: Any, influxdb1_database: str) -> EngineRun
             await scenario(b)
 
     def run(scenario: EngineScenario) -> None:
-        asyncio.run(asyncio.wait_for(main(scenario), 60))
+        asyncio.run(asyncio.wait_for(main(scenario), 120))
 
     return run
 
