@@ -277,7 +277,13 @@ def test_an_idle_connection_is_kept_alive_by_pings(
     async def scenario() -> None:
         async with running(config, topic_prefix) as (source, buffer):
             await wait_connected(source)
-            await asyncio.sleep(15)
+            sock = source._client.socket() if source._client else None  # noqa: SLF001
+            assert isinstance(sock, BufferedSocket)
+            # idle: every write is one of paho's PINGREQs (one each keepalive); three
+            # of them span more than the 1.5 keepalives mosquitto allows a silent client
+            writes, reads = sock.send_calls, sock.recv_calls
+            await until(lambda: sock.send_calls >= writes + 3, timeout_s=60)
+            assert sock.recv_calls >= reads + 2  # the PINGRESPs were read
             assert source.connected and source.stats.connects == 1
             await asyncio.to_thread(publish, mosquitto, [(f"{topic_prefix}/x", b"still here")])
             got = await take(buffer, 1)
