@@ -16,6 +16,8 @@ runs one suite over both):
   down and, with ``dwell=True``, its dwell time on the way up (the default
   ``dwell=False`` shows a higher level at once: tests set a count and see it);
   the level of service of zones that configure one;
+- climate readings (``add_climate``) through the engine's 5-minute windows and
+  comfort bands (``gateway.climate``); ``set_climate`` sets a state as given;
 - the crowd alert of ``gateway.alert_rules`` (message, severity, value,
   threshold), re-notified when it worsens, resolved by itself once the level
   has been below the alert level for ``alerts.clear_s``, and not raised again
@@ -31,7 +33,9 @@ What it leaves out (the contract tests the engine alone on these): fusion
 says "none" until a source is heard, and never a disagreement); alert ids
 (the first crowd alert of a zone is ``crowd_level:<zone>``, later ones
 ``crowd_level:<zone>:<n>``, where the engine's are all ``...:<n>``); the other
-alert rules (capacity, climate, waiting time, devices); re-notification and
+alert rules (capacity, climate, waiting time, devices); climate means that
+age out of their window between readings (the engine evaluates every tick, the
+fake only when a reading comes); re-notification and
 escalation of an unacknowledged alert; the 1 s per-zone publish throttle; the
 gateway's own health among the devices.
 """
@@ -46,6 +50,7 @@ from datetime import UTC, datetime
 
 from gateway.alert_rules import ZoneRule, zone_conditions
 from gateway.alerts import Condition
+from gateway.climate import ZoneClimate
 from gateway.levels import LevelTracker, level_of_service, thresholds
 from gateway.live import (
     Alert,
@@ -59,7 +64,7 @@ from gateway.live import (
     ZoneClimateState,
     ZoneState,
 )
-from gateway.observations import DeviceHealth
+from gateway.observations import Climate, DeviceHealth
 from gateway.settings import CrowdLevel, Settings, ZoneConfig
 from gateway.zones import PRESENCE_CONFIDENCE, QUEUE_CONFIDENCE
 
@@ -117,6 +122,7 @@ class MemoryFloor:
         self._crowd_ids: dict[str, str] = {}  # zone -> id of its latest crowd alert
         self._raises: dict[str, int] = {}  # zone -> crowd alerts raised
         self._latched: set[str] = set()  # zones resolved by hand while crowded: no re-raise yet
+        self._climate = {z.id: ZoneClimate(z.comfort) for z in settings.zones}
         now = clock()
         self._zones = {z.id: self._state(z, 0, now) for z in settings.zones}
 
@@ -256,10 +262,20 @@ class MemoryFloor:
             sub.queue.put_nowait(None)
 
     def set_climate(self, zone_id: str, climate: ZoneClimateState) -> ZoneState:
-        state = replace(self._zones[zone_id], climate=climate, updated_at=self._clock())
+        before = self._zones[zone_id]
+        state = replace(before, climate=climate, updated_at=self._clock())
         self._zones[zone_id] = state
-        self._emit(LiveEventKind.ZONE, zone=state)
+        if _key(state) != _key(before):
+            self._emit(LiveEventKind.ZONE, zone=state)
         return state
+
+    def add_climate(self, reading: Climate) -> ZoneState:
+        """A climate sensor's reading, through the engine's pure windows (``gateway.climate``):
+        the latest values, 5-minute means and their status against the zone's comfort band.
+        ``set_climate`` instead sets a zone's climate as given."""
+        windows = self._climate[reading.zone_id]
+        windows.add(reading)
+        return self.set_climate(reading.zone_id, windows.state(self._clock()))
 
     def set_device(self, health: DeviceHealth) -> None:
         """A health report; an event when the device is new or its online/detail changed.

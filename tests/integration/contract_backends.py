@@ -6,6 +6,7 @@ loopback port, on the test's own event loop, and take the same inputs:
 - ``people(zone, count)``: the zone's presence sensor (``pc-<zone>``) reports
   ``count`` at the clock's now, with the confidence 0.9 of a mmWave counter;
 - ``health(report)``: a camera or sensor health report;
+- ``climate(reading)``: a climate sensor's reading;
 - ``advance(seconds)``: the clock moves on (nothing reads the wall clock).
 
 The engine backend is ``gateway.app.build_gateway`` wired for real: its
@@ -32,7 +33,7 @@ from fastapi import FastAPI
 
 from api.server import serve_api
 from gateway.app import Gateway, build_gateway
-from gateway.observations import DeviceHealth, PeopleCount
+from gateway.observations import Climate, DeviceHealth, PeopleCount
 from gateway.settings import ApiConfig, InfluxConfig, Settings
 from tests.api_support import api_config, build_app, demo_settings
 from tests.memory_floor import MemoryFloor
@@ -74,6 +75,8 @@ class Backend(Protocol):
 
     async def health(self, report: DeviceHealth) -> None: ...
 
+    async def climate(self, reading: Climate) -> None: ...
+
     def advance(self, seconds: float) -> None: ...
 
 
@@ -109,6 +112,9 @@ class MemoryBackend:
 
     async def health(self, report: DeviceHealth) -> None:
         self.floor.set_device(report)
+
+    async def climate(self, reading: Climate) -> None:
+        self.floor.add_climate(reading)
 
     def advance(self, seconds: float) -> None:
         self.clock.now += timedelta(seconds=seconds)
@@ -147,6 +153,17 @@ class EngineBackend:
             return True
 
         await wait_for(seen, f"the engine to take {report}")
+
+    async def climate(self, reading: Climate) -> None:
+        self.gateway.inbox.put(reading)
+        engine = self.gateway.engine
+
+        async def seen() -> bool | None:
+            await engine.step()
+            zone = next(z for z in engine.zones() if z.zone_id == reading.zone_id)
+            return True if zone.climate.at == reading.at else None
+
+        await wait_for(seen, f"the engine to evaluate {reading}")
 
     def advance(self, seconds: float) -> None:
         self.clock.now += timedelta(seconds=seconds)

@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.observations import DeviceHealth, DeviceKind
+from gateway.observations import Climate, DeviceHealth, DeviceKind
 from gateway.settings import Role
 from tests.api_support import CAMERA_PASSWORD, bearer
 from tests.integration.contract_backends import (
@@ -247,6 +247,49 @@ def test_the_site_and_its_floors_add_up_the_zones(backend: Run) -> None:
         assert len(site["services"]) == 9
         assert await get(b, "/api/v1/floors/f2") == site["floors"][1]
         assert await get(b, "/api/v1/floors") == site["floors"]
+
+    backend(scenario)
+
+
+def test_climate_readings_against_the_comfort_band(backend: Run) -> None:
+    async def scenario(b: Backend) -> None:
+        for second, (t, h, co2) in ((10, (27.0, 65.0, 900.0)), (70, (29.4, 66.0, 1300.0))):
+            b.clock.now = START + timedelta(seconds=second)
+            await b.climate(Climate("f2-waiting", "cl-f2-waiting", b.clock.now, t, h, co2))
+        climate = {
+            "at": at(70),
+            "temperature_c": 29.4,
+            "humidity_pct": 66.0,
+            "co2_ppm": 1300.0,
+            "pm25_ugm3": None,
+            # 5-minute means against 26-28 °C, 60-70 %, CO2 up to 1000 ppm
+            "temperature_mean_5m": pytest.approx(28.2),
+            "humidity_mean_5m": 65.5,
+            "co2_mean_5m": 1100.0,
+            "temperature_status": "high",
+            "humidity_status": "ok",
+            "co2_status": "high",
+        }
+        assert (await zone(b, "f2-waiting"))["climate"] == climate
+        refused = await b.client.get("/api/v1/climate", headers=VIEWER)
+        assert refused.status_code == 403
+        rows = await get(b, "/api/v1/climate", bearer(Role.FACILITY))
+        assert [r["zone_id"] for r in rows] == ZONE_IDS
+        waiting = next(r for r in rows if r["zone_id"] == "f2-waiting")
+        assert waiting == {
+            "zone_id": "f2-waiting",
+            "name": "Khu chờ (118 ghế)",
+            "floor_id": "f2",
+            "occupancy": 0,
+            "comfort": {
+                "temperature_c": [26.0, 28.0],
+                "humidity_pct": [60.0, 70.0],
+                "co2_ppm_max": 1000.0,
+            },
+            "climate": climate,
+        }
+        counters = next(r for r in rows if r["zone_id"] == "f2-counters")
+        assert counters["climate"]["temperature_status"] is None  # no reading: no status
 
     backend(scenario)
 
@@ -573,7 +616,6 @@ def test_the_stream_follows_zones_and_alert_transitions(backend: Run) -> None:
             assert (snap.event, snap.id) == ("snapshot", None)
             assert [z["zone_id"] for z in snap.data["zones"]] == ZONE_IDS
             assert snap.data["alerts"] == []
-            first_seq = None
             await report_until(b, "f2-waiting", [(10, 150), (40, 150), (70, 150)])
             alert = (await get(b, "/api/v1/alerts"))[0]
             b.advance(5)  # +75 s
