@@ -201,9 +201,10 @@ async def memory_backend() -> AsyncIterator[MemoryBackend]:
 
 @contextlib.asynccontextmanager
 async def engine_backend(
-    state_dir: Path, influx_url: str, database: str
+    state_dir: Path, influx_url: str, database: str, *, start: datetime = START
 ) -> AsyncIterator[EngineBackend]:
-    clock = Clock()
+    """The gateway on ``state_dir``: a second one on the same folder is a restart."""
+    clock = Clock(start)
     base = contract_site()
     settings = base.model_copy(
         update={

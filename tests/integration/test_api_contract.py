@@ -727,6 +727,76 @@ EngineScenario = Callable[[EngineBackend], Awaitable[None]]
 EngineRun = Callable[[EngineScenario], None]
 
 
+def test_engine_alerts_and_levels_survive_a_restart(
+    tmp_path: Path, influxdb1: Any, influxdb1_database: str
+) -> None:
+    state = tmp_path / "state"
+
+    async def before(b: EngineBackend) -> str:
+        alert = await crowd_f2_waiting(b)
+        b.advance(10)  # +80 s
+        r = await b.client.post(
+            f"/api/v1/alerts/{alert['id']}/acknowledge",
+            json={"note": "mở quầy 24"},
+            headers=SUPERVISOR,
+        )
+        assert r.status_code == 200
+        return str(alert["id"])
+
+    async def after(b: EngineBackend, alert_id: str) -> None:
+        # 20 s later: the level shown before (crowded, 150), not yet heard again
+        z = await zone(b, "f2-waiting")
+        assert (z["level"], z["occupancy"], z["method"], z["known"]) == (
+            "crowded",
+            150,
+            "none",
+            False,
+        )
+        [alert] = await get(b, "/api/v1/alerts")
+        assert (alert["id"], alert["state"], alert["acknowledged_by"]) == (
+            "crowd_level:f2-waiting:1",
+            "acknowledged",
+            "Nguyễn Văn An",
+        )
+        assert alert["id"] == alert_id and alert["note"].startswith("mở quầy 24 [acknowledged")
+        # heard again, still crowded: the same alert, no new one
+        assert await report_until(b, "f2-waiting", [(110, 150)]) == ["crowded"]
+        assert [a["id"] for a in await get(b, "/api/v1/alerts")] == [alert_id]
+        r = await b.client.post(f"/api/v1/alerts/{alert_id}/resolve", headers=SUPERVISOR)
+        assert r.status_code == 200
+        # the crowd goes and comes back: the raise count was kept too
+        await report_until(b, "f2-waiting", [(120, 100), (130, 150), (190, 150)])
+        [second] = await get(b, "/api/v1/alerts")
+        assert second["id"] == "crowd_level:f2-waiting:2"
+
+    async def main() -> None:
+        async with engine_backend(state, influxdb1.url, influxdb1_database) as b:
+            alert_id = await before(b)
+        restart = START + timedelta(seconds=100)
+        async with engine_backend(state, influxdb1.url, influxdb1_database, start=restart) as b:
+            await after(b, alert_id)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_engine_an_unacknowledged_alert_is_renotified_every_10_minutes(engine: EngineRun) -> None:
+    async def scenario(b: EngineBackend) -> None:
+        alert = await crowd_f2_waiting(b)  # raised at +70 s
+        # the sensor keeps reporting 150 every 60 s; 600 s after the raise: re-notified
+        await report_until(b, "f2-waiting", [(70 + 60 * i, 150) for i in range(1, 10)])
+        assert (await get(b, f"/api/v1/alerts/{alert['id']}"))["notifications"] == 1
+        await report_until(b, "f2-waiting", [(670, 150)])
+        again = await get(b, f"/api/v1/alerts/{alert['id']}")
+        assert (again["notifications"], again["updated_at"], again["severity"]) == (
+            2,
+            at(670),
+            "warning",
+        )
+        assert (again["raised_at"], again["escalated"]) == (at(70), False)
+
+    engine(scenario)
+
+
 @pytest.fixture
 def engine(tmp_path: Path, influxdb1: Any, influxdb1_database: str) -> EngineRun:
     async def main(scenario: EngineScenario) -> None:
