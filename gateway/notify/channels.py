@@ -68,6 +68,8 @@ class Outgoing:
 class Sender(Protocol):
     async def send(self, message: Outgoing, already: frozenset[int]) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 def scrub(text: str, secrets: Mapping[str, str]) -> str:
     for value in secrets.values():
@@ -82,6 +84,9 @@ _APPRISE_LOCK = threading.Lock()
 class AppriseSender:
     def __init__(self, channel: AppriseChannel) -> None:
         self._channel = channel
+
+    async def close(self) -> None:
+        """Nothing held between messages."""
 
     async def send(self, message: Outgoing, already: frozenset[int]) -> None:
         if 0 in already:
@@ -109,27 +114,36 @@ class AppriseSender:
 
 
 class HttpSender:
+    """One httpx client per channel, made at the first message and kept (connections reused)."""
+
     def __init__(self, channel: HttpChannel) -> None:
         self._channel = channel
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def send(self, message: Outgoing, already: frozenset[int]) -> None:
         c = self._channel
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=c.timeout_s, follow_redirects=False)
         recipients: list[str | None] = list(c.recipients) or [None]
         done = set(already)
-        async with httpx.AsyncClient(timeout=c.timeout_s, follow_redirects=False) as client:
-            for i, recipient in enumerate(recipients):
-                if i in done:
-                    continue
-                values = message.values()
-                key = message.key
-                if recipient is not None:
-                    values["recipient"] = recipient
-                    key = f"{message.key}-{i}" if len(recipients) > 1 else message.key
-                try:
-                    await self._call(client, values, key)
-                except ChannelError as exc:
-                    raise ChannelError(exc.reason, frozenset(done)) from None
-                done.add(i)
+        for i, recipient in enumerate(recipients):
+            if i in done:
+                continue
+            values = message.values()
+            key = message.key
+            if recipient is not None:
+                values["recipient"] = recipient
+                key = f"{message.key}-{i}" if len(recipients) > 1 else message.key
+            try:
+                await self._call(self._client, values, key)
+            except ChannelError as exc:
+                raise ChannelError(exc.reason, frozenset(done)) from None
+            done.add(i)
 
     async def _call(self, client: httpx.AsyncClient, values: dict[str, str], key: str) -> None:
         c = self._channel

@@ -24,7 +24,7 @@ import typer
 
 from gateway.cli_support import JsonOption, echo_json, settings_or_exit
 from gateway.notify.channels import ChannelError, Outgoing, sender
-from gateway.notify.config import AppriseChannel
+from gateway.notify.config import AppriseChannel, HttpChannel
 from gateway.notify.outbox import read_status
 from gateway.notify.texts import render_test
 from gateway.notify.wiring import site_names
@@ -59,7 +59,7 @@ def test_channel(
     kind = "Apprise" if isinstance(c, AppriseChannel) else f"HTTP {c.method}"
     started = time.monotonic()
     try:
-        asyncio.run(sender(c).send(message, frozenset()))
+        asyncio.run(_send_once(c, message))
     except ChannelError as exc:
         typer.echo(f"{c.id} ({kind}): failed: {exc.reason}")
         raise typer.Exit(1) from None
@@ -68,6 +68,14 @@ def test_channel(
         raise typer.Exit(1) from None
     elapsed = time.monotonic() - started
     typer.echo(f"{c.id} ({kind}): sent in {elapsed:.1f} s, key {message.key}")
+
+
+async def _send_once(c: AppriseChannel | HttpChannel, message: Outgoing) -> None:
+    s = sender(c)
+    try:
+        await s.send(message, frozenset())
+    finally:
+        await s.close()
 
 
 @notify_app.command("status")

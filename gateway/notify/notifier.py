@@ -75,6 +75,9 @@ class Notifier:
                 for channel_id, s in senders.items():
                     tg.create_task(self._send_loop(channel_id, s), name=f"notify-{channel_id}")
         finally:
+            for s in senders.values():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(s.close())
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._run(self._db.close))
             self._executor.shutdown(wait=True)
@@ -124,19 +127,20 @@ class Notifier:
         while True:
             now = self._clock()
             try:
-                msg, next_at = await self._run(partial(self._db.next_message, channel_id, now))
+                due, next_at = await self._run(partial(self._db.next_messages, channel_id, now))
             except Exception:
                 log.exception("notify.read_failed", channel=channel_id)
-                msg, next_at = None, None
-            if msg is None:
+                due, next_at = [], None
+            if not due:
                 await _wait(event, _delay(now, next_at, self._poll_s))
-            elif now >= msg.expires_at:  # e.g. after a long stop: too old to be of use
-                reason = msg.reason or "never attempted"
-                await self._failed(msg, f"too old to send (last: {reason})", msg.delivered, True)
-            else:
-                await self._deliver(s, msg)
+            for msg in due:
+                if self._clock() >= msg.expires_at:  # e.g. after a long stop: too old to use
+                    last = msg.reason or "never attempted"
+                    await self._failed(msg, f"too old to send (last: {last})", msg.delivered, True)
+                elif not await self._deliver(s, msg):
+                    break  # the channel's queue now waits for the retry
 
-    async def _deliver(self, s: Sender, msg: MessageRow) -> None:
+    async def _deliver(self, s: Sender, msg: MessageRow) -> bool:
         outgoing = Outgoing(
             key=msg.key,
             title=msg.title,
@@ -151,11 +155,11 @@ class Notifier:
             await s.send(outgoing, msg.delivered)
         except ChannelError as exc:
             await self._failed(msg, exc.reason, msg.delivered | exc.delivered)
-            return
+            return False
         except Exception as exc:  # per-message guard: a broken channel never stops the loop
             log.exception("notify.channel_crashed", channel=msg.channel, message=msg.key)
             await self._failed(msg, f"{type(exc).__name__}: {exc}"[:300], msg.delivered)
-            return
+            return False
         await self._run(lambda: self._db.sent(msg.key, self._clock()))
         self.sent += 1
         log.info(
@@ -166,6 +170,7 @@ class Notifier:
             kind=msg.kind,
             attempts=msg.attempts + 1,
         )
+        return True
 
     async def _failed(
         self, msg: MessageRow, reason: str, delivered: frozenset[int], expire: bool = False

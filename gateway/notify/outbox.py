@@ -188,7 +188,10 @@ class OutboxDb:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
+        # NORMAL (WAL): a power cut may lose the last marks of "sent", and those messages
+        # go again after the restart, with the same idempotency key. What is queued is
+        # written by the alert store's connection, with synchronous=FULL.
+        db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
         self._db = db
 
@@ -350,38 +353,42 @@ class OutboxDb:
 
     # ------------------------------------------------------------------ sending
 
-    def next_message(
-        self, channel: str, now: datetime
-    ) -> tuple[MessageRow | None, datetime | None]:
-        """The channel's oldest queued message if it is due now, else when the next one is."""
-        row = (
+    def next_messages(
+        self, channel: str, now: datetime, limit: int = 20
+    ) -> tuple[list[MessageRow], datetime | None]:
+        """The channel's oldest queued messages that are due now (in order, at most
+        ``limit``), or none and when the oldest one is due."""
+        rows = (
             self._conn()
             .execute(
                 "SELECT key, channel, title, body, severity, kind, alert_ids, zone, attempts,"
                 " next_at, expires_at, delivered, reason FROM notify_messages"
-                " WHERE state = 'queued' AND channel = ? ORDER BY created_at, key LIMIT 1",
-                (channel,),
+                " WHERE state = 'queued' AND channel = ? ORDER BY created_at, key LIMIT ?",
+                (channel, limit),
             )
-            .fetchone()
+            .fetchall()
         )
-        if row is None:
-            return None, None
-        msg = MessageRow(
-            key=row[0],
-            channel=row[1],
-            title=row[2],
-            body=row[3],
-            severity=row[4],
-            kind=row[5],
-            alert_ids=row[6],
-            zone=row[7],
-            attempts=row[8],
-            reason=row[12],
-            next_at=dt(row[9]),
-            expires_at=dt(row[10]),
-            delivered=frozenset(json.loads(row[11])),
-        )
-        return (msg, None) if msg.next_at <= now else (None, msg.next_at)
+        due: list[MessageRow] = []
+        for row in rows:
+            msg = MessageRow(
+                key=row[0],
+                channel=row[1],
+                title=row[2],
+                body=row[3],
+                severity=row[4],
+                kind=row[5],
+                alert_ids=row[6],
+                zone=row[7],
+                attempts=row[8],
+                reason=row[12],
+                next_at=dt(row[9]),
+                expires_at=dt(row[10]),
+                delivered=frozenset(json.loads(row[11])),
+            )
+            if msg.next_at > now:  # in order: the ones after it wait too
+                return due, (None if due else msg.next_at)
+            due.append(msg)
+        return due, None
 
     def sent(self, key: str, now: datetime) -> None:
         db = self._conn()

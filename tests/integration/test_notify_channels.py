@@ -31,7 +31,14 @@ MESSAGE = Outgoing(
 
 
 def send(channel: AppriseChannel | HttpChannel, already: frozenset[int] = frozenset()) -> None:
-    asyncio.run(sender(channel).send(MESSAGE, already))
+    async def once() -> None:
+        s = sender(channel)
+        try:
+            await s.send(MESSAGE, already)
+        finally:
+            await s.close()
+
+    asyncio.run(once())
 
 
 def test_apprise_mail_reaches_a_real_smtp_server() -> None:
