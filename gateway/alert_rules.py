@@ -24,6 +24,7 @@ from gateway.alerts import Condition
 from gateway.levels import RANK
 from gateway.live import Severity, ZoneState
 from gateway.observations import DeviceHealth, DeviceKind
+from gateway.scrub import scrub_text
 from gateway.settings import AlertRules, ComfortBand, CrowdLevel, MaintenanceWindow
 from gateway.vi_text import number
 
@@ -193,7 +194,7 @@ def device_conditions(
                     d.device_id,
                     Severity.WARNING,
                     f"Cảm biến {d.device_id} ngừng gửi số liệu"
-                    + (f" – {d.detail}" if d.detail else ""),
+                    + (f" – {scrub_text(d.detail)}" if d.detail else ""),
                     zone_id=zone,
                     device_id=d.device_id,
                 )
@@ -217,19 +218,21 @@ def device_conditions(
 def _camera(
     d: DeviceHealth, rules: AlertRules, zone: str | None, tampered: bool, video_lost: bool = False
 ) -> list[Condition]:
-    detail = d.detail.lower()
+    # a device's own words may carry a URL with credentials: never into an alert
+    said = scrub_text(d.detail)
+    detail = said.lower()
     found: list[tuple[str, Severity, str]] = []  # rule, severity, what is wrong (and the detail)
     if tampered or ("tamper" in detail and "cleared" not in detail):
         text = "bị che khuất, xoay hướng hoặc bị chiếu chói"
         found.append(("camera_tampered", Severity.CRITICAL, text))
     if d.online and "status=degraded" in detail:
         # the stream is down, counts come from snapshots: say why (the detail's reason)
-        text = f"mất luồng hình ảnh, đang đếm người từ ảnh chụp: {d.detail}"
+        text = f"mất luồng hình ảnh, đang đếm người từ ảnh chụp: {said}"
         found.append(("camera_degraded", Severity.WARNING, text))
     elif "stall" in detail:
-        found.append(("camera_stalled", Severity.WARNING, f"không truyền hình ảnh: {d.detail}"))
+        found.append(("camera_stalled", Severity.WARNING, f"không truyền hình ảnh: {said}"))
     elif not d.online:
-        text = f"mất tín hiệu: {d.detail or 'không kết nối được'}"
+        text = f"mất tín hiệu: {said or 'không kết nối được'}"
         found.append(("camera_offline", Severity.WARNING, text))
     elif video_lost:
         text = "mất tín hiệu: video_lost (camera báo mất hình)"
