@@ -17,7 +17,8 @@ illuminance, pressure, update, ... are not read.
 
 Availability is device health, not an error: ``zigbee2mqtt/<name>/availability``
 ("online"/"offline" or ``{"state": "offline"}``) and ``zigbee2mqtt/bridge/state``
-make a DeviceHealth; other bridge topics and ``/set``/``/get`` commands carry
+make a DeviceHealth (under any ``base_topic``, one level or several, as the
+sensor's topic filter gives it); other bridge topics and ``/set``/``/get`` commands carry
 nothing to store (an empty list). A wildcard topic (``zigbee2mqtt/+/#``)
 with ``devices`` stores each device as its own sensor in its own zone.
 Pure module.
@@ -68,8 +69,9 @@ COMMANDS = ("set", "get")
 
 def decode(sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message) -> list[Decoded]:
     levels = message.topic.split("/")
-    if "bridge" in levels[1:2]:
-        return _bridge(sensor, ctx, message, levels)
+    bridge = _bridge_level(sensor.topic, levels)
+    if bridge is not None:
+        return _bridge(sensor, ctx, message, levels[bridge + 1 :])
     if len(levels) > 2 and (levels[-1] in COMMANDS or levels[-2] in COMMANDS):
         return []
     source, zone = device_target(
@@ -182,10 +184,26 @@ def _availability(source: str, ctx: DecodeContext, message: Message, name: str) 
     return availability(source, online, at, f"zigbee2mqtt availability: {word}")
 
 
+def _bridge_level(topic_filter: str, levels: list[str]) -> int | None:
+    """Where ``bridge`` follows the base topic in ``levels``, if it does.
+
+    The base topic is Zigbee2MQTT's ``base_topic`` (``zigbee2mqtt`` by default,
+    ``site-1/zigbee2mqtt`` or ``z2m`` if so configured): the sensor's topic
+    filter up to its first wildcard, or up to a literal ``bridge`` level.
+    """
+    for i, part in enumerate(topic_filter.split("/")):
+        if part in ("+", "#"):
+            base = max(i, 1)  # a bare '#' filter: the default one-level base
+            return base if base < len(levels) and levels[base] == "bridge" else None
+        if part == "bridge" and i >= 1:
+            return i if i < len(levels) and levels[i] == "bridge" else None
+    return None
+
+
 def _bridge(
-    sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message, levels: list[str]
+    sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message, rest: list[str]
 ) -> list[Decoded]:
-    if levels[2:] != ["state"]:
+    if rest != ["state"]:
         return []  # bridge/info, bridge/devices, bridge/logging, ...: not sensor data
     online = _state_of(message.payload, "bridge/state")
     at = stamp(None, sensor.id, ctx, message).at

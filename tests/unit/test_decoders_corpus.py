@@ -13,6 +13,7 @@ import pytest
 
 from sensors.decoders import decode
 from sensors.models import DecodeError
+from sensors.topics import TopicRouter
 from tests.unit.decoding_support import CTX, CorpusCase, corpus
 
 CASES = corpus()
@@ -32,3 +33,10 @@ def test_corpus_payload(case: CorpusCase) -> None:
 def test_corpus_ids_are_unique() -> None:
     ids = Counter((c.family, c.id) for c in CASES)
     assert [key for key, n in ids.items() if n > 1] == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.family}-{c.id}" for c in CASES])
+def test_corpus_topic_is_one_its_sensor_subscribes_to(case: CorpusCase) -> None:
+    # a broker delivers only what the sensor's filter matches: a case on another
+    # topic could pass here and never reach the gateway (tests/integration/test_corpus_e2e.py)
+    assert TopicRouter([(case.sensor.topic, case.sensor)]).route(case.message.topic)

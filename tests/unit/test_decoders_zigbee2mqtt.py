@@ -7,14 +7,18 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.observations import Climate, DeviceHealth, DeviceKind
+from sensors.decoders import decode
 from tests.unit.decoding_support import (
+    CTX,
     RECEIVED,
     Fixture,
     check_fixture,
     demo,
     fixtures,
+    message,
     reason,
     run,
+    sensor,
 )
 
 SENSOR = demo("cl-f1-canteen")
@@ -84,3 +88,34 @@ def test_clock_skew_uses_receipt_time_and_says_so() -> None:
 )
 def test_errors(payload: str, why: str) -> None:
     assert why in reason(SENSOR, payload)
+
+
+@pytest.mark.parametrize(
+    ("topic_filter", "topic", "health"),
+    [
+        ("zigbee2mqtt/#", "zigbee2mqtt/bridge/state", True),
+        ("zigbee2mqtt/+/#", "zigbee2mqtt/bridge/state", True),
+        ("site-1/zigbee2mqtt/#", "site-1/zigbee2mqtt/bridge/state", True),  # base_topic 2 levels
+        ("z2m/+", "z2m/bridge/state", True),
+        ("site-1/zigbee2mqtt/bridge/state", "site-1/zigbee2mqtt/bridge/state", True),
+        ("#", "zigbee2mqtt/bridge/state", True),
+        ("site-1/zigbee2mqtt/#", "site-1/zigbee2mqtt/bridge/info", False),  # nothing stored
+        ("zigbee2mqtt/lobby/#", "zigbee2mqtt/lobby/availability", True),  # a device's
+    ],
+)
+def test_bridge_state_under_any_base_topic(topic_filter: str, topic: str, health: bool) -> None:
+    config = sensor(
+        {
+            "id": "z2m",
+            "kind": "climate",
+            "decoder": "zigbee2mqtt",
+            "topic": topic_filter,
+            "zone": "lobby",
+        }
+    )
+    decoded = decode(config, CTX, message('{"state": "offline"}', topic=topic))
+    if health:
+        [offline] = decoded
+        assert isinstance(offline, DeviceHealth) and not offline.online
+    else:
+        assert decoded == []
