@@ -26,7 +26,17 @@ from api.deps import SECURITY_SCHEMES, ApiError, AppState, log
 from api.history import HistorySource
 from api.metrics import ApiMetrics, FloorCollector
 from api.readiness import ReadinessSource
-from api.routes import alerts, devices, planning, session, site, stream, system, zones
+from api.routes import (
+    alerts,
+    devices,
+    notifications,
+    planning,
+    session,
+    site,
+    stream,
+    system,
+    zones,
+)
 from api.schemas import ErrorBody, ErrorDetail
 from api.session_file import SessionFile
 from gateway.influx_query import HistoryError
@@ -132,7 +142,7 @@ def create_app(
     )
     app.state.floorwatch = state
     _add_security_to_openapi(app)
-    for module in (system, session, site, zones, alerts, devices, stream, planning):
+    for module in (system, session, site, zones, alerts, notifications, devices, stream, planning):
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
     _add_error_handlers(app)
     _add_static(app)

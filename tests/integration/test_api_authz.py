@@ -39,6 +39,13 @@ MATRIX: list[tuple[str, str, str, object, frozenset[Role]]] = [
     ("GET", "/api/v1/alerts", "/api/v1/alerts", None, EVERYONE),
     ("GET", "/api/v1/alerts/{alert_id}", f"/api/v1/alerts/{ALERT}", None, EVERYONE),
     (
+        "GET",
+        "/api/v1/alerts/{alert_id}/notifications",
+        f"/api/v1/alerts/{ALERT}/notifications",
+        None,
+        EVERYONE,
+    ),
+    (
         "POST",
         "/api/v1/alerts/{alert_id}/acknowledge",
         f"/api/v1/alerts/{ALERT}/acknowledge",
