@@ -252,7 +252,13 @@ def _ticket(site_id: str, obs: TicketEvent) -> list[str]:
 
 
 def zone_state_lines(site_id: str, state: ZoneState) -> list[str]:
-    """The fused state of a zone: ``zone_occupancy`` with ``source=fused``."""
+    """The fused state of a zone: ``zone_occupancy`` with ``source=fused``.
+
+    Nothing while no source counts the zone (method ``none``): its 0 is "not
+    known", and a stored 0 would read as an empty zone in every mean of history.
+    """
+    if state.method == "none":
+        return []
     series = f"zone_occupancy{_tag('site', site_id)}{_tag('source', 'fused')}{_tag('zone', state.zone_id)}"
     fields = [f"count={int(state.occupancy)}i"]
     for key, value in (

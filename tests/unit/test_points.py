@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
+from gateway.live import ZoneClimateState, ZoneState
 from gateway.observations import (
     Climate,
     DeviceHealth,
@@ -30,8 +31,9 @@ from gateway.points import (
     timestamp_ns,
     to_lines,
     zone_geometries,
+    zone_state_lines,
 )
-from gateway.settings import ZoneConfig
+from gateway.settings import CrowdLevel, ZoneConfig
 
 AT = datetime(2026, 3, 2, 1, 15, 30, 123456, tzinfo=UTC)
 AT_NS = 1772414130123456000
@@ -493,3 +495,33 @@ def test_a_line_is_what_influxdb_client_writes_for_the_same_point(
     """The hand-written lines against the reference serializer (bench/points.py times both)."""
     [line] = to_lines(site, obs, ZONES)
     assert _canonical(line) == _canonical(_point(measurement, tags, fields))
+
+
+def _fused(method: str, occupancy: int) -> ZoneState:
+    return ZoneState(
+        zone_id="f2-waiting",
+        floor_id="f2",
+        name="Khu chờ",
+        occupancy=occupancy,
+        capacity=180,
+        capacity_ratio=occupancy / 180,
+        density_per_m2=occupancy / 312,
+        level_of_service=None,
+        level=CrowdLevel.CALM,
+        method=method,
+        confidence=0.0 if method == "none" else 0.9,
+        sources=(),
+        disagreement=False,
+        climate=ZoneClimateState(),
+        waiting_tickets=None,
+        expected_wait_s=None,
+        updated_at=datetime(2026, 12, 4, 2, 0, tzinfo=UTC),
+    )
+
+
+def test_a_zone_nobody_counts_stores_no_fused_point() -> None:
+    # an unknown zone's 0 is not an empty zone: no point, so history means stay true
+    assert zone_state_lines("hcc", _fused("none", 0)) == []
+    [line] = zone_state_lines("hcc", _fused("presence", 0))
+    assert line.startswith("zone_occupancy,site=hcc,source=fused,zone=f2-waiting count=0i,")
+    assert 'method="presence"' in line
