@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
+
 from gateway.alerts import Transition
 from gateway.live import Alert
 from gateway.notify.batching import Batch, Due, backoff_s, batches
@@ -35,6 +37,8 @@ from gateway.notify.config import NotificationSettings
 from gateway.notify.routing import SiteFacts, keep, plan
 from gateway.notify.texts import Item, SiteNames, render
 from gateway.outbound import alert_from_json, to_json
+
+log = structlog.get_logger("floorwatch.notify")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notify_entries (
@@ -99,13 +103,34 @@ class Outbox:
         self._facts = facts
         self._listeners: list[Callable[[], None]] = []
         self.queued = 0
+        self.failures = 0
 
     def listen(self, wake: Callable[[], None]) -> None:
         """``wake`` is called (from the store's thread) after entries were committed."""
         self._listeners.append(wake)
 
     def enqueue(self, db: sqlite3.Connection, transitions: Sequence[Transition]) -> int:
-        """Call inside the transaction, before the alerts' rows are updated."""
+        """Call inside the transaction, before the alerts' rows are updated.
+
+        A fault in planning (a bug, never the database) is logged as
+        ``notify.enqueue_failed`` and undone to a savepoint: the alerts are recorded
+        all the same, without their notifications.
+        """
+        db.execute("SAVEPOINT notify_enqueue")
+        try:
+            added = self._enqueue(db, transitions)
+        except sqlite3.Error:
+            raise
+        except Exception:
+            db.execute("ROLLBACK TO notify_enqueue")
+            db.execute("RELEASE notify_enqueue")
+            self.failures += 1
+            log.exception("notify.enqueue_failed", transitions=len(transitions))
+            return 0
+        db.execute("RELEASE notify_enqueue")
+        return added
+
+    def _enqueue(self, db: sqlite3.Connection, transitions: Sequence[Transition]) -> int:
         previous: dict[str, Alert | None] = {}
         added = 0
         for t in transitions:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.live import Alert, AlertState, Severity
@@ -202,7 +202,7 @@ def next_opening(site: SiteConfig, at: datetime) -> datetime | None:
         )
         for start, end in sessions:
             begin = datetime.combine(day, start, tzinfo=tz)
-            finish = datetime.combine(day, end, tzinfo=tz) if end != time(0) else begin
+            finish = datetime.combine(day, end, tzinfo=tz)
             if begin <= local < finish:
                 return at
             if begin > local:

@@ -467,3 +467,36 @@ def test_a_message_never_delivered_expires_with_its_reason(tmp_path: Path) -> No
         assert left == 0
     finally:
         db.close()
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+def test_a_fault_in_planning_never_costs_the_alert_its_record(tmp_path: Path) -> None:
+    from gateway.notify.routing import SiteFacts
+
+    class Broken(dict[str, str]):
+        def get(self, *_: object) -> str:  # type: ignore[override]
+            raise RuntimeError("a bug in routing")
+
+    s = site(
+        {
+            "channels": [{"id": "hook", "type": "http", "url": "http://127.0.0.1:9/"}],
+            "routes": [{"match": {"floors": ["f2"]}, "notify": ["hook"]}],
+        }
+    )
+    outbox = Outbox(s.notifications, SiteFacts(s.site, Broken()))
+
+    async def scenario() -> tuple[bool, int]:
+        store = AlertStore(tmp_path / "alerts.sqlite3", outbox=outbox)
+        await store.open()
+        book = AlertBook(renotify_s=600, escalate_s=None, clear_s=60)
+        c = Condition("co2_high", "f2-waiting", Severity.WARNING, "CO₂ cao", zone_id="f2-waiting")
+        [t] = book.evaluate(T0, [c])
+        await store.record([t], book.raises)
+        stored = await store.alert(t.alert.id)
+        await store.close()
+        return stored is not None, len(read_status(tmp_path / "alerts.sqlite3", t.alert.id))
+
+    assert asyncio.run(scenario()) == (True, 0)
+    assert outbox.failures == 1
