@@ -37,6 +37,7 @@ from gateway.points import ZoneGeometry, to_lines
 from gateway.settings import SensorConfig, ValidationLimits
 from gateway.throttle import LogThrottle
 from sensors.decoders import DecodeContext, decode
+from sensors.dedup import DuplicateFilter
 from sensors.door_counts import DoorCounterTracker
 from sensors.models import DecodeError, DoorCounterReading, Message
 from sensors.mqtt_source import Inbound, InboundBuffer
@@ -111,6 +112,7 @@ class Hub:
         self._observer = observer
         self._inbox = inbox
         self._tracker = DoorCounterTracker()
+        self._repeats = DuplicateFilter(limits.duplicate_window_s)
         self._stale_start = clock()
         self._staleness = StalenessTracker(
             {s.id: s.interval_s * stale_factor for s in sensors}, start=self._stale_start
@@ -119,6 +121,10 @@ class Hub:
         self._monotonic = monotonic  # the log throttle's clock
         self._throttle = LogThrottle(60.0, per_interval=60, burst=10)
         self.stats = HubStats()
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        return self._dead
 
     @property
     def filters(self) -> list[str]:
@@ -237,6 +243,9 @@ class Hub:
                 continue
             for health in self._staleness.seen(sensor.id, item.received_at):
                 self._emit(health, lines)
+            if self._repeats.seen(sensor.id, item.topic, item.payload, item.received_at):
+                self.stats.duplicates += 1  # a good reading again within the window: one reading
+                continue
             for d in decoded:
                 if isinstance(d, DoorCounterReading):
                     door_seen = True

@@ -801,7 +801,16 @@ class ValidationLimits(Model):
         le=16 * 1024 * 1024,
         description="a larger payload is rejected to the dead letters without being parsed",
     )
-    temperature_c: tuple[float, float] = (-20.0, 60.0)
+    duplicate_window_s: float = Field(
+        2.0,
+        ge=0,
+        le=3600,
+        description="a payload identical to the one its sensor had on the same topic less than"
+        " this long before is a duplicate, not stored (0: off)",
+    )
+    temperature_c: tuple[float, float] = Field(
+        (0.0, 50.0), description="indoors: outside it is a faulty sensor, not a room"
+    )
     humidity_pct: tuple[float, float] = (0.0, 100.0)
     co2_ppm: tuple[float, float] = (250.0, 10000.0)
     pm25_ugm3: tuple[float, float] = (0.0, 1000.0)

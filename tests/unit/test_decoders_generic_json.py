@@ -151,7 +151,7 @@ def test_one_way_door_counter() -> None:
             '{"x": 1}',
             "none of the mapped fields is in the payload (temperature_c at t)",
         ),
-        ({"temperature_c": {"path": "t"}}, '{"t": 99}', "temperature_c 99 outside [-20, 60]"),
+        ({"temperature_c": {"path": "t"}}, '{"t": 99}', "temperature_c 99 outside [0, 50]"),
         (
             {"temperature_c": {"path": "t"}},
             '{"t": true}',

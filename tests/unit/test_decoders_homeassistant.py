@@ -78,7 +78,7 @@ def test_values(quantity: str, unit: str | None, payload: str, expected: object)
         ("temperature_c", None, "on", "temperature_c: expected a number, got string 'on'"),
         ("temperature_c", None, '{"state": 26.4}', "expected a single value, got a JSON object"),
         ("temperature_c", None, "true", "expected a number, got string 'true'"),
-        ("temperature_c", None, "61", "temperature_c 61 outside [-20, 60]"),
+        ("temperature_c", None, "51", "temperature_c 51 outside [0, 50]"),
         ("temperature_c", "ppm", "26", "temperature_c: unit ppm does not apply"),
         ("count", None, "3.5", "count: 3.5 is not a whole number"),
         ("count", None, "-1", "count: -1 is negative"),

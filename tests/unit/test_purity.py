@@ -61,6 +61,7 @@ PURE = [
     "sensors/backoff.py",
     "sensors/door_counts.py",
     "sensors/staleness.py",
+    "sensors/dedup.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sensors" / "decoders").glob("*.py")),
     *(
         f"sensors/simulator/{m}.py"
