@@ -1035,6 +1035,54 @@ class AlertRules(Model):
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
 
 
+class FleetConfig(Model):
+    """The site uplink to the province's NATS JetStream (docs/fleet.md). Off by default."""
+
+    enabled: bool = Field(False, description="publish to the fleet; off: nothing connects")
+    url: str = Field(
+        "nats://127.0.0.1:4222",
+        pattern=r"^(nats|tls)://[^@/\s]+$",
+        description="the NATS server (the site's leaf node); no credentials in it",
+    )
+    province: Ident | None = Field(None, description="the province's id: required when enabled")
+    subject_prefix: Ident = Field(
+        "floorwatch", description="subjects are <prefix>.<province>.<site>.<kind>"
+    )
+    stream: str = Field(
+        "FLOORWATCH",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="the JetStream stream that stores the site's subjects",
+    )
+    create_stream: bool = Field(
+        True, description="create the stream if missing (off where credentials may only publish)"
+    )
+    duplicate_window_s: float = Field(
+        600, gt=0, le=86400, description="new stream: how long JetStream remembers message ids"
+    )
+    max_age_days: float = Field(30, gt=0, description="new stream: how long it keeps messages")
+    user: str | None = Field(None, description="user name, with password")
+    password: Secret | None = Field(None, description="by reference: {env: NAME} or {file: PATH}")
+    token: Secret | None = Field(None, description="by reference: {env: NAME} or {file: PATH}")
+    queue_size: int = Field(
+        10000, ge=1, description="messages held while NATS is slow or away; the oldest go first"
+    )
+    publish_timeout_s: float = Field(5, gt=0, le=60, description="wait for JetStream's ack")
+    retry_min_s: float = Field(0.5, gt=0, description="first wait after a failed publish")
+    retry_max_s: float = Field(30, gt=0, description="cap of the retry backoff")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FleetConfig:
+        if self.enabled and self.province is None:
+            raise ValueError("fleet.enabled needs fleet.province")
+        if (self.user is None) != (self.password is None):
+            raise ValueError("give both user and password, or neither")
+        if self.token is not None and self.user is not None:
+            raise ValueError("give a token or a user and password, not both")
+        if self.retry_max_s < self.retry_min_s:
+            raise ValueError("retry_max_s must be >= retry_min_s")
+        return self
+
+
 class GatewayConfig(Model):
     state_dir: Path = Field(Path("state"), description="spool, alert store, dead letters")
     queue_size: int = Field(20000, ge=100, description="bound of the inbound message queue")
@@ -1138,6 +1186,9 @@ class Settings(Model):
     planning: PlanningConfig = PlanningConfig()
     notifications: NotificationSettings = Field(
         NotificationSettings(), description="channels, routes, escalation (docs/alerts.md)"
+    )
+    fleet: FleetConfig = Field(
+        FleetConfig(), description="uplink to the province's NATS JetStream (docs/fleet.md)"
     )
 
     @model_validator(mode="after")

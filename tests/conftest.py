@@ -22,4 +22,5 @@ pytest_plugins = [
     "tests.peers.victoriametrics",
     "tests.peers.rtsp",
     "tests.peers.certs",
+    "tests.peers.nats",
 ]
