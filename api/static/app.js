@@ -20,6 +20,7 @@ const state = {
   seenCritical: new Set(JSON.parse(sessionStorage.getItem("fw-seen") || "[]")),
   source: null,
   live: false,
+  alertErrors: new Map(), // alert id -> the error of the last action on it, shown inline
 };
 
 // ---------------------------------------------------------------- helpers
@@ -104,6 +105,9 @@ function showLogin(message) {
 
 async function login(event) {
   event.preventDefault();
+  // The submit is the user gesture browsers want before a page may sound (alarm.js).
+  if ($("#login-sound").checked) enableAlarmSound();
+  else disableAlarmSound();
   const token = $("#token").value;
   try {
     state.me = await api("/api/v1/session", { method: "POST", body: JSON.stringify({ token }) });
@@ -118,6 +122,7 @@ async function login(event) {
 
 async function logout() {
   if (state.source) state.source.close();
+  stopAlarm();
   await api("/api/v1/session", { method: "DELETE" }).catch(() => null);
   location.reload();
 }
@@ -191,8 +196,9 @@ function connect() {
   });
   source.addEventListener("alert", (m) => {
     const { alert, transition } = JSON.parse(m.data);
-    upsertAlert(alert);
     if (transition === "raised" && alert.severity === "critical") state.seenCritical.delete(alert.id);
+    upsertAlert(alert);
+    alarmOnAlert(alert, transition);
   });
   source.addEventListener("device", (m) => {
     const d = JSON.parse(m.data).device;
@@ -213,6 +219,7 @@ function setLive(live) {
 function upsertAlert(alert) {
   if (alert.state === "resolved") state.alerts.delete(alert.id);
   else state.alerts.set(alert.id, alert);
+  if (!state.alerts.has(alert.id)) state.alertErrors.delete(alert.id);
   renderAlerts();
 }
 
@@ -263,14 +270,34 @@ function sortedAlerts() {
 function renderAlerts() {
   const list = $("#alerts");
   const alerts = sortedAlerts();
+  // The list is redrawn on every change: keep the focused alert (or its note, as typed).
+  const focused = document.activeElement?.closest?.("li.alert");
+  const focusId = focused?.dataset.alert;
+  const inNote = document.activeElement?.matches?.("input.note");
+  const notes = new Map([...list.querySelectorAll("li.alert")].map((li) => [li.dataset.alert, li.querySelector("input.note").value]));
   list.replaceChildren(...alerts.map(alertItem));
+  for (const li of list.querySelectorAll("li.alert")) li.querySelector("input.note").value = notes.get(li.dataset.alert) || "";
+  const again = focusId && list.querySelector(`li.alert[data-alert="${CSS.escape(focusId)}"]`);
+  if (again) (inNote ? again.querySelector("input.note") : again).focus();
   $("#alert-count").textContent = String(alerts.length);
   $("#no-alerts").hidden = alerts.length > 0;
   renderBanner();
+  updateAlarm();
 }
 
 function alertItem(a) {
-  const item = el("li", { class: `alert ${a.severity} ${a.state}`, "data-alert": a.id, "data-state": a.state });
+  const item = el("li", {
+    class: `alert ${a.severity} ${a.state}`, "data-alert": a.id, "data-state": a.state, tabIndex: 0,
+  });
+  // Keyboard: "a" acknowledges the focused alert (not while typing its note).
+  item.addEventListener("keydown", (e) => {
+    if (e.target !== item || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "a" || e.key === "A") {
+      e.preventDefault();
+      const current = state.alerts.get(a.id) || a;
+      if (current.state === "active") alertAction(current, "acknowledge", item.querySelector("input.note"), null);
+    }
+  });
   const head = el("div", { class: "alert-head" },
     el("span", { class: "badge" }, T(`severity.${a.severity}`)),
     el("span", { class: "alert-state" }, T(`state.${a.state}`)),
@@ -286,25 +313,34 @@ function alertItem(a) {
   if (a.state === "active") actions.append(actionButton(a, "acknowledge", input));
   actions.append(actionButton(a, "resolve", input));
   item.append(actions);
+  const error = state.alertErrors.get(a.id);
+  if (error) item.append(el("p", { class: "alert-error", role: "alert", title: error.detail }, T(error.key, error.vars)));
   return item;
 }
 
 function actionButton(a, action, note) {
   const label = action === "acknowledge" ? "alerts.ack" : "alerts.resolve";
   const button = el("button", { type: "button", class: `do-${action}` }, T(label));
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      const body = JSON.stringify({ note: note.value.trim() || null });
-      upsertAlert(await api(`/api/v1/alerts/${encodeURIComponent(a.id)}/${action}`, { method: "POST", body }));
-    } catch (e) {
-      button.disabled = false;
-      if (e.status === 401) showLogin();
-      else if (e.status === 403 || e.status === 409) window.alert(T(`alerts.failed.${e.status}`));
-      else window.alert(e.status ? T("alerts.failed", { status: e.status }) : T("login.network"));
-    }
-  });
+  button.addEventListener("click", () => alertAction(a, action, note, button));
   return button;
+}
+
+// Acknowledge or resolve; a refusal is said inside the alert (never a browser dialog), in the
+// page's language, the gateway's own words in the tooltip.
+async function alertAction(a, action, note, button) {
+  if (button) button.disabled = true;
+  state.alertErrors.delete(a.id);
+  try {
+    const body = JSON.stringify({ note: note?.value.trim() || null });
+    upsertAlert(await api(`/api/v1/alerts/${encodeURIComponent(a.id)}/${action}`, { method: "POST", body }));
+  } catch (e) {
+    if (button) button.disabled = false;
+    if (e.status === 401) return showLogin();
+    const [key, vars] = e.status === 403 || e.status === 409 ? [`alerts.failed.${e.status}`, {}]
+      : e.status ? ["alerts.failed", { status: e.status }] : ["login.network", {}];
+    state.alertErrors.set(a.id, { key, vars, detail: e.message || "" });
+    renderAlerts();
+  }
 }
 
 function renderBanner() {

@@ -19,6 +19,9 @@ function buildPlans() {
     for (const zone of floor.zones) {
       const g = svg("g", { class: "zone", "data-zone": zone.id, tabindex: "0" });
       g.addEventListener("click", () => openZone(zone.id));
+      g.addEventListener("keydown", (e) => { // Enter (or Space) on a focused zone opens it
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openZone(zone.id); }
+      });
       const points = zone.polygon.map(([x, y]) => `${x},${y}`).join(" ");
       g.append(svg("polygon", { points, "data-zone": zone.id }));
       const [cx, cy] = centroid(zone.polygon);
