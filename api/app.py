@@ -28,6 +28,7 @@ from api.metrics import ApiMetrics, FloorCollector
 from api.readiness import ReadinessSource
 from api.routes import (
     alerts,
+    dead_letters,
     devices,
     notifications,
     planning,
@@ -142,7 +143,18 @@ def create_app(
     )
     app.state.floorwatch = state
     _add_security_to_openapi(app)
-    for module in (system, session, site, zones, alerts, notifications, devices, stream, planning):
+    for module in (
+        system,
+        session,
+        site,
+        zones,
+        alerts,
+        notifications,
+        devices,
+        dead_letters,
+        stream,
+        planning,
+    ):
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
     _add_error_handlers(app)
     _add_static(app)

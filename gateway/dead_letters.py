@@ -13,9 +13,11 @@ disk falls behind, only the newest ``max_entries`` queued lines are kept (the
 file keeps no more than that anyway) and the rest are counted in
 ``unwritten``.
 
-Counts: ``total`` since start, and per topic for the ``max_topics`` topics
-seen most recently (LRU): a wildcard subscription receiving 50,000 topics of
-garbage does not grow a table of 50,000 counters.
+Counts: ``total`` since start, and per topic and per sensor for the
+``max_topics`` topics (sensors) seen most recently (LRU): a wildcard
+subscription receiving 50,000 topics of garbage does not grow a table of
+50,000 counters. The per-sensor counts are the decode errors per sensor of
+``/metrics`` and the counts of the dead-letters API and the device list.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class DeadLetters:
         self.max_topics = max_topics
         self.recent: deque[DeadLetter] = deque(maxlen=max_entries)
         self.per_topic: OrderedDict[str, int] = OrderedDict()  # newest topics last, bounded
+        self.per_sensor: OrderedDict[str, int] = OrderedDict()  # the same, by sensor id
         self.total = 0
         self.unwritten = 0  # lines dropped from the queue because the disk fell behind
         self.flushes = 0
@@ -83,6 +86,10 @@ class DeadLetters:
         self.per_topic[letter.topic] = count
         if len(self.per_topic) > self.max_topics:
             self.per_topic.popitem(last=False)
+        if letter.sensor_id is not None:
+            self.per_sensor[letter.sensor_id] = self.per_sensor.pop(letter.sensor_id, 0) + 1
+            if len(self.per_sensor) > self.max_topics:
+                self.per_sensor.popitem(last=False)
         line = letter.to_json()
         with self._lock:
             self._queue.append(line)

@@ -21,6 +21,7 @@ from api.app import create_app
 from api.history import HistoryReader
 from api.metrics import StatsCollector
 from api.readiness import ReadinessSource
+from api.routes.dead_letters import DecodeErrorCollector
 from api.server import serve_api
 from cameras.capture import CaptureSources, SessionLimiter, SourceResolver
 from cameras.estimators import build_estimator
@@ -114,6 +115,7 @@ def build_services(
                 counters=["points_written", "batches_written", "batches_spooled", "write_errors"],
             )
         )
+        registry.register(DecodeErrorCollector(hub.dead_letters))
         api = create_app(
             settings.api,
             settings,
@@ -125,6 +127,7 @@ def build_services(
             readiness=readiness,
         )
         api.state.planning = planning
+        api.state.dead_letters = hub.dead_letters  # served by api/routes/dead_letters.py
     plans = PlanPublisher(planning, settings.influxdb, clock=clock, config=settings.planning)
     return Services(settings, inbox, api, workers, advisor, planning, plans)
 

@@ -157,6 +157,22 @@ async function enterRoom() {
   buildViews();
   renderAll();
   connect();
+  if (WRITERS.has(state.me.role)) pollDeadLetters();
+}
+
+// Dead letters per sensor (supervisor, admin): shown in the device list, every 30 s.
+const deadLetters = new Map(); // sensor id -> payloads it sent that could not be decoded
+
+async function pollDeadLetters() {
+  try {
+    const body = await api("/api/v1/dead-letters?limit=0");
+    deadLetters.clear();
+    for (const { sensor, count } of body.per_sensor) deadLetters.set(sensor, count);
+    renderDevices();
+  } catch (e) {
+    if (e.status === 401) return; // logged out: the login screen takes over
+  }
+  setTimeout(pollDeadLetters, 30000);
 }
 
 // ---------------------------------------------------------------- live stream
@@ -385,8 +401,10 @@ function renderDevices() {
     const s = status(d);
     const extra = d.health?.fps !== null && d.health?.fps !== undefined ? ` · ${T("devices.fps", { v: fmt(d.health.fps, 1) })}`
       : d.health?.battery_pct !== null && d.health?.battery_pct !== undefined ? ` · ${T("devices.battery")} ${fmt(d.health.battery_pct)}%` : "";
+    const dead = deadLetters.get(d.device_id);
     return el("li", { class: `device ${s}`, "data-device": d.device_id, title: d.health?.detail || "" },
-      el("span", { class: "dot" }), `${state.deviceNames.get(d.device_id) || d.device_id} — ${T(`devices.${s}`)}${extra}`);
+      el("span", { class: "dot" }), `${state.deviceNames.get(d.device_id) || d.device_id} — ${T(`devices.${s}`)}${extra}`,
+      dead ? el("span", { class: "dead-letters" }, ` · ${T("devices.dead_letters", { n: dead })}`) : "");
   }));
   const off = devices.filter((d) => status(d) === "offline").length;
   $("#devices-summary").textContent = T("devices.summary", { off, all: devices.length });

@@ -61,6 +61,8 @@ MATRIX: list[tuple[str, str, str, object, frozenset[Role]]] = [
     ),
     ("GET", "/api/v1/cameras", "/api/v1/cameras", None, EVERYONE),
     ("GET", "/api/v1/sensors", "/api/v1/sensors", None, EVERYONE),
+    # no gateway behind these apps: the allowed answer is 503, after authorization
+    ("GET", "/api/v1/dead-letters", "/api/v1/dead-letters", None, SUPERVISORS),
     # Planning (api/routes/planning.py): no PlanningService in these apps, so the allowed
     # answer is 503 planning_unavailable, after authorization.
     ("GET", "/api/v1/planning/staffing", "/api/v1/planning/staffing", None, PLANNERS),
@@ -82,7 +84,8 @@ PUBLIC = {
 
 
 def _ok(template: str) -> int:
-    return 503 if template.startswith("/api/v1/planning/") else 200
+    unavailable = template.startswith("/api/v1/planning/") or template == "/api/v1/dead-letters"
+    return 503 if unavailable else 200
 
 
 CASES = [

@@ -57,6 +57,7 @@ pytestmark = pytest.mark.integration
 SITE = yaml.safe_load(DEMO.read_text(encoding="utf-8"))["site"]["id"]
 DB = "corpus"
 ANY_PAST = 50 * 366 * 86400  # validation.max_age_s: the corpus's payloads are years old
+TOKEN_ENV, TOKEN = "FW_CORPUS_TOKEN", "corpus-e2e-supervisor-token"
 # Published after the corpus: once it is stored, every message before it was
 # processed (one publisher, QoS 1: mosquitto and the hub keep the order).
 SENTINEL = {
@@ -189,6 +190,10 @@ def _site(tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxDB1Server) -
         gateway={"state_dir": str(tmp_path / "state"), "dead_letter_size": 5000},
         validation={"max_age_s": ANY_PAST},
         alerts={"maintenance": []},  # the demo's windows name its own sensors
+        api={
+            "port": 0,
+            "tokens": [{"name": "e2e", "role": "supervisor", "token": {"env": TOKEN_ENV}}],
+        },
         floors=floors,
         zones=zones,
         doors=doors,
@@ -415,7 +420,9 @@ def test_every_corpus_payload_end_to_end(
     )
     measurements = {p.measurement for p in [*timed.values(), *untimed]}
 
-    gw = GatewayProcess(_site(tmp_path, mosquitto, influxdb1), tmp_path / "gateway.log")
+    gw = GatewayProcess(
+        _site(tmp_path, mosquitto, influxdb1), tmp_path / "gateway.log", env={TOKEN_ENV: TOKEN}
+    )
     gw.start()
     try:
         wait_until(
@@ -452,6 +459,24 @@ def test_every_corpus_payload_end_to_end(
                 f"{len(missing)} of {len(timed) + len(untimed)} expected points not stored"
                 f" ({len(stored)} stored), e.g. {missing[:5]}; stored {alike[:10]}"
             )
+        # the same dead letters through the API and /metrics of the running gateway
+        [started] = [
+            json.loads(line)
+            for line in gw.log_path.read_text().splitlines()
+            if '"api.started"' in line
+        ]
+        api = f"http://127.0.0.1:{started['port']}"
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        served = httpx.get(f"{api}/api/v1/dead-letters?limit=1000", headers=auth, timeout=10)
+        assert served.status_code == 200
+        body = served.json()
+        assert body["total"] == len(bad) == len(body["letters"])
+        per_sensor = Counter(r.sensor_id for r in bad)
+        assert {c["sensor"]: c["count"] for c in body["per_sensor"]} == per_sensor
+        metrics = httpx.get(f"{api}/metrics", headers=auth, timeout=10).text
+        for sensor_id, n in per_sensor.items():
+            line = f'floorwatch_sensor_decode_errors_total{{sensor="{sensor_id}"}} {float(n)}'
+            assert line in metrics
     finally:
         assert gw.stop() == 0
 
