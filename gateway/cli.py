@@ -33,6 +33,7 @@ app.add_typer(__import__("gateway.alerts_cli").alerts_cli.alerts_app, name="aler
 app.add_typer(__import__("api.cli").cli.api_app, name="api")
 app.add_typer(__import__("sensors.acl_cli").acl_cli.mqtt_app, name="mqtt")
 app.add_typer(__import__("gateway.notify.cli").notify.cli.notify_app, name="notify")
+app.add_typer(__import__("gateway.report.cli").report.cli.report_app, name="report")
 app.command("init")(__import__("gateway.init_cli").init_cli.init_site)
 config_app.command("reference")(__import__("gateway.config_cli").config_cli.reference)
 config_app.command("schema")(__import__("gateway.config_cli").config_cli.schema)

@@ -1,0 +1,95 @@
+"""``floorwatch report``: the manager's daily report as HTML, PDF and PNG charts. Shell."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+
+from gateway.cli_support import settings_or_exit
+from gateway.influx_query import HistoryError
+from gateway.report.model import build_report
+from gateway.report.reader import ClosedDay, ReportReader
+from gateway.report.texts import Language
+
+log = structlog.get_logger("floorwatch.report")
+
+report_app = typer.Typer(
+    help="The manager's daily report (HTML for e-mail, PDF, charts) from stored history.",
+    no_args_is_help=True,
+)
+
+Config = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)", dir_okay=False)]
+
+
+def report_files(day: str, lang: Language) -> tuple[str, str]:
+    """The names of the HTML and PDF files of one day's report."""
+    stem = f"report-{day}-{lang}"
+    return stem + ".html", stem + ".pdf"
+
+
+@report_app.command("daily")
+def daily(
+    config: Config,
+    day: Annotated[
+        datetime,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="the open day to report (site time)"),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="folder to write the report into (created if missing)")
+    ],
+    lang: Annotated[
+        str, typer.Option("--lang", help="vi (Vietnamese, default) or en (English)")
+    ] = "vi",
+    font: Annotated[
+        Path | None,
+        typer.Option("--font", help="TTF font with Vietnamese diacritics (default: DejaVu Sans)"),
+    ] = None,
+) -> None:
+    """Write report-DATE-LANG.html, report-DATE-LANG.pdf and the charts (PNG) into --out."""
+    if lang not in ("vi", "en"):
+        typer.echo(f"--lang must be vi or en, not {lang!r}", err=True)
+        raise typer.Exit(2)
+    language: Language = "vi" if lang == "vi" else "en"
+    from gateway.report.render import FontMissing, render, report_font  # matplotlib: slow import
+
+    settings = settings_or_exit(config)
+    try:
+        family = report_font(font)
+    except FontMissing as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    reader = ReportReader(settings)
+    try:
+        figures = reader.figures(day.date())
+    except ClosedDay as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    except HistoryError as exc:
+        typer.echo(f"cannot read the history: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    report = build_report(figures)
+    done = render(
+        report, language, generated_at=datetime.now(UTC).astimezone(reader.tz), font=family
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        html_name, pdf_name = report_files(report.day.isoformat(), language)
+        for name, png in done.charts.items():
+            (out / f"{name}.png").write_bytes(png)
+        (out / html_name).write_text(done.html, encoding="utf-8")
+        (out / pdf_name).write_bytes(done.pdf)
+    except OSError as exc:
+        typer.echo(f"cannot write the report into {out}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    t = report.totals
+    log.info("report.written", day=report.day.isoformat(), out=str(out), lang=language)
+    typer.echo(
+        f"{report.site_name} {report.day}: issued {t.issued}, served {t.served},"
+        f" no-show {t.no_show}; alerts {report.alerts.raised}"
+    )
+    typer.echo(f"written {out / html_name}")
+    typer.echo(f"written {out / pdf_name}")
