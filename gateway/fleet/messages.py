@@ -1,0 +1,168 @@
+"""Subjects, message ids and payloads of the fleet uplink. Pure module.
+
+Every fleet subject is built here and nowhere else:
+
+- ``<prefix>.<province>.<site>.zone``: a zone's state changed;
+- ``<prefix>.<province>.<site>.alert``: an alert was raised, re-notified,
+  acknowledged or resolved;
+- ``<prefix>.<province>.<site>.device``: a camera's, sensor's or the gateway's
+  health changed.
+
+The kind is the last token, so a province subscribes to ``<prefix>.<province>.>``
+and a site's credentials can be limited to ``<prefix>.<province>.<site>.>``.
+
+The message id (header ``Nats-Msg-Id``) is derived from the content's identity,
+never from a counter or the clock: the same zone state, alert transition or
+health change sent again (a retry after a timeout, a restarted gateway
+republishing) carries the same id, and JetStream stores it once within the
+stream's duplicate window.
+
+The payload is one JSON object: ``v`` (format version), ``province``, ``site``,
+``kind`` and the record under ``zone``, ``alert`` (with ``transition``) or
+``device``; times in ISO 8601 UTC, enums as their values (as gateway.outbound).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+from gateway.live import Alert, LiveEvent, LiveEventKind, ZoneState
+from gateway.observations import DeviceHealth
+
+PAYLOAD_VERSION = 1
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+# A NATS subject token: no dots, wildcards or white space. floorwatch ids are
+# narrower still (a-z, 0-9, '-', '_'), so every valid id is a valid token.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class FleetKind(StrEnum):
+    ZONE = "zone"
+    ALERT = "alert"
+    DEVICE = "device"
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSubjects:
+    """The subjects of one site: ``<prefix>.<province>.<site>.<kind>``."""
+
+    prefix: str
+    province: str
+    site: str
+
+    def __post_init__(self) -> None:
+        for name in ("prefix", "province", "site"):
+            value = getattr(self, name)
+            if not _TOKEN.match(value):
+                raise ValueError(f"fleet {name} {value!r} is not a NATS subject token")
+
+    @property
+    def site_root(self) -> str:
+        return f"{self.prefix}.{self.province}.{self.site}"
+
+    @property
+    def site_wildcard(self) -> str:
+        """Every subject of this site: what a site's stream holds and its credentials allow."""
+        return f"{self.site_root}.>"
+
+    @property
+    def province_wildcard(self) -> str:
+        """Every subject of every site of the province: what the central side reads."""
+        return f"{self.prefix}.{self.province}.>"
+
+    def subject(self, kind: FleetKind) -> str:
+        return f"{self.site_root}.{kind.value}"
+
+    def parse(self, subject: str) -> tuple[str, str, FleetKind] | None:
+        """(province, site, kind) of a fleet subject under this prefix, else None."""
+        parts = subject.split(".")
+        if len(parts) != 4 or parts[0] != self.prefix:
+            return None
+        try:
+            kind = FleetKind(parts[3])
+        except ValueError:
+            return None
+        return parts[1], parts[2], kind
+
+
+@dataclass(frozen=True, slots=True)
+class FleetMessage:
+    """One message for JetStream: where, its de-duplication id, and the bytes."""
+
+    subject: str
+    msg_id: str
+    payload: bytes
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {MSG_ID_HEADER: self.msg_id}
+
+
+def _stamp(at: datetime) -> str:
+    """A UTC instant to the microsecond; an id part, so one form only."""
+    if at.tzinfo is None:
+        raise ValueError(f"a naive time cannot be a fleet message's time: {at!r}")
+    return at.astimezone(UTC).isoformat()
+
+
+def _encode(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _payload(subjects: FleetSubjects, kind: FleetKind, body: dict[str, Any]) -> bytes:
+    envelope = {
+        "v": PAYLOAD_VERSION,
+        "province": subjects.province,
+        "site": subjects.site,
+        "kind": kind.value,
+        **body,
+    }
+    return json.dumps(envelope, default=_encode, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def zone_message(subjects: FleetSubjects, state: ZoneState) -> FleetMessage:
+    msg_id = f"{subjects.site_root}:zone:{state.zone_id}:{_stamp(state.updated_at)}"
+    body = {"zone": dataclasses.asdict(state)}
+    return FleetMessage(
+        subjects.subject(FleetKind.ZONE), msg_id, _payload(subjects, FleetKind.ZONE, body)
+    )
+
+
+def alert_message(subjects: FleetSubjects, alert: Alert, transition: str) -> FleetMessage:
+    if not transition or ":" in transition:
+        raise ValueError(f"not an alert transition: {transition!r}")
+    msg_id = f"{subjects.site_root}:alert:{alert.id}:{transition}:{_stamp(alert.updated_at)}"
+    body = {"transition": transition, "alert": dataclasses.asdict(alert)}
+    return FleetMessage(
+        subjects.subject(FleetKind.ALERT), msg_id, _payload(subjects, FleetKind.ALERT, body)
+    )
+
+
+def device_message(subjects: FleetSubjects, health: DeviceHealth) -> FleetMessage:
+    msg_id = f"{subjects.site_root}:device:{health.device_id}:{_stamp(health.at)}"
+    body = {"device": dataclasses.asdict(health)}
+    return FleetMessage(
+        subjects.subject(FleetKind.DEVICE), msg_id, _payload(subjects, FleetKind.DEVICE, body)
+    )
+
+
+def message_for(subjects: FleetSubjects, event: LiveEvent) -> FleetMessage | None:
+    """The fleet message of a live event; None for an event without its record."""
+    if event.kind is LiveEventKind.ZONE and event.zone is not None:
+        return zone_message(subjects, event.zone)
+    if event.kind is LiveEventKind.ALERT and event.alert is not None and event.transition:
+        return alert_message(subjects, event.alert, event.transition)
+    if event.kind is LiveEventKind.DEVICE and event.device is not None:
+        return device_message(subjects, event.device)
+    return None
