@@ -155,12 +155,13 @@ function setTitle(flash) {
 }
 
 // A new alert from the stream (not the snapshot): an alert raised again rings again even if
-// it was muted; info chimes once; a hidden page shows a desktop notification.
+// it was muted; info chimes once; a hidden page shows a desktop notification of a critical
+// or warning one.
 function alarmOnAlert(alert, transition) {
   if (transition !== "raised") return;
   if (alarm.muted.delete(alert.id)) saveMuted();
   if (alert.severity === "info" && !snoozed()) playPattern("info");
-  if (document.visibilityState === "hidden") notifyDesktop(alert);
+  if (document.visibilityState === "hidden" && RINGS.includes(alert.severity)) notifyDesktop(alert);
 }
 
 function notifyDesktop(alert) {
@@ -202,7 +203,10 @@ function saveMuted() {
   sessionStorage.setItem("fw-muted", JSON.stringify([...alarm.muted]));
 }
 
+// Logging out: silence, and forget this tab's mute and snooze (the next user starts afresh).
 function stopAlarm() {
+  sessionStorage.removeItem("fw-muted");
+  sessionStorage.removeItem("fw-snooze");
   stopSound();
   clearInterval(alarm.tick);
   alarm.tick = null;
@@ -220,7 +224,9 @@ function renderAlarm() {
   const audio = audioState();
   const wanted = localStorage.getItem("fw-sound") !== "off";
   const isSnoozed = snoozed();
+  const mutedOpen = [...state.alerts.values()].filter((a) => a.state === "active" && alarm.muted.has(a.id)).length;
   box.dataset.audio = audio;
+  box.dataset.muted = String(mutedOpen);
   box.dataset.ringing = alarm.ringing || "off";
   box.dataset.patterns = String(alarm.patterns);
   box.dataset.sounding = String(alarm.nodes.size);
@@ -238,10 +244,11 @@ function renderAlarm() {
   if (audio === "unsupported") status = T("alarm.unsupported");
   else if (isSnoozed) status = T("alarm.snoozed", { left: remainingText(alarm.snoozeUntil - Date.now()) });
   else if (alarm.ringing) status = T("alarm.ringing", { severity: T(`severity.${alarm.ringing}`) });
+  else if (mutedOpen > 0) status = T("alarm.muted", { n: mutedOpen });
   else if (audio === "running") status = T("alarm.on");
   const line = $("#alarm-status");
   line.textContent = status;
-  line.className = isSnoozed ? "snoozed" : alarm.ringing ? `ringing ${alarm.ringing}` : "";
+  line.className = isSnoozed || (!alarm.ringing && mutedOpen) ? "snoozed" : alarm.ringing ? `ringing ${alarm.ringing}` : "";
 }
 
 function setupAlarm() {

@@ -167,7 +167,7 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         # The login's click was the gesture: the AudioContext runs, nothing rings yet.
         expect(box).to_have_attribute("data-audio", "running")
         expect(box).to_have_attribute("data-ringing", "off")
-        expect(page.locator("#alarm-status")).to_have_text("🔔 Âm thanh cảnh báo: bật")
+        expect(page.locator("#alarm-status")).to_have_text("♪ Âm thanh cảnh báo: bật")
         expect(page.locator("#alarm-enable")).to_be_hidden()
         expect(box).to_have_attribute("data-notifications", "granted")
         page.clock.pause_at(T0 + timedelta(hours=1))  # from here the page's time moves on demand
@@ -177,7 +177,7 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         expect(box).to_have_attribute("data-ringing", "critical")
         expect(box).to_have_attribute("data-tone", "critical")
         expect(box).to_have_attribute("data-frequencies", "988 740 988 740")
-        expect(page.locator("#alarm-status")).to_have_text("🔊 Đang báo động: Khẩn cấp")
+        expect(page.locator("#alarm-status")).to_have_text("♪ Đang báo động: Khẩn cấp")
         first = patterns(page)
         assert first >= 1
         page.clock.run_for(2000)
@@ -200,6 +200,9 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         expect(box).to_have_attribute("data-ringing", "off")
         expect(box).to_have_attribute("data-sounding", "0")
         expect(page.locator("#alarm-mute")).to_be_hidden()
+        expect(box).to_have_attribute("data-muted", "1")
+        expect(page.locator("#alarm-status")).to_have_text("Đã tắt tiếng 1 cảnh báo chưa xác nhận")
+        screenshot(page, "control-room-alarm-2b-muted")
         muted_at = patterns(page)
         page.clock.run_for(10_000)
         assert patterns(page) == muted_at
@@ -253,11 +256,11 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         expect(box).to_have_attribute("data-ringing", "off")
         expect(box).to_have_attribute("data-snoozed", "yes")
         status = page.locator("#alarm-status")
-        expect(status).to_have_text("🔕 Tạm tắt âm thanh: còn 5:00")
+        expect(status).to_have_text("Tạm tắt âm thanh: còn 5:00")
         expect(page.locator("#alarm-resume")).to_be_visible()
         snoozed_at = patterns(page)
         page.clock.run_for(65_000)
-        expect(status).to_have_text("🔕 Tạm tắt âm thanh: còn 3:55")
+        expect(status).to_have_text("Tạm tắt âm thanh: còn 3:55")
         assert patterns(page) == snoozed_at
         screenshot(page, "control-room-alarm-3-snoozed")
         page.clock.run_for(235_000)  # the 5 minutes are over: the open critical alert rings
@@ -304,7 +307,7 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
 
         # English: the alarm's texts too.
         page.click(".lang-toggle >> visible=true")
-        expect(page.locator("#alarm-status")).to_have_text("🔔 Alert sound: on")
+        expect(page.locator("#alarm-status")).to_have_text("♪ Alert sound: on")
         expect(page.locator("#alarm-snooze")).to_have_text("Snooze 5 min")
 
         # A reload loses the browser's permission to sound: the page asks for a click.
@@ -346,7 +349,7 @@ def test_viewer_keyboard_refusal_inline_and_sound_off_at_login(
         expect(box).to_have_attribute("data-ringing", "critical")
         assert patterns(page) >= 1
         page.click(".lang-toggle >> visible=true")
-        expect(page.locator("#alarm-status")).to_have_text("🔊 Alarm: Critical")
+        expect(page.locator("#alarm-status")).to_have_text("♪ Alarm: Critical")
         expect(error).to_have_text("This account may not acknowledge or resolve alerts.")
         page.set_viewport_size({"width": 1366, "height": 768})
         screenshot(page, "control-room-alarm-5-laptop-english")
