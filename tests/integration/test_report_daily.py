@@ -1,0 +1,211 @@
+"""The daily report of a simulated day in a real InfluxDB 1.x: totals, peak, charts, PDF pages.
+
+Two simulated weeks (seeded, pinned: Monday 5 - Sunday 18 October 2026, no public
+holiday) are written by ``gateway.planning.seed``; the report of Wednesday 14 October
+is compared with figures computed here straight from the simulator's readings. The
+PDF is turned into PNG pages with pdftoppm (poppler-utils) and kept as artifacts under
+the test's temp folder (the path is printed).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from gateway.config_loader import load_settings
+from gateway.influx_writer import make_client
+from gateway.levels import instant_level, thresholds
+from gateway.peers.influxdb1 import InfluxDB1Server
+from gateway.peers.process import free_port
+from gateway.planning.seed import PRESENCE_EVERY_S, seed_history
+from gateway.report.model import DailyReport, build_report
+from gateway.report.reader import ClosedDay, ReportReader
+from gateway.report.render import render, report_font
+from gateway.settings import InfluxConfig, Settings
+from sensors.simulator.model import CenterModel
+from sensors.simulator.readings import PresenceReading, TicketReading
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRST = date(2026, 10, 5)  # a Monday
+DAYS = 14
+DAY = date(2026, 10, 14)  # a Wednesday; a week before is Wednesday 7 October
+SEED = 7
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+GENERATED = datetime(2026, 10, 14, 17, 30, tzinfo=TZ)
+
+
+@pytest.fixture(scope="module")
+def stored(influxdb1: InfluxDB1Server) -> Iterator[Settings]:
+    base = load_settings(ROOT / "config" / "demo-site.yaml", {}).settings
+    db = f"report_{free_port('127.0.0.1')}"
+    influx = InfluxConfig(url=influxdb1.url, protocol="v1", database=db)
+    settings = base.model_copy(update={"influxdb": influx})
+    seed_history(settings, influx, FIRST, DAYS, seed=SEED)
+    client = make_client(influx)
+    client.prepare()
+    client.write("\n".join(alert_lines(settings.site.id)))
+    client.close()
+    try:
+        yield settings
+    finally:
+        if influxdb1.running:
+            influxdb1.drop_database(db)
+
+
+def ns(h: int, m: int) -> int:
+    return int(datetime.combine(DAY, time(h, m), tzinfo=TZ).timestamp()) * 1_000_000_000
+
+
+def alert_lines(site: str) -> list[str]:
+    """Two alerts in the gateway's schema (gateway.points.alert_lines): one acknowledged after 6 min."""
+    tags = f"alerts,rule=crowd_level,severity=critical,site={site},zone=f2-waiting"
+    climate = f"alerts,rule=co2_high,severity=warning,site={site},zone=f2-waiting"
+    return [
+        f'{tags} state="active",transition="raised",alert_id="a-1",notifications=1i {ns(9, 10)}',
+        f'{tags} state="acknowledged",transition="acknowledged",alert_id="a-1",notifications=1i {ns(9, 16)}',
+        f'{tags} state="resolved",transition="resolved",alert_id="a-1",notifications=1i {ns(9, 50)}',
+        f'{climate} state="active",transition="raised",alert_id="a-2",notifications=0i {ns(14, 0)}',
+    ]
+
+
+def expected(settings: Settings) -> tuple[dict[str, int], dict[str, tuple[int, datetime]]]:
+    """From the simulator itself, as seed_history plays it: ticket events of DAY, and the
+    highest presence count per zone among the readings kept (one per sensor per 5 min)."""
+    model = CenterModel(settings, SEED, datetime.combine(FIRST, time(0), tzinfo=TZ))
+    readings = []
+    for k in range(DAYS):
+        day = FIRST + timedelta(days=k)
+        step = model.step(datetime.combine(day + timedelta(days=1), time(0), tzinfo=TZ))
+        if day == DAY:
+            readings = step
+            break
+    zone_of = {s.id: s.zone for s in settings.sensors}
+    events: dict[str, set[tuple[str, str]]] = {}
+    peaks: dict[str, tuple[int, datetime]] = {}
+    kept: dict[str, int] = {}
+    for r in readings:
+        if isinstance(r, TicketReading):
+            events.setdefault(r.event.value, set()).add((r.service_id, r.ticket))
+        elif isinstance(r, PresenceReading):
+            bucket = int(r.at.timestamp()) // PRESENCE_EVERY_S
+            if kept.get(r.sensor_id) == bucket:
+                continue
+            kept[r.sensor_id] = bucket
+            zone = zone_of[r.sensor_id] or ""
+            if zone not in peaks or r.count > peaks[zone][0]:
+                peaks[zone] = (r.count, r.at)
+    return {k: len(v) for k, v in events.items()}, peaks
+
+
+@pytest.fixture(scope="module")
+def report(stored: Settings) -> DailyReport:
+    return build_report(ReportReader(stored).figures(DAY))
+
+
+def test_totals_and_peak_match_the_simulated_day(stored: Settings, report: DailyReport) -> None:
+    events, peaks = expected(stored)
+    t = report.totals
+    assert events["issued"] > 300  # a weekday's worth
+    assert (t.issued, t.called, t.served, t.no_show) == (
+        events["issued"],
+        events["called"],
+        events["served"],
+        events.get("no_show", 0),
+    )
+    assert {p.zone: p.people for p in report.peaks} == {z: float(c) for z, (c, _) in peaks.items()}
+    zones = {z.id: z for z in stored.zones}
+    top = max(
+        peaks.items(),
+        key=lambda kv: (
+            ["calm", "busy", "crowded", "critical"].index(
+                instant_level(
+                    kv[1][0],
+                    thresholds(
+                        zones[kv[0]].crowd,
+                        capacity=zones[kv[0]].capacity,
+                        area_m2=zones[kv[0]].area_m2,
+                    ),
+                ).value
+            ),
+            kv[1][0],
+        ),
+    )
+    assert report.peak is not None
+    assert (report.peak.zone, report.peak.people) == (top[0], float(top[1][0]))
+    assert abs((report.peak.at - top[1][1]).total_seconds()) < 1  # stored to the ms
+
+
+def test_waits_alerts_counters_and_last_week(report: DailyReport) -> None:
+    assert {w.service for w in report.waits} == {t.service for t in report.tickets if t.called}
+    for w in report.waits:
+        assert 0 <= w.p50_min <= w.p90_min <= w.p95_min <= w.max_min
+        assert w.samples > 0
+    a = report.alerts
+    assert (a.raised, a.acknowledged, a.never_acknowledged, a.ack_max_min) == (2, 1, 1, 6.0)
+    assert report.counters and all(any(g.needed) for g in report.counters)
+    assert any(v is not None for g in report.counters for v in g.open_actual)
+    waiting = next(z for z in report.zones if z.zone == "f2-waiting")
+    assert any(v for v in waiting.today) and any(v for v in waiting.last_week)
+    assert waiting.today != waiting.last_week  # two different days, not one read twice
+
+
+def test_a_closed_day_is_refused(stored: Settings) -> None:
+    with pytest.raises(ClosedDay, match="2026-10-11"):  # a Sunday
+        ReportReader(stored).figures(date(2026, 10, 11))
+
+
+def test_pdf_has_the_charts_and_the_html_the_totals(
+    report: DailyReport, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp("report-pages")
+    done = render(report, "vi", generated_at=GENERATED, font=report_font())
+    (out / "report.pdf").write_bytes(done.pdf)
+    assert done.pdf.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page\b", done.pdf))
+    assert pages == 5  # the summary and four charts
+    assert b"DejaVuSans" in done.pdf  # the font with the diacritics, embedded
+    for name in ("people", "counters", "waits", "tickets"):
+        assert done.charts[name].startswith(b"\x89PNG")
+        assert f'src="{name}.png"' in done.html
+    t = report.totals
+    assert f"Đã phát {t.issued} · Đã phục vụ {t.served} · Vắng mặt {t.no_show}" in done.html
+    pdftoppm = shutil.which("pdftoppm")
+    assert pdftoppm, "pdftoppm missing: apt-get install poppler-utils (script/bootstrap)"
+    subprocess.run(
+        [pdftoppm, "-png", "-r", "60", str(out / "report.pdf"), str(out / "page")], check=True
+    )
+    pngs = sorted(out.glob("page-*.png"))
+    assert len(pngs) == pages
+    assert all(p.stat().st_size > 10_000 for p in pngs)  # drawn pages, not blank ones
+    print(f"report pages: {out}")
+
+
+def test_cli_writes_the_report(stored: Settings, tmp_path: Path) -> None:
+    site = yaml.safe_load((ROOT / "config" / "demo-site.yaml").read_text(encoding="utf-8"))
+    site["influxdb"] = stored.influxdb.model_dump(mode="json", exclude_none=True)
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["report", "daily", "-c", str(tmp_path / "site.yaml"), "--date", DAY.isoformat()]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "issued" in result.output
+    html = (out / "report-2026-10-14-en.html").read_text(encoding="utf-8")
+    assert "Daily report" in html and "People per zone by hour" in html
+    assert (out / "report-2026-10-14-en.pdf").read_bytes().startswith(b"%PDF")
+    assert {p.name for p in out.glob("*.png")} == {
+        f"{n}.png" for n in ("people", "counters", "waits", "tickets")
+    }
+    closed = CliRunner().invoke(app, [*args[:-1], "2026-10-11", "--out", str(out)])
+    assert closed.exit_code == 1 and "closed" in closed.output
