@@ -18,6 +18,8 @@ const SNOOZE_MS = 5 * 60 * 1000;
 
 const alarm = {
   ctx: null, // the AudioContext, made on the first user gesture
+  master: null, // every tone goes through it to the speakers (and the meter)
+  peak: 0, // the loudest output the meter heard since the last pattern started (0..1)
   muted: new Set(JSON.parse(sessionStorage.getItem("fw-muted") || "[]")), // alert ids silenced
   snoozeUntil: Number(sessionStorage.getItem("fw-snooze") || 0), // ms since the epoch
   ringing: null, // the severity ringing now, or null
@@ -36,10 +38,7 @@ const alarm = {
 function enableAlarmSound() {
   localStorage.setItem("fw-sound", "on");
   try {
-    if (!alarm.ctx) {
-      alarm.ctx = new AudioContext();
-      alarm.ctx.addEventListener("statechange", () => { alarm.ringing = null; updateAlarm(); });
-    }
+    if (!alarm.ctx) makeAudio();
     alarm.ctx.resume().catch(() => null);
   } catch (e) {
     alarm.ctx = null; // no Web Audio in this browser: the status says so
@@ -48,6 +47,26 @@ function enableAlarmSound() {
     Notification.requestPermission().then(renderAlarm, renderAlarm);
   }
   updateAlarm();
+}
+
+function makeAudio() {
+  const ctx = new AudioContext();
+  alarm.ctx = ctx;
+  alarm.master = ctx.createGain();
+  alarm.master.connect(ctx.destination);
+  ctx.addEventListener("statechange", () => { alarm.ringing = null; updateAlarm(); });
+  // The meter: what really reaches the output, for the status and for tests.
+  ctx.audioWorklet?.addModule("alarm-meter.js").then(() => {
+    const meter = new AudioWorkletNode(ctx, "fw-peak-meter");
+    alarm.master.connect(meter);
+    meter.connect(ctx.destination); // silent itself; connected so the browser runs it
+    meter.port.onmessage = (e) => {
+      if (e.data > alarm.peak) {
+        alarm.peak = e.data;
+        renderAlarm();
+      }
+    };
+  }).catch(() => null);
 }
 
 function disableAlarmSound() {
@@ -74,13 +93,14 @@ function playPattern(severity) {
     gain.gain.linearRampToValueAtTime(tone.gain, t0 + at + 0.015);
     gain.gain.setValueAtTime(tone.gain, t0 + at + length - 0.03);
     gain.gain.linearRampToValueAtTime(0, t0 + at + length);
-    osc.connect(gain).connect(ctx.destination);
+    osc.connect(gain).connect(alarm.master);
     osc.addEventListener("ended", () => { alarm.nodes.delete(osc); gain.disconnect(); renderAlarm(); });
     alarm.nodes.add(osc);
     osc.start(t0 + at);
     osc.stop(t0 + at + length);
   }
   alarm.patterns += 1;
+  alarm.peak = 0;
   $("#alarm").dataset.tone = severity;
   $("#alarm").dataset.frequencies = tone.notes.map((n) => n[0]).join(" ");
   renderAlarm();
@@ -230,6 +250,7 @@ function renderAlarm() {
   box.dataset.ringing = alarm.ringing || "off";
   box.dataset.patterns = String(alarm.patterns);
   box.dataset.sounding = String(alarm.nodes.size);
+  box.dataset.peak = alarm.peak.toFixed(2);
   box.dataset.snoozed = isSnoozed ? "yes" : "no";
   box.dataset.notified = String(alarm.notified);
   box.dataset.notifications = "Notification" in window ? Notification.permission : "unsupported";

@@ -183,6 +183,10 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         page.clock.run_for(2000)
         page.clock.run_for(2000)
         assert patterns(page) == first + 2
+        # It is heard: the meter on the output measures the tone's amplitude (0.18).
+        page.wait_for_function(
+            "() => Number(document.querySelector('#alarm').dataset.peak) > 0.1", timeout=10_000
+        )
         # The title flashes while the critical alert is not acknowledged.
         titles = set()
         for _ in range(2):
@@ -348,6 +352,10 @@ def test_viewer_keyboard_refusal_inline_and_sound_off_at_login(
         expect(box).to_have_attribute("data-audio", "running")
         expect(box).to_have_attribute("data-ringing", "critical")
         assert patterns(page) >= 1
+        page.clock.run_for(2000)  # the next pattern, once the meter is surely listening
+        page.wait_for_function(
+            "() => Number(document.querySelector('#alarm').dataset.peak) > 0.1", timeout=10_000
+        )
         page.click(".lang-toggle >> visible=true")
         expect(page.locator("#alarm-status")).to_have_text("♪ Alarm: Critical")
         expect(error).to_have_text("This account may not acknowledge or resolve alerts.")
