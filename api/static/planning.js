@@ -4,12 +4,14 @@
 
 const VIEWS = [
   { id: "floor", label: "view.floor", roles: null },
-  { id: "staffing", label: "view.staffing", roles: new Set(["manager", "admin"]), load: () => loadStaffing() },
+  { id: "staffing", label: "view.staffing", roles: new Set(["manager", "admin"]), load: () => showStaffing() },
   { id: "hvac", label: "view.hvac", roles: new Set(["facility", "admin"]), load: () => loadHvac() },
 ];
 const HVAC_REFRESH_MS = 60000;
 const MAX_WAIT_MIN = 120;
-const planning = { view: "floor", staffing: null, hvac: null, timer: null };
+const BACKTEST_WEEKS = 4;
+// backtest: undefined while it loads, null if there is none, an Error if it failed.
+const planning = { view: "floor", staffing: null, backtest: undefined, hvac: null, timer: null, chartsWidth: 0 };
 
 // ---------------------------------------------------------------- tabs
 
@@ -23,6 +25,10 @@ function buildViews() {
   }));
   nav.hidden = allowed.length <= 1;
   $("#staffing-date").addEventListener("change", () => loadStaffing());
+  // The charts are drawn to the width they have: a narrower window redraws them.
+  new ResizeObserver(() => {
+    if (planning.view === "staffing" && $("#staffing-charts").clientWidth !== planning.chartsWidth) drawCharts();
+  }).observe($("#staffing-charts"));
   showView("floor");
 }
 
@@ -78,6 +84,12 @@ function showError(box, e) {
 
 // ---------------------------------------------------------------- staffing plan
 
+// The forecast's check against what happened is read once per showing, after a plan came.
+async function showStaffing() {
+  planning.backtest = undefined;
+  if (await loadStaffing()) loadBacktest();
+}
+
 async function loadStaffing() {
   const input = $("#staffing-date");
   if (!input.value) input.value = siteDate(1); // tomorrow, site time
@@ -86,16 +98,19 @@ async function loadStaffing() {
   $("#staffing-csv").setAttribute("download", `staffing-${day}.csv`);
   try {
     const plan = await api(`/api/v1/planning/staffing?date=${encodeURIComponent(day)}`);
-    if (input.value !== day) return; // the date changed meanwhile
+    if (input.value !== day) return false; // the date changed meanwhile
     $("#staffing-error").hidden = true;
     planning.staffing = plan;
     renderStaffing(plan);
+    return true;
   } catch (e) {
     if (e.status === 401) return showLogin();
     planning.staffing = null;
     $("#staffing-groups").replaceChildren();
+    $("#staffing-charts").replaceChildren();
     $("#staffing-short").hidden = true;
     showError($("#staffing-error"), e);
+    return false;
   }
 }
 
@@ -122,9 +137,15 @@ function renderStaffing(plan) {
   const open = plan.groups.some((g) => g.hours.length > 0);
   if (!open) {
     summary.hidden = true;
+    $("#staffing-charts").replaceChildren();
     $("#staffing-groups").replaceChildren(el("p", { class: "muted" }, T("staffing.closed")));
     return;
   }
+  $("#staffing-charts").replaceChildren(
+    chartCard("counters", T("chart.counters.title"), T("staffing.total_meta", { n: fmt(centerHours(plan).reduce((s, h) => s + h.arrivals, 0)) })),
+    chartCard("arrivals", T("chart.arrivals.title"), ""),
+  );
+  drawCharts();
   $("#staffing-groups").replaceChildren(totalCard(plan), ...plan.groups.map(groupCard));
 }
 
@@ -176,18 +197,27 @@ function waitCell(waitS) {
   return { text: fmt(min, min < 10 ? 1 : 0), cls: waitS > target ? "high" : "" };
 }
 
-function totalCard(plan) {
+// The whole center per open hour: arrivals and counters summed over the groups; the counters
+// actually open only where every group open in that hour has the figure (else null).
+function centerHours(plan) {
   const byHour = new Map();
   for (const g of plan.groups) for (const h of g.hours) {
-    const t = byHour.get(h.hour) || { hour: h.hour, open_minutes: h.open_minutes, arrivals: 0, needed: 0, available: 0, short: 0 };
+    const t = byHour.get(h.hour) || {
+      hour: h.hour, open_minutes: h.open_minutes, arrivals: 0, needed: 0, available: 0, short: 0, open: 0,
+    };
     t.arrivals += h.arrivals;
     t.needed += h.counters_needed;
     t.available += h.counters_available;
     t.short += h.short ? 1 : 0;
+    t.open = t.open === null || h.counters_open_actual === null ? null : t.open + h.counters_open_actual;
     t.open_minutes = Math.max(t.open_minutes, h.open_minutes);
     byHour.set(h.hour, t);
   }
-  const hours = [...byHour.values()].sort((a, b) => a.hour - b.hour);
+  return [...byHour.values()].sort((a, b) => a.hour - b.hour);
+}
+
+function totalCard(plan) {
+  const hours = centerHours(plan);
   // The center's counters are the same every hour (as a rule): then one figure in the label.
   const have = new Set(hours.map((h) => h.available));
   const same = have.size === 1 ? [...have][0] : null;
@@ -202,6 +232,103 @@ function totalCard(plan) {
   return el("section", { class: "card plan-total", "data-group": "all" },
     el("h3", {}, T("staffing.total"), el("span", { class: "card-meta" }, T("staffing.total_meta", { n: total }))),
     hourTable(hours, rows));
+}
+
+// ---------------------------------------------------------------- charts above the tables
+
+// The forecast against what happened, hour by hour over the recent open days (the backtest
+// the plan's method gets on this site's history); read once per showing of the view.
+async function loadBacktest() {
+  try {
+    const results = await api(`/api/v1/planning/backtest?weeks=${BACKTEST_WEEKS}`);
+    planning.backtest = results.find((r) => r.group === "all") || null;
+  } catch (e) {
+    if (e.status === 401) return showLogin();
+    planning.backtest = e;
+  }
+  drawCharts();
+}
+
+function chartCard(key, title, meta) {
+  return el("section", { class: "card chart-card", "data-chart": key },
+    el("h3", {}, title, el("span", { class: "card-meta" }, meta)), el("div", { class: "chart-box" }));
+}
+
+const hourText = (hour) => `${pad(hour)}h`;
+const dm = (isoDate) => `${isoDate.slice(8, 10)}/${isoDate.slice(5, 7)}`;
+
+function drawCharts() {
+  const box = $("#staffing-charts");
+  planning.chartsWidth = box.clientWidth;
+  const counters = box.querySelector('[data-chart="counters"] .chart-box');
+  if (counters && planning.staffing) counters.replaceChildren(countersChart(planning.staffing, counters.clientWidth));
+  const arrivals = box.querySelector('[data-chart="arrivals"]');
+  if (arrivals && planning.backtest === undefined) {
+    arrivals.querySelector(".chart-box").replaceChildren(el("p", { class: "muted chart-empty" }, T("chart.loading")));
+  } else if (arrivals) drawArrivals(arrivals, planning.backtest);
+}
+
+function countersChart(plan, width) {
+  const hours = centerHours(plan);
+  const peak = hours.reduce((a, b) => (b.needed > a.needed ? b : a));
+  const have = [...new Set(hours.map((h) => h.available))];
+  const short = hours.filter((h) => h.short).length;
+  const desc = T("chart.counters.desc", {
+    day: dayText(plan.date), from: hourText(hours[0].hour), to: hourText(hours.at(-1).hour),
+    max: peak.needed, at: hourText(peak.hour), have: have.length === 1 ? have[0] : `${Math.min(...have)}–${Math.max(...have)}`,
+    short: short ? T("chart.short_hours", { n: short }) : T("chart.no_short"),
+  });
+  return hourChart({
+    id: "chart-counters", title: T("chart.counters.title"), desc, hours, width, integer: true,
+    series: [
+      { key: "needed", label: T("chart.needed"), kind: "bar", values: hours.map((h) => h.needed), cls: (i) => (hours[i].short ? "short" : "") },
+      { key: "available", label: T("chart.available"), kind: "level", values: hours.map((h) => h.available) },
+      ...(hours.some((h) => h.open !== null)
+        ? [{ key: "open", label: T("chart.open"), kind: "points", values: hours.map((h) => h.open) }] : []),
+    ],
+    notes: short ? [{ key: "short", label: T("chart.short"), cls: "short" }] : [],
+    tip: (i) => {
+      const h = hours[i];
+      const text = T("chart.tip.counters", { h: hourText(h.hour), n: h.needed, c: h.available });
+      return h.open === null ? text : `${text}; ${T("chart.tip.open", { o: fmt(h.open, 1) })}`;
+    },
+  });
+}
+
+function drawArrivals(card, backtest) {
+  const box = card.querySelector(".chart-box");
+  const meta = card.querySelector(".card-meta");
+  if (backtest === null || backtest instanceof Error || !backtest.hours?.length) {
+    meta.textContent = "";
+    const reason = backtest instanceof Error
+      ? (backtest.status === 503 ? T("plan.unavailable") : T("plan.failed", { status: backtest.status || "–" }))
+      : T("chart.no_backtest");
+    box.replaceChildren(el("p", { class: "muted chart-empty", title: backtest?.message || "" }, reason));
+    return;
+  }
+  const hours = backtest.hours.map((h) => ({ hour: h.hour, forecast: h.mean_actual + h.bias, actual: h.mean_actual, days: h.days }));
+  const days = backtest.days;
+  const bias = backtest.bias_pct === null ? ""
+    : ` · ${T(backtest.bias_pct >= 0 ? "chart.bias.high" : "chart.bias.low", { p: fmt(Math.abs(backtest.bias_pct) * 100) })}`;
+  meta.textContent = T("chart.arrivals.meta", {
+    n: days.length, first: dm(days[0]), last: dm(days.at(-1)),
+    wape: backtest.wape === null ? "–" : fmt(backtest.wape * 100),
+  }) + bias;
+  const peak = hours.reduce((a, b) => (b.actual > a.actual ? b : a));
+  const desc = T("chart.arrivals.desc", {
+    n: days.length, first: dm(days[0]), last: dm(days.at(-1)),
+    at: hourText(peak.hour), a: fmt(peak.actual, 1), f: fmt(peak.forecast, 1),
+  }) + bias;
+  box.replaceChildren(hourChart({
+    id: "chart-arrivals", title: T("chart.arrivals.title"), desc, hours, width: box.clientWidth,
+    series: [
+      { key: "forecast", label: T("chart.forecast"), kind: "bar", values: hours.map((h) => h.forecast) },
+      { key: "actual", label: T("chart.actual"), kind: "points", values: hours.map((h) => h.actual) },
+    ],
+    tip: (i) => T("chart.tip.arrivals", {
+      h: hourText(hours[i].hour), f: fmt(hours[i].forecast, 1), a: fmt(hours[i].actual, 1), d: hours[i].days,
+    }),
+  }));
 }
 
 // ---------------------------------------------------------------- HVAC advice
