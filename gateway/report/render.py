@@ -120,13 +120,16 @@ def _hour_labels(hours: tuple[int, ...]) -> list[str]:
 
 
 def people_chart(report: DailyReport, lang: Language) -> Figure:
-    zones = report.zones or ()
+    zones = tuple(z for z in report.zones if _any(z.today) or _any(z.last_week))
     cols = 2 if len(zones) > 1 else 1
     rows = max(1, -(-len(zones) // cols))
     fig = Figure(figsize=(A4_LANDSCAPE[0], max(3.0, 2.4 * rows + 1)), layout="constrained")
     fig.suptitle(
         text(lang, "people") + " — " + text(lang, "compare", day=report.last_week.isoformat())
     )
+    if not zones:
+        _empty(fig.add_subplot(), text(lang, "no_peak"))
+        return fig
     axes = fig.subplots(rows, cols, squeeze=False)
     x = list(range(len(report.hours)))
     for i, ax in enumerate(axes.flat):
@@ -156,14 +159,18 @@ def people_chart(report: DailyReport, lang: Language) -> Figure:
 
 def counters_chart(report: DailyReport, lang: Language) -> Figure:
     groups = report.counters
-    fig = Figure(figsize=(A4_LANDSCAPE[0], max(3.0, 2.2 * len(groups) + 1)), layout="constrained")
+    cols = 2 if len(groups) > 3 else 1
+    rows = max(1, -(-len(groups) // cols))
+    fig = Figure(figsize=(A4_LANDSCAPE[0], max(3.0, 2.0 * rows + 1)), layout="constrained")
     fig.suptitle(text(lang, "counters"))
     if not groups:
         _empty(fig.add_subplot(), text(lang, "no_counters"))
         return fig
-    axes = fig.subplots(len(groups), 1, squeeze=False)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in list(axes.flat)[len(groups) :]:
+        ax.set_axis_off()
     x = list(range(len(report.hours)))
-    for ax, g in zip(axes.flat, groups, strict=True):
+    for ax, g in zip(axes.flat, groups, strict=False):
         ax.bar(x, g.needed, color="#c5d5ea", edgecolor=TODAY, label=text(lang, "needed"))
         ax.step(
             x,
@@ -214,24 +221,29 @@ def waits_chart(report: DailyReport, lang: Language) -> Figure:
 
 def tickets_chart(report: DailyReport, lang: Language) -> Figure:
     rows = report.tickets
-    fig = Figure(figsize=(A4_LANDSCAPE[0], 4.2), layout="constrained")
+    fig = Figure(figsize=(A4_LANDSCAPE[0], max(3.0, 0.6 * len(rows) + 1.6)), layout="constrained")
     fig.suptitle(text(lang, "tickets"))
     ax = fig.add_subplot()
     if not rows:
         _empty(ax, text(lang, "none"))
         return fig
-    x = list(range(len(rows)))
-    w = 0.27
+    y = list(range(len(rows)))
+    h = 0.27
     for k, (key, colour) in enumerate(
         (("issued", "#9aa5b1"), ("served", "#2e7d32"), ("no_show", "#c62828"))
     ):
         values = [getattr(r, key) for r in rows]
-        bars = ax.bar([v + (k - 1) * w for v in x], values, w, color=colour, label=text(lang, key))
-        ax.bar_label(bars, fontsize=7)
-    ax.set_xticks(x, [r.name for r in rows], fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+        bars = ax.barh([v + (k - 1) * h for v in y], values, h, color=colour, label=text(lang, key))
+        ax.bar_label(bars, fontsize=7, padding=2)
+    ax.set_yticks(y, [r.name for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+def _any(values: tuple[float | None, ...]) -> bool:
+    return any(v is not None for v in values)
 
 
 def _gaps(values: tuple[float | None, ...]) -> list[float]:
@@ -329,7 +341,12 @@ def _table(
 ) -> None:
     ax = fig.add_axes(box)
     ax.set_axis_off()
-    table = ax.table(cellText=rows, colLabels=header, loc="upper left", cellLoc="left")
+    first = 0.40 if len(header) > 2 else 0.6
+    rest = (1 - first) / max(1, len(header) - 1)
+    widths = [first, *([rest] * (len(header) - 1))]
+    table = ax.table(
+        cellText=rows, colLabels=header, colWidths=widths, loc="upper left", cellLoc="left"
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     for (r, _), cell in table.get_celld().items():
