@@ -32,6 +32,7 @@ app.add_typer(__import__("cameras.counting_cli").counting_cli.counting_app, name
 app.add_typer(__import__("gateway.alerts_cli").alerts_cli.alerts_app, name="alerts")
 app.add_typer(__import__("api.cli").cli.api_app, name="api")
 app.add_typer(__import__("sensors.acl_cli").acl_cli.mqtt_app, name="mqtt")
+app.add_typer(__import__("sensors.discover_cli").discover_cli.sensors_app, name="sensors")
 app.add_typer(__import__("gateway.notify.cli").notify.cli.notify_app, name="notify")
 app.add_typer(__import__("gateway.report.cli").report.cli.report_app, name="report")
 app.command("init")(__import__("gateway.init_cli").init_cli.init_site)

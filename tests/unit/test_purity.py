@@ -62,6 +62,7 @@ PURE = [
     "sensors/door_counts.py",
     "sensors/staleness.py",
     "sensors/dedup.py",
+    "sensors/discovery.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sensors" / "decoders").glob("*.py")),
     *(
         f"sensors/simulator/{m}.py"
