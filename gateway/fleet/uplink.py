@@ -1,0 +1,270 @@
+"""The site uplink: the engine's live events to the province's NATS JetStream. Shell module.
+
+``FleetUplink.run()`` follows the engine's live stream, turns each event into a
+``FleetMessage`` (gateway.fleet.messages) and publishes it to JetStream, one at
+a time and in order, waiting for the stream's ack. A message whose publish
+fails (no server, a timeout, no stream) stays at the head of the queue and is
+sent again with the same ``Nats-Msg-Id`` after a capped exponential backoff:
+if the first attempt did land, JetStream stores it once.
+
+Nothing here blocks the event loop: events go into a bounded in-memory queue
+(``fleet.queue_size``); when NATS is away longer than the queue holds, the
+oldest messages are dropped, counted and logged (``fleet.queue_overflow``) and
+the zones' and devices' current states are queued again on reconnection, so
+the central view catches up with the present. Durable store-and-forward
+through long WAN outages is the job of the site's own nats-server (a leaf node
+with JetStream on local disk), not of this queue: docs/fleet.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+
+import nats
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from gateway.fleet.messages import FleetMessage, FleetSubjects, message_for
+from gateway.live import LiveEvent
+from gateway.settings import FleetConfig
+
+log = structlog.get_logger("floorwatch.fleet")
+
+CONNECT_TIMEOUT_S = 2
+# nats-py's own reconnection (after a first successful connect): forever, every second.
+RECONNECT_WAIT_S = 1
+CLOSE_TIMEOUT_S = 5.0
+
+# What a failed publish or connect raises: the client's errors (timeouts, no
+# responders, a closed connection, JetStream's API errors) and the socket's.
+_FAILURES = (nats.errors.Error, OSError, TimeoutError)
+
+
+class StreamMissing(Exception):
+    """The stream does not exist and fleet.create_stream is off."""
+
+
+@dataclass(slots=True)
+class UplinkStats:
+    """Counters since start: what the uplink did with the events it saw."""
+
+    queued: int = 0  # messages taken into the queue
+    published: int = 0  # acknowledged by JetStream as new
+    duplicates: int = 0  # acknowledged as already stored (a retry or a republished state)
+    failures: int = 0  # failed publish attempts (and connects nats-py gave up on)
+    client_errors: int = 0  # what the client reported: failed (re)connects, a lost socket
+    dropped: int = 0  # oldest messages dropped because the queue was full
+    connected: bool = False
+
+
+class FleetUplink:
+    """Publishes one site's fleet messages to JetStream; run it as a task of the gateway."""
+
+    def __init__(
+        self,
+        config: FleetConfig,
+        subjects: FleetSubjects,
+        events: Callable[[], AsyncIterator[LiveEvent]],
+        snapshot: Callable[[], Iterable[FleetMessage]] = list,
+    ) -> None:
+        self._config = config
+        self._subjects = subjects
+        self._events = events
+        self._snapshot = snapshot
+        self._queue: deque[FleetMessage] = deque()
+        self._wake = asyncio.Event()
+        self._catch_up = False  # queue the current states again once connected
+        self.stats = UplinkStats()
+
+    @property
+    def pending(self) -> int:
+        """Messages waiting to be published."""
+        return len(self._queue)
+
+    def pending_messages(self) -> tuple[FleetMessage, ...]:
+        """The messages waiting, oldest first."""
+        return tuple(self._queue)
+
+    def offer(self, message: FleetMessage) -> None:
+        """Queue a message (never blocks); a full queue drops its oldest one."""
+        if len(self._queue) >= self._config.queue_size:
+            self._queue.popleft()
+            self.stats.dropped += 1
+            self._catch_up = True
+            if self.stats.dropped == 1 or self.stats.dropped % 1000 == 0:
+                log.warning(
+                    "fleet.queue_overflow",
+                    dropped=self.stats.dropped,
+                    queue_size=self._config.queue_size,
+                )
+        self._queue.append(message)
+        self.stats.queued += 1
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Follow the engine and publish until cancelled."""
+        log.info(
+            "fleet.started",
+            url=self._config.url,
+            subjects=self._subjects.site_wildcard,
+            stream=self._config.stream,
+        )
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._follow(), name="fleet-follow")
+            tg.create_task(self._publish_forever(), name="fleet-publish")
+
+    # ------------------------------------------------------------------ internals
+
+    async def _follow(self) -> None:
+        while True:
+            async for event in self._events():
+                message = message_for(self._subjects, event)
+                if message is not None:
+                    self.offer(message)
+            # The engine cut us off (we fell behind): follow again, and let the
+            # current states make up for what was missed.
+            log.warning("fleet.events_resubscribed")
+            self._queue_snapshot()
+            await asyncio.sleep(self._config.retry_min_s)
+
+    def _queue_snapshot(self) -> None:
+        for message in self._snapshot():
+            self.offer(message)
+
+    async def _publish_forever(self) -> None:
+        nc = await self._connect()
+        try:
+            delay = self._config.retry_min_s
+            stream_ready = False
+            while True:
+                if nc.is_closed:  # nats-py reconnects by itself; a new client only for a closed one
+                    nc = await self._connect()
+                    stream_ready = False
+                try:
+                    js = nc.jetstream(timeout=self._config.publish_timeout_s)
+                    if not stream_ready:
+                        await self._ensure_stream(js)
+                        stream_ready = True
+                        self._queue_snapshot()
+                    while True:
+                        await self._publish_head(js)
+                        delay = self._config.retry_min_s
+                except (*_FAILURES, StreamMissing) as exc:
+                    self.stats.failures += 1
+                    log.warning(
+                        "fleet.publish_failed",
+                        reason=_reason(exc),
+                        pending=len(self._queue),
+                        retry_in_s=delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._config.retry_max_s)
+        finally:
+            self.stats.connected = False
+            await _close(nc)
+
+    async def _publish_head(self, js: JetStreamContext) -> None:
+        while not self._queue:
+            self._wake.clear()
+            await self._wake.wait()
+        if self._catch_up:
+            self._catch_up = False
+            self._queue_snapshot()
+        message = self._queue[0]
+        ack = await js.publish(
+            message.subject,
+            message.payload,
+            timeout=self._config.publish_timeout_s,
+            stream=self._config.stream,
+            headers=message.headers,
+        )
+        # The head may have been dropped meanwhile by an overflow: remove only ours.
+        if self._queue and self._queue[0] is message:
+            self._queue.popleft()
+        if ack.duplicate:
+            self.stats.duplicates += 1
+        else:
+            self.stats.published += 1
+
+    async def _connect(self) -> NatsClient:
+        delay = self._config.retry_min_s
+        while True:
+            try:
+                nc = await self._open()
+            except _FAILURES as exc:
+                self.stats.failures += 1
+                log.warning("fleet.connect_failed", reason=_reason(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._config.retry_max_s)
+                continue
+            self.stats.connected = True
+            log.info("fleet.connected", url=self._config.url)
+            return nc
+
+    async def _open(self) -> NatsClient:
+        cfg = self._config
+
+        async def disconnected() -> None:
+            self.stats.connected = False
+            log.warning("fleet.disconnected", pending=len(self._queue))
+
+        async def reconnected() -> None:
+            self.stats.connected = True
+            log.info("fleet.reconnected", pending=len(self._queue))
+
+        async def error(exc: Exception) -> None:
+            # nats-py retries (re)connects every RECONNECT_WAIT_S and reports each failure
+            # here: the first of a run is worth a warning, the rest a debug line.
+            self.stats.client_errors += 1
+            level = log.debug if self.stats.client_errors % 60 != 1 else log.warning
+            level("fleet.client_error", reason=_reason(exc), errors=self.stats.client_errors)
+
+        return await nats.connect(
+            servers=[cfg.url],
+            name=f"floorwatch-{self._subjects.province}-{self._subjects.site}",
+            connect_timeout=CONNECT_TIMEOUT_S,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=RECONNECT_WAIT_S,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
+            error_cb=error,
+            token=cfg.token.get_secret_value() if cfg.token is not None else None,
+            user=cfg.user,
+            password=cfg.password.get_secret_value() if cfg.password is not None else None,
+        )
+
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        cfg = self._config
+        try:
+            await js.stream_info(cfg.stream)
+            return
+        except nats.js.errors.NotFoundError:
+            if not cfg.create_stream:
+                raise StreamMissing(
+                    f"stream {cfg.stream} does not exist and fleet.create_stream is off"
+                ) from None
+        await js.add_stream(
+            name=cfg.stream,
+            subjects=[self._subjects.site_wildcard],
+            duplicate_window=cfg.duplicate_window_s,
+            max_age=cfg.max_age_days * 86400,
+        )
+        log.info("fleet.stream_created", stream=cfg.stream, subjects=self._subjects.site_wildcard)
+
+
+async def _close(nc: NatsClient) -> None:
+    with contextlib.suppress(*_FAILURES, asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.shield(nc.close()), CLOSE_TIMEOUT_S)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
