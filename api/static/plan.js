@@ -11,13 +11,13 @@ function buildPlans() {
     const plan = svg("svg", {
       viewBox: `-0.5 -0.5 ${floor.width_m + 1} ${floor.depth_m + 1}`,
       class: "plan",
-      role: "img",
+      role: "group", // not "img": its zones are buttons a keyboard reaches
       "aria-label": floor.name,
       "data-floor": floor.id,
     });
     plan.append(svg("rect", { x: 0, y: 0, width: floor.width_m, height: floor.depth_m, class: "outline" }));
     for (const zone of floor.zones) {
-      const g = svg("g", { class: "zone", "data-zone": zone.id, tabindex: "0" });
+      const g = svg("g", { class: "zone", "data-zone": zone.id, tabindex: "0", role: "button", "aria-label": zone.name });
       g.addEventListener("click", () => openZone(zone.id));
       g.addEventListener("keydown", (e) => { // Enter (or Space) on a focused zone opens it
         if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openZone(zone.id); }

@@ -304,7 +304,9 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         expect(box).to_have_attribute("data-sounding", "0")
 
         # Enter on a focused zone opens its detail.
-        page.locator('g.zone[data-zone="f2-waiting"]').focus()
+        zone = page.get_by_role("button", name="Khu chờ (118 ghế)", exact=True)  # a button to AT
+        expect(zone).to_have_attribute("data-zone", "f2-waiting")
+        zone.focus()
         page.keyboard.press("Enter")
         expect(page.locator("#zone-detail")).to_be_visible()
         expect(page.locator("#zone-title")).to_have_text("Khu chờ (118 ghế)")
