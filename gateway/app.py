@@ -20,6 +20,8 @@ from gateway.alert_store import AlertStore
 from gateway.counter_store import CounterStore
 from gateway.dead_letters import DeadLetters
 from gateway.engine import Engine
+from gateway.fleet.messages import FleetMessage, FleetSubjects, device_message, zone_message
+from gateway.fleet.uplink import FleetUplink
 from gateway.floor_model import FloorModel
 from gateway.hub import Hub
 from gateway.inbox import ObservationInbox
@@ -58,6 +60,7 @@ class Gateway:
     state_writer: StateWriter
     services: Services  # the API, camera workers, ONVIF events, HVAC advice
     notifier: Notifier | None = None  # notification channels (None: none configured)
+    fleet: FleetUplink | None = None  # uplink to the province's NATS JetStream (None: off)
 
     async def run(self) -> None:
         log.info(
@@ -78,6 +81,8 @@ class Gateway:
                     tg.create_task(run(), name=name)
                 if self.notifier is not None:
                     tg.create_task(self.notifier.run(), name="notifier")
+                if self.fleet is not None:
+                    tg.create_task(self.fleet.run(), name="fleet-uplink")
         finally:
             # The source and hub are stopped; flush what is pending to the DB or spool.
             await asyncio.shield(self.writer.close())
@@ -175,7 +180,22 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         state_writer,
         services,
         notifier=notifications[1] if notifications else None,
+        fleet=_build_fleet(settings, engine),
     )
+
+
+def _build_fleet(settings: Settings, engine: Engine) -> FleetUplink | None:
+    """The fleet uplink when the site file enables it (docs/fleet.md)."""
+    cfg = settings.fleet
+    if not cfg.enabled or cfg.province is None:
+        return None
+    subjects = FleetSubjects(cfg.subject_prefix, cfg.province, settings.site.id)
+
+    def current() -> list[FleetMessage]:
+        zones = [zone_message(subjects, z) for z in engine.zones()]
+        return zones + [device_message(subjects, d) for d in engine.devices()]
+
+    return FleetUplink(cfg, subjects, engine.subscribe, current)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[[], None]) -> None:
