@@ -303,6 +303,25 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         expect(box).to_have_attribute("data-ringing", "off")
         expect(box).to_have_attribute("data-sounding", "0")
 
+        # An info alert (a sensor's battery low) chimes once, its own tone, and does not ring.
+        chimed_at = patterns(page)
+        server.call(
+            lambda: server.floor.raise_alert(
+                "battery_low:cl-f1-canteen",
+                rule="battery_low",
+                severity=Severity.INFO,
+                message="battery 12%",
+                device_id="cl-f1-canteen",
+                value=12,
+            )
+        )
+        expect(page.locator('li.alert[data-alert="battery_low:cl-f1-canteen"]')).to_be_visible()
+        expect(box).to_have_attribute("data-tone", "info")
+        expect(box).to_have_attribute("data-frequencies", "660 880")
+        expect(box).to_have_attribute("data-ringing", "off")
+        page.clock.run_for(20_000)
+        assert patterns(page) == chimed_at + 1
+
         # Enter on a focused zone opens its detail.
         zone = page.get_by_role("button", name="Khu chờ (118 ghế)", exact=True)  # a button to AT
         expect(zone).to_have_attribute("data-zone", "f2-waiting")
