@@ -11,7 +11,7 @@ const HVAC_REFRESH_MS = 60000;
 const MAX_WAIT_MIN = 120;
 const BACKTEST_WEEKS = 4;
 // backtest: undefined while it loads, null if there is none, an Error if it failed.
-const planning = { view: "floor", staffing: null, backtest: undefined, hvac: null, timer: null, chartsWidth: 0 };
+const planning = { view: "floor", staffing: null, backtest: undefined, chartGroup: "all", hvac: null, timer: null, chartsWidth: 0 };
 
 // ---------------------------------------------------------------- tabs
 
@@ -142,7 +142,7 @@ function renderStaffing(plan) {
     return;
   }
   $("#staffing-charts").replaceChildren(
-    chartCard("counters", T("chart.counters.title"), T("staffing.total_meta", { n: fmt(centerHours(plan).reduce((s, h) => s + h.arrivals, 0)) })),
+    chartCard("counters", T("chart.counters.title"), groupPicker(plan)),
     chartCard("arrivals", T("chart.arrivals.title"), ""),
   );
   drawCharts();
@@ -254,6 +254,29 @@ function chartCard(key, title, meta) {
     el("h3", {}, title, el("span", { class: "card-meta" }, meta)), el("div", { class: "chart-box" }));
 }
 
+// Which hours the counters chart shows: the whole center, or one service group (kept across
+// dates while the plan has that group).
+function groupPicker(plan) {
+  if (!plan.groups.some((g) => g.id === planning.chartGroup)) planning.chartGroup = "all";
+  const picker = el("select", { id: "chart-group", "aria-label": T("chart.group") },
+    el("option", { value: "all" }, T("staffing.total")),
+    ...plan.groups.map((g) => el("option", { value: g.id }, g.name)));
+  picker.value = planning.chartGroup;
+  picker.addEventListener("change", () => {
+    planning.chartGroup = picker.value;
+    drawCharts();
+  });
+  return picker;
+}
+
+// One group's hours in the shape of centerHours'.
+function groupHours(g) {
+  return g.hours.map((h) => ({
+    hour: h.hour, open_minutes: h.open_minutes, arrivals: h.arrivals, needed: h.counters_needed,
+    available: h.counters_available, short: h.short ? 1 : 0, open: h.counters_open_actual,
+  }));
+}
+
 const hourText = (hour) => `${pad(hour)}h`;
 const dm = (isoDate) => `${isoDate.slice(8, 10)}/${isoDate.slice(5, 7)}`;
 
@@ -269,24 +292,27 @@ function drawCharts() {
 }
 
 function countersChart(plan, width) {
-  const hours = centerHours(plan);
+  const group = plan.groups.find((g) => g.id === planning.chartGroup);
+  const hours = group ? groupHours(group) : centerHours(plan);
+  if (!hours.length) return el("p", { class: "muted chart-empty" }, T("chart.group_closed"));
   const peak = hours.reduce((a, b) => (b.needed > a.needed ? b : a));
   const have = [...new Set(hours.map((h) => h.available))];
   const short = hours.filter((h) => h.short).length;
   const desc = T("chart.counters.desc", {
     day: dayText(plan.date), from: hourText(hours[0].hour), to: hourText(hours.at(-1).hour),
     max: peak.needed, at: hourText(peak.hour), have: have.length === 1 ? have[0] : `${Math.min(...have)}–${Math.max(...have)}`,
-    short: short ? T("chart.short_hours", { n: short }) : T("chart.no_short"),
+    short: short ? T(group ? "chart.group_short_hours" : "chart.short_hours", { n: short }) : T("chart.no_short"),
+    who: group ? group.name : T("staffing.total"),
   });
   return hourChart({
-    id: "chart-counters", title: T("chart.counters.title"), desc, hours, width, integer: true,
+    id: "chart-counters", title: `${T("chart.counters.title")} – ${group ? group.name : T("staffing.total")}`, desc, hours, width, integer: true,
     series: [
       { key: "needed", label: T("chart.needed"), kind: "bar", values: hours.map((h) => h.needed), cls: (i) => (hours[i].short ? "short" : "") },
       { key: "available", label: T("chart.available"), kind: "level", values: hours.map((h) => h.available) },
       ...(hours.some((h) => h.open !== null)
         ? [{ key: "open", label: T("chart.open"), kind: "points", values: hours.map((h) => h.open) }] : []),
     ],
-    notes: short ? [{ key: "short", label: T("chart.short"), cls: "short" }] : [],
+    notes: short ? [{ key: "short", label: T(group ? "chart.group_short" : "chart.short"), cls: "short" }] : [],
     tip: (i) => {
       const h = hours[i];
       const text = T("chart.tip.counters", { h: hourText(h.hour), n: h.needed, c: h.available });

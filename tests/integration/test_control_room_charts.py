@@ -168,7 +168,7 @@ def test_staffing_charts_draw_the_apis_figures(server: LiveServer, browser: Any)
         "aria-labelledby", "chart-counters-title chart-counters-desc"
     )
     expect(counters.locator("title#chart-counters-title")).to_have_text(
-        "Số quầy cần và quầy mở thực tế theo giờ"
+        "Số quầy cần và quầy mở thực tế theo giờ – Toàn trung tâm"
     )
     expect(counters.locator("desc")).to_contain_text("Thứ Ba, ngày 22 tháng 9 năm 2026")
     peak = max(hours.values(), key=lambda h: h["needed"])["needed"]
@@ -222,13 +222,43 @@ def test_staffing_charts_draw_the_apis_figures(server: LiveServer, browser: Any)
     expect(page.locator("#chart-arrivals .legend text")).to_have_text(["Dự báo", "Thực tế"])
     screenshot(page, "control-room-charts-1-1920")
 
+    # One service group: its own counters, red exactly where the API says it is short.
+    group = max(plan["groups"], key=lambda g: sum(h["short"] for h in g["hours"]))
+    page.select_option("#chart-group", group["id"])
+    expect(counters.locator("title#chart-counters-title")).to_have_text(
+        f"Số quầy cần và quầy mở thực tế theo giờ – {group['name']}"
+    )
+    expect(counters.locator("desc")).to_contain_text(f"có {group['counters']} quầy")
+    by_hour = {h["hour"]: h for h in group["hours"]}
+    needed = page.evaluate(MARKS_JS, ["chart-counters", "needed"])
+    gk = assert_in_proportion(needed, {h: v["counters_needed"] for h, v in by_hour.items()})
+    red = {m["hour"] for m in needed if "short" in m["cls"].split()}
+    assert red == {h for h, v in by_hour.items() if v["short"]} != set()
+    have = page.evaluate(MARKS_JS, ["chart-counters", "available"])
+    assert assert_in_proportion(
+        have, {h: v["counters_available"] for h, v in by_hour.items()}
+    ) == pytest.approx(gk)
+    points = page.evaluate(MARKS_JS, ["chart-counters", "open"])
+    expected_open = {
+        h: v["counters_open_actual"]
+        for h, v in by_hour.items()
+        if v["counters_open_actual"] is not None
+    }
+    assert assert_in_proportion(points, expected_open) == pytest.approx(gk)
+    expect(page.locator("#chart-counters .legend text").last).to_have_text("Thiếu quầy")
+    screenshot(page, "control-room-charts-1b-group")
+    page.select_option("#chart-group", "all")
+    expect(counters.locator("title#chart-counters-title")).to_have_text(
+        "Số quầy cần và quầy mở thực tế theo giờ – Toàn trung tâm"
+    )
+
     page.click(".lang-toggle >> visible=true")
     expect(legend).to_have_text(
         ["Counters needed", "Counters available", "Actually open", "A group short of counters"]
     )
     expect(page.locator("#chart-arrivals .legend text")).to_have_text(["Forecast", "Actual"])
     expect(counters.locator("title#chart-counters-title")).to_have_text(
-        "Counters needed and actually open, by hour"
+        "Counters needed and actually open, by hour – Whole center"
     )
     expect(counters.locator("desc")).to_contain_text(re.compile(r"Tuesday,? 22 September 2026"))
     tip = page.evaluate(MARKS_JS, ["chart-arrivals", "actual"])[0]["tip"]
