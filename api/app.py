@@ -32,6 +32,7 @@ from api.routes import (
     devices,
     notifications,
     planning,
+    reports,
     session,
     site,
     stream,
@@ -154,6 +155,7 @@ def create_app(
         dead_letters,
         stream,
         planning,
+        reports,
     ):
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
     _add_error_handlers(app)

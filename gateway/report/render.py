@@ -1,8 +1,9 @@
 """The daily report drawn: charts (matplotlib, in memory), HTML for e-mail, a PDF. Adapter.
 
 No file and no socket here: bytes and strings out. Figures are built with
-``matplotlib.figure.Figure`` (no pyplot, no global figure state), so two reports may be
-rendered at once from the API's threads. The font is given explicitly
+``matplotlib.figure.Figure`` (no pyplot, no global figure state); the font and PDF
+settings are matplotlib's process-wide rcParams, so a lock draws one report at a time.
+The font is given explicitly
 (``report_font``): Debian's DejaVu Sans or Noto Sans, both with Vietnamese diacritics.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +41,7 @@ CHART_NAMES = ("people", "counters", "waits", "tickets")
 A4_LANDSCAPE = (11.69, 8.27)
 TODAY = "#1f5fa8"
 LAST_WEEK = "#9aa5b1"
+_RC_LOCK = threading.Lock()  # one report drawn at a time: rc_context changes global rcParams
 LEVEL_COLOURS = {"calm": "#2e7d32", "busy": "#f9a825", "crowded": "#ef6c00", "critical": "#c62828"}
 
 
@@ -84,7 +87,7 @@ def render(
     ``inline_images`` (one self-contained document, as the API serves it).
     """
     rc: dict[Any, Any] = {"font.family": font, "pdf.fonttype": 42, "svg.fonttype": "none"}
-    with matplotlib.rc_context(rc):
+    with _RC_LOCK, matplotlib.rc_context(rc):  # rcParams are process-wide
         figures = charts(report, lang)
         pngs = {name: _png(fig) for name, fig in figures.items()}
         pdf = _pdf(report, lang, figures, generated_at)

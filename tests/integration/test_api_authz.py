@@ -73,7 +73,13 @@ MATRIX: list[tuple[str, str, str, object, frozenset[Role]]] = [
 ]
 # Covered elsewhere: history needs InfluxDB (test_api_history.py: every role reads it, 401
 # without a token) and the stream needs a live server (test_api_stream.py).
-ELSEWHERE = {("GET", "/api/v1/zones/{zone_id}/history"), ("GET", "/api/v1/stream")}
+# The daily report needs InfluxDB and an open day: test_report_daily.py (manager and admin
+# read it, facility, supervisor and viewer are refused, 401 without a token).
+ELSEWHERE = {
+    ("GET", "/api/v1/zones/{zone_id}/history"),
+    ("GET", "/api/v1/stream"),
+    ("GET", "/api/v1/reports/daily"),
+}
 PUBLIC = {
     ("GET", "/health"),
     ("GET", "/health/live"),

@@ -209,3 +209,43 @@ def test_cli_writes_the_report(stored: Settings, tmp_path: Path) -> None:
     }
     closed = CliRunner().invoke(app, [*args[:-1], "2026-10-11", "--out", str(out)])
     assert closed.exit_code == 1 and "closed" in closed.output
+
+
+def test_api_serves_the_report_to_managers(stored: Settings) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from api.routes import reports
+    from gateway.settings import Role
+    from tests.api_support import bearer, build_app
+
+    app, _, _ = build_app(site=stored, clock=lambda: GENERATED)
+    if not any(getattr(r, "path", "") == "/api/v1/reports/daily" for r in app.routes):
+        app.include_router(reports.router)
+    url = "/api/v1/reports/daily"
+    manager = bearer(Role.MANAGER)
+    with TestClient(app) as client:
+        page = client.get(url, params={"date": DAY.isoformat()}, headers=manager)
+        assert page.status_code == 200, page.text
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.text.count('src="data:image/png;base64,') == 4
+        assert "Báo cáo ngày" in page.text and "Lập lúc 2026-10-14 17:30" in page.text
+        pdf = client.get(
+            url, params={"date": DAY.isoformat(), "format": "pdf", "lang": "en"}, headers=manager
+        )
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert "report-2026-10-14-en.pdf" in pdf.headers["content-disposition"]
+        closed = client.get(url, params={"date": "2026-10-11"}, headers=manager)
+        assert closed.status_code == 404 and closed.json()["error"]["code"] == "closed_day"
+        assert client.get(url, headers=manager).status_code == 422  # the date is required
+        admin = client.get(url, params={"date": DAY.isoformat()}, headers=bearer(Role.ADMIN))
+        assert admin.status_code == 200
+        assert client.get(url, params={"date": DAY.isoformat()}).status_code == 401
+        for role in (Role.FACILITY, Role.SUPERVISOR, Role.VIEWER):
+            assert (
+                client.get(url, params={"date": DAY.isoformat()}, headers=bearer(role)).status_code
+                == 403
+            )
