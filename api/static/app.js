@@ -85,7 +85,8 @@ async function start() {
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
   $("#critical-seen").addEventListener("click", markCriticalSeen);
-  $("#zone-close").addEventListener("click", () => { state.openZone = null; $("#zone-detail").hidden = true; });
+  $("#zone-close").addEventListener("click", closeZone);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && state.openZone) closeZone(); });
   setInterval(() => { $("#clock").textContent = timeText(new Date().toISOString()); }, 1000);
   try {
     state.me = await api("/api/v1/session");
@@ -93,6 +94,14 @@ async function start() {
   } catch (e) {
     showLogin();
   }
+}
+
+// The zone's detail closes with its ✕ or Escape; the focus goes back to the zone.
+function closeZone() {
+  const zoneId = state.openZone;
+  state.openZone = null;
+  $("#zone-detail").hidden = true;
+  if (zoneId) document.querySelector(`g.zone[data-zone="${CSS.escape(zoneId)}"]`)?.focus();
 }
 
 function showLogin(message) {
@@ -143,6 +152,7 @@ async function enterRoom() {
   ]);
   state.site = site;
   $("#site-name").textContent = site.name;
+  $("#site-name").title = site.name; // the top bar may cut a long name short
   for (const floor of site.floors) for (const z of floor.zones) state.zonesCfg.set(z.id, z);
   for (const s of site.services) state.serviceNames.set(s.id, s.name);
   for (const c of cameras) {

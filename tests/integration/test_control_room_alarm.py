@@ -329,6 +329,9 @@ def test_alarm_rings_mutes_snoozes_notifies_and_is_acknowledged_by_keyboard(
         page.keyboard.press("Enter")
         expect(page.locator("#zone-detail")).to_be_visible()
         expect(page.locator("#zone-title")).to_have_text("Khu chờ (118 ghế)")
+        page.keyboard.press("Escape")  # closes it, the focus back on the zone
+        expect(page.locator("#zone-detail")).to_be_hidden()
+        expect(zone).to_be_focused()
 
         # English: the alarm's texts too.
         page.click(".lang-toggle >> visible=true")
