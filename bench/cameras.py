@@ -16,7 +16,17 @@ then, in the same run:
       people in view: mean absolute error per zone and frame below 15 people
       (target <= 1) and mean relative error from 15 up (target <= 15 %), for
       the calibrated density estimator, the hog estimator (HOG every
-      ``detect_every`` frames, density in between) and HOG alone.
+      ``detect_every`` frames, density in between) and HOG alone;
+  (d) the count error over the first 60 s after a start with 12 people in
+      view (8 + 4, seeds 3, 5, 7, 11; people who walk, and the usual mix of
+      walking, queueing and seated people): mean absolute error per zone and
+      frame against the truth over 0-60 s and over 50-60 s, for the old start
+      (the first frame as the background), the new one (median of the first
+      20 s, ghost absorption), a start from a kept empty-scene background, and
+      the reference of the same frames after an empty start;
+  (e) analysis fps per core of each estimator on 480x360 and 1280x720 frames
+      of the synthetic lobby (its sensor noise, IR vignette and JPEG
+      compression; no recorded footage ships with floorwatch).
 """
 
 from __future__ import annotations
@@ -31,9 +41,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cameras import density
 from cameras.calibration import Calibration
 from cameras.detector import HogDetector, count_in_rois
-from cameras.estimators import Estimator, build_estimator
+from cameras.estimators import CountingEstimator, Estimator, build_estimator
 from cameras.simulator.accuracy import (
     EPOCH,
     LEVELS,
@@ -75,7 +86,7 @@ def rate(jpgs: Sequence[bytes], analyse: Callable[[np.ndarray, int], object], re
         start = time.perf_counter()
         for i, buf in enumerate(buffers):
             image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-            analyse(image, r * len(buffers) + i)
+            analyse(np.asarray(image), r * len(buffers) + i)
         best = max(best, len(buffers) / (time.perf_counter() - start))
     return best
 
@@ -194,6 +205,90 @@ def accuracy(args: argparse.Namespace, counting: CountingConfig) -> None:
         )
 
 
+RESTART_SEEDS = (3, 5, 7, 11)
+RESTART_CROWD = {"waiting": 8, "counters": 4}
+
+
+def _restart_run(
+    scene: Scene, counting: CountingConfig, *, empty_s: float = 0.0, seed_from: object = None
+) -> list[tuple[float, dict[str, int]]]:
+    """Counts over 60 s from a start at scene time 100 s with the crowd in view."""
+    est = build_estimator(camera(LOBBY_ROIS, counting), {})
+    assert isinstance(est, CountingEstimator)
+    if isinstance(seed_from, np.ndarray):
+        est.seed_background("day", seed_from)
+    start = 100.0
+    t = start - empty_s
+    while t < start:  # the reference: the hall empty before the crowd
+        est.estimate(scene.render({}, t, night=False).image, EPOCH + timedelta(seconds=t))
+        t += 1 / FPS
+    out = []
+    for i in range(int(60 * FPS)):
+        t = start + i / FPS
+        image = scene.render(RESTART_CROWD, t, night=False).image
+        counts = {e.zone_id: e.count for e in est.estimate(image, EPOCH + timedelta(seconds=t))}
+        out.append((t - start, counts))
+    return out
+
+
+def _mae(run: list[tuple[float, dict[str, int]]], after: float) -> float:
+    errors = [abs(c[z] - n) for t, c in run if t >= after for z, n in RESTART_CROWD.items()]
+    return float(np.mean(errors))
+
+
+def restart(counting: CountingConfig) -> None:
+    print("(d) count error after a start with 12 people in view (MAE per zone and frame,")
+    print("    0-60 s / 50-60 s; mean of seeds 3, 5, 7, 11):")
+    for label, mix in (("walking", (1.0, 0.0, 0.0)), ("walk/queue/sit", (0.4, 0.25, 0.35))):
+        rows: dict[str, list[tuple[float, float]]] = {}
+        for seed in RESTART_SEEDS:
+            scene = Scene(LOBBY_ROIS, seed=seed, mix=mix)
+            empty = build_estimator(camera(LOBBY_ROIS, counting), {})
+            assert isinstance(empty, CountingEstimator)
+            for i in range(int(90 * FPS)):  # an empty hall, learnt and kept
+                t = i / FPS
+                empty.estimate(scene.render({}, t, night=False).image, EPOCH + timedelta(seconds=t))
+            kept = empty.empty_background("day", EPOCH + timedelta(seconds=90))
+            runs = {
+                "reference (empty start before)": _restart_run(scene, counting, empty_s=90),
+                "new start (median + ghosts)": _restart_run(scene, counting),
+                "kept empty background": _restart_run(scene, counting, seed_from=kept),
+            }
+            saved = density.GHOST_CHECK_S, density.BOOT_S
+            density.GHOST_CHECK_S = density.BOOT_S = float("inf")
+            try:
+                runs["old start (first frame)"] = _restart_run(scene, counting)
+            finally:
+                density.GHOST_CHECK_S, density.BOOT_S = saved
+            for name, run in runs.items():
+                rows.setdefault(name, []).append((_mae(run, 0), _mae(run, 50)))
+        print(f"    {label}:")
+        for name, maes in rows.items():
+            first, last = np.mean([m[0] for m in maes]), np.mean([m[1] for m in maes])
+            worst = max(m[1] for m in maes)
+            print(f"      {name:32s} {first:5.2f} / {last:5.2f}   (worst seed {worst:4.2f})")
+
+
+def sizes(args: argparse.Namespace, counting: CountingConfig) -> None:
+    print("(e) analysis fps per core by frame size (decode + analyse, synthetic lobby):")
+    for width, height in ((480, 360), (1280, 720)):
+        scene = Scene(LOBBY_ROIS, seed=3, width=width, height=height)
+        jpgs = []
+        for i in range(max(20, args.frames // 3)):
+            image = scene.render({"waiting": 12, "counters": 6}, i / FPS, night=False).image
+            ok, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+            assert ok
+            jpgs.append(jpg.tobytes())
+        ceiling = rate(jpgs, lambda image, i: None, args.repeat)
+        line = [f"decode {ceiling:6.1f}"]
+        for name in ("density", "hog"):
+            cfg = counting.model_copy(update={"estimator": name})
+            est = build_estimator(camera(LOBBY_ROIS, cfg), {})
+            assert est is not None
+            line.append(f"{name} {rate(jpgs, estimator_step(est), args.repeat):6.1f}")
+        print(f"    {width}x{height}: " + "   ".join(line) + " fps")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -203,12 +298,16 @@ def main() -> None:
     parser.add_argument("--onnx-model", help="a YOLO-family ONNX export to time as well")
     parser.add_argument("--quick", action="store_true", help="shorter accuracy runs")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-restart", action="store_true")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     counting = CountingConfig(smoothing_tau_s=1.0)
     speed(args, counting)
     if not args.skip_accuracy:
         accuracy(args, counting)
+    if not args.skip_restart:
+        restart(counting)
+    sizes(args, counting)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,31 @@ night's background, which the fast rate brings up to date); the count's
 ``warm`` factor tells how settled a background is. When most of the frame
 changes at once (lights switched, camera re-aimed, lens covered) the mode's
 background starts again.
+
+Start-up: a fresh background (no kept one) is the first frame; after
+``BOOT_S`` the per-pixel median of the frames of that time shows where people
+of the first frame walked on, and those ghosts take the median (by the ghost
+test below, so people who arrived meanwhile and stayed are kept).
+
+Ghosts: a background started from a frame with people in view holds those
+people; once they walk away the empty floor where they stood differs from
+the background and would count, at the one-hour ``still_tau_s``. Every
+``GHOST_CHECK_S`` of scene time, for ``GHOST_WINDOW_S`` after a start, the
+still foreground blobs whose background is still the start-up content are
+tested: a ghost stood out from its
+surroundings in the background (its outline and its contrast) and does not
+now (the current frame is floor there); a person present now is the other
+way round. Ghost blobs are absorbed (the background takes the current
+picture there), so a start with people in view is back to the truth within
+a minute instead of an hour.
+
+The empty scene: when every ROI has counted under half a person for
+``EMPTY_S`` with a settled background, ``empty_background(mode)`` offers that
+background (an image of the empty hall) for the shell to keep; a later start
+``seed``s the mode's background from it, so people in view at a restart are
+foreground from the first frame (neither hidden in the background nor left
+behind as ghosts). If the stored picture no longer fits (lights, aim), most of
+the frame differs at once and the background restarts from the live frame.
 """
 
 from __future__ import annotations
@@ -31,7 +56,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,6 +72,19 @@ F32 = npt.NDArray[np.float32]
 MAX_WORK_WIDTH = 320  # analyse at most this wide: 640x480 runs at 320x240
 SCENE_CHANGE = 0.7  # share of the frame in the foreground that means "not people"
 CHANGE_FRAMES = 3  # frames in a row of such a change before the background restarts
+GHOST_CHECK_S = 4.0  # scene seconds between ghost checks
+GHOST_WINDOW_S = 300.0  # ghosts are a start-up matter: checks stop this long after a start
+GHOST_MIN_PIXELS = 6  # smaller blobs are noise, not a person's ghost (work-size pixels)
+STATIC_DIFF = 8.0  # grey levels a still pixel changes by at most between two checks
+STATIC_CHECKS = 2  # checks in a row a foreground pixel must be still to be a ghost candidate
+BOOT_S = 20.0  # a fresh background becomes the median of this many seconds of frames
+BOOT_STEP_S = 2.0  # one frame every 2 s into that median
+GHOST_RATIO = 1.5  # outline and contrast this much stronger in the background than now
+GHOST_MIN_CONTRAST = 10.0  # grey levels a ghost stood out from its ring in the background
+GHOST_MIN_EDGES = 40.0  # mean gradient along a ghost's outline in the background
+GHOST_ORIGIN_DIFF = 6.0  # mean grey-level change since start-up below which a blob is unlearnt
+EMPTY_S = 30.0  # scene seconds every ROI must look empty before its background is kept
+EMPTY_PEOPLE = 0.5  # under this many people per ROI the scene looks empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +168,14 @@ class DensityEstimator:
         self.foreground: npt.NDArray[np.uint8] | None = None  # of the last frame, 0/255
         self._changed = 0  # frames in a row that changed almost everywhere
         self._previous: list[RawCount] = []
+        self._origin: dict[Mode, F32] = {}  # the frame each background started from
+        self._ghost_check: dict[Mode, datetime] = {}
+        self.ghosts_absorbed = 0
+        self._seeds: dict[Mode, npt.NDArray[np.uint8]] = {}
+        self._boot: dict[Mode, list[F32]] = {}  # frames for the start-up median
+        self._checked: dict[Mode, F32] = {}  # the frame of the last ghost check
+        self._still: dict[Mode, npt.NDArray[np.uint8]] = {}  # checks in a row a pixel was still
+        self._empty_since: dict[Mode, datetime] = {}
 
     def measure(self, frame: Frame, at: datetime, mode: Mode) -> list[RawCount]:
         layout = self._layout_for(frame)
@@ -147,6 +194,10 @@ class DensityEstimator:
             background = self._start(mode, gray, at)
             fg, near = self._foreground(gray, background)
         self._changed = 0
+        if self._bootstrap(mode, gray, at):
+            fg, near = self._foreground(gray, self._background[mode])
+        if self._ghosts_due(mode, at) and self._absorb_ghosts(mode, gray, fg):
+            fg, near = self._foreground(gray, self._background[mode])
         self.foreground = fg
         self._learn(mode, gray, near, at)
         warm = self._warm(mode, at)
@@ -160,12 +211,40 @@ class DensityEstimator:
             covered = float(cv2.mean(wz, mask=part)[0]) * n_fg if n_fg else 0.0
             out.append(_raw(roi, covered, total, warm))
         self._previous = out
+        self._track_empty(mode, at, out)
         return out
 
+    def seed(self, mode: Mode, background: npt.NDArray[np.uint8]) -> None:
+        """Start ``mode``'s next background from a kept empty-scene picture (work size)."""
+        self._seeds[mode] = background
+
+    def empty_background(self, mode: Mode, at: datetime) -> npt.NDArray[np.uint8] | None:
+        """The mode's background if the scene has looked empty for ``EMPTY_S``, else None."""
+        since = self._empty_since.get(mode)
+        if since is None or (at - since).total_seconds() < EMPTY_S:
+            return None
+        return np.asarray(np.clip(self._background[mode] + 0.5, 0, 255), dtype=np.uint8)
+
+    def _track_empty(self, mode: Mode, at: datetime, counts: Sequence[RawCount]) -> None:
+        if all(r.people < EMPTY_PEOPLE for r in counts) and all(r.warm >= 1.0 for r in counts):
+            self._empty_since.setdefault(mode, at)
+        else:
+            self._empty_since.pop(mode, None)
+
     def _start(self, mode: Mode, gray: F32, at: datetime) -> F32:
-        background = gray.copy()
+        seed = self._seeds.pop(mode, None)
+        if seed is not None and seed.shape == gray.shape:
+            background = seed.astype(np.float32)
+            at_start = at - timedelta(seconds=4 * self.params.background_tau_s)  # settled
+            self._boot.pop(mode, None)
+        else:
+            background, at_start = gray.copy(), at
+            self._boot[mode] = [gray.copy()]
+        self._empty_since.pop(mode, None)
         self._background[mode] = background
-        self._started[mode] = at
+        self._origin[mode] = background.copy()
+        self._ghost_check[mode] = at
+        self._started[mode] = at_start
         self._last[mode] = at
         return background
 
@@ -180,9 +259,110 @@ class DensityEstimator:
         near = np.asarray(cv2.dilate(np.asarray(loose, np.uint8), _GROW), dtype=np.uint8)
         return np.asarray(fg, dtype=np.uint8), near
 
+    def _bootstrap(self, mode: Mode, gray: F32, at: datetime) -> bool:
+        """Collect a frame every ``BOOT_STEP_S`` after a fresh start; after ``BOOT_S`` their
+        per-pixel median (people who walk are gone from it) replaces the start-up
+        frame's ghosts. True when the background changed."""
+        frames = self._boot.get(mode)
+        if frames is None:
+            return False
+        age = (at - self._started[mode]).total_seconds()
+        if age >= len(frames) * BOOT_STEP_S:
+            frames.append(gray.copy())
+        if age < BOOT_S:
+            return False
+        median = np.median(np.stack(frames), axis=0).astype(np.float32)
+        del self._boot[mode]
+        return self._replace_ghosts(mode, median)
+
+    def _replace_ghosts(self, mode: Mode, median: F32) -> bool:
+        """Where the start-up frame held something the median of the first seconds has
+        not (someone who walked on), and it is a ghost by ``_ghost`` (it stood out in the
+        start-up frame, not in the median), the background takes the median. Someone who
+        arrived during those seconds and stayed is the other way round: kept."""
+        origin, background = self._origin[mode], self._background[mode]
+        changed = np.asarray(
+            cv2.absdiff(median, origin) > self.params.diff_threshold, dtype=np.uint8
+        )
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+        grad_median, grad_origin = _gradient(median), _gradient(origin)
+        replaced = False
+        for i in range(1, n):
+            if stats[i, cv2.CC_STAT_AREA] < GHOST_MIN_PIXELS:
+                continue
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            box = (slice(max(0, y - 4), y + h + 4), slice(max(0, x - 4), x + w + 4))
+            blob = np.asarray(labels[box] == i, np.uint8)
+            if _ghost(blob, median[box], origin[box], grad_median[box], grad_origin[box]):
+                grown = np.asarray(cv2.dilate(blob, _GROW), bool)
+                background[box][grown] = median[box][grown]
+                self.ghosts_absorbed += 1
+                replaced = True
+        return replaced
+
+    def _ghosts_due(self, mode: Mode, at: datetime) -> bool:
+        if mode not in self._origin:
+            return False
+        if (at - self._started[mode]).total_seconds() > GHOST_WINDOW_S:
+            del self._origin[mode]  # done: no more checks, and the memory back
+            return False
+        last = self._ghost_check.get(mode)
+        if last is not None and (at - last).total_seconds() < GHOST_CHECK_S:
+            return False
+        self._ghost_check[mode] = at
+        return True
+
+    def _absorb_ghosts(self, mode: Mode, gray: F32, fg: Frame) -> bool:
+        """Absorb the foreground blobs that are ghosts of the start-up frame; see the doc."""
+        background, origin = self._background[mode], self._origin[mode]
+        # ghosts do not move: only foreground that stayed still over the last checks is
+        # a candidate (a crowd walking over a ghost would otherwise hide it in its blob)
+        last = self._checked.get(mode)
+        self._checked[mode] = gray.copy()
+        if last is None or last.shape != gray.shape:
+            self._still[mode] = np.zeros(gray.shape, np.uint8)
+            return False
+        still = cv2.absdiff(gray, last) < STATIC_DIFF
+        counter = np.where(still, np.minimum(self._still[mode] + 1, 255), 0).astype(np.uint8)
+        self._still[mode] = counter
+        candidates = np.where(counter >= STATIC_CHECKS, fg, 0).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+        if n <= 1:
+            return False
+        # per blob at once: the mean change of the background since start-up
+        areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+        learnt = np.bincount(
+            labels.ravel(), weights=cv2.absdiff(background, origin).ravel(), minlength=n
+        ) / np.maximum(areas, 1)
+        blobs = [
+            i
+            for i in range(1, n)
+            if areas[i] >= GHOST_MIN_PIXELS and learnt[i] <= GHOST_ORIGIN_DIFF  # unlearnt
+        ]
+        if not blobs:
+            return False
+        grad_now, grad_bg = _gradient(gray), _gradient(background)
+        absorbed = False
+        for i in blobs:
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            box = (slice(max(0, y - 4), y + h + 4), slice(max(0, x - 4), x + w + 4))
+            blob = np.asarray(labels[box] == i, np.uint8)
+            if _ghost(blob, gray[box], background[box], grad_now[box], grad_bg[box]):
+                grown = np.asarray(cv2.dilate(blob, _GROW), bool)
+                background[box][grown] = gray[box][grown]
+                self.ghosts_absorbed += 1
+                absorbed = True
+        return absorbed
+
     def reset(self) -> None:
         """Forget the learnt backgrounds (the camera was moved or re-aimed)."""
         self._background.clear()
+        self._origin.clear()
+        self._ghost_check.clear()
+        self._empty_since.clear()
+        self._boot.clear()
+        self._checked.clear()
+        self._still.clear()
         self._started.clear()
         self._last.clear()
 
@@ -211,6 +391,33 @@ class DensityEstimator:
 
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2))
 _GROW = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_RING = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+
+
+def _ghost(blob: Frame, now: F32, then: F32, grad_now: F32, grad_then: F32) -> bool:
+    """The blob stood out in the background (outline, contrast) and does not now."""
+    outline = cv2.subtract(cv2.dilate(blob, _GROW), cv2.erode(blob, _GROW))
+    ring = cv2.subtract(cv2.dilate(blob, _RING), blob)
+    edges_now, edges_then = _mean(grad_now, outline), _mean(grad_then, outline)
+    contrast_now = abs(_mean(now, blob) - _mean(now, ring))
+    contrast_then = abs(_mean(then, blob) - _mean(then, ring))
+    return (
+        edges_then >= GHOST_MIN_EDGES
+        and contrast_then >= GHOST_MIN_CONTRAST
+        and edges_then > GHOST_RATIO * edges_now
+        and contrast_then > GHOST_RATIO * contrast_now
+    )
+
+
+def _mean(image: npt.NDArray[Any], mask: npt.NDArray[Any]) -> float:
+    return float(cv2.mean(image, mask=mask)[0])
+
+
+def _gradient(gray: F32) -> F32:
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    out: F32 = np.asarray(cv2.magnitude(gx, gy), np.float32)
+    return out
 
 
 def _work_gray(frame: Frame, size: tuple[int, int]) -> F32:

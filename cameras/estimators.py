@@ -124,6 +124,14 @@ class CountingEstimator:
             )
         return out
 
+    def seed_background(self, mode: Mode, background: Frame) -> None:
+        """Start ``mode``'s background from a kept empty-scene picture (see cameras.density)."""
+        self.density.seed(mode, background)
+
+    def empty_background(self, mode: Mode, at: datetime) -> Frame | None:
+        """The ``mode`` background once the scene has looked empty long enough, else None."""
+        return self.density.empty_background(mode, at)
+
     def _with_detector(self, frame: Frame, raw: Sequence[RawCount]) -> dict[str, float]:
         by_zone = {r.zone_id: r.people for r in raw}
         if self.detector is None:

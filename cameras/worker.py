@@ -23,14 +23,16 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import structlog
 from numpy.typing import NDArray
 
+from cameras.background_store import BackgroundStore
 from cameras.capture import Capture, CaptureSources, Frame, SessionLimiter, SourceResolver
 from cameras.capture_core import CaptureHealth, next_due
+from cameras.models import Mode
 from gateway.observations import DeviceHealth, DeviceKind, Observation, PeopleCount
 from gateway.settings import CameraConfig
 
@@ -57,6 +59,18 @@ class FrameEstimator(Protocol):
     """``cameras.estimators.Estimator``: counts per zone in one BGR frame."""
 
     def estimate(self, frame: NDArray[np.uint8], at: datetime) -> Sequence[ZoneCount]: ...
+
+
+@runtime_checkable
+class KeepsBackground(Protocol):
+    """An estimator whose empty-scene background can be kept across restarts."""
+
+    def seed_background(self, mode: Mode, background: NDArray[np.uint8]) -> None: ...
+    def empty_background(self, mode: Mode, at: datetime) -> NDArray[np.uint8] | None: ...
+
+
+MODES: tuple[Mode, ...] = ("day", "night")
+BACKGROUND_CHECK_S = 60.0  # how often the worker asks for an empty-scene background
 
 
 def utc_now() -> datetime:
@@ -103,6 +117,7 @@ class CameraWorker:
         sources: CaptureSources | SourceResolver | None = None,
         clock: Callable[[], datetime] = utc_now,
         rand: Callable[[], float] = random.random,
+        backgrounds: BackgroundStore | None = None,
     ) -> None:
         self.camera = camera
         self._estimator = estimator
@@ -111,6 +126,8 @@ class CameraWorker:
         self._sources = sources
         self._clock = clock
         self._rand = rand
+        self._backgrounds = backgrounds
+        self._background_check = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.capture: Capture | None = None
@@ -120,6 +137,7 @@ class CameraWorker:
         if self._thread is not None:
             return
         cam = self.camera
+        self._seed_backgrounds()
         sources = self._sources or CaptureSources(cam.stream_uri, cam.capture.snapshot_uri)
         self.capture = Capture(
             cam.id,
@@ -171,6 +189,7 @@ class CameraWorker:
             if frame is not None:
                 seq = frame.seq
                 self._count(frame, DEGRADED_CONFIDENCE if health.status == "degraded" else 1.0)
+                self._keep_background(frame.at)
             now = time.monotonic()
             measured = health.fps is not None
             changed = health.online != last_online or (measured and not last_measured)
@@ -204,6 +223,31 @@ class CameraWorker:
                     confidence=float(est.confidence) * confidence_factor,
                 )
             )
+
+    def _seed_backgrounds(self) -> None:
+        store, est = self._backgrounds, self._estimator
+        if store is None or not isinstance(est, KeepsBackground):
+            return
+        for mode in MODES:
+            image = store.load(mode)
+            if image is not None:
+                est.seed_background(mode, image)
+                log.info("camera.background_loaded", camera=self.camera.id, mode=mode)
+
+    def _keep_background(self, at: datetime) -> None:
+        """Now and then, keep the empty-scene background the estimator offers."""
+        store, est = self._backgrounds, self._estimator
+        now = time.monotonic()
+        if store is None or not isinstance(est, KeepsBackground):
+            return
+        if now - self._background_check < BACKGROUND_CHECK_S:
+            return
+        self._background_check = now
+        for mode in MODES:
+            if store.due(mode, now):
+                image = est.empty_background(mode, at)
+                if image is not None:
+                    store.save(mode, image, now)
 
     def _send_health(self, health: CaptureHealth) -> None:
         self.stats.health_sent += 1

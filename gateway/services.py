@@ -23,6 +23,7 @@ from api.metrics import StatsCollector
 from api.readiness import ReadinessSource
 from api.routes.dead_letters import DecodeErrorCollector
 from api.server import serve_api
+from cameras.background_store import BackgroundStore
 from cameras.capture import CaptureSources, SessionLimiter, SourceResolver
 from cameras.estimators import build_estimator
 from cameras.onvif_source import resolve_stream, run_onvif_events
@@ -95,6 +96,7 @@ def build_services(
             limiter=limiter,
             sources=_camera_sources(cam, loop),
             clock=clock,
+            backgrounds=BackgroundStore(settings.gateway.state_dir / "backgrounds", cam.id),
         )
         for cam in settings.cameras
     ]
