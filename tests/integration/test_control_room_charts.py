@@ -137,6 +137,19 @@ def open_staffing(browser: Any, server: LiveServer, width: int, height: int) -> 
     page.clock.set_fixed_time(NOW)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # No request leaves the gateway (no CDN, no chart library, no web font).
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(server.url) else errors.append(f"external {r.url}"),
+    )
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     page.goto(server.url + "/")
     page.fill("#token", TOKENS[Role.MANAGER])
     page.click("#login-form button[type=submit]")
