@@ -235,9 +235,9 @@ class CameraWorker:
                 log.info("camera.background_loaded", camera=self.camera.id, mode=mode)
 
     def _keep_background(self, at: datetime) -> None:
-        """Now and then, keep the empty-scene background the estimator offers."""
+        """Now and then (on the frames' clock), keep the empty-scene background offered."""
         store, est = self._backgrounds, self._estimator
-        now = time.monotonic()
+        now = at.timestamp()
         if store is None or not isinstance(est, KeepsBackground):
             return
         if now - self._background_check < BACKGROUND_CHECK_S:
