@@ -542,7 +542,7 @@ def climate_reading(draw: st.DrawFn, sensor_id: str) -> ClimateReading:
     return ClimateReading(
         sensor_id=sensor_id,
         at=draw(DEVICE_TIME),
-        temperature_c=draw(tenths(-10, 50)),
+        temperature_c=draw(tenths(*ValidationLimits().temperature_c)),  # the plausible range
         humidity_pct=draw(tenths(1, 99)),
         co2_ppm=draw(st.none() | st.integers(400, 5000).map(float)),
         pm25_ugm3=draw(tenths(0, 500)),
