@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -82,6 +82,9 @@ class DayFigures:
     alerts: Sequence[AlertPoint]
     counters: Sequence[CounterHour]
     climate: Sequence[ClimatePoint]
+    # zone -> (time, level) of the fused states stored above calm (the engine's own levels,
+    # with dwell and hysteresis); empty where the gateway stored none (e.g. simulated history)
+    levels: Mapping[str, Sequence[tuple[datetime, str]]] = field(default_factory=dict)
 
     @property
     def last_week(self) -> date:
@@ -101,11 +104,15 @@ class ZoneHours:
 
 @dataclass(frozen=True, slots=True)
 class Peak:
+    """A zone's worst crowd level of the day, since when, and its highest count."""
+
     zone: str
     name: str
-    people: float
-    at: datetime  # site time
+    people: float  # the highest count
+    at: datetime  # when it was read (site time)
     level: CrowdLevel
+    level_at: datetime  # when the zone first reached ``level`` (site time)
+    level_source: str  # "stored": the engine's levels; "count": the highest count's level
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +211,7 @@ LEVEL_RANK = {
     CrowdLevel.CROWDED: 2,
     CrowdLevel.CRITICAL: 3,
 }
+LEVEL_NAMES = frozenset(level.value for level in CrowdLevel)
 
 
 def build_report(f: DayFigures) -> DailyReport:
@@ -224,7 +232,7 @@ def build_report(f: DayFigures) -> DailyReport:
             )
             for z in f.zones
         ),
-        peaks=peaks(f.peaks, zones, f.tz),
+        peaks=peaks(f.peaks, zones, f.tz, f.levels),
         tickets=ticket_counts(f.tickets, f.services),
         waits=wait_stats(f.tickets, f.services),
         alerts=alert_stats(f.alerts),
@@ -236,17 +244,33 @@ def build_report(f: DayFigures) -> DailyReport:
 
 
 def peaks(
-    found: Mapping[str, tuple[float, datetime]], zones: Mapping[str, ZoneRef], tz: ZoneInfo
+    found: Mapping[str, tuple[float, datetime]],
+    zones: Mapping[str, ZoneRef],
+    tz: ZoneInfo,
+    levels: Mapping[str, Sequence[tuple[datetime, str]]] | None = None,
 ) -> tuple[Peak, ...]:
+    """Per zone: the worst level (stored by the engine if any, else that of the highest count).
+
+    Worst first: highest level, then most people, then earliest.
+    """
     out = []
     for zone_id, (people, at) in found.items():
         z = zones.get(zone_id)
         if z is None:  # a zone no longer in the site file
             continue
+        stored = [
+            (t, CrowdLevel(v)) for t, v in (levels or {}).get(zone_id, ()) if v in LEVEL_NAMES
+        ]
+        if stored:
+            level = max((lv for _, lv in stored), key=LEVEL_RANK.__getitem__)
+            since = min(t for t, lv in stored if lv is level)
+            source = "stored"
+        else:
+            level, since, source = instant_level(people, z.thresholds), at, "count"
         out.append(
-            Peak(z.id, z.name, people, at.astimezone(tz), instant_level(people, z.thresholds))
+            Peak(z.id, z.name, people, at.astimezone(tz), level, since.astimezone(tz), source)
         )
-    out.sort(key=lambda p: (-LEVEL_RANK[p.level], -p.people, p.at, p.zone))
+    out.sort(key=lambda p: (-LEVEL_RANK[p.level], -p.people, p.level_at, p.zone))
     return tuple(out)
 
 

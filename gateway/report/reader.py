@@ -87,6 +87,7 @@ class ReportReader:
             alerts=self.alerts(day),
             counters=self.counters(day),
             climate=self.climate(day),
+            levels=self.levels(day),
         )
 
     # ------------------------------------------------------------------ statements
@@ -117,6 +118,16 @@ class ReportReader:
             if best is None or found[0] > best[0] or (found[0] == best[0] and found[1] < best[1]):
                 into[zone] = found
         return {**other, **fused}
+
+    def levels(self, day: date) -> dict[str, list[tuple[datetime, str]]]:
+        """Zone -> (time, level) of the fused states stored above calm that day."""
+        where = f"{self._span(day)} AND \"source\" = 'fused' AND \"level\" != 'calm'"
+        q = statement('"level"', "zone_occupancy", where, 'GROUP BY "zone"')
+        out: dict[str, list[tuple[datetime, str]]] = {}
+        for s in self._history.query(q):
+            rows = out.setdefault(s.tags.get("zone", ""), [])
+            rows.extend((_at(row[0]), str(row[1])) for row in s.values if row[1] is not None)
+        return out
 
     def tickets(self, day: date) -> list[TicketPoint]:
         q = statement('"ticket"', "queue", self._span(day), 'GROUP BY "event", "service"')

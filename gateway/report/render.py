@@ -371,6 +371,7 @@ def peak_line(report: DailyReport, lang: Language) -> str:
         level=text(lang, p.level.value),
         zone=p.name,
         time=f"{p.at:%H:%M}",
+        since=f"{p.level_at:%H:%M}",
         people=p.people,
     )
 

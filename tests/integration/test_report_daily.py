@@ -55,7 +55,7 @@ def stored(influxdb1: InfluxDB1Server) -> Iterator[Settings]:
     seed_history(settings, influx, FIRST, DAYS, seed=SEED)
     client = make_client(influx)
     client.prepare()
-    client.write("\n".join(alert_lines(settings.site.id)))
+    client.write("\n".join(alert_lines(settings.site.id) + fused_lines(settings.site.id)))
     client.close()
     try:
         yield settings
@@ -77,6 +77,18 @@ def alert_lines(site: str) -> list[str]:
         f'{tags} state="acknowledged",transition="acknowledged",alert_id="a-1",notifications=1i {ns(9, 16)}',
         f'{tags} state="resolved",transition="resolved",alert_id="a-1",notifications=1i {ns(9, 50)}',
         f'{climate} state="active",transition="raised",alert_id="a-2",notifications=0i {ns(14, 0)}',
+    ]
+
+
+def fused_lines(site: str) -> list[str]:
+    """The engine's fused states of a zone no sensor counts in the simulation (f1-atm):
+    busy from 10:00, crowded from 10:02 to 10:06, its highest count 9 at 10:04."""
+    series = f"zone_occupancy,site={site},source=fused,zone=f1-atm"
+    states = [(9, 58, 2, "calm"), (10, 0, 5, "busy"), (10, 2, 7, "crowded")]
+    states += [(10, 4, 9, "crowded"), (10, 6, 6, "crowded"), (10, 8, 4, "busy")]
+    return [
+        f'{series} count={n}i,level="{level}",method="presence" {ns(h, m)}'
+        for h, m, n, level in states
     ]
 
 
@@ -124,27 +136,24 @@ def test_totals_and_peak_match_the_simulated_day(stored: Settings, report: Daily
         events["served"],
         events.get("no_show", 0),
     )
-    assert {p.zone: p.people for p in report.peaks} == {z: float(c) for z, (c, _) in peaks.items()}
+    found = {p.zone: p.people for p in report.peaks}
+    assert found == {**{z: float(c) for z, (c, _) in peaks.items()}, "f1-atm": 9.0}
+    atm = next(p for p in report.peaks if p.zone == "f1-atm")
+    assert (atm.level.value, atm.level_source) == ("crowded", "stored")
+    assert (atm.level_at.hour, atm.level_at.minute, atm.at.minute) == (10, 2, 4)
+    for p in report.peaks:  # and when: the first reading of the highest count
+        if p.zone in peaks:
+            assert abs((p.at - peaks[p.zone][1]).total_seconds()) < 1  # stored to the ms
+    rank = ["calm", "busy", "crowded", "critical"]
     zones = {z.id: z for z in stored.zones}
-    top = max(
-        peaks.items(),
-        key=lambda kv: (
-            ["calm", "busy", "crowded", "critical"].index(
-                instant_level(
-                    kv[1][0],
-                    thresholds(
-                        zones[kv[0]].crowd,
-                        capacity=zones[kv[0]].capacity,
-                        area_m2=zones[kv[0]].area_m2,
-                    ),
-                ).value
-            ),
-            kv[1][0],
-        ),
-    )
+    candidates = [(rank.index("crowded"), 9.0, "f1-atm")]  # the stored level wins there
+    for zone_id, (count, _) in peaks.items():
+        z = zones[zone_id]
+        limits = thresholds(z.crowd, capacity=z.capacity, area_m2=z.area_m2)
+        candidates.append((rank.index(instant_level(count, limits).value), float(count), zone_id))
+    _, people, zone_id = max(candidates)
     assert report.peak is not None
-    assert (report.peak.zone, report.peak.people) == (top[0], float(top[1][0]))
-    assert abs((report.peak.at - top[1][1]).total_seconds()) < 1  # stored to the ms
+    assert (report.peak.zone, report.peak.people) == (zone_id, people)
 
 
 def test_waits_alerts_counters_and_last_week(report: DailyReport) -> None:

@@ -168,6 +168,32 @@ def test_build_report_hours_peak_counters_and_excursions() -> None:
     assert ex[("entrance", "temperature_c")].worst == 25.0
 
 
+def test_stored_levels_win_over_the_level_of_the_highest_count() -> None:
+    # the engine held "waiting" crowded from 09:05 (dwell, hysteresis); its highest count
+    # alone (80) would read crowded too, but the entrance's 95 would read critical: with
+    # no stored level there, the entrance keeps the level of its count
+    levels = {
+        "waiting": [(local(9, 20), "crowded"), (local(9, 5), "crowded"), (local(8, 50), "busy")],
+        "entrance": [],
+    }
+    r = build_report(figures(levels=levels))
+    by = {p.zone: p for p in r.peaks}
+    w = by["waiting"]
+    assert (w.level, w.level_source, w.level_at.hour, w.level_at.minute) == (
+        CrowdLevel.CROWDED,
+        "stored",
+        9,
+        5,
+    )
+    assert (w.people, w.at.hour, w.at.minute) == (80.0, 9, 40)
+    assert by["entrance"].level_source == "count" and r.peak is by["entrance"]
+    stored_only = build_report(
+        figures(levels={"waiting": [(local(10), "critical")], "entrance": [(local(8), "busy")]})
+    )
+    assert stored_only.peak is not None and stored_only.peak.zone == "waiting"
+    assert stored_only.peak.level is CrowdLevel.CRITICAL
+
+
 def test_totals_sum_the_groups() -> None:
     tickets = [tp("tax", "T1", "issued", local(8)), tp("land", "L1", "issued", local(8))]
     tickets += [tp("land", "L1", "served", local(9)), tp("tax", "T1", "no_show", local(9))]

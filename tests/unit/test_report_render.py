@@ -29,8 +29,8 @@ def test_a_day_renders_in_both_languages() -> None:
     assert set(vi.charts) == {"people", "counters", "waits", "tickets"}
     assert all(png.startswith(b"\x89PNG") for png in vi.charts.values())
     assert '<html lang="vi">' in vi.html and "Sảnh chờ" in vi.html
-    assert "Quá tải tại Lối vào lúc 08:15 (95 người)" in vi.html  # the peak, in site time
-    assert "Critical in Lối vào at 08:15 (95 people)" in en.html
+    assert "Quá tải tại Lối vào từ 08:15 (cao nhất 95 người lúc 08:15)" in vi.html  # site time
+    assert "Critical in Lối vào from 08:15 (at most 95 people, at 08:15)" in en.html
     assert en.html.count("data:image/png;base64,") == 4 and 'src="people.png"' not in en.html
     assert "<td" in vi.html and "09h" in vi.html  # the short hour of the counters table
 
