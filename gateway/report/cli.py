@@ -93,3 +93,69 @@ def daily(
     )
     typer.echo(f"written {out / html_name}")
     typer.echo(f"written {out / pdf_name}")
+
+
+@report_app.command("weekly")
+def weekly(
+    config: Config,
+    day: Annotated[
+        datetime,
+        typer.Option(
+            "--week", formats=["%Y-%m-%d"], help="any day of the week (Monday to Sunday) to sum up"
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="folder to write the summary into (created if missing)")
+    ],
+    lang: Annotated[
+        str, typer.Option("--lang", help="vi (Vietnamese, default) or en (English)")
+    ] = "vi",
+    font: Annotated[
+        Path | None,
+        typer.Option("--font", help="TTF font with Vietnamese diacritics (default: DejaVu Sans)"),
+    ] = None,
+) -> None:
+    """Write week-MONDAY-LANG.html, week-MONDAY-LANG.pdf and week.png into --out."""
+    from gateway.report.render import FontMissing, report_font  # matplotlib: slow import
+    from gateway.report.render_weekly import render_week
+    from gateway.report.weekly import build_week, week_of
+
+    if lang not in ("vi", "en"):
+        typer.echo(f"--lang must be vi or en, not {lang!r}", err=True)
+        raise typer.Exit(2)
+    language: Language = "vi" if lang == "vi" else "en"
+    settings = settings_or_exit(config)
+    try:
+        family = report_font(font)
+    except FontMissing as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    reader = ReportReader(settings)
+    first, _ = week_of(day.date())
+    try:
+        days, closed = reader.week(first)
+    except HistoryError as exc:
+        typer.echo(f"cannot read the history: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    week = build_week(
+        settings.site.id, settings.site.name, first, [build_report(f) for f in days], closed
+    )
+    done = render_week(
+        week, language, generated_at=datetime.now(UTC).astimezone(reader.tz), font=family
+    )
+    stem = f"week-{first.isoformat()}-{language}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "week.png").write_bytes(done.charts["week"])
+        (out / f"{stem}.html").write_text(done.html, encoding="utf-8")
+        (out / f"{stem}.pdf").write_bytes(done.pdf)
+    except OSError as exc:
+        typer.echo(f"cannot write the summary into {out}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    log.info("report.weekly_written", first=first.isoformat(), out=str(out), lang=language)
+    typer.echo(
+        f"{week.site_name} {week.first} - {week.last}: {len(week.days)} open days,"
+        f" issued {week.issued}, served {week.served}, no-show {week.no_show}"
+    )
+    typer.echo(f"written {out / (stem + '.html')}")
+    typer.echo(f"written {out / (stem + '.pdf')}")

@@ -187,6 +187,7 @@ class DailyReport:
     alerts: AlertStats
     counters: tuple[CounterGroup, ...]
     excursions: tuple[Excursion, ...]
+    wait_all: WaitStats | None = None  # every group pooled
 
     @property
     def peak(self) -> Peak | None:
@@ -235,6 +236,7 @@ def build_report(f: DayFigures) -> DailyReport:
         peaks=peaks(f.peaks, zones, f.tz, f.levels),
         tickets=ticket_counts(f.tickets, f.services),
         waits=wait_stats(f.tickets, f.services),
+        wait_all=pooled_wait(f.tickets),
         alerts=alert_stats(f.alerts),
         counters=counter_groups(f.counters, hours),
         excursions=excursions(
@@ -339,6 +341,15 @@ def wait_stats(points: Sequence[TicketPoint], names: Mapping[str, str]) -> tuple
         key=lambda w: (order.index(w.service) if w.service in order else len(order), w.service)
     )
     return tuple(out)
+
+
+def pooled_wait(points: Sequence[TicketPoint]) -> WaitStats | None:
+    """The waits of every service group together (None: no ticket was called)."""
+    values = [v for vs in waits_min(points).values() for v in vs]
+    if not values:
+        return None
+    p50, p90, p95 = (percentile(values, q) for q in PERCENTILES)
+    return WaitStats("all", "", len(values), p50, p90, p95, max(values))
 
 
 def alert_stats(points: Sequence[AlertPoint]) -> AlertStats:

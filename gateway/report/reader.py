@@ -57,12 +57,31 @@ class ReportReader:
         self._history = history or InfluxHistory(settings.influxdb, settings.site.id, self.tz)
         self._planning = PlanningService(settings, self._history)
 
-    def check_open(self, day: date) -> None:
+    def closed_reason(self, day: date) -> str | None:
+        """Why the center was closed on ``day`` (holiday or closure name), None when open."""
         cfg = self._settings.planning
         hols = holidays_around(day, 1, cfg.closed_days)
-        if not is_open_day(self._settings.site, day, hols):
-            why = hols.get(day) or "no opening hours that weekday"
+        if is_open_day(self._settings.site, day, hols):
+            return None
+        return hols.get(day) or "no opening hours that weekday"
+
+    def check_open(self, day: date) -> None:
+        why = self.closed_reason(day)
+        if why is not None:
             raise ClosedDay(f"the center was closed on {day.isoformat()} ({why})")
+
+    def week(self, first: date) -> tuple[list[DayFigures], dict[date, str]]:
+        """The figures of every open day of the 7 days from ``first``, and why the others were closed."""
+        figures: list[DayFigures] = []
+        closed: dict[date, str] = {}
+        for k in range(7):
+            day = first + timedelta(days=k)
+            why = self.closed_reason(day)
+            if why is None:
+                figures.append(self.figures(day))
+            else:
+                closed[day] = why
+        return figures, closed
 
     def figures(self, day: date) -> DayFigures:
         """Everything of ``day`` (and the occupancy of the same weekday a week before)."""
