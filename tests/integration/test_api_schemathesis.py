@@ -18,11 +18,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from api.history import HistoryReader
+from gateway.dead_letters import DeadLetter, DeadLetters
 from gateway.live import Severity
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.planning.service import PlanningService
@@ -35,12 +37,20 @@ CI_PROFILE = ["--seed", "0", "--generation-deterministic", "--max-examples", "5"
 
 
 @pytest.fixture
-def server(influxdb1: InfluxDB1Server, influxdb1_database: str) -> Iterator[LiveServer]:
+def server(
+    influxdb1: InfluxDB1Server,
+    influxdb1_database: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
     influx = InfluxConfig(url=influxdb1.url, protocol="v1", database=influxdb1_database)
     site = demo_settings().model_copy(update={"influxdb": influx})
     config = api_config(auth_max_failures=1_000_000)  # schemathesis sends wrong tokens on purpose
     app, floor, _ = build_app(site=site, history=HistoryReader(influx, site.site.id), config=config)
     app.state.planning = PlanningService.from_settings(site)
+    app.state.dead_letters = DeadLetters(tmp_path_factory.mktemp("dead") / "d.jsonl", 100)
+    app.state.dead_letters.record(
+        DeadLetter("airq/x", "not JSON", datetime.now(UTC), b"{", "cl-f1-canteen")
+    )
     with LiveServer(app, config, floor) as live:
         live.call(floor.set_count, "f2-waiting", 170)
         live.call(
