@@ -102,7 +102,7 @@ def _renamed(obs: Decoded, old: str, new: str) -> Decoded:
     raise AssertionError(f"unexpected observation {obs!r}")
 
 
-def _plan() -> tuple[list[Replayed], list[dict[str, Any]]]:
+def replay_plan() -> tuple[list[Replayed], list[dict[str, Any]]]:
     """Every case with its topic, and the sensor configs of the site file."""
     cases = corpus()
     raw_sensors: dict[tuple[str, str, str, str], dict[str, Any]] = {}
@@ -142,8 +142,11 @@ def _timed(case: CorpusCase) -> bool:
     return any(o.at != case.message.received_at for o in case.expected or [])
 
 
-def _site(tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxDB1Server) -> Path:
-    replayed, sensors = _plan()
+def corpus_site(
+    tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxDB1Server, **overrides: Any
+) -> Path:
+    """A site file with every corpus sensor (and the sentinel); ``overrides`` by section."""
+    _, sensors = replay_plan()
     demo = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     zones = list(demo["zones"])
     known = {z["id"] for z in zones}
@@ -183,12 +186,17 @@ def _site(tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxDB1Server) -
         if door and door not in door_ids:
             doors.append({"id": door, "name": door, "floor": "f1", "into_zone": "f1-entrance"})
             door_ids.add(door)
+    sections: dict[str, Any] = {
+        "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "client_id": "fw-corpus-e2e"},
+        "influxdb": {"url": influx.url, "protocol": "v1", "database": DB},
+        "gateway": {"state_dir": str(tmp_path / "state"), "dead_letter_size": 5000},
+        "validation": {"max_age_s": ANY_PAST},
+    }
+    for section, values in overrides.items():
+        sections[section] = {**sections.get(section, {}), **values}
     return site_file(
         tmp_path,
-        mqtt={"host": mosquitto.host, "port": mosquitto.port, "client_id": "fw-corpus-e2e"},
-        influxdb={"url": influx.url, "protocol": "v1", "database": DB},
-        gateway={"state_dir": str(tmp_path / "state"), "dead_letter_size": 5000},
-        validation={"max_age_s": ANY_PAST},
+        **sections,
         alerts={"maintenance": []},  # the demo's windows name its own sensors
         api={
             "port": 0,
@@ -405,7 +413,7 @@ def _dead_letters(path: Path) -> list[dict[str, Any]]:
 def test_every_corpus_payload_end_to_end(
     mosquitto: MosquittoServer, influxdb1: InfluxDB1Server, tmp_path: Path
 ) -> None:
-    replayed, _ = _plan()
+    replayed, _ = replay_plan()
     bad = [r for r in replayed if r.case.error is not None]
     good = [r for r in replayed if r.case.error is None]
     assert len(bad) >= 30 and len(good) >= 140, (len(bad), len(good))
@@ -421,7 +429,9 @@ def test_every_corpus_payload_end_to_end(
     measurements = {p.measurement for p in [*timed.values(), *untimed]}
 
     gw = GatewayProcess(
-        _site(tmp_path, mosquitto, influxdb1), tmp_path / "gateway.log", env={TOKEN_ENV: TOKEN}
+        corpus_site(tmp_path, mosquitto, influxdb1),
+        tmp_path / "gateway.log",
+        env={TOKEN_ENV: TOKEN},
     )
     gw.start()
     try:
