@@ -30,7 +30,7 @@ from gateway.peers.process import free_port
 from gateway.planning.seed import PRESENCE_EVERY_S, seed_history
 from gateway.report.model import DailyReport, build_report
 from gateway.report.reader import ClosedDay, ReportReader
-from gateway.report.render import render, report_font
+from gateway.report.render import CELL, render, report_font
 from gateway.settings import InfluxConfig, Settings
 from sensors.simulator.model import CenterModel
 from sensors.simulator.readings import PresenceReading, TicketReading
@@ -44,6 +44,7 @@ DAY = date(2026, 10, 14)  # a Wednesday; a week before is Wednesday 7 October
 SEED = 7
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 GENERATED = datetime(2026, 10, 14, 17, 30, tzinfo=TZ)
+CELL_STYLE = f'style="{CELL}"'
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +259,25 @@ def test_api_serves_the_report_to_managers(stored: Settings) -> None:
                 client.get(url, params={"date": DAY.isoformat()}, headers=bearer(role)).status_code
                 == 403
             )
+
+
+def test_weekly_summary_of_the_simulated_week(
+    stored: Settings, report: DailyReport, tmp_path: Path
+) -> None:
+    site = yaml.safe_load((ROOT / "config" / "demo-site.yaml").read_text(encoding="utf-8"))
+    site["influxdb"] = stored.influxdb.model_dump(mode="json", exclude_none=True)
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["report", "weekly", "-c", str(tmp_path / "site.yaml"), "--week", DAY.isoformat()]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "2026-10-12 - 2026-10-18: 6 open days" in result.output  # Sunday closed
+    html = (out / "week-2026-10-12-en.html").read_text(encoding="utf-8")
+    assert "2026-10-18 (no opening hours that weekday)" in html
+    t = report.totals  # Wednesday's row is the daily report's
+    assert f"<td {CELL_STYLE}>2026-10-14</td><td {CELL_STYLE}>{t.issued}</td>" in html
+    pdf = (out / "week-2026-10-12-en.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 2
+    issued = int(re.search(r"(\d+) tickets issued", html).group(1))  # type: ignore[union-attr]
+    days = re.findall(rf"<tr><td {CELL_STYLE}>2026-10-1\d</td><td {CELL_STYLE}>(\d+)</td>", html)
+    assert len(days) == 6 and issued == sum(int(n) for n in days)
