@@ -340,18 +340,23 @@ def summary_page(report: DailyReport, lang: Language, generated_at: datetime) ->
 
 
 def _table(
-    fig: Figure, box: tuple[float, float, float, float], header: list[str], rows: list[list[str]]
+    fig: Figure,
+    box: tuple[float, float, float, float],
+    header: list[str],
+    rows: list[list[str]],
+    widths: list[float] | None = None,
 ) -> None:
     ax = fig.add_axes(box)
     ax.set_axis_off()
-    first = 0.40 if len(header) > 2 else 0.6
-    rest = (1 - first) / max(1, len(header) - 1)
-    widths = [first, *([rest] * (len(header) - 1))]
+    if widths is None:  # a wide first column (names), the others shared
+        first = 0.40 if len(header) > 2 else 0.6
+        rest = (1 - first) / max(1, len(header) - 1)
+        widths = [first, *([rest] * (len(header) - 1))]
     table = ax.table(
         cellText=rows, colLabels=header, colWidths=widths, loc="upper left", cellLoc="left"
     )
     table.auto_set_font_size(False)
-    table.set_fontsize(8)
+    table.set_fontsize(7 if len(header) > 8 else 8)
     for (r, _), cell in table.get_celld().items():
         if r == 0:
             cell.set_text_props(weight="bold")

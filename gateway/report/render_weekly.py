@@ -77,7 +77,8 @@ def week_chart(week: WeeklyReport, lang: Language) -> Figure:
             label=text(lang, key),
         )
         ax.bar_label(bars, fontsize=7)
-    ax.set_xticks(x, [f"{d.day:%a %d/%m}" for d in week.days], fontsize=8)
+    names = text(lang, "weekdays").split(",")
+    ax.set_xticks(x, [f"{names[d.day.weekday()]} {d.day:%d/%m}" for d in week.days], fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
@@ -93,6 +94,7 @@ def _peak(d: DayRow, lang: Language) -> str:
     return f"{text(lang, d.peak_level.value)}, {d.peak_zone} {d.peak_at:%H:%M}"
 
 
+WIDTHS = [0.08, 0.05, 0.05, 0.06, 0.08, 0.08, 0.22, 0.06, 0.13, 0.08, 0.11]
 HEADER_KEYS = (
     "day",
     "issued",
@@ -184,7 +186,7 @@ def summary_page(week: WeeklyReport, lang: Language, generated_at: datetime) -> 
     for k, line in enumerate(headline(week, lang)):
         fig.text(0.04, 0.85 - 0.04 * k, line, fontsize=10)
     body = rows(week, lang) or [[text(lang, "no_days"), *[""] * (len(HEADER_KEYS) - 1)]]
-    _table(fig, (0.02, 0.10, 0.96, 0.55), [text(lang, k) for k in HEADER_KEYS], body)
+    _table(fig, (0.02, 0.10, 0.96, 0.55), [text(lang, k) for k in HEADER_KEYS], body, WIDTHS)
     return fig
 
 
