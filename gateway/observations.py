@@ -58,6 +58,8 @@ class Climate:
     humidity_pct: float | None = None
     co2_ppm: float | None = None
     pm25_ugm3: float | None = None
+    pressure_hpa: float | None = None  # stored, not used by comfort or alerts
+    illuminance_lux: float | None = None  # the same
 
 
 @dataclass(frozen=True, slots=True)

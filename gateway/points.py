@@ -7,7 +7,8 @@ twice overwrites the same point: replays are idempotent. The schema
 
 - ``zone_occupancy[site,source,zone]`` count (int), density (people/m²),
   capacity_ratio (count/capacity), confidence
-- ``climate[sensor,site,zone]`` temperature, humidity, co2, pm25 (the present ones)
+- ``climate[sensor,site,zone]`` temperature, humidity, co2, pm25, pressure (hPa), illuminance
+  (lux) (the present ones)
 - ``door_traffic[door,sensor,site]`` entries, exits (int)
 - ``device_health[device,kind,site]`` online (bool), detail (string), battery,
   linkquality, fps, latency_ms (the present ones)
@@ -185,6 +186,8 @@ def _climate(site_id: str, obs: Climate) -> list[str]:
         ("humidity", obs.humidity_pct),
         ("co2", obs.co2_ppm),
         ("pm25", obs.pm25_ugm3),
+        ("pressure", obs.pressure_hpa),
+        ("illuminance", obs.illuminance_lux),
     ):
         if value is not None and (text := _float(value)) is not None:
             fields.append(f"{key}={text}")

@@ -814,6 +814,12 @@ class ValidationLimits(Model):
     humidity_pct: tuple[float, float] = (0.0, 100.0)
     co2_ppm: tuple[float, float] = (250.0, 10000.0)
     pm25_ugm3: tuple[float, float] = (0.0, 1000.0)
+    pressure_hpa: tuple[float, float] = Field(
+        (500.0, 1100.0), description="air pressure: sea level to well above Da Lat's altitude"
+    )
+    illuminance_lux: tuple[float, float] = Field(
+        (0.0, 200000.0), description="light: darkness to full sun"
+    )
     count: tuple[int, int] = (0, 2000)
 
 

@@ -24,7 +24,9 @@ from sensors.models import DecodeError, Message
 JsonValue: TypeAlias = "None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]"
 JsonObject: TypeAlias = dict[str, JsonValue]
 
-Quantity = Literal["temperature_c", "humidity_pct", "co2_ppm", "pm25_ugm3"]
+Quantity = Literal[
+    "temperature_c", "humidity_pct", "co2_ppm", "pm25_ugm3", "pressure_hpa", "illuminance_lux"
+]
 TimeFormat = Literal["epoch_s", "epoch_ms", "iso8601"]
 
 # Largest count we accept: exact in a float and far inside InfluxDB's int64.
@@ -248,6 +250,8 @@ def climate_value(field: Quantity, value: float, limits: ValidationLimits) -> fl
         "humidity_pct": limits.humidity_pct,
         "co2_ppm": limits.co2_ppm,
         "pm25_ugm3": limits.pm25_ugm3,
+        "pressure_hpa": limits.pressure_hpa,
+        "illuminance_lux": limits.illuminance_lux,
     }
     return in_range(field, value, bounds[field])
 

@@ -3,7 +3,8 @@
     {"battery": 87, "humidity": 65.1, "linkquality": 120, "temperature": 27.4,
      "voltage": 2900, "last_seen": "2026-11-22T01:15:00.000Z"}
 
-temperature (°C), humidity (%), co2 (ppm) and pm25 (µg/m³) make a Climate;
+temperature (°C), humidity (%), co2 (ppm), pm25 (µg/m³), pressure (hPa) and
+illuminance (lux) make a Climate;
 battery (%), linkquality (0-255) and voltage (mV) make a DeviceHealth.
 ``last_seen`` (Zigbee2MQTT's ``advanced.last_seen``: ISO_8601, ISO_8601_local
 or epoch milliseconds) is the reading's time when present.
@@ -12,8 +13,9 @@ Binary ``presence`` (mmWave: Aqara FP1/FP2, Tuya) or ``occupancy`` (PIR: Hue
 motion, Aqara, Sonoff SNZB-03) makes a PeopleCount of ``occupied_count``
 people (0 when vacant) when the sensor config sets ``occupied_count``; it is
 not stored otherwise. ``ignore`` lists keys not to read from this device
-(``temperature`` of an FP1 is its chip's). ``device_temperature``,
-illuminance, pressure, update, ... are not read.
+(``temperature`` of an FP1 is its chip's). ``pressure`` (hPa) and
+``illuminance_lux`` or ``illuminance`` (lux) go with the Climate;
+``device_temperature``, update, ... are not read.
 
 Availability is device health, not an error: ``zigbee2mqtt/<name>/availability``
 ("online"/"offline" or ``{"state": "offline"}``) and ``zigbee2mqtt/bridge/state``
@@ -59,6 +61,11 @@ CLIMATE_KEYS: dict[str, Quantity] = {
     "humidity": "humidity_pct",
     "co2": "co2_ppm",
     "pm25": "pm25_ugm3",
+    "pressure": "pressure_hpa",
+    # Zigbee2MQTT 1.x sends illuminance_lux beside a raw illuminance; 2.x only
+    # illuminance, in lux: the first one present is read
+    "illuminance_lux": "illuminance_lux",
+    "illuminance": "illuminance_lux",
 }
 HEALTH_KEYS = ("battery", "linkquality", "voltage")
 
@@ -94,7 +101,7 @@ def decode(sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message) -> l
     values: dict[Quantity, float] = {}
     for key, field in CLIMATE_KEYS.items():
         raw = obj.get(key)
-        if raw is not None:
+        if raw is not None and field not in values:
             values[field] = climate_value(field, tidy(number(raw, key)), ctx.limits)
     if values:
         out.append(
@@ -106,6 +113,8 @@ def decode(sensor: Zigbee2MqttSensor, ctx: DecodeContext, message: Message) -> l
                 humidity_pct=values.get("humidity_pct"),
                 co2_ppm=values.get("co2_ppm"),
                 pm25_ugm3=values.get("pm25_ugm3"),
+                pressure_hpa=values.get("pressure_hpa"),
+                illuminance_lux=values.get("illuminance_lux"),
             )
         )
     health = _health(source, obj, when)

@@ -40,8 +40,16 @@ def test_captured_payloads(fixture: Fixture) -> None:
             [DeviceHealth(S, DeviceKind.SENSOR, True, RECEIVED, linkquality=0.0)],
         ),
         (
-            '{"battery": 12, "illuminance": 40, "update": {"state": "idle"}}',
+            '{"battery": 12, "device_temperature": 40, "update": {"state": "idle"}}',
             [DeviceHealth(S, DeviceKind.SENSOR, True, RECEIVED, battery_pct=12.0)],
+        ),
+        (
+            '{"pressure": 1008.2, "illuminance": 16250, "illuminance_lux": 42}',
+            [Climate(Z, S, RECEIVED, pressure_hpa=1008.2, illuminance_lux=42.0)],
+        ),
+        (
+            '{"illuminance": 33}',  # Zigbee2MQTT 2.x (and Aqara on 1.x): lux
+            [Climate(Z, S, RECEIVED, illuminance_lux=33.0)],
         ),
         (
             '{"temperature": 26.5, "last_seen": "2026-11-22T01:14:59.123Z"}',
@@ -53,6 +61,8 @@ def test_captured_payloads(fixture: Fixture) -> None:
         "null-is-absent",
         "linkquality-only",
         "battery-ignores-others",
+        "pressure-and-lux-preferred-to-raw-illuminance",
+        "illuminance-in-lux",
         "iso-ms",
     ],
 )
@@ -77,6 +87,8 @@ def test_clock_skew_uses_receipt_time_and_says_so() -> None:
         ('{"temperature": 26.5, "linkquality": 300}', "linkquality 300 outside [0, 255]"),
         ('{"humidity": 101}', "humidity_pct 101 outside [0, 100]"),
         ('{"co2": 9}', "co2_ppm 9 outside [250, 10000]"),
+        ('{"temperature": 26.5, "pressure": 0}', "pressure_hpa 0 outside [500, 1100]"),
+        ('{"illuminance_lux": -1}', "illuminance_lux -1 outside [0, 200000]"),
         (
             '{"temperature": 26.5, "last_seen": "yesterday"}',
             "last_seen: 'yesterday' is not an ISO 8601 time",
