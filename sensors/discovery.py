@@ -8,21 +8,22 @@ module is the pure part: messages in, sensor entries out.
 - Home Assistant discovery: ``homeassistant/<component>/[<node>/]<object>/config``
   (published by Zigbee2MQTT, Tasmota, ESPHome and others), abbreviated keys
   (``stat_t``, ``dev_cla``, ``unit_of_meas``, ``val_tpl``, ``~``) expanded.
-  A ``sensor`` of device class temperature, humidity, carbon_dioxide or pm25,
-  or a ``binary_sensor`` of class occupancy, presence or motion, is an entry.
+  A ``sensor`` of device class temperature, humidity, carbon_dioxide or pm25
+  (and pressure or illuminance in a Zigbee2MQTT JSON state), or a
+  ``binary_sensor`` of class occupancy, presence or motion, is an entry.
   A plain state topic (ESPHome: ``<node>/sensor/<name>/state``) is a
   ``homeassistant`` sensor with its ``quantity`` (and ``unit: fahrenheit`` for
   °F); a JSON state read by ``value_json.<key>`` on a Zigbee2MQTT topic is one
   ``zigbee2mqtt`` sensor per device, whatever number of entities it has.
 - Zigbee2MQTT ``<base>/bridge/devices``: every device whose ``exposes`` have
-  temperature, humidity, co2, pm25 (a climate sensor) or occupancy / presence
+  temperature, humidity, co2, pm25, pressure, illuminance (a climate sensor) or occupancy / presence
   (a presence sensor, ``occupied_count: 1``) is a ``zigbee2mqtt`` entry on
   ``<base>/<friendly name>/#``.
 
 Each entry keeps where it came from (vendor, model, entities) for a comment,
 and the device's suggested area as a suggested zone; the zone is for the
 user to set (the block says so). What is announced but not read (battery,
-illuminance, pressure, a button) is listed as skipped, with why. Pure module.
+signal strength, a button) is listed as skipped, with why. Pure module.
 """
 
 from __future__ import annotations
@@ -56,7 +57,17 @@ CLIMATE = {
     "carbon_dioxide": "co2_ppm",
     "pm25": "pm25_ugm3",
 }
-Z2M_CLIMATE = {"temperature", "humidity", "co2", "pm25"}
+Z2M_CLIMATE = {
+    "temperature",
+    "humidity",
+    "co2",
+    "pm25",
+    "pressure",
+    "illuminance",
+    "illuminance_lux",
+}
+# read from a Zigbee2MQTT JSON state only (the homeassistant decoder has no quantity for them)
+JSON_ONLY = {"pressure", "illuminance"}
 PRESENCE_CLASSES = {"occupancy", "presence", "motion"}
 Z2M_PRESENCE = {"occupancy", "presence"}
 _VALUE_JSON = re.compile(r"value_json(?:\.([A-Za-z0-9_]+)|\[['\"]([^'\"]+)['\"]\])")
@@ -155,8 +166,11 @@ def home_assistant(result: Discovery, topic: str, payload: bytes) -> None:
     if not isinstance(state, str) or not state:
         result.skipped.append(f"{name}: no state topic")
         return
+    key = _json_key(config.get("value_template"))
     if component == "sensor" and device_class in CLIMATE:
         quantity = CLIMATE[str(device_class)]
+    elif component == "sensor" and device_class in JSON_ONLY and key is not None:
+        quantity = str(device_class)
     elif component == "binary_sensor" and device_class in PRESENCE_CLASSES:
         quantity = "occupancy"
     else:
@@ -164,7 +178,6 @@ def home_assistant(result: Discovery, topic: str, payload: bytes) -> None:
         result.skipped.append(f"{name}: {what} (floorwatch does not read it)")
         return
     device = config.get("device")
-    key = _json_key(config.get("value_template"))
     if key is not None:  # a JSON state: Zigbee2MQTT's device topic, one entry per device
         _json_device(result, state, key, quantity, device)
         return

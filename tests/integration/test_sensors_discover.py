@@ -217,6 +217,8 @@ def test_discover_prints_a_ready_to_paste_sensors_block(mosquitto_fresh: Mosquit
     assert "# skipped: WiFi Signal: sensor signal_strength (floorwatch does not read it)" in text
     assert "# skipped: lobby_button (Aqara WXKG11LM): no climate or presence value" in text
     assert "zone: null  # set: the zone this device is in" in text
+    # the Aqara's pressure is read too (stored with the climate reading)
+    assert "# Aqara WSDCGQ11LM (lobby_aqara): humidity, pressure, temperature" in text
 
     # pasted, with the zones set, every entry is a valid sensor that reads its device
     configs = {
