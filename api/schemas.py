@@ -83,6 +83,10 @@ class ZonePlanOut(Out):
     capacity: int
     polygon: list[tuple[float, float]] = Field(description="outline on the floor plan, metres")
     alert_level: CrowdLevel
+    counted: bool = Field(
+        description="false: the site file says nobody counts people here (an ATM corner, a"
+        " kiosk); the page shows 'not counted', not 'no data'"
+    )
     comfort: ComfortOut
 
 
@@ -138,6 +142,7 @@ def zone_plan(z: ZoneConfig) -> ZonePlanOut:
         capacity=z.capacity,
         polygon=list(z.polygon),
         alert_level=z.alert_level,
+        counted=z.counted,
         comfort=ComfortOut(
             temperature_c=z.comfort.temperature_c,
             humidity_pct=z.comfort.humidity_pct,

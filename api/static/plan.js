@@ -89,7 +89,9 @@ function renderZone(zoneId) {
   const cfg = state.zonesCfg.get(zoneId);
   const g = document.querySelector(`g.zone[data-zone="${CSS.escape(zoneId)}"]`);
   if (!g || !cfg) return;
-  const shown = zoneShown(z);
+  // nobody counts people here, by the site file's choice: say so, not "no data"
+  const shown =
+    cfg.counted === false ? { level: "unknown", count: null, label: T("level.not_counted") } : zoneShown(z);
   g.setAttribute("data-level", shown.level);
   g.querySelector(".zone-count").textContent = `${shown.count ?? "–"}/${cfg.capacity}`;
   g.querySelector(".zone-level").textContent = shown.label;

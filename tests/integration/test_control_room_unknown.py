@@ -75,6 +75,12 @@ def test_unknown_and_lower_bound_zones_beside_a_capacity_alert(server: LiveServe
         expect(page.locator('#legend li[data-level="unknown"]')).to_have_text("Không có số liệu")
         screenshot(page, "control-room-zone-no-data")
 
+        # a corner the site file leaves uncounted on purpose says so, not "no data"
+        atm = 'g.zone[data-zone="f1-atm"]'
+        expect(page.locator(f"{atm} .zone-level")).to_have_text("Không đếm người")
+        expect(page.locator(f"{atm} .zone-count")).to_have_text("–/8")
+        expect(page.locator(atm)).to_have_attribute("data-level", "unknown")
+
         # the camera below its confidence, 14 tickets waiting; the capacity alert it raised
         server.call(floor.set_count, "f2-waiting", 14, "queue")
         server.call(
@@ -127,3 +133,20 @@ def test_the_api_says_a_zone_is_not_known() -> None:
     assert known["f2-waiting"] == ("none", False)
     assert known["f2-counters"] == ("queue", True)
     assert known["f1-entrance"] == ("presence", True)
+
+
+def test_the_site_says_which_zones_are_not_counted() -> None:
+    app, _, _ = build_app()
+    with TestClient(app) as client:
+        r = client.get("/api/v1/site", headers=bearer(Role.VIEWER))
+    assert r.status_code == 200, r.text
+    counted = {z["id"]: z["counted"] for f in r.json()["floors"] for z in f["zones"]}
+    # config/demo-site.yaml: five zones nobody counts on purpose
+    assert sorted(k for k, v in counted.items() if not v) == [
+        "f1-atm",
+        "f1-canteen",
+        "f1-photocopy",
+        "f1-post",
+        "f2-landing",
+    ]
+    assert counted["f2-waiting"] is True
