@@ -70,7 +70,7 @@ def test_degraded_offline_and_back_to_streaming(rtsp_server: RtspServer) -> None
         assert "mode=snapshot" in degraded.detail
         assert "reason=" in degraded.detail and "counting from snapshots" in degraded.detail
         # polled, not streamed: never faster than the poll interval
-        assert 0 < degraded.fps <= 1.1 / SNAPSHOT_S
+        assert degraded.fps is not None and 0 < degraded.fps <= 1.1 / SNAPSHOT_S
         assert rules(degraded) == ["camera_degraded"]
         lowered = sink.wait_for(lambda o: isinstance(o, PeopleCount), 10)
         assert isinstance(lowered, PeopleCount) and isinstance(streamed, PeopleCount)
