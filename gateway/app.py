@@ -31,6 +31,7 @@ from gateway.notify.wiring import build_notifications
 from gateway.outbound import OutboundTopics
 from gateway.points import ZoneGeometry
 from gateway.readiness import GatewayReadiness
+from gateway.report.scheduler import ReportScheduler
 from gateway.services import Services, build_services
 from gateway.settings import Settings
 from gateway.spool import Spool
@@ -61,6 +62,7 @@ class Gateway:
     services: Services  # the API, camera workers, ONVIF events, HVAC advice
     notifier: Notifier | None = None  # notification channels (None: none configured)
     fleet: FleetUplink | None = None  # uplink to the province's NATS JetStream (None: off)
+    reports: ReportScheduler | None = None  # daily/weekly reports sent (notifications.reports)
 
     async def run(self) -> None:
         log.info(
@@ -83,6 +85,8 @@ class Gateway:
                     tg.create_task(self.notifier.run(), name="notifier")
                 if self.fleet is not None:
                     tg.create_task(self.fleet.run(), name="fleet-uplink")
+                if self.reports is not None:
+                    tg.create_task(self.reports.run(), name="report-scheduler")
         finally:
             # The source and hub are stopped; flush what is pending to the DB or spool.
             await asyncio.shield(self.writer.close())
@@ -181,7 +185,16 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         services,
         notifier=notifications[1] if notifications else None,
         fleet=_build_fleet(settings, engine),
+        reports=_build_reports(settings, clock),
     )
+
+
+def _build_reports(settings: Settings, clock: Callable[[], datetime]) -> ReportScheduler | None:
+    """The report task when the site file sends reports (docs/report.md)."""
+    cfg = settings.notifications
+    if not cfg.enabled or not cfg.channels or cfg.reports is None:
+        return None
+    return ReportScheduler(settings, settings.gateway.state_dir / "reports", clock)
 
 
 def _build_fleet(settings: Settings, engine: Engine) -> FleetUplink | None:

@@ -16,6 +16,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import apprise
@@ -47,6 +48,9 @@ class Outgoing:
     alert_ids: str = ""
     zone: str = ""
     site: str = ""
+    # Files attached where the channel can (Apprise: e-mail, Telegram, ...; HTTP: never).
+    attachments: tuple[Path, ...] = ()
+    html: bool = False  # the body is HTML (Apprise turns it into text for text-only channels)
 
     @property
     def text(self) -> str:
@@ -105,7 +109,14 @@ class AppriseSender:
                 if not client.add(url):
                     scheme = url.partition("://")[0]
                     raise ChannelError(f"Apprise does not accept this {scheme}:// URL")
-                ok = bool(client.notify(body=message.body, title=message.title))
+                ok = bool(
+                    client.notify(
+                        body=message.body,
+                        title=message.title,
+                        body_format=apprise.NotifyFormat.HTML if message.html else None,
+                        attach=[str(p) for p in message.attachments] or None,
+                    )
+                )
                 log_text = str(captured.getvalue())
         if not ok:
             lines = [ln.split(" - ", 2)[-1].strip() for ln in log_text.splitlines() if ln.strip()]

@@ -12,6 +12,7 @@ This module imports nothing of the project, so ``gateway.settings`` can compose 
 from __future__ import annotations
 
 import re
+from datetime import time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr, model_validator
@@ -184,6 +185,21 @@ class Route(_Model):
         return [EscalationStep(after_min=0, notify=list(self.notify or []))]
 
 
+class ReportDelivery(_Model):
+    """The manager's reports sent by the gateway itself (docs/report.md "Sent by the gateway")."""
+
+    notify: list[NotifyIdent] = Field(
+        min_length=1, description="roles or channel ids, e.g. [manager]"
+    )
+    daily: bool = Field(True, description="each open day's report, after closing")
+    weekly: bool = Field(True, description="the last week's summary, on Monday morning")
+    after_close_min: float = Field(
+        15, ge=0, le=600, description="minutes after the day's last session ends"
+    )
+    weekly_at: time = Field(time(7, 0), description='Monday, site time, quoted "HH:MM"')
+    language: Language | None = Field(None, description="vi or en; default: notifications.language")
+
+
 class NotificationSettings(_Model):
     """docs/alerts.md "Notifications"."""
 
@@ -194,6 +210,9 @@ class NotificationSettings(_Model):
         default_factory=dict, description="role -> channel ids, e.g. supervisor: [zalo-ca-truc]"
     )
     routes: list[Route] = Field(default_factory=list)
+    reports: ReportDelivery | None = Field(
+        None, description="send the daily report and weekly summary (PDF attached) to these"
+    )
     group_window_s: float = Field(
         300, ge=0, description="one message per zone and channel per window (critical: at once)"
     )
@@ -228,6 +247,9 @@ class NotificationSettings(_Model):
                             f" (channels: {', '.join(sorted(known)) or 'none'};"
                             f" roles: {', '.join(sorted(self.roles)) or 'none'})"
                         )
+        for target in self.reports.notify if self.reports is not None else []:
+            if target not in known and target not in self.roles:
+                raise ValueError(f"reports.notify: {target!r} is neither a channel nor a role")
         if self.retry_max_s < self.retry_min_s:
             raise ValueError("retry_max_s must be at least retry_min_s")
         return self
