@@ -81,6 +81,7 @@ PURE = [
     *("cameras/models.py", "cameras/geometry.py", "cameras/smoothing.py", "cameras/yolo.py"),
     *("cameras/calibration.py",),
     *("gateway/report/model.py", "gateway/report/texts.py", "gateway/report/weekly.py"),
+    "gateway/report/schedule.py",
     *("cameras/onvif_models.py", "cameras/onvif_events.py", "cameras/wsdiscovery.py"),
 ]
 
