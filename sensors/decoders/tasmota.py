@@ -13,7 +13,10 @@ sensors of one payload merge into one Climate:
   self-heated CO2 sensors last); several sensors of one driver are taken in
   payload order;
 - CO2 (``CarbonDioxide``, not the estimated ``eCO2``) from ``CO2_SENSORS``;
-- PM2.5 (``PM2.5``) from ``PM_SENSORS``.
+- PM2.5 (``PM2.5``) from ``PM_SENSORS``;
+- pressure (``Pressure``, hPa, or mmHg with ``PressureUnit`` "mmHg") from
+  ``PRESSURE_SENSORS``, illuminance (``Illuminance``, lux) from
+  ``LIGHT_SENSORS``.
 
 ``probe`` restricts this to one driver (``SHT3X``) or one probe key
 (``DS18B20-2``); ``probes`` maps probe keys to zones and makes one Climate per
@@ -85,7 +88,14 @@ TEMPERATURE_ORDER = (
 )
 CO2_SENSORS = ("SCD30", "SCD40", "SCD41", "MHZ19B")
 PM_SENSORS = ("SDS0X1", "PMS5003", "PMS7003", "PMS3003")
-KNOWN = tuple(dict.fromkeys((*TEMPERATURE_ORDER, *CO2_SENSORS, *PM_SENSORS)))
+PRESSURE_SENSORS = ("BME280", "BME680", "BME688", "BMP280", "BMP180", "BMP388")
+LIGHT_SENSORS = ("BH1750", "TSL2561", "TSL2591", "VEML7700", "MAX44009")
+KNOWN = tuple(
+    dict.fromkeys(
+        (*TEMPERATURE_ORDER, *CO2_SENSORS, *PM_SENSORS, *PRESSURE_SENSORS, *LIGHT_SENSORS)
+    )
+)
+HPA_PER_MMHG = 1.333224
 
 # (our field, the sensor object's key, drivers to take it from, in order)
 READINGS: tuple[tuple[Quantity, str, tuple[str, ...]], ...] = (
@@ -93,6 +103,8 @@ READINGS: tuple[tuple[Quantity, str, tuple[str, ...]], ...] = (
     ("humidity_pct", "Humidity", TEMPERATURE_ORDER),
     ("co2_ppm", "CarbonDioxide", CO2_SENSORS),
     ("pm25_ugm3", "PM2.5", PM_SENSORS),
+    ("pressure_hpa", "Pressure", PRESSURE_SENSORS),
+    ("illuminance_lux", "Illuminance", LIGHT_SENSORS),
 )
 TEMP_UNITS = {"C": Unit.CELSIUS, "F": Unit.FAHRENHEIT}
 
@@ -126,11 +138,11 @@ def decode(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> list[
     sensor_time = None if raw_time is None else parse_time(raw_time, None, ctx.timezone, "Time")
     when = stamp(sensor_time, source, ctx, message)
     if sensor.probes:
-        climates = _per_probe(sensor, source, ctx, drivers, unit, when.at)
+        climates = _per_probe(sensor, source, ctx, drivers, (unit, _pressure_scale(obj)), when.at)
         return [*climates, *when.health]
     if sensor.probe is not None:
         drivers = _only(drivers, sensor.probe)
-    values = _values(drivers, unit, ctx)
+    values = _values(drivers, unit, ctx, _pressure_scale(obj))
     climate = Climate(
         zone_id=need_zone(zone, sensor.id),
         sensor_id=source,
@@ -139,6 +151,8 @@ def decode(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> list[
         humidity_pct=values.get("humidity_pct"),
         co2_ppm=values.get("co2_ppm"),
         pm25_ugm3=values.get("pm25_ugm3"),
+        pressure_hpa=values.get("pressure_hpa"),
+        illuminance_lux=values.get("illuminance_lux"),
     )
     return [climate, *when.health]
 
@@ -146,7 +160,9 @@ def decode(sensor: TasmotaSensor, ctx: DecodeContext, message: Message) -> list[
 Drivers = dict[str, list[tuple[str, JsonObject]]]
 
 
-def _values(drivers: Drivers, unit: Unit, ctx: DecodeContext) -> dict[Quantity, float]:
+def _values(
+    drivers: Drivers, unit: Unit, ctx: DecodeContext, pressure_scale: float = 1.0
+) -> dict[Quantity, float]:
     values: dict[Quantity, float] = {}
     for field, key, order in READINGS:
         found = _first(drivers, order, key)
@@ -156,11 +172,14 @@ def _values(drivers: Drivers, unit: Unit, ctx: DecodeContext) -> dict[Quantity, 
         value = number(raw, f"{name}.{key}")
         if field == "temperature_c":
             value = convert(value, unit, field)
+        elif field == "pressure_hpa":
+            value *= pressure_scale
         values[field] = climate_value(field, tidy(value), ctx.limits)
     if not values:
         names = ", ".join(name for entries in drivers.values() for name, _ in entries)
         raise DecodeError(
-            f"no reading in {names} (expected Temperature, Humidity, CarbonDioxide or PM2.5)"
+            f"no reading in {names} (expected Temperature, Humidity, CarbonDioxide, PM2.5,"
+            " Pressure or Illuminance)"
         )
     return values
 
@@ -183,7 +202,7 @@ def _per_probe(
     source: str,
     ctx: DecodeContext,
     drivers: Drivers,
-    unit: Unit,
+    units: tuple[Unit, float],
     at: datetime,
 ) -> list[Climate]:
     climates: list[Climate] = []
@@ -192,7 +211,7 @@ def _per_probe(
             zone = sensor.probes.get(key)
             if zone is None:
                 continue
-            read = _values({driver: [(key, values)]}, unit, ctx)
+            read = _values({driver: [(key, values)]}, units[0], ctx, units[1])
             climates.append(
                 Climate(
                     zone_id=zone,
@@ -202,6 +221,8 @@ def _per_probe(
                     humidity_pct=read.get("humidity_pct"),
                     co2_ppm=read.get("co2_ppm"),
                     pm25_ugm3=read.get("pm25_ugm3"),
+                    pressure_hpa=read.get("pressure_hpa"),
+                    illuminance_lux=read.get("illuminance_lux"),
                 )
             )
     if not climates:
@@ -274,6 +295,16 @@ def _first(
             if raw is not None:
                 return name, raw
     return None
+
+
+def _pressure_scale(obj: JsonObject) -> float:
+    """hPa per unit of ``PressureUnit``: hPa (the default) or mmHg (``SetOption24 1``)."""
+    raw = obj.get("PressureUnit")
+    if raw is None or raw == "hPa":
+        return 1.0
+    if raw == "mmHg":
+        return HPA_PER_MMHG
+    raise DecodeError(f"PressureUnit {show(raw)} is not hPa or mmHg")
 
 
 def _temp_unit(obj: JsonObject) -> Unit:

@@ -77,6 +77,14 @@ def test_driver_names(key: str, driver: str | None) -> None:
             '"SHT3X": {"Temperature": 80.6, "Humidity": 60.0}, "TempUnit": "F"',
             Climate(Z, S, AT, 27.0, 60.0),
         ),
+        (
+            '"BH1750": {"Illuminance": 310}',
+            Climate(Z, S, AT, illuminance_lux=310.0),
+        ),
+        (
+            '"BMP280": {"Temperature": 28.2, "Pressure": 757.9}, "PressureUnit": "mmHg"',
+            Climate(Z, S, AT, 28.2, pressure_hpa=1010.45047),  # 757.9 mmHg x 1.333224
+        ),
     ],
     ids=[
         "am2301",
@@ -89,6 +97,8 @@ def test_driver_names(key: str, driver: str | None) -> None:
         "sht4x-before-bme280",
         "am2301-before-ds18b20",
         "fahrenheit",
+        "bh1750-illuminance",
+        "bmp280-pressure-in-mmhg",
     ],
 )
 def test_drivers_and_merge(body: str, expected: Climate) -> None:
@@ -133,7 +143,7 @@ def test_epoch_number_time_of_an_unset_clock() -> None:
         ),
         (
             f'{{{TIME}, "SHT3X": {{"DewPoint": 19.8}}}}',
-            "no reading in SHT3X (expected Temperature, Humidity, CarbonDioxide or PM2.5)",
+            "no reading in SHT3X (expected Temperature, Humidity, CarbonDioxide, PM2.5, Pressure or Illuminance)",
         ),
         (f'{{{TIME}, "SHT3X": 27.1}}', "'SHT3X': expected an object, got number"),
         (
@@ -141,6 +151,11 @@ def test_epoch_number_time_of_an_unset_clock() -> None:
             "TempUnit 'K' is not C or F",
         ),
         (f'{{{TIME}, "SCD30": {{"CarbonDioxide": 65000}}}}', "co2_ppm 65000 outside [250, 10000]"),
+        (
+            f'{{{TIME}, "BMP280": {{"Pressure": 1010}}, "PressureUnit": "inHg"}}',
+            "PressureUnit 'inHg' is not hPa or mmHg",
+        ),
+        (f'{{{TIME}, "BME280": {{"Pressure": 0}}}}', "pressure_hpa 0 outside [500, 1100]"),
         (
             f'{{{TIME}, "SHT3X": {{"Temperature": "hot"}}}}',
             "SHT3X.Temperature: expected a number, got string 'hot'",
