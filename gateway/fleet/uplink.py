@@ -175,8 +175,9 @@ class FleetUplink:
             self._wake.clear()
             await self._wake.wait()
         if self._catch_up:
-            self._catch_up = False
             self._queue_snapshot()
+            # drops the snapshot itself caused call for no second one
+            self._catch_up = False
         message = self._queue[0]
         ack = await js.publish(
             message.subject,

@@ -361,3 +361,40 @@ def test_without_create_stream_a_missing_stream_is_retried_not_fatal(
 
 async def _count_is(js: JetStreamContext, n: int) -> bool:
     return await stream_count(js) == n
+
+
+def test_an_overflow_while_down_drops_the_oldest_and_sends_the_present_after(
+    nats_server: NatsServer,
+) -> None:
+    async def main() -> None:
+        present = [zone_message(SUBJECTS, zone(99, 99))]
+        feed = Feed()
+        cfg = config(nats_server.url, queue_size=3)
+        uplink = FleetUplink(cfg, SUBJECTS, feed.events, lambda: present)
+        task = await start(uplink)
+        try:
+            await wait_until("the first snapshot", lambda: uplink.stats.published == 1)
+            nats_server.stop()
+            await wait_until("the disconnection", lambda: not uplink.stats.connected)
+            feed.send(*(zone_event(m, m) for m in range(10)))
+            await wait_until("7 dropped", lambda: uplink.stats.dropped >= 7)
+            assert uplink.pending == 3
+            await asyncio.to_thread(nats_server.start)
+            await wait_until("the queue drained", lambda: uplink.pending == 0)
+            reader = await nats.connect(nats_server.url)
+            try:
+                got = await stored(reader.jetstream())
+            finally:
+                await reader.close()
+        finally:
+            await stop(task)
+        occupancy = [p["zone"]["occupancy"] for _, _, p in got]
+        # the first snapshot; of the ten events the queue held the newest three, and
+        # the present queued on reconnection pushed out one more; the present itself
+        # was already stored under the same id: JetStream answered "duplicate"
+        assert occupancy == [99, 8, 9]
+        assert uplink.stats.dropped == 8
+        # at least the present; a publish retried while the server came back adds one
+        assert uplink.stats.duplicates >= 1
+
+    asyncio.run(main())
