@@ -5,8 +5,11 @@ Cameras name the same thing differently: motion arrives as
 (IsMotion), tampering as ``RuleEngine/TamperDetector/Tamper`` or
 ``VideoSource/GlobalSceneChange/*``, counting results of on-camera analytics
 (ONVIF Profile M) as ``RuleEngine/CountAggregation/Counter`` and friends with
-a ``Count`` item. This module folds them into a few ``CameraEvent`` kinds and
-then into the gateway's observations. The camera's timestamps are on the
+a ``Count`` item, a person crossing a line as ``RuleEngine/LineDetector/Crossed``
+(a pulse with an ``ObjectId``). This module folds them into a few
+``CameraEvent`` kinds and then into the gateway's observations: a counting rule
+mapped to a zone gives PeopleCount, a rule mapped to a door (crossing_rules)
+gives DoorTraffic. The camera's timestamps are on the
 camera's clock: they are corrected by the measured clock offset.
 """
 
@@ -16,15 +19,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal, Protocol, TypeVar
 
 from cameras.onvif_models import Notification
 from gateway.observations import (
     CAMERA_EVENTS,
     DeviceHealth,
     DeviceKind,
+    DoorTraffic,
     Observation,
     PeopleCount,
 )
+
+_T = TypeVar("_T")
 
 
 class EventKind(StrEnum):
@@ -32,6 +39,7 @@ class EventKind(StrEnum):
     TAMPER = "tamper"
     VIDEO_LOSS = "video_loss"
     COUNT = "count"
+    CROSSING = "crossing"
 
 
 # topic (prefixes removed; a trailing "/*" matches any sub-topic) -> kind, data item names
@@ -47,6 +55,7 @@ _TOPICS: tuple[tuple[str, EventKind, tuple[str, ...]], ...] = (
     ("RuleEngine/CountAggregation/OccupancyCounter", EventKind.COUNT, ("Count",)),
     ("RuleEngine/ObjectDetector/Count", EventKind.COUNT, ("Count", "ObjectCount")),
     ("RuleEngine/OccupancyCounter/Occupancy", EventKind.COUNT, ("Count", "Occupancy")),
+    ("RuleEngine/LineDetector/Crossed", EventKind.CROSSING, ("ObjectId",)),
 )
 _TRUE = {"true", "1", "active", "on"}
 _FALSE = {"false", "0", "inactive", "off"}
@@ -139,6 +148,11 @@ def interpret(
     at = event_time(note.utc_time, received_at, clock_offset)
     rule = next((r for key in _RULE_KEYS if (r := note.source_value(key)) is not None), None)
     initial = (note.operation or "").lower() == "initialized"
+    if kind is EventKind.CROSSING:
+        # a pulse, not a property: an Initialized or Deleted message is no crossing
+        if (note.operation or "changed").lower() != "changed":
+            return None
+        return CameraEvent(kind, at, count=1, rule=rule)
     if kind is EventKind.COUNT:
         count = _parse_count(value)
         if count is None:
@@ -180,6 +194,8 @@ def to_observations(
                 confidence=confidence,
             )
         ]
+    if event.kind is EventKind.CROSSING:
+        return []  # a line means something only through crossing_rules: door_observations()
     assert event.active is not None  # noqa: S101 -- interpret() guarantees it
     online = not (event.kind is EventKind.VIDEO_LOSS and event.active)
     return [
@@ -194,11 +210,77 @@ def to_observations(
 
 
 def _zone_for(rule: str | None, counting_rules: Mapping[str, str]) -> str | None:
-    if rule is not None and rule in counting_rules:
-        return counting_rules[rule]
-    if len(counting_rules) == 1 and rule is None:
-        return next(iter(counting_rules.values()))
+    return mapped_rule(rule, counting_rules)
+
+
+def mapped_rule(rule: str | None, rules: Mapping[str, _T]) -> _T | None:
+    """What the configuration maps a message's rule to.
+
+    A message without a rule name goes to the only mapping when there is
+    exactly one (cameras with a single analytics rule often leave it out).
+    """
+    if rule is not None:
+        return rules.get(rule)
+    if len(rules) == 1:
+        return next(iter(rules.values()))
     return None
+
+
+class DoorRule(Protocol):
+    """What a crossing rule counts (gateway.settings.CrossingRule)."""
+
+    @property
+    def door(self) -> str: ...
+
+    @property
+    def direction(self) -> Literal["entry", "exit"]: ...
+
+
+def counter_increase(previous: int | None, current: int) -> int:
+    """People a cumulative on-camera counter added since its previous value.
+
+    The first value seen (after a start or a resubscription: ``previous`` is
+    None) is the baseline and adds nobody: it holds the crossings of hours we
+    already counted or never saw. A value lower than the previous one is a
+    reset (the camera's reset interval, a reboot): it counted ``current``
+    people since.
+    """
+    if previous is None:
+        return 0
+    return current - previous if current >= previous else current
+
+
+def door_observations(
+    event: CameraEvent,
+    camera_id: str,
+    rule: DoorRule,
+    previous: int | None,
+) -> tuple[list[Observation], int | None]:
+    """A crossing rule's event -> DoorTraffic, and the counter value to remember.
+
+    ``LineDetector/Crossed`` is one person through the line; a
+    ``CountAggregation/Counter`` total of a line-crossing counting rule adds
+    its increase since ``previous`` (see counter_increase). State changes
+    (motion and the like) of the rule give nothing here.
+    """
+    if event.kind is EventKind.CROSSING:
+        passed, remembered = 1, previous
+    elif event.kind is EventKind.COUNT and event.count is not None:
+        passed, remembered = counter_increase(previous, event.count), event.count
+    else:
+        return [], previous
+    if passed == 0:
+        return [], remembered
+    entry = rule.direction == "entry"
+    return [
+        DoorTraffic(
+            door_id=rule.door,
+            source_id=f"{camera_id}/onvif/{event.rule or ''}".rstrip("/"),
+            entries=passed if entry else 0,
+            exits=0 if entry else passed,
+            at=event.at,
+        )
+    ], remembered
 
 
 def renewal_delay(granted: timedelta | None, requested: timedelta) -> float:

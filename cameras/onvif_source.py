@@ -22,7 +22,9 @@ A failure is logged as a warning when its reason changes; the same reason
 again is logged at debug level, so an outage is not a log line a minute.
 
 Observations (``cameras.onvif_events``): counting results of mapped Profile M
-rules -> PeopleCount; motion, tamper, video loss -> DeviceHealth of the
+rules -> PeopleCount; line crossings (``LineDetector/Crossed``, or the totals
+of a line-crossing ``CountAggregation/Counter``) of a rule in crossing_rules ->
+DoorTraffic of its door; motion, tamper, video loss -> DeviceHealth of the
 camera; the state of the ONVIF link itself -> DeviceHealth of
 ``<camera>/onvif`` (online, or offline with the CameraError reason).
 
@@ -46,7 +48,15 @@ from datetime import timedelta
 import structlog
 
 from cameras.onvif_client import OnvifClient, utc_now
-from cameras.onvif_events import interpret, renewal_delay, to_observations
+from cameras.onvif_events import (
+    CameraEvent,
+    EventKind,
+    door_observations,
+    interpret,
+    mapped_rule,
+    renewal_delay,
+    to_observations,
+)
 from cameras.onvif_models import (
     CameraError,
     CameraErrorReason,
@@ -86,6 +96,9 @@ class OnvifEventSource:
         self._no_events_retry_s = no_events_retry_s
         self._last_failure: CameraErrorReason | None = None
         self._unmapped: set[str] = set()
+        # last total of each cumulative crossing counter; kept over resubscriptions, so
+        # the first total after a reconnect brings the crossings made meanwhile
+        self._counters: dict[str, int | None] = {}
         self._link: tuple[bool, str] | None = None
         self._delivered = False
         self.subscriptions = 0  # how many times we subscribed (tests, metrics)
@@ -148,28 +161,41 @@ class OnvifEventSource:
                 )
 
     def _deliver(self, notes: list[Notification], offset: timedelta) -> None:
-        s = self.camera.onvif.events
         received = utc_now()
         for note in notes:
             try:
                 event = interpret(note, received, offset)
-                if event is None:
-                    continue
-                observations = to_observations(
-                    event, self.camera.id, s.counting_rules, s.counting_confidence
-                )
-                if not observations and event.rule is not None and event.rule not in self._unmapped:
-                    self._unmapped.add(event.rule)
-                    log.warning(
-                        "camera.counting_rule_unmapped",
-                        camera=self.camera.id,
-                        rule=event.rule,
-                        hint="map it in onvif.events.counting_rules",
-                    )
-                for obs in observations:
-                    self._emit(obs)
+                if event is not None:
+                    for obs in self._observations(event):
+                        self._emit(obs)
             except Exception:  # per-message guard: one bad message never stops the loop
                 log.exception("camera.event_failed", camera=self.camera.id, topic=note.topic)
+
+    def _observations(self, event: CameraEvent) -> list[Observation]:
+        s = self.camera.onvif.events
+        if event.kind in (EventKind.COUNT, EventKind.CROSSING):
+            crossing = mapped_rule(event.rule, s.crossing_rules)
+            if crossing is not None:
+                key = event.rule or ""
+                observations, self._counters[key] = door_observations(
+                    event, self.camera.id, crossing, self._counters.get(key)
+                )
+                return observations
+        observations = to_observations(
+            event, self.camera.id, s.counting_rules, s.counting_confidence
+        )
+        if not observations and event.rule is not None and event.rule not in self._unmapped:
+            self._unmapped.add(event.rule)
+            log.warning(
+                "camera.counting_rule_unmapped",
+                camera=self.camera.id,
+                rule=event.rule,
+                kind=event.kind.value,
+                hint="map it in onvif.events.crossing_rules (a line: door and direction)"
+                if event.kind is EventKind.CROSSING
+                else "map it in onvif.events.counting_rules (zone) or crossing_rules (door)",
+            )
+        return observations
 
     def _link_state(self, online: bool, detail: str, exc: CameraError | None = None) -> None:
         if exc is not None:

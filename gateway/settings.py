@@ -346,6 +346,16 @@ class OnvifProfilePreference(Model):
     min_fps: float = Field(0, ge=0, description="ignore profiles whose frame-rate limit is lower")
 
 
+class CrossingRule(Model):
+    """A line-crossing rule of the camera's own analytics -> one direction through a door."""
+
+    door: Ident = Field(description="the door (doors[].id) this line is drawn across")
+    direction: Literal["entry", "exit"] = Field(
+        description="what a crossing counted by this rule is: 'entry' (into the door's"
+        " into_zone) or 'exit'; cameras count each direction with a rule of its own"
+    )
+
+
 class OnvifEventSettings(Model):
     """The PullPoint event subscription (motion, tamper, video loss, counting)."""
 
@@ -373,6 +383,22 @@ class OnvifEventSettings(Model):
     counting_confidence: float = Field(
         0.8, ge=0, le=1, description="confidence given to the camera's own counts"
     )
+    crossing_rules: dict[str, CrossingRule] = Field(
+        default_factory=dict,
+        description="on-camera line-crossing rule name -> door and direction; its"
+        " LineDetector/Crossed events, or its CountAggregation/Counter totals, become"
+        " DoorTraffic observations",
+    )
+
+    @model_validator(mode="after")
+    def _one_meaning_per_rule(self) -> OnvifEventSettings:
+        both = sorted(set(self.counting_rules) & set(self.crossing_rules))
+        if both:
+            raise ValueError(
+                f"rule(s) {', '.join(both)} in both counting_rules (a zone's count) and"
+                " crossing_rules (a door's traffic): a rule means one of the two"
+            )
+        return self
 
 
 class OnvifEndpoint(Model):
@@ -1235,7 +1261,7 @@ def reference_errors(settings: Settings) -> list[tuple[Loc, str]]:
         _ref(errors, ("doors", i, "into_zone"), d.into_zone, zones, "zone")
         if d.from_zone is not None:
             _ref(errors, ("doors", i, "from_zone"), d.from_zone, zones, "zone")
-    _camera_refs(errors, settings.cameras, zones)
+    _camera_refs(errors, settings.cameras, zones, doors)
     for i, s in enumerate(settings.sensors):
         if s.zone is not None:
             _ref(errors, ("sensors", i, "zone"), s.zone, zones, "zone")
@@ -1249,7 +1275,7 @@ def reference_errors(settings: Settings) -> list[tuple[Loc, str]]:
 
 
 def _camera_refs(
-    errors: list[tuple[Loc, str]], cameras: list[CameraConfig], zones: set[str]
+    errors: list[tuple[Loc, str]], cameras: list[CameraConfig], zones: set[str], doors: set[str]
 ) -> None:
     for i, c in enumerate(cameras):
         for j, roi in enumerate(c.rois):
@@ -1257,6 +1283,9 @@ def _camera_refs(
         for rule, zone in c.onvif.events.counting_rules.items():
             loc: Loc = ("cameras", i, "onvif", "events", "counting_rules", rule)
             _ref(errors, loc, zone, zones, "zone")
+        for rule, crossing in c.onvif.events.crossing_rules.items():
+            loc = ("cameras", i, "onvif", "events", "crossing_rules", rule, "door")
+            _ref(errors, loc, crossing.door, doors, "door")
 
 
 def _sensor_zone_maps(sensor: SensorBase) -> list[tuple[Loc, str]]:
