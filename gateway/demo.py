@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from gateway.app import Gateway, build_gateway, run_until_signalled
 from gateway.demo_cameras import DemoCameras
+from gateway.demo_notify import NotificationReceiver, demo_notifications, write_played_report
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.mosquitto import MosquittoServer
 from gateway.peers.process import PeerError, free_port
@@ -119,7 +120,11 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         influx.stop()
         return 1
     token = secrets.token_urlsafe(24)
+    receiver = NotificationReceiver(options.state_dir / "notifications").start()
     settings = demo_settings(settings, broker, influx, options, token)
+    settings = settings.model_copy(
+        update={"notifications": demo_notifications(receiver.url, settings.notifications.language)}
+    )
     demand = demo_demand(settings, options.visitors)
     stop = threading.Event()
     truth = SimulatedTruth()
@@ -134,9 +139,13 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         _banner(settings, broker, influx, options, demand, start, token, plan)
         sim.start()
         asyncio.run(run_until_signalled(lambda: _gateway_main(settings, influx, options, truth)))
+        stop.set()
+        print("demo: writing the day's report ...", flush=True)
+        print(write_played_report(settings, options.state_dir / "reports", datetime.now(UTC)))
     finally:
         stop.set()
         sim.join(10)
+        receiver.stop()
         influx.stop()
         broker.stop()
         print("demo: stopped mosquitto, InfluxDB, the cameras, the simulator and the gateway")
@@ -370,6 +379,10 @@ def _banner(
         ' "q=SELECT mean(count) FROM zone_occupancy WHERE time > now() - 30d'
         ' GROUP BY zone, time(1h) fill(none)"',
         f"  gateway state {settings.gateway.state_dir}  (spool, alerts, dead letters)",
+        f"  notifications {options.state_dir / 'notifications'}  (one JSON file per message"
+        f" sent to the local receiver {settings.notifications.channels[0].url})",
+        f"  reports       {options.state_dir / 'reports'}  (the day's report, HTML and PDF,"
+        " written when the demo stops)",
         "  Ctrl-C stops everything the demo started.",
         "",
     ]

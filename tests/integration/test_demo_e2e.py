@@ -8,6 +8,7 @@ sensors, alerts are raised, and Ctrl-C stops everything it started.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -128,11 +129,19 @@ def test_script_demo_serves_a_live_center(tmp_path: Path) -> None:
         wait_until(lambda: len(alerts()) > 0, 60, "an alert raised by the busy morning")
         assert all(a["state"] in ("active", "acknowledged") for a in alerts())
         assert "Staffing plan for the next open day" in demo.output()
+        # the alert's notification reached the demo's local receiver (one JSON file a message)
+        inbox = tmp_path / "demo-state" / "notifications"
+        wait_until(lambda: any(inbox.glob("*.json")), 60, "a notification at the receiver")
+        sent = json.loads(sorted(inbox.glob("*.json"))[0].read_text(encoding="utf-8"))
+        assert sent["alert_ids"] and sent["title"] and sent["idempotency_key"].startswith("fw-")
     finally:
         code = demo.interrupt()
         print(demo.output()[-4000:])
     assert code == 0
     assert "demo: stopped" in demo.output()
+    # the day's report written when the demo stopped
+    pdfs = list((tmp_path / "demo-state" / "reports").glob("report-*-vi.pdf"))
+    assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF"), demo.output()[-2000:]
     assert not _ok(f"{base}/health"), "the API still answers after Ctrl-C"
 
 
