@@ -334,6 +334,7 @@ function alertItem(a) {
   }
   const note = noteText(a.note);
   if (note) item.append(el("p", { class: "alert-note", title: a.note }, note));
+  if (typeof deliveriesElement === "function") item.append(deliveriesElement(a)); // notify.js
   const input = el("input", { type: "text", class: "note", maxLength: 500, placeholder: T("alerts.note") });
   const actions = el("div", { class: "alert-actions writer-only" }, input);
   if (a.state === "active") actions.append(actionButton(a, "acknowledge", input));
