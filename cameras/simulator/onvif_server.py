@@ -6,7 +6,11 @@ password gets the SOAP fault ``ter:NotAuthorized``, as real cameras answer),
 a configurable clock offset (requests signed with our clock fail beyond
 ``auth_window_s``), PullPoint subscriptions with termination times, and
 events a test or the demo injects: motion, tamper, video loss, Profile M
-counts.
+counts (a region's count, ``publish_count``), line crossings
+(``cross_line``: one ``LineDetector/Crossed`` per person) and line-crossing
+counters (``count_crossings``: the rule's running total as
+``CountAggregation/Counter``, sent ``Initialized`` to every new subscription
+as cameras send properties; ``reset_counter`` as at the reset interval).
 
 It is as strict as camera firmware where firmware is strict: digest-only
 WS-UsernameToken (a PasswordText token is refused), Media2 ``GetProfiles``
@@ -121,6 +125,8 @@ class OnvifCameraServer:
         self._subs: dict[int, _Subscription] = {}
         self._ids = itertools.count(1)
         self._state: dict[str, bool] = {"motion": False, "tamper": False, "video_loss": False}
+        self._counters: dict[str, int] = {}  # line-crossing counting rule -> running total
+        self._object_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._responder: DiscoveryResponder | None = None
         self.requests: list[str] = []  # operations served, for tests
@@ -212,6 +218,45 @@ class OnvifCameraServer:
         """One count per rule, e.g. a scene's ground truth keyed by zone id (rule = zone)."""
         for rule, count in counts.items():
             self.publish_count(rule, count)
+
+    def cross_line(self, rule: str, people: int = 1) -> None:
+        """``people`` cross the line of a LineDetector rule: one pulse each, its own ObjectId."""
+        for _ in range(people):
+            self._broadcast(
+                EventMessage(
+                    topic="tns1:RuleEngine/LineDetector/Crossed",
+                    utc_time=self.camera_now(),
+                    operation="Changed",
+                    source=(*SOURCE, ("VideoAnalyticsConfigurationToken", "vac1"), ("Rule", rule)),
+                    data=(("ObjectId", str(next(self._object_ids))),),
+                )
+            )
+
+    def count_crossings(self, rule: str, people: int) -> int:
+        """A line-crossing counting rule counted ``people`` more; publishes its total."""
+        self._counters[rule] = self._counters.get(rule, 0) + people
+        self._broadcast(self._counter_message(rule, "Changed"))
+        return self._counters[rule]
+
+    def reset_counter(self, rule: str) -> None:
+        """The rule's reset interval ended: its total starts again from zero."""
+        self._counters[rule] = 0
+        self._broadcast(self._counter_message(rule, "Changed"))
+
+    def _counter_message(self, rule: str, operation: str) -> EventMessage:
+        return EventMessage(
+            topic="tns1:RuleEngine/CountAggregation/Counter",
+            utc_time=self.camera_now(),
+            operation=operation,
+            source=(*SOURCE, ("VideoAnalyticsConfigurationToken", "vac1"), ("Rule", rule)),
+            data=(("Count", str(self._counters[rule])),),
+        )
+
+    def _initial_messages(self) -> list[EventMessage]:
+        """What a new subscription or a synchronization point gets: every property's state."""
+        return [self._state_message(name, "Initialized") for name in self._state] + [
+            self._counter_message(rule, "Initialized") for rule in self._counters
+        ]
 
     def reboot(self) -> None:
         """Forget every subscription, as a camera does when it restarts."""
@@ -366,7 +411,7 @@ class OnvifCameraServer:
         until = self._termination(req.text("InitialTerminationTime"), now)
         sub = _Subscription(next(self._ids), until)
         # A new subscription first gets the current state of every property.
-        sub.queue.extend(self._state_message(name, "Initialized") for name in self._state)
+        sub.queue.extend(self._initial_messages())
         self._subs[sub.ident] = sub
         address = f"http://{self.host}:{self._port}/onvif/subscription/{sub.ident}"
         return soap.subscription_created(address, now, until)
@@ -392,7 +437,7 @@ class OnvifCameraServer:
             return "<wsnt:UnsubscribeResponse/>"
         if req.operation == "SetSynchronizationPoint":
             if not sub.silent:
-                sub.queue.extend(self._state_message(n, "Initialized") for n in self._state)
+                sub.queue.extend(self._initial_messages())
                 sub.wake.set()
             return "<tev:SetSynchronizationPointResponse/>"
         return await self._pull(req, sub)
