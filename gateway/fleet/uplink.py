@@ -38,9 +38,13 @@ from gateway.settings import FleetConfig
 log = structlog.get_logger("floorwatch.fleet")
 
 CONNECT_TIMEOUT_S = 2
-# nats-py's own reconnection (after a first successful connect): forever, every second.
+# nats-py's own (re)connection attempts: forever, one a second. nats-py 2.16 retries a
+# first connection too (each failure goes to error_cb), so _connect's loop only sees
+# what it gives up on (e.g. a bad URL).
 RECONNECT_WAIT_S = 1
 CLOSE_TIMEOUT_S = 5.0
+# On stop, how long the queue may take to go out before the gateway exits.
+DRAIN_S = 3.0
 
 # What a failed publish or connect raises: the client's errors (timeouts, no
 # responders, a closed connection, JetStream's API errors) and the socket's.
@@ -140,9 +144,9 @@ class FleetUplink:
 
     async def _publish_forever(self) -> None:
         nc = await self._connect()
+        stream_ready = False
         try:
             delay = self._config.retry_min_s
-            stream_ready = False
             while True:
                 if nc.is_closed:  # nats-py reconnects by itself; a new client only for a closed one
                     nc = await self._connect()
@@ -167,8 +171,23 @@ class FleetUplink:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self._config.retry_max_s)
         finally:
+            if stream_ready and self._queue and nc.is_connected:
+                await self._drain(nc)
             self.stats.connected = False
             await _close(nc)
+
+    async def _drain(self, nc: NatsClient) -> None:
+        """On stop: publish what is queued, for at most DRAIN_S (then it is lost, and logged)."""
+        js = nc.jetstream(timeout=self._config.publish_timeout_s)
+
+        async def drain() -> None:
+            while self._queue:
+                await self._publish_head(js)
+
+        try:
+            await asyncio.wait_for(drain(), DRAIN_S)
+        except (*_FAILURES, TimeoutError) as exc:
+            log.warning("fleet.drain_incomplete", reason=_reason(exc), lost=len(self._queue))
 
     async def _publish_head(self, js: JetStreamContext) -> None:
         while not self._queue:
@@ -195,6 +214,7 @@ class FleetUplink:
             self.stats.published += 1
 
     async def _connect(self) -> NatsClient:
+        """A connected client; waits (without end) for the server to be there."""
         delay = self._config.retry_min_s
         while True:
             try:

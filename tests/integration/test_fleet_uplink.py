@@ -398,3 +398,34 @@ def test_an_overflow_while_down_drops_the_oldest_and_sends_the_present_after(
         assert uplink.stats.duplicates >= 1
 
     asyncio.run(main())
+
+
+def test_on_stop_the_queue_goes_out_before_the_uplink_ends(nats_server: NatsServer) -> None:
+    async def main() -> None:
+        feed = Feed()
+        uplink = FleetUplink(config(nats_server.url), SUBJECTS, feed.events)
+        task = await start(uplink)
+        await wait_until("connected", lambda: uplink.stats.connected)
+        reader = await nats.connect(nats_server.url)
+        try:
+            js = reader.jetstream()
+            await wait_until("the stream exists", lambda: _stream_exists(js))
+            for m in range(20):  # queued without giving the publisher a turn, then stopped
+                message = zone_message(SUBJECTS, zone(m, m))
+                uplink.offer(message)
+            await stop(task)
+            assert uplink.pending == 0
+            got = await stored(js)
+        finally:
+            await reader.close()
+        assert [p["zone"]["occupancy"] for _, _, p in got] == list(range(20))
+
+    asyncio.run(main())
+
+
+async def _stream_exists(js: JetStreamContext) -> bool:
+    try:
+        await js.stream_info(STREAM)
+    except nats.js.errors.NotFoundError:
+        return False
+    return True
