@@ -206,3 +206,44 @@ def test_a_restarted_scheduler_sends_a_missed_report_once_and_skips_a_stale_one(
     finally:
         box.controller.stop()
         sms.stop()
+
+
+def test_the_weekly_summary_goes_out_on_monday_morning(tmp_path: Path) -> None:
+    box = Mailbox()
+    box.controller.start()
+    sms = HttpReceiver().start()
+    try:
+        settings = site(tmp_path, box.url(), sms.url)
+        cfg = settings.notifications
+        assert cfg.reports is not None
+        only_weekly = cfg.reports.model_copy(update={"daily": False})
+        settings = settings.model_copy(
+            update={"notifications": cfg.model_copy(update={"reports": only_weekly})}
+        )
+        monday = datetime(2026, 10, 19, 6, 0, tzinfo=TZ)
+        t = FakeTime(monday, datetime(2026, 10, 19, 12, tzinfo=TZ))
+        reader = LiteralReader()
+        out = tmp_path / "reports"
+        scheduler = ReportScheduler(settings, out, t.clock, reader=reader, sleep=t.sleep)
+
+        async def main() -> None:
+            task = asyncio.create_task(scheduler.run())
+            while not sms.requests:
+                assert not task.done(), task
+                await asyncio.sleep(0.05)
+            task.cancel()
+
+        asyncio.run(main())
+        assert reader.days == [date(2026, 10, 12)]  # the week Monday 12 - Sunday 18
+        assert t.now >= datetime(2026, 10, 19, 7, 0, tzinfo=TZ)
+        with box.cond:
+            assert box.cond.wait_for(lambda: len(box.messages) == 1, 20)
+        [mail] = box.messages
+        assert mail["subject"] == f"Báo cáo tuần 12/10 – 18/10/2026 – {settings.site.name}"
+        [pdf] = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+        assert pdf.get_filename() == "week-2026-10-12-vi.pdf"
+        assert pdf.get_content() == (out / "week-2026-10-12-vi.pdf").read_bytes()
+        assert sms.requests[0].headers["Idempotency-Key"] == "report-weekly-2026-10-12"
+    finally:
+        box.controller.stop()
+        sms.stop()
