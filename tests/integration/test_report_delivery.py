@@ -247,3 +247,22 @@ def test_the_weekly_summary_goes_out_on_monday_morning(tmp_path: Path) -> None:
     finally:
         box.controller.stop()
         sms.stop()
+
+
+def test_the_composition_root_runs_the_task_only_when_reports_are_configured(
+    tmp_path: Path,
+) -> None:
+    from gateway.app import _build_reports
+
+    settings = site(tmp_path, "mailto://127.0.0.1:9?to=a@b.vn", "http://127.0.0.1:9")
+    clock = FakeTime(datetime(2026, 10, 14, 9, tzinfo=TZ), datetime(2026, 10, 14, 9, tzinfo=TZ))
+    built = _build_reports(settings, clock.clock)
+    assert built is not None and built.state_file == tmp_path / "reports" / "schedule.json"
+    cfg = settings.notifications
+    for off in (
+        cfg.model_copy(update={"reports": None}),
+        cfg.model_copy(update={"enabled": False}),
+    ):
+        assert (
+            _build_reports(settings.model_copy(update={"notifications": off}), clock.clock) is None
+        )
