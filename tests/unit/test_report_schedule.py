@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from gateway.config_loader import parse_settings
 from gateway.notify.config import NotificationSettings
 from gateway.planning.forecast import vietnam_holidays
 from gateway.report.schedule import ReportDue, ReportPlan, closing_time, next_due
@@ -106,3 +109,16 @@ def test_reports_name_known_roles_or_channels() -> None:
         NotificationSettings.model_validate(
             {"channels": [channel], "reports": {"notify": ["giam-doc"]}}
         )
+
+
+def test_the_documented_report_configuration_loads_on_the_demo_site() -> None:
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "report.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Sent by the gateway") :]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    data = yaml.safe_load((root / "config" / "demo-site.yaml").read_text(encoding="utf-8"))
+    data.update(yaml.safe_load(example))
+    env = {"FLOORWATCH_SMTP_PASSWORD": "x", "FLOORWATCH_SMS_KEY": "k"}
+    cfg = parse_settings(yaml.safe_dump(data, allow_unicode=True), env).settings.notifications
+    assert cfg.reports is not None and cfg.reports.weekly_at == time(7, 0)
+    assert cfg.targets(cfg.reports.notify) == ["mail-giam-doc", "sms-giam-doc"]
