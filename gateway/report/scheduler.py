@@ -117,15 +117,18 @@ async def deliver(
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], datetime],
+    already: frozenset[str] = frozenset(),
+    on_sent: Callable[[str], None] = lambda channel: None,
 ) -> dict[str, str | None]:
-    """Send to every channel of ``cfg.reports.notify``; retried until ``expire_s``.
+    """Send to every channel of ``cfg.reports.notify`` but ``already``; retried until ``expire_s``.
 
-    Returns channel id -> None (sent) or the last reason it failed.
+    ``on_sent(channel)`` is called after each channel took it. Returns channel id ->
+    None (sent, now or before) or the last reason it failed.
     """
     targets = list(cfg.reports.notify) if cfg.reports is not None else []
     full, short = messages(due, produced, site)
     channels = {c: cfg.channel(c) for c in cfg.targets(targets)}
-    outcome: dict[str, str | None] = dict.fromkeys(channels, "not tried")
+    outcome: dict[str, str | None] = {c: None if c in already else "not tried" for c in channels}
     started = clock()
     attempts = 0
     while True:
@@ -137,6 +140,7 @@ async def deliver(
             try:
                 await s.send(message, frozenset())
                 outcome[cid] = None
+                on_sent(cid)
                 log.info("report.sent", report=due.key, channel=cid, attempts=attempts + 1)
             except ChannelError as exc:
                 outcome[cid] = exc.reason
@@ -179,6 +183,8 @@ class ReportScheduler:
         self._sleep = sleep
         self._reader = reader
         self._tz = ZoneInfo(settings.site.timezone)
+        self._cursor = clock()
+        self._sent: dict[str, list[str]] = {}  # report key -> channels it reached (in progress)
         self._lang: Language = cfg.language or settings.notifications.language
         self._plan = ReportPlan(
             daily=cfg.daily,
@@ -198,7 +204,7 @@ class ReportScheduler:
 
     async def run(self) -> None:
         cursor = self._load() or self._clock()
-        self._save(cursor)
+        self._save(cursor, self._sent)
         log.info("report.scheduler_started", after=cursor.isoformat(), lang=self._lang)
         while True:
             due = self.next_due(cursor)
@@ -212,6 +218,7 @@ class ReportScheduler:
             else:
                 await self.send(due)
             cursor = due.at
+            self._sent = {}
             self._save(cursor)
 
     async def send(self, due: ReportDue) -> dict[str, str | None] | None:
@@ -220,8 +227,22 @@ class ReportScheduler:
         if produced is None:
             return None
         cfg = self._settings.notifications
+        sent = set(self._sent.get(due.key, []))
+
+        def remember(channel: str) -> None:  # a restart does not send it to this one again
+            sent.add(channel)
+            self._sent = {due.key: sorted(sent)}
+            self._save(self._cursor, self._sent)
+
         return await deliver(
-            cfg, due, produced, self._settings.site.name, sleep=self._sleep, clock=self._clock
+            cfg,
+            due,
+            produced,
+            self._settings.site.name,
+            sleep=self._sleep,
+            clock=self._clock,
+            already=frozenset(sent),
+            on_sent=remember,
         )
 
     async def _produce(self, due: ReportDue) -> Produced | None:
@@ -265,14 +286,24 @@ class ReportScheduler:
             await self._sleep(min(remaining, POLL_S))
 
     def _load(self) -> datetime | None:
+        """The last moment handled, and the channels that already got the report after it."""
         try:
             data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            return datetime.fromisoformat(str(data["done_until"]))
+            cursor = datetime.fromisoformat(str(data["done_until"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        sent = data.get("sent")
+        if isinstance(sent, dict):
+            self._sent = {
+                str(k): [str(c) for c in v] for k, v in sent.items() if isinstance(v, list)
+            }
+        self._cursor = cursor
+        return cursor
 
-    def _save(self, cursor: datetime) -> None:
+    def _save(self, cursor: datetime, sent: dict[str, list[str]] | None = None) -> None:
+        self._cursor = cursor
         self._out.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"done_until": cursor.isoformat()}), encoding="utf-8")
+        state = {"done_until": cursor.isoformat(), "sent": sent or {}}
+        tmp.write_text(json.dumps(state), encoding="utf-8")
         tmp.replace(self.state_file)

@@ -174,8 +174,12 @@ def test_a_restarted_scheduler_sends_a_missed_report_once_and_skips_a_stale_one(
         settings = site(tmp_path, box.url(), sms.url)
         out = tmp_path / "reports"
         out.mkdir()
-        # the last one handled: Tuesday's; the gateway was down over Wednesday's closing
-        (out / "schedule.json").write_text('{"done_until": "2026-10-13T17:15:00+07:00"}')
+        # the last one handled: Tuesday's; the gateway was down over Wednesday's closing, and
+        # stopped before in the middle of sending Wednesday's: the e-mail had gone already
+        (out / "schedule.json").write_text(
+            '{"done_until": "2026-10-13T17:15:00+07:00",'
+            ' "sent": {"report-daily-2026-10-14": ["mail-giam-doc"]}}'
+        )
         t = FakeTime(datetime(2026, 10, 14, 20, tzinfo=TZ), datetime(2026, 10, 14, 21, tzinfo=TZ))
         reader = LiteralReader()
         scheduler = ReportScheduler(settings, out, t.clock, reader=reader, sleep=t.sleep)
@@ -189,6 +193,8 @@ def test_a_restarted_scheduler_sends_a_missed_report_once_and_skips_a_stale_one(
 
         asyncio.run(main())
         assert reader.days == [DAY] and len(sms.requests) == 1
+        assert box.messages == []  # the channel that had it is not sent it twice
+        assert '"sent": {}' in scheduler.state_file.read_text()  # done: forgotten
         # two days later with that state: Thursday's is over a day late and skipped
         t.now = t.until = datetime(2026, 10, 17, 9, 0, tzinfo=TZ)
         scheduler = ReportScheduler(settings, out, t.clock, reader=reader, sleep=t.sleep)
