@@ -166,3 +166,26 @@ def message_for(subjects: FleetSubjects, event: LiveEvent) -> FleetMessage | Non
     if event.kind is LiveEventKind.DEVICE and event.device is not None:
         return device_message(subjects, event.device)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SitePermissions:
+    """What a site's NATS user needs, and nothing more: its subjects and its stream."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+
+
+def site_permissions(subjects: FleetSubjects, stream: str, *, create: bool) -> SitePermissions:
+    """The publish/subscribe allow lists of one site's user (NATS ``permissions``).
+
+    It may publish under ``<prefix>.<province>.<site>.>`` only, ask for its stream's
+    info (and create it, with ``create``), and receive replies (JetStream's acks
+    come to the client's ``_INBOX``).
+    """
+    if not _TOKEN.match(stream):
+        raise ValueError(f"stream {stream!r} is not a NATS subject token")
+    api = [f"$JS.API.STREAM.INFO.{stream}"]
+    if create:
+        api.append(f"$JS.API.STREAM.CREATE.{stream}")
+    return SitePermissions((subjects.site_wildcard, *api), ("_INBOX.>",))

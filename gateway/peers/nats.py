@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_port, wait_for_port
@@ -16,24 +18,43 @@ from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_p
 START_TIMEOUT_S = 15.0
 
 
+@dataclass(frozen=True, slots=True)
+class NatsUser:
+    """A user of the server with what it may publish and subscribe to (empty: nothing)."""
+
+    name: str
+    password: str
+    publish: Sequence[str] = field(default_factory=tuple)
+    subscribe: Sequence[str] = field(default_factory=tuple)
+
+
 class NatsServer(LocalServer):
     """nats-server on ``127.0.0.1:<port>`` with JetStream stored under ``folder/jetstream``.
 
     Streams and their messages survive ``restart()`` and ``kill()`` (JetStream
     writes to its file store before it acknowledges). ``token`` makes clients
-    authenticate with that token; without it the server is open (loopback only).
+    authenticate with that token, ``users`` with a name and password each, under
+    that user's publish/subscribe permissions; without either the server is open
+    (loopback only). Strings go into the config as JSON, which its format reads.
     """
 
     _process: ManagedProcess
 
     host = "127.0.0.1"
 
-    def __init__(self, folder: Path, port: int | None = None, token: str | None = None) -> None:
-        if token is not None and ('"' in token or "\\" in token or "\n" in token):
-            raise ValueError("a test token must not hold quotes, backslashes or newlines")
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        token: str | None = None,
+        users: Sequence[NatsUser] = (),
+    ) -> None:
+        if token is not None and users:
+            raise ValueError("give a token or users, not both")
         self._folder = folder
         self._port = port if port is not None else free_port(self.host)
         self._token = token
+        self._users = tuple(users)
         self._process = ManagedProcess(
             "nats-server", ["nats-server", "-c", str(self.conf_path)], folder / "nats-server.log"
         )
@@ -75,6 +96,13 @@ class NatsServer(LocalServer):
         ]
         if self._token is not None:
             lines += ["authorization {", f"  token: {json.dumps(self._token)}", "}"]
+        if self._users:
+            lines += ["authorization {", "  users: ["]
+            for u in self._users:
+                perms = {"publish": list(u.publish), "subscribe": list(u.subscribe)}
+                entry = {"user": u.name, "password": u.password, "permissions": perms}
+                lines.append(f"    {json.dumps(entry)}")
+            lines += ["  ]", "}"]
         return "\n".join(lines) + "\n"
 
     def start(self) -> None:

@@ -14,6 +14,7 @@ from gateway.fleet.messages import (
     alert_message,
     device_message,
     message_for,
+    site_permissions,
     zone_message,
 )
 from gateway.live import (
@@ -198,3 +199,16 @@ def test_message_for_each_live_event_kind() -> None:
     # an event without its record (or an alert without its transition) has no message
     assert message_for(SUBJECTS, LiveEvent(4, LiveEventKind.ZONE, AT)) is None
     assert message_for(SUBJECTS, LiveEvent(5, LiveEventKind.ALERT, AT, alert=alert())) is None
+
+
+def test_a_sites_permissions_are_its_own_subjects_and_its_stream() -> None:
+    perms = site_permissions(SUBJECTS, "FLOORWATCH", create=False)
+    assert perms.publish == (
+        "floorwatch.ha-noi.phuong-ba-dinh.>",
+        "$JS.API.STREAM.INFO.FLOORWATCH",
+    )
+    assert perms.subscribe == ("_INBOX.>",)
+    creating = site_permissions(SUBJECTS, "FLOORWATCH", create=True)
+    assert creating.publish[-1] == "$JS.API.STREAM.CREATE.FLOORWATCH"
+    with pytest.raises(ValueError, match="not a NATS subject token"):
+        site_permissions(SUBJECTS, "FLOOR.*", create=False)
