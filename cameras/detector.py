@@ -28,6 +28,9 @@ class Detector(Protocol):
     def detect(self, frame: Frame) -> list[Box]: ...
 
 
+HOG_WINDOW = (64, 128)  # width, height of the default people detector's window
+
+
 class HogDetector:
     """OpenCV's default HOG + linear SVM people detector (64x128 window, Dalal-Triggs).
 
@@ -50,6 +53,10 @@ class HogDetector:
         image = frame
         if self.upscale != 1.0:
             image = np.asarray(cv2.resize(frame, None, fx=self.upscale, fy=self.upscale))
+        if image.shape[1] < HOG_WINDOW[0] or image.shape[0] < HOG_WINDOW[1]:
+            # smaller than the window: nobody to find, and OpenCV's detectMultiScale
+            # corrupts its heap on such images (a crash of the whole gateway)
+            return []
         rects, weights = self._hog.detectMultiScale(
             image, winStride=(8, 8), padding=(8, 8), scale=1.05
         )

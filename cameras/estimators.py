@@ -209,9 +209,19 @@ def _merge(boxes: list[Rect]) -> list[Rect]:
 
 
 def _span(lo: float, hi: float, least: int, limit: int) -> tuple[int, int]:
+    """``lo..hi`` grown to ``least`` and moved (not cut) to lie inside ``0..limit``.
+
+    A blob at the image's edge keeps a detector-sized window: a crop cut to
+    less than HOG's 64 x 128 window crashed OpenCV's detectMultiScale (heap
+    corruption, seen on a 47 px wide crop at the edge of real footage).
+    """
     grow = max(0.0, least - (hi - lo)) / 2
-    lo, hi = max(0.0, lo - grow), min(float(limit), hi + grow)
-    return int(lo), round(hi)
+    lo, hi = lo - grow, hi + grow
+    if lo < 0:
+        lo, hi = 0.0, hi - lo
+    if hi > limit:
+        lo, hi = lo - (hi - limit), float(limit)
+    return int(max(0.0, lo)), round(min(float(limit), hi))
 
 
 def roi_specs(camera: CameraConfig, zones: Mapping[str, ZoneConfig]) -> list[RoiSpec]:
