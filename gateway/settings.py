@@ -860,6 +860,22 @@ class TlsConfig(Model):
     insecure: bool = Field(False, description="skip hostname verification (testing only)")
 
 
+class HomeAssistantDiscovery(Model):
+    """Publish the zones as Home Assistant MQTT discovery entities (docs/sensors.md)."""
+
+    enabled: bool = Field(
+        False,
+        description="publish one device per site and people, crowd level and climate sensors"
+        " per zone as retained discovery configs at every connect",
+    )
+    prefix: str = Field(
+        "homeassistant",
+        min_length=1,
+        pattern=r"^[^#+]+$",
+        description="Home Assistant's discovery prefix (its MQTT integration's setting)",
+    )
+
+
 class MqttConfig(Model):
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
@@ -876,6 +892,10 @@ class MqttConfig(Model):
     reconnect_min_s: float = Field(0.5, gt=0)
     reconnect_max_s: float = Field(30.0, gt=0)
     base_topic: str = Field("floorwatch", description="outbound topics live under <base>/<site>/")
+    homeassistant_discovery: HomeAssistantDiscovery = Field(
+        HomeAssistantDiscovery(),
+        description="the zones as Home Assistant entities (off by default)",
+    )
 
     @model_validator(mode="after")
     def _backoff(self) -> MqttConfig:
