@@ -53,7 +53,7 @@ PURE = [
         f"gateway/{m}.py"
         for m in [
             *("levels", "zones", "climate", "alerts", "alert_rules", "floor_model"),
-            *("outbound", "day_state"),
+            *("outbound", "day_state", "ha_discovery"),
         ]
     ),
     "sensors/models.py",
