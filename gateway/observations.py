@@ -34,6 +34,7 @@ class PeopleCount:
     count: int
     at: datetime
     confidence: float = 1.0
+    binary: bool = False  # a presence sensor's occupied / vacant (count is occupied_count or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,16 @@
 """Observations -> InfluxDB line protocol. Pure module: values in, strings out.
 
-One observation becomes at most one line, with a nanosecond timestamp taken
-from the observation (never from a clock), so writing the same observation
-twice overwrites the same point: replays are idempotent. The schema
-(tags in brackets) is documented in docs/storage.md:
+One observation becomes at most one line (two for a binary presence reading),
+with a nanosecond timestamp taken from the observation (never from a clock), so
+writing the same observation twice overwrites the same point: replays are
+idempotent. The schema (tags in brackets) is documented in docs/storage.md:
 
 - ``zone_occupancy[site,source,zone]`` count (int), density (people/m²),
   capacity_ratio (count/capacity), confidence
 - ``climate[sensor,site,zone]`` temperature, humidity, co2, pm25, pressure (hPa), illuminance
   (lux) (the present ones)
+- ``presence[sensor,site,zone]`` occupied (bool): a binary presence sensor's reading, beside
+  its ``zone_occupancy`` count (``PeopleCount.binary``)
 - ``door_traffic[door,sensor,site]`` entries, exits (int)
 - ``device_health[device,kind,site]`` online (bool), detail (string), battery,
   linkquality, fps, latency_ms (the present ones)
@@ -144,7 +146,7 @@ def _line(series: str, fields: list[str], ns: int) -> list[str]:
 
 
 def to_lines(site_id: str, obs: Observation, zones: Mapping[str, ZoneGeometry]) -> list[str]:
-    """The line-protocol lines (zero or one today) of one observation."""
+    """The line-protocol lines (zero, one, or two for binary presence) of one observation."""
     if isinstance(obs, PeopleCount):
         return _people(site_id, obs, zones.get(obs.zone_id))
     if isinstance(obs, Climate):
@@ -176,7 +178,15 @@ def _people(site_id: str, obs: PeopleCount, zone: ZoneGeometry | None) -> list[s
     confidence = _float(obs.confidence)
     if confidence is not None:
         fields.append(f"confidence={confidence}")
-    return _line(series, fields, timestamp_ns(obs.at))
+    lines = _line(series, fields, timestamp_ns(obs.at))
+    if obs.binary:  # presence as its own signal too: occupied or vacant
+        presence = (
+            f"presence{_tag('sensor', obs.source_id)}{_tag('site', site_id)}"
+            f"{_tag('zone', obs.zone_id)}"
+        )
+        occupied = "true" if count > 0 else "false"
+        lines += _line(presence, [f"occupied={occupied}"], timestamp_ns(obs.at))
+    return lines
 
 
 def _climate(site_id: str, obs: Climate) -> list[str]:

@@ -71,7 +71,7 @@ def decode(sensor: HomeAssistantSensor, ctx: DecodeContext, message: Message) ->
                 "occupancy is binary presence: set occupied_count in the sensor config to store it"
             )
         n = sensor.occupied_count if occupied else 0
-        return [PeopleCount(zone_id, source, n, when.at)]
+        return [PeopleCount(zone_id, source, n, when.at, binary=True)]
     value, unit = number_with_unit(text, quantity)
     unit = unit if unit is not None else sensor.unit
     if quantity == "count":

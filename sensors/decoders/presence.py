@@ -71,7 +71,9 @@ def decode(sensor: PresenceSensor, ctx: DecodeContext, message: Message) -> list
         n = _region(sensor, document, sensor.region)
     else:
         n = _total(sensor, document)
-    return [PeopleCount(zone, sensor.id, people(n, ctx.limits), when.at), *when.health]
+    binary = isinstance(n, _Binary)
+    count_n = people(int(n), ctx.limits)
+    return [PeopleCount(zone, sensor.id, count_n, when.at, binary=binary), *when.health]
 
 
 def _total(sensor: PresenceSensor, document: JsonObject) -> int:
@@ -115,12 +117,16 @@ def _at_region(document: JsonObject, values: list[JsonValue], region: int, name:
     return values[index]
 
 
+class _Binary(int):
+    """A count that is a binary reading's occupied_count or 0 (stored as presence too)."""
+
+
 def _occupied(sensor: PresenceSensor, occupied: bool, key: str) -> int:
     if sensor.occupied_count is None:
         raise DecodeError(
             f"{key} is binary presence: set occupied_count in the sensor config to store it"
         )
-    return sensor.occupied_count if occupied else 0
+    return _Binary(sensor.occupied_count if occupied else 0)
 
 
 def _stamp(

@@ -170,7 +170,7 @@ def _presence(
             f"{key} is binary presence: set occupied_count in the sensor config to store it"
         )
     n = sensor.occupied_count if occupied else 0
-    return [PeopleCount(need_zone(zone, sensor.id), source, n, when.at)]
+    return [PeopleCount(need_zone(zone, sensor.id), source, n, when.at, binary=True)]
 
 
 def _state_of(payload: bytes, name: str) -> bool:
