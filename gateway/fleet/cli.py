@@ -129,3 +129,6 @@ def status(
             typer.echo(line)
     if not rows or any(r.silent for r in rows):
         raise typer.Exit(EXIT_SILENT)
+
+
+fleet_app.command("run")(__import__("gateway.fleet.central_run").fleet.central_run.run)

@@ -189,3 +189,87 @@ def site_permissions(subjects: FleetSubjects, stream: str, *, create: bool) -> S
     if create:
         api.append(f"$JS.API.STREAM.CREATE.{stream}")
     return SitePermissions((subjects.site_wildcard, *api), ("_INBOX.>",))
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+class FleetDecodeError(ValueError):
+    """A message that is not a fleet message of this format: ``reason`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRecord:
+    """One decoded fleet message: who sent it, what kind, and its record as sent.
+
+    ``at`` is the record's own time (a zone's ``updated_at``, an alert's
+    ``updated_at``, a device's ``at``): the same message decodes to the same
+    record every time it is delivered.
+    """
+
+    province: str
+    site: str
+    kind: FleetKind
+    at: datetime
+    body: dict[str, Any]
+    transition: str | None = None
+
+    @property
+    def site_key(self) -> str:
+        """``<province>.<site>``: the site's key in the central key-value bucket."""
+        return f"{self.province}.{self.site}"
+
+
+_TIME_KEY = {FleetKind.ZONE: "updated_at", FleetKind.ALERT: "updated_at", FleetKind.DEVICE: "at"}
+_ID_KEY = {FleetKind.ZONE: "zone_id", FleetKind.ALERT: "id", FleetKind.DEVICE: "device_id"}
+
+
+def decode(prefix: str, subject: str, payload: bytes) -> FleetRecord:
+    """The record of a fleet message; FleetDecodeError for anything else.
+
+    The subject and the payload's envelope must agree (a site cannot claim
+    another site's identity inside its own subject).
+    """
+    parts = subject.split(".")
+    if len(parts) != 4 or parts[0] != prefix:
+        raise FleetDecodeError(f"not a fleet subject under {prefix!r}: {subject!r}")
+    try:
+        kind = FleetKind(parts[3])
+    except ValueError:
+        raise FleetDecodeError(f"unknown kind {parts[3]!r} in {subject!r}") from None
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FleetDecodeError(f"payload is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise FleetDecodeError("payload is not a JSON object")
+    if data.get("v") != PAYLOAD_VERSION:
+        raise FleetDecodeError(f"payload version {data.get('v')!r}, expected {PAYLOAD_VERSION}")
+    envelope = (data.get("province"), data.get("site"), data.get("kind"))
+    if envelope != (parts[1], parts[2], kind.value):
+        raise FleetDecodeError(f"payload says {envelope!r} but the subject is {subject!r}: refused")
+    body = data.get(kind.value)
+    if not isinstance(body, dict):
+        raise FleetDecodeError(f"payload has no {kind.value!r} object")
+    ident = body.get(_ID_KEY[kind])
+    if not isinstance(ident, str) or not ident:
+        raise FleetDecodeError(f"{kind.value} without {_ID_KEY[kind]!r}")
+    at = _parse_time(body.get(_TIME_KEY[kind]), f"{kind.value}.{_TIME_KEY[kind]}")
+    transition = None
+    if kind is FleetKind.ALERT:
+        transition = data.get("transition")
+        if not isinstance(transition, str) or not transition:
+            raise FleetDecodeError("alert without 'transition'")
+    return FleetRecord(parts[1], parts[2], kind, at, body, transition)
+
+
+def _parse_time(value: object, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise FleetDecodeError(f"{where} is missing or not a string")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise FleetDecodeError(f"{where} is not an ISO 8601 time: {value!r}") from None
+    if at.tzinfo is None:
+        raise FleetDecodeError(f"{where} has no time zone: {value!r}")
+    return at.astimezone(UTC)

@@ -1,0 +1,213 @@
+"""The central side's pure logic: a fleet record to points, and a site's latest state.
+
+Pure module. ``record_lines`` turns one decoded message into line-protocol
+points whose series (measurement + tags) and timestamp depend only on the
+message: a redelivered message writes the same point again, and InfluxDB (or
+VictoriaMetrics) keeps one. ``merge_site_state`` folds a record into the
+site's state document kept in the ``fleet_sites`` key-value bucket; it keeps
+the newer of two values per zone, device, alert and kind, so a late or
+redelivered message never moves the state back.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from gateway.fleet.messages import FleetKind, FleetRecord
+from gateway.points import escape_name, quote_string, timestamp_ns
+
+STATE_VERSION = 1
+_OPEN_STATES = ("active", "acknowledged")
+
+
+def _tags(pairs: list[tuple[str, str]]) -> str:
+    """``,k=v`` for each non-empty value, keys sorted (InfluxDB's canonical order)."""
+    return "".join(f",{escape_name(k)}={escape_name(v)}" for k, v in sorted(pairs) if v)
+
+
+def _number(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    f = float(value)
+    return repr(f) if f == f and f not in (float("inf"), float("-inf")) else None
+
+
+def _int(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return f"{value}i"
+
+
+def _str(value: object) -> str | None:
+    return quote_string(value) if isinstance(value, str) else None
+
+
+def _bool(value: object) -> str | None:
+    return ("true" if value else "false") if isinstance(value, bool) else None
+
+
+def _fields(body: dict[str, Any], spec: list[tuple[str, str, Any]]) -> list[str]:
+    out = []
+    for field, key, fmt in spec:
+        text = fmt(body.get(key))
+        if text is not None:
+            out.append(f"{escape_name(field)}={text}")
+    return out
+
+
+def _line(measurement: str, tags: list[tuple[str, str]], fields: list[str], at: datetime) -> str:
+    return f"{measurement}{_tags(tags)} {','.join(fields)} {timestamp_ns(at)}"
+
+
+def record_lines(record: FleetRecord) -> list[str]:
+    """The points of one fleet message (zero or one line), tagged with province and site."""
+    b = record.body
+    where = [("province", record.province), ("site", record.site)]
+    if record.kind is FleetKind.ZONE:
+        if b.get("method") == "none":  # nothing counts the zone: its 0 means "not known"
+            return []
+        tags = [*where, ("source", "fused"), ("zone", str(b["zone_id"]))]
+        fields = _fields(
+            b,
+            [
+                ("count", "occupancy", _int),
+                ("density", "density_per_m2", _number),
+                ("capacity_ratio", "capacity_ratio", _number),
+                ("confidence", "confidence", _number),
+                ("expected_wait_s", "expected_wait_s", _number),
+                ("level", "level", _str),
+                ("method", "method", _str),
+                ("los", "level_of_service", _str),
+                ("disagreement", "disagreement", _bool),
+                ("waiting", "waiting_tickets", _int),
+            ],
+        )
+        measurement = "zone_occupancy"
+    elif record.kind is FleetKind.ALERT:
+        tags = [
+            *where,
+            ("device", str(b.get("device_id") or "")),
+            ("rule", str(b.get("rule") or "")),
+            ("severity", str(b.get("severity") or "")),
+            ("zone", str(b.get("zone_id") or "")),
+        ]
+        fields = [f"transition={quote_string(record.transition or '')}"]
+        fields += _fields(
+            b,
+            [
+                ("state", "state", _str),
+                ("alert_id", "id", _str),
+                ("message", "message", _str),
+                ("notifications", "notifications", _int),
+                ("value", "value", _number),
+                ("threshold", "threshold", _number),
+            ],
+        )
+        measurement = "alerts"
+    else:
+        tags = [*where, ("device", str(b["device_id"])), ("kind", str(b.get("kind") or ""))]
+        fields = _fields(
+            b,
+            [
+                ("online", "online", _bool),
+                ("detail", "detail", _str),
+                ("battery", "battery_pct", _number),
+                ("linkquality", "linkquality", _number),
+                ("fps", "fps", _number),
+                ("latency_ms", "latency_ms", _number),
+            ],
+        )
+        measurement = "device_health"
+    return [_line(measurement, tags, fields, record.at)] if fields else []
+
+
+# --------------------------------------------------------------------------- site state
+
+
+def _newer(entry: object, at: str) -> bool:
+    """True when ``at`` is later than the entry's ``at`` (or there is no entry)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
+        return True
+    return datetime.fromisoformat(at) > datetime.fromisoformat(entry["at"])
+
+
+def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> dict[str, Any]:
+    """The site's state document after ``record``; ``previous`` is not changed.
+
+    Keys: ``province``, ``site``, ``last_seen`` (the latest record time),
+    ``kinds`` (per kind: the time and id of its latest message), ``zones``
+    (per zone: occupancy, capacity ratio, level, at), ``devices`` (per
+    device: online, detail, at) and ``alerts`` (the open ones: rule,
+    severity, state, zone, at; a resolved alert leaves).
+    """
+    state: dict[str, Any] = json.loads(json.dumps(previous)) if previous else {}
+    state.update({"v": STATE_VERSION, "province": record.province, "site": record.site})
+    for key in ("kinds", "zones", "devices", "alerts", "closed_alerts"):
+        state.setdefault(key, {})
+    at = record.at.isoformat()
+    b = record.body
+    if _newer({"at": state.get("last_seen")} if state.get("last_seen") else None, at):
+        state["last_seen"] = at
+    kind = record.kind.value
+    if _newer(state["kinds"].get(kind), at):
+        ident = b.get("zone_id") or b.get("id") or b.get("device_id")
+        state["kinds"][kind] = {"at": at, "id": ident}
+    if record.kind is FleetKind.ZONE:
+        zone_id = str(b["zone_id"])
+        if _newer(state["zones"].get(zone_id), at):
+            state["zones"][zone_id] = {
+                "at": at,
+                "occupancy": b.get("occupancy"),
+                "capacity_ratio": b.get("capacity_ratio"),
+                "level": b.get("level"),
+                "expected_wait_s": b.get("expected_wait_s"),
+            }
+    elif record.kind is FleetKind.DEVICE:
+        device_id = str(b["device_id"])
+        if _newer(state["devices"].get(device_id), at):
+            state["devices"][device_id] = {
+                "at": at,
+                "online": b.get("online"),
+                "detail": b.get("detail"),
+            }
+    else:
+        _merge_alert(state, record, at)
+    return state
+
+
+def _merge_alert(state: dict[str, Any], record: FleetRecord, at: str) -> None:
+    b = record.body
+    alert_id = str(b["id"])
+    alerts, closed = state["alerts"], state["closed_alerts"]
+    if not _newer(alerts.get(alert_id), at) or not _newer(closed.get(alert_id), at):
+        return
+    if b.get("state") in _OPEN_STATES:
+        alerts[alert_id] = {
+            "at": at,
+            "rule": b.get("rule"),
+            "severity": b.get("severity"),
+            "state": b.get("state"),
+            "zone_id": b.get("zone_id"),
+            "device_id": b.get("device_id"),
+        }
+        closed.pop(alert_id, None)
+    else:
+        alerts.pop(alert_id, None)
+        closed[alert_id] = {"at": at}  # remembered so an older "raised" cannot reopen it
+
+
+def encode_state(state: dict[str, Any]) -> bytes:
+    return json.dumps(state, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_state(value: bytes | None) -> dict[str, Any] | None:
+    """A stored state document; None for an empty or unreadable value (rebuilt from the next)."""
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

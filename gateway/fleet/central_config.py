@@ -1,0 +1,107 @@
+"""The central service's own file (``floorwatch fleet run -c central.yaml``).
+
+A small YAML separate from any site file: where the province's NATS is, the
+stream and durable consumer to read, the key-value bucket, and the central
+store (the same ``influxdb:`` model and writer as a site's). Secrets only by
+reference, ``{env: NAME}`` or ``{file: PATH}``, resolved by the site file's
+loader rules (gateway.config_loader).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from gateway.config_loader import ConfigError, ConfigIssue, _resolve_secrets, _Sink
+from gateway.settings import Ident, InfluxConfig, Model, Secret
+
+
+class CentralNatsConfig(Model):
+    """The province's NATS JetStream and what the workers read from it."""
+
+    url: str = Field(
+        "nats://127.0.0.1:4222",
+        pattern=r"^(nats|tls)://[^@/\s]+$",
+        description="the province's NATS server; no credentials in it",
+    )
+    user: str | None = Field(None, description="user name, with password")
+    password: Secret | None = Field(None, description="by reference: {env: NAME} or {file: PATH}")
+    token: Secret | None = Field(None, description="by reference: {env: NAME} or {file: PATH}")
+    subject_prefix: Ident = Field("floorwatch", description="subjects <prefix>.<province>.<site>.*")
+    stream: str = Field(
+        "FLOORWATCH", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the stream the workers read"
+    )
+    consumer: str = Field(
+        "fleet-central",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="the durable pull consumer every worker process shares (they split the load)",
+    )
+    kv_bucket: str = Field(
+        "fleet_sites",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="key-value bucket of each site's latest state (key <province>.<site>)",
+    )
+    kv_replicas: int = Field(1, ge=1, le=5, description="a new bucket's replicas (3 on a cluster)")
+    batch: int = Field(100, ge=1, le=10000, description="messages per fetch")
+    fetch_wait_s: float = Field(1.0, gt=0, le=60, description="how long a fetch waits for messages")
+    ack_wait_s: float = Field(
+        60, gt=0, description="a new consumer's ack wait: an unacknowledged message comes back after"
+    )
+    max_deliver: int = Field(-1, description="a new consumer's delivery limit (-1: no limit)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CentralNatsConfig:
+        if (self.user is None) != (self.password is None):
+            raise ValueError("give both user and password, or neither")
+        if self.token is not None and self.user is not None:
+            raise ValueError("give a token or a user and password, not both")
+        return self
+
+
+class CentralConfig(Model):
+    """``floorwatch fleet run``'s file: ``nats:``, ``influxdb:`` and ``state_dir``."""
+
+    nats: CentralNatsConfig = CentralNatsConfig()
+    influxdb: InfluxConfig = InfluxConfig()
+    state_dir: Path = Field(Path("state-central"), description="the writer's spool lives here")
+
+
+def parse_central(
+    text: str, environ: Mapping[str, str], *, source: str = "<text>", base_dir: Path | None = None
+) -> CentralConfig:
+    """Validate a central file's text; ConfigError lists every problem."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [ConfigIssue("(file)", f"not valid YAML: {exc}")]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [ConfigIssue("(file)", "expected a mapping at the top level")])
+    issues: list[ConfigIssue] = []
+    warnings: list[ConfigIssue] = []
+    _resolve_secrets(data, (), environ, base_dir, _Sink(issues, warnings, None), {})
+    if issues:
+        raise ConfigError(source, issues)
+    try:
+        return CentralConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"])
+            issues.append(ConfigIssue(where, err["msg"]))
+        raise ConfigError(source, issues) from exc
+
+
+def load_central(path: Path, environ: Mapping[str, str] | None = None) -> CentralConfig:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc}")]) from exc
+    env = os.environ if environ is None else environ
+    return parse_central(text, env, source=source, base_dir=path.parent)

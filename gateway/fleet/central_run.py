@@ -1,0 +1,81 @@
+"""``floorwatch fleet run``: the central service's composition root. Shell module.
+
+    floorwatch fleet run -c central.yaml [--state-dir DIR]
+
+One process = one InfluxWriter (with its own spool under ``state_dir``) and one
+FleetWorker on the shared durable consumer. Run as many processes as the load
+needs, each with its own ``--state-dir``; they split the stream between them.
+Exit 2: a bad central file; 1: NATS cannot be reached at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import nats.errors
+import structlog
+import typer
+
+from gateway.app import run_until_signalled
+from gateway.config_loader import ConfigError
+from gateway.fleet.central_config import CentralConfig, load_central
+from gateway.fleet.central_worker import FleetWorker
+from gateway.influx_writer import InfluxWriter
+from gateway.logs import configure_logging
+from gateway.spool import Spool
+
+
+def build(
+    cfg: CentralConfig, *, name: str = "floorwatch-fleet-worker"
+) -> tuple[InfluxWriter, FleetWorker]:
+    """The writer (and its spool) and the worker of one process."""
+    spool_cfg = cfg.influxdb.spool
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    spool = Spool(
+        spool_cfg.path or cfg.state_dir / "spool",
+        max_bytes=spool_cfg.max_bytes,
+        max_rejected=spool_cfg.max_rejected,
+    )
+    writer = InfluxWriter(cfg.influxdb, spool)
+    return writer, FleetWorker(cfg.nats, writer, name=name)
+
+
+async def serve(cfg: CentralConfig) -> None:
+    """Run the writer and the worker until cancelled; then flush the writer."""
+    writer, worker = build(cfg)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(writer.run(), name="fleet-writer")
+            tg.create_task(worker.run(), name="fleet-worker")
+    finally:
+        await writer.close()
+
+
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="central file (YAML)")] = Path(
+        "central.yaml"
+    ),
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="this process's spool folder")
+    ] = None,
+    log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines")] = False,
+) -> None:
+    """Central workers: the province stream into the central store and the sites' state."""
+    configure_logging(json=log_json)
+    try:
+        cfg = load_central(config)
+    except ConfigError as exc:
+        typer.echo(f"{exc.source}: configuration is not valid", err=True)
+        for issue in exc.issues:
+            typer.echo(f"  - {issue}", err=True)
+        raise typer.Exit(2) from exc
+    if state_dir is not None:
+        cfg = cfg.model_copy(update={"state_dir": state_dir})
+    try:
+        asyncio.run(run_until_signalled(lambda: serve(cfg)))
+    except* (nats.errors.Error, OSError) as group:
+        reason = "; ".join(str(e) or type(e).__name__ for e in group.exceptions)
+        structlog.get_logger("floorwatch.fleet").error("fleet.run_failed", reason=reason)
+        raise typer.Exit(1) from None

@@ -1,0 +1,198 @@
+"""One stateless worker of ``floorwatch fleet run``. Shell module (nats-py, asyncio).
+
+It reads the province stream through a durable PULL consumer shared by name:
+every worker process bound to the same consumer gets a disjoint share of the
+messages (JetStream hands each pending message to one pull request). Per
+fetched batch it decodes each message (gateway.fleet.messages.decode), writes
+the points (gateway.fleet.central.record_lines) through the InfluxWriter,
+waits until the writer has them in the database or in its spool, folds the
+records into each site's state in the key-value bucket, and only then
+acknowledges. A worker that stops or dies before that leaves the messages
+unacknowledged: JetStream delivers them again after the consumer's ack wait,
+and they write the same points again (same series and time: stored once).
+
+A message that cannot be decoded is logged and terminated (``term``: not
+delivered again); it stays in the stream for an operator to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, KeyValueConfig
+from nats.js.kv import KeyValue
+from structlog.typing import FilteringBoundLogger
+
+from gateway.fleet.central import decode_state, encode_state, merge_site_state, record_lines
+from gateway.fleet.central_config import CentralNatsConfig
+from gateway.fleet.messages import FleetDecodeError, FleetRecord, decode
+from gateway.influx_writer import InfluxWriter
+
+CAS_ATTEMPTS = 20
+RETRY_S = 1.0
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    fetched: int = 0
+    acked: int = 0
+    rejected: int = 0  # undecodable, terminated
+    points: int = 0
+    state_updates: int = 0
+    errors: int = 0
+
+
+async def connect(cfg: CentralNatsConfig, name: str) -> Client:
+    return await nats.connect(
+        servers=[cfg.url],
+        name=name,
+        max_reconnect_attempts=-1,
+        token=cfg.token.get_secret_value() if cfg.token is not None else None,
+        user=cfg.user,
+        password=cfg.password.get_secret_value() if cfg.password is not None else None,
+    )
+
+
+async def site_bucket(js: JetStreamContext, cfg: CentralNatsConfig) -> KeyValue:
+    """The ``fleet_sites`` bucket, created (one value per key) when missing."""
+    try:
+        return await js.key_value(cfg.kv_bucket)
+    except nats.js.errors.BucketNotFoundError:
+        config = KeyValueConfig(bucket=cfg.kv_bucket, history=1, replicas=cfg.kv_replicas)
+        return await js.create_key_value(config)
+
+
+class FleetWorker:
+    """Constructor stores; ``run()`` consumes until cancelled."""
+
+    def __init__(
+        self,
+        config: CentralNatsConfig,
+        writer: InfluxWriter,
+        *,
+        name: str = "floorwatch-fleet-worker",
+        log: FilteringBoundLogger | None = None,
+    ) -> None:
+        self._cfg = config
+        self._writer = writer
+        self._name = name
+        self._log: FilteringBoundLogger = log or structlog.get_logger("floorwatch.fleet")
+        self.stats = WorkerStats()
+        self.ready = asyncio.Event()  # set once the consumer is bound
+
+    async def run(self) -> None:
+        nc = await connect(self._cfg, self._name)
+        try:
+            js = nc.jetstream()
+            kv = await site_bucket(js, self._cfg)
+            psub = await js.pull_subscribe(
+                f"{self._cfg.subject_prefix}.>",
+                durable=self._cfg.consumer,
+                stream=self._cfg.stream,
+                config=ConsumerConfig(
+                    ack_policy=AckPolicy.EXPLICIT,
+                    ack_wait=self._cfg.ack_wait_s,
+                    max_deliver=self._cfg.max_deliver,
+                ),
+            )
+            self._log.info(
+                "fleet.worker_started",
+                stream=self._cfg.stream,
+                consumer=self._cfg.consumer,
+                bucket=self._cfg.kv_bucket,
+            )
+            self.ready.set()
+            while True:
+                try:
+                    msgs = await psub.fetch(self._cfg.batch, timeout=self._cfg.fetch_wait_s)
+                except nats.errors.TimeoutError:
+                    continue
+                except nats.errors.Error as exc:
+                    self._failed("fetch", exc)
+                    await asyncio.sleep(RETRY_S)
+                    continue
+                try:
+                    await self.handle(msgs, kv)
+                except (nats.errors.Error, OSError) as exc:
+                    # Not acknowledged: JetStream delivers them again after ack_wait.
+                    self._failed("batch", exc)
+                    await asyncio.sleep(RETRY_S)
+        finally:
+            await nc.close()
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        self.stats.errors += 1
+        reason = str(exc) or type(exc).__name__
+        self._log.warning("fleet.worker_failed", step=what, reason=reason)
+
+    async def handle(self, msgs: list[Msg], kv: KeyValue) -> None:
+        """Decode, write (durably), update the sites' state, then acknowledge."""
+        self.stats.fetched += len(msgs)
+        taken: list[tuple[Msg, FleetRecord]] = []
+        for msg in msgs:
+            try:
+                taken.append((msg, decode(self._cfg.subject_prefix, msg.subject, msg.data)))
+            except FleetDecodeError as exc:
+                self.stats.rejected += 1
+                seq = msg.metadata.sequence.stream if msg.reply else None
+                self._log.warning(
+                    "fleet.message_rejected", subject=msg.subject, seq=seq, reason=str(exc)
+                )
+                await msg.term()
+        if not taken:
+            return
+        lines = [line for _, record in taken for line in record_lines(record)]
+        durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_durable() -> None:
+            if not durable.done():
+                durable.set_result(None)
+
+        await self._writer.submit(lines, on_durable)
+        await durable
+        self.stats.points += len(lines)
+        by_site: dict[str, list[FleetRecord]] = defaultdict(list)
+        for _, record in taken:
+            by_site[record.site_key].append(record)
+        for key, records in by_site.items():
+            await self._update_site(kv, key, records)
+        for msg, _ in taken:
+            await msg.ack()
+        self.stats.acked += len(taken)
+
+    async def _update_site(self, kv: KeyValue, key: str, records: list[FleetRecord]) -> None:
+        """Fold records into the site's state with compare-and-set (workers share sites)."""
+        for _ in range(CAS_ATTEMPTS):
+            previous: dict[str, Any] | None
+            try:
+                entry = await kv.get(key)
+                previous, revision = decode_state(entry.value), entry.revision
+            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+                previous, revision = None, None
+            state = previous
+            for record in records:
+                state = merge_site_state(state, record)
+            if state == previous or state is None:
+                return
+            try:
+                if revision is None:
+                    await kv.create(key, encode_state(state))
+                else:
+                    await kv.update(key, encode_state(state), last=revision)
+            except nats.js.errors.KeyWrongLastSequenceError:
+                continue  # another worker wrote the site meanwhile: read again
+            self.stats.state_updates += 1
+            return
+        raise nats.js.errors.KeyWrongLastSequenceError(
+            description=f"{key}: {CAS_ATTEMPTS} concurrent updates in a row"
+        )
