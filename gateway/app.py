@@ -23,6 +23,7 @@ from gateway.engine import Engine
 from gateway.fleet.messages import FleetMessage, FleetSubjects, device_message, zone_message
 from gateway.fleet.uplink import FleetUplink
 from gateway.floor_model import FloorModel
+from gateway.ha_discovery import discovery_messages
 from gateway.hub import Hub
 from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
@@ -117,7 +118,13 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     def publish(topic: str, payload: bytes, retain: bool) -> None:
         source.publish(topic, payload, qos=1, retain=retain)
 
-    state_writer = StateWriter(topics, publish)
+    ha = settings.mqtt.homeassistant_discovery
+    discovery = (
+        discovery_messages(settings.site, settings.zones, settings.sensors, topics, ha.prefix)
+        if ha.enabled
+        else []
+    )
+    state_writer = StateWriter(topics, publish, discovery)
     source = MqttSource(
         settings.mqtt,
         status_topic=topics.status,

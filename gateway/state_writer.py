@@ -4,9 +4,10 @@
 - ``alert(alert, transition)``: ``<base>/<site>/alerts/<id>``, retained while
   the alert is active or acknowledged; a resolve publishes the resolved alert
   once (not retained), then clears the retained message (empty payload);
-- ``republish()``: on every (re)connect, all zone states and active alerts
-  again, and the clear of every recently resolved alert, so a control room
-  that (re)subscribes never sees stale or empty values.
+- ``republish()``: on every (re)connect, the Home Assistant discovery configs
+  when switched on (``gateway.ha_discovery``, retained), then all zone states
+  and active alerts again, and the clear of every recently resolved alert, so
+  a control room that (re)subscribes never sees stale or empty values.
 
 Publishing goes through ``publish(topic, payload, retain)`` (the MQTT source's
 client, which queues the message for its own network thread: never blocks).
@@ -17,10 +18,11 @@ gets here through ``loop.call_soon_threadsafe(writer.republish)``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import structlog
 
+from gateway.ha_discovery import DiscoveryMessage
 from gateway.live import Alert, AlertState, ZoneState
 from gateway.outbound import OutboundTopics, to_json
 
@@ -31,9 +33,15 @@ RECENTLY_RESOLVED = 500
 
 
 class StateWriter:
-    def __init__(self, topics: OutboundTopics, publish: Publish) -> None:
+    def __init__(
+        self,
+        topics: OutboundTopics,
+        publish: Publish,
+        discovery: Sequence[DiscoveryMessage] = (),
+    ) -> None:
         self._topics = topics
         self._publish = publish
+        self._discovery = tuple(discovery)
         self._zones: dict[str, ZoneState] = {}
         self._alerts: dict[str, Alert] = {}
         self._resolved: OrderedDict[str, None] = OrderedDict()
@@ -73,6 +81,8 @@ class StateWriter:
         if not self._restored:
             self._connected_early = True  # the store is still being read: see restore()
             return
+        for message in self._discovery:
+            self._send(message.topic, message.payload, retain=True)
         for state in self._zones.values():
             self._send(self._topics.zone_state(state.zone_id), to_json(state), retain=True)
         for alert in self._alerts.values():
@@ -85,6 +95,7 @@ class StateWriter:
             zones=len(self._zones),
             alerts=len(self._alerts),
             cleared=len(self._resolved),
+            discovery=len(self._discovery),
         )
 
     def _forget_later(self, alert_id: str) -> None:
