@@ -92,6 +92,10 @@ def zone_specs(settings: Settings) -> list[ZoneSpec]:
         linked = {link.door_id for link in links}
         door_sensors = tuple(
             s.id for s in settings.sensors if s.kind is SensorKind.DOOR_COUNTER and s.door in linked
+        ) + tuple(  # a camera counting line crossings on board (ONVIF Profile M)
+            f"{c.id}/onvif"
+            for c in settings.cameras
+            if any(r.door in linked for r in c.onvif.events.crossing_rules.values())
         )
         if z.services is not None:
             services = tuple(z.services)

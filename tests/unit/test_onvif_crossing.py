@@ -32,8 +32,10 @@ from cameras.onvif_events import (
 from cameras.onvif_messages import notification_from_zeep
 from cameras.onvif_models import Notification
 from gateway.config_loader import ConfigError, parse_settings
+from gateway.floor_model import FloorModel
 from gateway.observations import DoorTraffic, PeopleCount
 from gateway.settings import CrossingRule, OnvifEventSettings
+from gateway.zones import zone_specs
 
 WSDL = Path(str(__import__("onvif").__file__)).parent / "wsdl" / "events.wsdl"
 RECEIVED = datetime(2026, 12, 1, 9, 2, 1, tzinfo=UTC)
@@ -298,3 +300,17 @@ def test_a_crossing_rule_naming_an_unknown_door_is_an_error_with_its_path() -> N
 def test_rejected_crossing_rules(events_config: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         OnvifEventSettings.model_validate(events_config)
+
+
+def test_a_cameras_line_crossings_are_the_zones_door_balance() -> None:
+    """Fusion takes the door balance of a zone whose door a camera counts (no door
+    counter sensor), and says the doors are offline when the camera's ONVIF link is."""
+    settings = parse_settings(SITE % "main", {}, need_secrets=False).settings
+    (spec,) = zone_specs(settings)
+    assert spec.door_sensors == ("cam-door/onvif",)
+    start = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    model = FloorModel(settings, start=start)
+    model.apply(DoorTraffic("main", "cam-door/onvif/EntranceIn", 5, 0, start))
+    model.apply(DoorTraffic("main", "cam-door/onvif/EntranceOut", 0, 2, start))
+    (hall,) = model.evaluate(start + timedelta(seconds=1))
+    assert (hall.method, hall.occupancy) == ("doors", 3)
