@@ -45,6 +45,7 @@ RETRY_S = 1.0
 @dataclass(slots=True)
 class WorkerStats:
     fetched: int = 0
+    redelivered: int = 0  # fetched messages JetStream had delivered before (unacked)
     acked: int = 0
     rejected: int = 0  # undecodable, terminated
     points: int = 0
@@ -138,6 +139,7 @@ class FleetWorker:
     async def handle(self, msgs: list[Msg], kv: KeyValue) -> None:
         """Decode, write (durably), update the sites' state, then acknowledge."""
         self.stats.fetched += len(msgs)
+        self.stats.redelivered += sum(1 for m in msgs if m.reply and m.metadata.num_delivered > 1)
         taken: list[tuple[Msg, FleetRecord]] = []
         for msg in msgs:
             try:

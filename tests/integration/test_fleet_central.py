@@ -1,0 +1,264 @@
+"""``floorwatch fleet run``'s worker against a real nats-server and a real InfluxDB 1.x.
+
+Sites' messages are built by the uplink's pure builder and published with
+nats-py (as the uplink does: one ``js.publish`` with its ``Nats-Msg-Id``);
+the workers under test read them through the shared durable pull consumer,
+write through the InfluxWriter and keep each site's state in ``fleet_sites``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
+
+from gateway.fleet.central import record_lines
+from gateway.fleet.central_config import CentralConfig
+from gateway.fleet.central_run import build
+from gateway.fleet.central_worker import FleetWorker
+from gateway.fleet.messages import (
+    FleetMessage,
+    FleetSubjects,
+    alert_message,
+    decode,
+    device_message,
+    zone_message,
+)
+from gateway.live import Alert, AlertState, Severity, ZoneClimateState, ZoneState
+from gateway.observations import DeviceHealth, DeviceKind
+from gateway.peers.influxdb1 import InfluxDB1Server
+from gateway.peers.nats import NatsServer
+from gateway.settings import CrowdLevel
+
+T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+A = FleetSubjects("floorwatch", "ha-noi", "ba-dinh")
+B = FleetSubjects("floorwatch", "ha-noi", "hoan-kiem")
+STREAM = "FLOORWATCH"
+WAIT_S = 60.0  # a bound on waits for events, never an expectation of speed
+
+
+def central(nats_url: str, influx_url: str, db: str, tmp: Path, **nats: Any) -> CentralConfig:
+    return CentralConfig.model_validate(
+        {
+            "nats": {"url": nats_url, "stream": STREAM, "fetch_wait_s": 0.2, **nats},
+            "influxdb": {
+                "protocol": "v1",
+                "url": influx_url,
+                "database": db,
+                "flush_interval_s": 0.05,
+                "retry_min_s": 0.05,
+                "retry_max_s": 0.2,
+            },
+            "state_dir": str(tmp),
+        }
+    )
+
+
+def zone(minute: int, occupancy: int, zone_id: str = "waiting") -> ZoneState:
+    return ZoneState(
+        zone_id,
+        "f1",
+        "Khu chờ",
+        occupancy,
+        100,
+        occupancy / 100,
+        occupancy / 120,
+        None,
+        CrowdLevel.BUSY if occupancy >= 50 else CrowdLevel.CALM,
+        "camera",
+        0.9,
+        (),
+        False,
+        ZoneClimateState(),
+        None,
+        None,
+        T0 + timedelta(minutes=minute),
+    )
+
+
+def alert(state: AlertState, minute: int) -> Alert:
+    return Alert(
+        id="crowd_level-waiting",
+        rule="crowd_level",
+        severity=Severity.WARNING,
+        state=state,
+        zone_id="waiting",
+        device_id=None,
+        message="Waiting is crowded",
+        value=0.85,
+        threshold=0.8,
+        raised_at=T0,
+        updated_at=T0 + timedelta(minutes=minute),
+        subject="waiting",
+    )
+
+
+async def publish(js: JetStreamContext, *messages: FleetMessage) -> None:
+    for m in messages:
+        await js.publish(m.subject, m.payload, headers=m.headers)
+
+
+@asynccontextmanager
+async def stream(server: NatsServer) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(server.url)
+    try:
+        js = nc.jetstream()
+        await js.add_stream(name=STREAM, subjects=["floorwatch.>"], duplicate_window=600)
+        yield js
+    finally:
+        await nc.close()
+
+
+@asynccontextmanager
+async def running(cfg: CentralConfig, name: str = "w") -> AsyncIterator[FleetWorker]:
+    writer, worker = build(cfg, name=name)
+    tasks = [asyncio.create_task(writer.run()), asyncio.create_task(worker.run())]
+    try:
+        await wait_until(f"worker {name} bound", worker.ready.is_set)
+        yield worker
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await writer.close()
+
+
+async def wait_until(what: str, done: Callable[[], bool]) -> None:
+    async def poll() -> None:
+        while True:
+            if done():
+                return
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(poll(), WAIT_S)
+    except TimeoutError:
+        raise AssertionError(f"still waiting for {what} after {WAIT_S:.0f} s") from None
+
+
+def write_v1(influx: InfluxDB1Server, db: str, body: str) -> None:
+    influx.create_database(db)
+    url = f"{influx.url}/write"
+    httpx.post(url, params={"db": db}, content=body, auth=influx.auth).raise_for_status()
+
+
+def rows(influx: InfluxDB1Server, db: str, q: str) -> list[list[Any]]:
+    return influx.rows(q, db)
+
+
+def test_sites_messages_become_points_and_the_latest_state_per_site(
+    nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str, tmp_path: Path
+) -> None:
+    db = influxdb1_database
+    cfg = central(nats_server.url, influxdb1.url, db, tmp_path)
+    health = DeviceHealth("cam-1", DeviceKind.CAMERA, False, T0 + timedelta(minutes=3), "no frames")
+
+    async def main() -> dict[str, Any]:
+        async with stream(nats_server) as js, running(cfg) as worker:
+            await publish(
+                js,
+                zone_message(A, zone(1, 20)),
+                zone_message(A, zone(2, 70)),
+                alert_message(A, alert(AlertState.ACTIVE, 2), "raised"),
+                device_message(A, health),
+                zone_message(B, zone(1, 5, "hall")),
+            )
+            await wait_until("5 acked", lambda: worker.stats.acked == 5)
+            kv = await js.key_value("fleet_sites")
+            states = {}
+            for key in ("ha-noi.ba-dinh", "ha-noi.hoan-kiem"):
+                states[key] = json.loads((await kv.get(key)).value or b"{}")
+            info = await js.consumer_info(STREAM, cfg.nats.consumer)
+            assert (info.num_pending, info.num_ack_pending) == (0, 0)
+            return states
+
+    states = asyncio.run(main())
+    got = rows(
+        influxdb1,
+        db,
+        "SELECT count, level FROM zone_occupancy WHERE province='ha-noi' GROUP BY site, zone",
+    )
+    assert sorted((r[1], r[2]) for r in got) == [(5, "calm"), (20, "calm"), (70, "busy")]
+    assert [r[1:] for r in rows(influxdb1, db, "SELECT transition, site FROM alerts")] == [
+        ["raised", "ba-dinh"]
+    ]
+    assert [r[1] for r in rows(influxdb1, db, "SELECT online FROM device_health")] == [False]
+    a = states["ha-noi.ba-dinh"]
+    assert a["last_seen"] == (T0 + timedelta(minutes=3)).isoformat()
+    assert a["zones"]["waiting"]["occupancy"] == 70
+    assert list(a["alerts"]) == ["crowd_level-waiting"]
+    assert a["devices"]["cam-1"]["online"] is False
+    assert set(a["kinds"]) == {"zone", "alert", "device"}
+    assert states["ha-noi.hoan-kiem"]["zones"]["hall"]["occupancy"] == 5
+
+
+def test_a_worker_stopped_before_its_ack_the_messages_come_again_and_are_stored_once(
+    nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str, tmp_path: Path
+) -> None:
+    db = influxdb1_database
+    cfg = central(nats_server.url, influxdb1.url, db, tmp_path, ack_wait_s=1.0)
+    messages = [zone_message(A, zone(i, 10 + i)) for i in range(6)]
+
+    async def main() -> tuple[int, int]:
+        async with stream(nats_server) as js:
+            await publish(js, *messages)
+            # The first worker: fetches on the shared durable, writes the points, dies unacked.
+            nc = await nats.connect(nats_server.url)
+            psub = await nc.jetstream().pull_subscribe(
+                "floorwatch.>",
+                durable=cfg.nats.consumer,
+                stream=STREAM,
+                config=ConsumerConfig(ack_wait=cfg.nats.ack_wait_s),
+            )
+            fetched = await psub.fetch(6, timeout=WAIT_S)
+            assert len(fetched) == 6
+            body = "\n".join(
+                line
+                for m in fetched
+                for line in record_lines(decode("floorwatch", m.subject, m.data))
+            )
+            await asyncio.to_thread(write_v1, influxdb1, db, body)
+            await nc.close()  # no ack
+            async with running(cfg, "second") as worker:
+                await wait_until("6 acked", lambda: worker.stats.acked == 6)
+                info = await js.consumer_info(STREAM, cfg.nats.consumer)
+                return worker.stats.redelivered, info.num_ack_pending
+
+    redelivered, ack_pending = asyncio.run(main())
+    assert (redelivered, ack_pending) == (6, 0)  # each came a second time, all acknowledged
+    got = rows(influxdb1, db, "SELECT count FROM zone_occupancy")
+    assert [r[1] for r in got] == [10, 11, 12, 13, 14, 15]  # six points, not twelve
+
+
+def test_two_workers_on_one_durable_split_the_messages_and_store_each_once(
+    nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str, tmp_path: Path
+) -> None:
+    db = influxdb1_database
+    n = 40
+    one = central(nats_server.url, influxdb1.url, db, tmp_path / "1", batch=4)
+    two = central(nats_server.url, influxdb1.url, db, tmp_path / "2", batch=4)
+
+    async def main() -> tuple[int, int]:
+        async with stream(nats_server) as js, running(one, "one") as w1, running(two, "two") as w2:
+            await publish(js, *(zone_message(A if i % 2 else B, zone(i, i)) for i in range(n)))
+            await wait_until("all acked", lambda: w1.stats.acked + w2.stats.acked >= n)
+            info = await js.consumer_info(STREAM, one.nats.consumer)
+            assert (info.num_pending, info.num_ack_pending) == (0, 0)
+            return w1.stats.acked, w2.stats.acked
+
+    a, b = asyncio.run(main())
+    assert a + b == n and a > 0 and b > 0, (a, b)
+    got = rows(influxdb1, db, "SELECT count FROM zone_occupancy GROUP BY site")
+    assert sorted(r[1] for r in got) == list(range(n))
