@@ -161,6 +161,10 @@ def home_assistant(result: Discovery, topic: str, payload: bytes) -> None:
         return
     config = _expand(raw)
     name = str(config.get("name") or config.get("unique_id") or "/".join(levels[2:-1]))
+    origin = config.get("origin")
+    if isinstance(origin, Mapping) and origin.get("name") == "floorwatch":
+        result.skipped.append(f"{name}: floorwatch's own zone entity, not a sensor")
+        return
     state = config.get("state_topic")
     device_class = config.get("device_class")
     if not isinstance(state, str) or not state:

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from gateway.ha_discovery import climate_quantities, discovery_messages
 from gateway.outbound import OutboundTopics
 from gateway.settings import MqttConfig, SensorConfig, SiteConfig, ZoneConfig
+from sensors.discovery import Discovery, read
 
 SITE = SiteConfig(id="hcc-dn", name="Trung tâm Phục vụ hành chính công Đà Nẵng")
 TOPICS = OutboundTopics("floorwatch", "hcc-dn")
@@ -193,3 +194,16 @@ def test_the_setting_is_off_by_default_and_rejects_unknown_keys() -> None:
         MqttConfig.model_validate({"homeassistant_discovery": {"enable": True}})
     with pytest.raises(ValidationError):
         MqttConfig.model_validate({"homeassistant_discovery": {"prefix": "home/#"}})
+
+
+def test_floorwatch_sensors_discover_skips_floorwatchs_own_entities() -> None:
+    """Another gateway's (or our own) zones under homeassistant/ are not proposed as sensors."""
+    result = Discovery()
+    messages = discovery_messages(
+        SITE, [zone("f1-waiting", "Khu chờ")], sensors(GENERIC_TH), TOPICS, "homeassistant"
+    )
+    for message in messages:
+        read(result, message.topic, message.payload)
+    assert result.entries == {}
+    assert "Khu chờ – Nhiệt độ: floorwatch's own zone entity, not a sensor" in result.skipped
+    assert len(result.skipped) == len(messages) == 4
