@@ -33,7 +33,7 @@ from cameras.onvif_messages import notification_from_zeep
 from cameras.onvif_models import Notification
 from gateway.config_loader import ConfigError, parse_settings
 from gateway.floor_model import FloorModel
-from gateway.observations import DoorTraffic, PeopleCount
+from gateway.observations import DeviceHealth, DeviceKind, DoorTraffic, PeopleCount
 from gateway.settings import CrossingRule, OnvifEventSettings
 from gateway.zones import zone_specs
 
@@ -314,3 +314,6 @@ def test_a_cameras_line_crossings_are_the_zones_door_balance() -> None:
     model.apply(DoorTraffic("main", "cam-door/onvif/EntranceOut", 0, 2, start))
     (hall,) = model.evaluate(start + timedelta(seconds=1))
     assert (hall.method, hall.occupancy) == ("doors", 3)
+    model.apply(DeviceHealth("cam-door/onvif", DeviceKind.CAMERA, False, start, "unreachable"))
+    (hall,) = model.evaluate(start + timedelta(seconds=2))
+    assert hall.method != "doors"  # the doors are offline with the camera's ONVIF link
