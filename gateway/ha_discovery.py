@@ -59,11 +59,6 @@ class DiscoveryMessage:
     payload: bytes  # JSON, UTF-8 (names as the site file writes them)
 
 
-def discovery_node(site_id: str) -> str:
-    """The node id under the prefix, and the device's identifier."""
-    return f"floorwatch_{site_id}"
-
-
 def discovery_messages(
     site: SiteConfig,
     zones: Sequence[ZoneConfig],
@@ -72,7 +67,7 @@ def discovery_messages(
     prefix: str,
 ) -> list[DiscoveryMessage]:
     """Every discovery config for the site, in zone order (people, level, climate)."""
-    node = discovery_node(site.id)
+    node = topics.discovery_node
     device = {"identifiers": [node], "name": site.name, "manufacturer": "floorwatch"}
     climate = climate_quantities(sensors)
     out: list[DiscoveryMessage] = []
@@ -125,7 +120,7 @@ def discovery_messages(
             config = {"unique_id": f"{node}_{object_id}", **body, **common}
             out.append(
                 DiscoveryMessage(
-                    topic=f"{prefix}/sensor/{node}/{object_id}/config",
+                    topic=topics.discovery_config(prefix, object_id),
                     payload=json.dumps(config, ensure_ascii=False, separators=(",", ":")).encode(),
                 )
             )

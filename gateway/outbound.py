@@ -6,7 +6,9 @@ Every outbound topic is built here and nowhere else (inbound topics: sensors/top
 - ``<base>/<site>/zones/<zone>/state``: the zone's state, retained JSON;
 - ``<base>/<site>/alerts/<id>``: an alert, retained JSON while active or
   acknowledged; on resolve the resolved alert is published once (not
-  retained) and the retained message is cleared with an empty payload.
+  retained) and the retained message is cleared with an empty payload;
+- ``<prefix>/sensor/floorwatch_<site>/<object>/config``: a Home Assistant
+  discovery config (``gateway.ha_discovery``), outside the base topic.
 
 Payloads are the ``gateway.live`` records as JSON: times in ISO 8601 UTC,
 enums as their values. ``alert_from_json`` reads one back (the alert store
@@ -42,6 +44,15 @@ class OutboundTopics:
 
     def alert(self, alert_id: str) -> str:
         return f"{self.root}/alerts/{alert_id}"
+
+    @property
+    def discovery_node(self) -> str:
+        """The site's node id under the discovery prefix, and its device identifier."""
+        return f"floorwatch_{self.site_id}"
+
+    def discovery_config(self, prefix: str, object_id: str) -> str:
+        """A Home Assistant discovery config topic of one of the site's sensors."""
+        return f"{prefix}/sensor/{self.discovery_node}/{object_id}/config"
 
     def parse_alert(self, topic: str) -> str | None:
         """The alert id of an alert topic, else None."""
