@@ -207,6 +207,43 @@ def test_cumulative_counter_totals_become_their_increases() -> None:
     assert previous == 4
 
 
+def test_hikvision_counter_with_a_key_element() -> None:
+    # The shape a Hikvision camera sent (home-assistant/core issue 70185): its default
+    # rule MyCountAggregation1, a Key with the ObjectId between Source and Data.
+    counter = (
+        "<wsnt:NotificationMessage><wsnt:Topic"
+        ' Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">'
+        "tns1:RuleEngine/CountAggregation/Counter</wsnt:Topic><wsnt:Message>"
+        '<tt:Message UtcTime="2026-12-01T09:02:00Z" PropertyOperation="{op}"><tt:Source>'
+        '<tt:SimpleItem Name="VideoSourceConfigurationToken" Value="VideoSourceToken"/>'
+        '<tt:SimpleItem Name="VideoAnalyticsConfigurationToken" Value="VideoAnalyticsToken"/>'
+        '<tt:SimpleItem Name="Rule" Value="MyCountAggregation1"/></tt:Source>'
+        '<tt:Key><tt:SimpleItem Name="ObjectId" Value="1"/></tt:Key>'
+        '<tt:Data><tt:SimpleItem Name="Count" Value="{count}"/></tt:Data>'
+        "</tt:Message></wsnt:Message></wsnt:NotificationMessage>"
+    )
+    notes = parse(
+        counter.format(op="Initialized", count=0),
+        counter.format(op="Changed", count=2),
+    )
+    evs = events(notes)
+    assert [(e.rule, e.count) for e in evs] == [
+        ("MyCountAggregation1", 0),
+        ("MyCountAggregation1", 2),
+    ]
+    rules = {"MyCountAggregation1": EXIT}
+    previous: int | None = None
+    exits = 0
+    for e in evs:
+        rule = mapped_rule(e.rule, rules)
+        assert rule is not None
+        obs, previous = door_observations(e, "cam-door", rule, previous)
+        exits += sum(o.exits for o in obs if isinstance(o, DoorTraffic))
+    assert exits == 2
+    # not mapped anywhere (Hikvision sends it for motion areas too): no observation
+    assert to_observations(evs[1], "cam-door", {}, 0.8) == []
+
+
 def test_region_object_count_becomes_the_zone_count() -> None:
     notes = parse(
         message(
