@@ -24,6 +24,7 @@ from gateway.fleet.messages import FleetMessage, FleetSubjects, device_message, 
 from gateway.fleet.uplink import FleetUplink
 from gateway.floor_model import FloorModel
 from gateway.ha_discovery import discovery_messages
+from gateway.ha_discovery_record import announce
 from gateway.hub import Hub
 from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
@@ -119,10 +120,11 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         source.publish(topic, payload, qos=1, retain=retain)
 
     ha = settings.mqtt.homeassistant_discovery
-    discovery = (
+    discovery = announce(
+        state_dir,
         discovery_messages(settings.site, settings.zones, settings.sensors, topics, ha.prefix)
         if ha.enabled
-        else []
+        else [],
     )
     state_writer = StateWriter(topics, publish, discovery)
     source = MqttSource(

@@ -19,6 +19,9 @@ shows as *unknown*. Availability is the gateway's ``status`` topic
 (``online`` / ``offline``, also the Last Will). Config topics are
 ``<prefix>/sensor/floorwatch_<site>/<zone>_<what>/config``; unique ids are
 ``floorwatch_<site>_<zone>_<what>``: both stable from the site and zone ids.
+``removals`` turns the topics announced before and gone now (a deleted zone,
+discovery switched off) into empty retained configs, which remove the entities
+(the record of what was announced: ``gateway.ha_discovery_record``).
 """
 
 from __future__ import annotations
@@ -157,3 +160,16 @@ def _zones_of(sensor: SensorConfig) -> set[str]:
     if isinstance(sensor, TasmotaSensor):
         zones.update(sensor.probes.values())
     return zones
+
+
+def removals(
+    announced: Iterable[str], current: Sequence[DiscoveryMessage]
+) -> list[DiscoveryMessage]:
+    """Empty retained configs for the topics announced before and not now (sorted).
+
+    ``announced`` is every config topic this gateway ever announced (its record in the
+    state directory): a zone deleted from the site file, or all of them when discovery
+    is switched off, is then removed from Home Assistant.
+    """
+    keep = {m.topic for m in current}
+    return [DiscoveryMessage(topic, b"") for topic in sorted(set(announced) - keep)]

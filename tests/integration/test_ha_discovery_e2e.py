@@ -36,8 +36,11 @@ NODE = "homeassistant/sensor/floorwatch_demo-hcc"
 TEMPLATE = re.compile(r"^\{\{ value_json\.([a-z0-9_.]+) \}\}$")
 
 
-def site(folder: Path, broker: Any, influx: InfluxDB1Server, discovery: bool) -> Path:
+def site(
+    folder: Path, broker: Any, influx: InfluxDB1Server, discovery: bool, drop_zone: str = ""
+) -> Path:
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    data["zones"] = [z for z in data["zones"] if z["id"] != drop_zone]
     data["mqtt"] = {"host": broker.host, "port": broker.port, "client_id": "gw-ha"}
     if discovery:
         data["mqtt"]["homeassistant_discovery"] = {"enabled": True}
@@ -189,3 +192,25 @@ def test_discovery_is_off_by_default(
     finally:
         inproc.stop()
     assert configs == {}
+
+
+def test_a_deleted_zone_and_then_all_are_removed_from_home_assistant(
+    tmp_path: Path, mosquitto_fresh: Any, influxdb1: InfluxDB1Server
+) -> None:
+    """The gateway's record in its state directory clears what the site file dropped."""
+    broker = mosquitto_fresh
+    atm = {f"{NODE}/f1-atm_people/config", f"{NODE}/f1-atm_level/config"}
+    inproc = started(site(tmp_path, broker, influxdb1, discovery=True), broker)
+    inproc.stop()
+    before = retained(broker, "homeassistant/#", "homeassistant/test-marker")
+    assert atm <= set(before)
+
+    inproc = started(site(tmp_path, broker, influxdb1, discovery=True, drop_zone="f1-atm"), broker)
+    inproc.stop()
+    after = retained(broker, "homeassistant/#", "homeassistant/test-marker")
+    assert set(after) == set(before) - atm
+    assert all(payload for payload, _ in after.values())
+
+    inproc = started(site(tmp_path, broker, influxdb1, discovery=False), broker)
+    inproc.stop()
+    assert retained(broker, "homeassistant/#", "homeassistant/test-marker") == {}

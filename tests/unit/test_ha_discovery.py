@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from gateway.ha_discovery import climate_quantities, discovery_messages
+from gateway.ha_discovery import DiscoveryMessage, climate_quantities, discovery_messages, removals
+from gateway.ha_discovery_record import announce
 from gateway.outbound import OutboundTopics
 from gateway.settings import MqttConfig, SensorConfig, SiteConfig, ZoneConfig
 from sensors.discovery import Discovery, read
@@ -207,3 +209,42 @@ def test_floorwatch_sensors_discover_skips_floorwatchs_own_entities() -> None:
     assert result.entries == {}
     assert "Khu chờ – Nhiệt độ: floorwatch's own zone entity, not a sensor" in result.skipped
     assert len(result.skipped) == len(messages) == 4
+
+
+def test_removals_clear_what_was_announced_and_is_gone_only() -> None:
+    current = discovery_messages(SITE, [zone("f1-waiting", "Khu chờ")], [], TOPICS, "ha")
+    gone = "ha/sensor/floorwatch_hcc-dn/f1-atm_people/config"
+    announced = [gone, current[0].topic, gone]
+    assert removals(announced, current) == [DiscoveryMessage(gone, b"")]
+    assert removals([], current) == []
+    assert [m.topic for m in removals([current[1].topic, gone], [])] == sorted(
+        [current[1].topic, gone]
+    )
+
+
+def test_the_record_keeps_every_topic_announced_until_it_is_cleared(tmp_path: Path) -> None:
+    zones = [zone("f1-waiting", "Khu chờ"), zone("f1-atm", "ATM")]
+    first = discovery_messages(SITE, zones, [], TOPICS, "ha")
+    assert announce(tmp_path, first) == first  # nothing announced before
+    record = json.loads((tmp_path / "ha-discovery.json").read_text(encoding="utf-8"))
+    assert record == sorted(m.topic for m in first)
+
+    second = discovery_messages(SITE, zones[:1], [], TOPICS, "ha")  # f1-atm deleted
+    out = announce(tmp_path, second)
+    assert out == [
+        DiscoveryMessage("ha/sensor/floorwatch_hcc-dn/f1-atm_level/config", b""),
+        DiscoveryMessage("ha/sensor/floorwatch_hcc-dn/f1-atm_people/config", b""),
+        *second,
+    ]
+    # switched off: everything ever announced is cleared, at every start
+    assert [m.payload for m in announce(tmp_path, [])] == [b""] * 4
+    assert [m.payload for m in announce(tmp_path, [])] == [b""] * 4
+
+
+def test_an_unreadable_record_is_reported_and_started_afresh(tmp_path: Path) -> None:
+    (tmp_path / "ha-discovery.json").write_text("{not json", encoding="utf-8")
+    current = discovery_messages(SITE, [zone("f1-waiting", "Khu chờ")], [], TOPICS, "ha")
+    assert announce(tmp_path, current) == current
+    assert json.loads((tmp_path / "ha-discovery.json").read_text(encoding="utf-8")) == sorted(
+        m.topic for m in current
+    )
