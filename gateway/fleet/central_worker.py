@@ -50,6 +50,7 @@ class WorkerStats:
     rejected: int = 0  # undecodable, terminated
     points: int = 0
     state_updates: int = 0
+    in_progress: int = 0  # times a held batch was marked in progress
     errors: int = 0
 
 
@@ -116,7 +117,9 @@ class FleetWorker:
             while True:
                 try:
                     msgs = await psub.fetch(self._cfg.batch, timeout=self._cfg.fetch_wait_s)
-                except nats.errors.TimeoutError:
+                except TimeoutError:
+                    # nats.errors.TimeoutError, and the plain TimeoutError nats-py's
+                    # fetch raises when its deadline ran out before the lingering pull.
                     continue
                 except nats.errors.Error as exc:
                     self._failed("fetch", exc)
@@ -161,7 +164,7 @@ class FleetWorker:
                 durable.set_result(None)
 
         await self._writer.submit(lines, on_durable)
-        await durable
+        await self._until_durable(durable, [msg for msg, _ in taken])
         self.stats.points += len(lines)
         by_site: dict[str, list[FleetRecord]] = defaultdict(list)
         for _, record in taken:
@@ -171,6 +174,24 @@ class FleetWorker:
         for msg, _ in taken:
             await msg.ack()
         self.stats.acked += len(taken)
+
+    async def _until_durable(self, durable: asyncio.Future[None], msgs: list[Msg]) -> None:
+        """Wait for the writer; meanwhile tell JetStream the batch is in progress.
+
+        While the database is away and the spool is full the writer holds the
+        batch: ``in_progress`` every half ack wait keeps JetStream from handing
+        the same messages to another worker meanwhile.
+        """
+        interval = self._cfg.ack_wait_s / 2
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(durable), interval)
+            except TimeoutError:
+                for msg in msgs:
+                    await msg.in_progress()
+                self.stats.in_progress += 1
+                continue
+            return
 
     async def _update_site(self, kv: KeyValue, key: str, records: list[FleetRecord]) -> None:
         """Fold records into the site's state with compare-and-set (workers share sites)."""

@@ -232,7 +232,11 @@ def test_a_worker_stopped_before_its_ack_the_messages_come_again_and_are_stored_
             await asyncio.to_thread(write_v1, influxdb1, db, body)
             await nc.close()  # no ack
             async with running(cfg, "second") as worker:
-                await wait_until("6 acked", lambda: worker.stats.acked == 6)
+                try:
+                    await wait_until("6 acked", lambda: worker.stats.acked == 6)
+                except AssertionError as exc:
+                    info = await js.consumer_info(STREAM, cfg.nats.consumer)
+                    raise AssertionError(f"{exc}: {worker.stats}, {info}") from None
                 info = await js.consumer_info(STREAM, cfg.nats.consumer)
                 return worker.stats.redelivered, info.num_ack_pending
 
