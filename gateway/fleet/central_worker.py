@@ -54,11 +54,25 @@ class WorkerStats:
     errors: int = 0
 
 
-async def connect(cfg: CentralNatsConfig, name: str) -> Client:
+async def connect(cfg: CentralNatsConfig, name: str, log: FilteringBoundLogger) -> Client:
+    """Connect, retrying without end (a service waits for its NATS); errors logged once each."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("fleet.nats_error", url=cfg.url, reason=str(exc) or type(exc).__name__)
+
+    async def on_disconnected() -> None:
+        log.warning("fleet.nats_disconnected", url=cfg.url)
+
+    async def on_reconnected() -> None:
+        log.info("fleet.nats_reconnected", url=cfg.url)
+
     return await nats.connect(
         servers=[cfg.url],
         name=name,
         max_reconnect_attempts=-1,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
         token=cfg.token.get_secret_value() if cfg.token is not None else None,
         user=cfg.user,
         password=cfg.password.get_secret_value() if cfg.password is not None else None,
@@ -93,7 +107,7 @@ class FleetWorker:
         self.ready = asyncio.Event()  # set once the consumer is bound
 
     async def run(self) -> None:
-        nc = await connect(self._cfg, self._name)
+        nc = await connect(self._cfg, self._name, self._log)
         try:
             js = nc.jetstream()
             kv = await site_bucket(js, self._cfg)

@@ -38,6 +38,7 @@ from gateway.live import Alert, AlertState, Severity, ZoneClimateState, ZoneStat
 from gateway.observations import DeviceHealth, DeviceKind
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsServer
+from gateway.peers.process import free_port
 from gateway.settings import CrowdLevel
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
@@ -266,3 +267,36 @@ def test_two_workers_on_one_durable_split_the_messages_and_store_each_once(
     assert a + b == n and a > 0 and b > 0, (a, b)
     got = rows(influxdb1, db, "SELECT count FROM zone_occupancy GROUP BY site")
     assert sorted(r[1] for r in got) == list(range(n))
+
+
+def test_a_batch_held_by_a_full_spool_stays_with_its_worker(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """The database away and the spool full: the writer holds the batch, the worker marks it
+    in progress, and JetStream does not hand it to the other worker on the same durable."""
+    dead = f"http://127.0.0.1:{free_port('127.0.0.1')}"
+    held = central(nats_server.url, dead, "nowhere", tmp_path / "1", ack_wait_s=2.0)
+    held = held.model_copy(
+        update={
+            "influxdb": held.influxdb.model_copy(
+                update={"spool": held.influxdb.spool.model_copy(update={"max_bytes": 1})}
+            )
+        }
+    )
+    other = central(nats_server.url, dead, "nowhere", tmp_path / "2", ack_wait_s=2.0)
+
+    async def main() -> tuple[int, int, int]:
+        async with stream(nats_server) as js:
+            await publish(js, *(zone_message(A, zone(i, i)) for i in range(3)))
+            async with running(held, "held") as w1:
+                return await hold(js, w1)
+
+    async def hold(js: JetStreamContext, w1: FleetWorker) -> tuple[int, int, int]:
+        await wait_until("the batch fetched", lambda: w1.stats.fetched == 3)
+        async with running(other, "other") as w2:
+            # Four marks: two ack waits have passed since the batch was fetched.
+            await wait_until("4 in-progress marks", lambda: w1.stats.in_progress >= 4)
+            info = await js.consumer_info(STREAM, held.nats.consumer)
+            return w2.stats.fetched, info.num_ack_pending, w1.stats.acked
+
+    assert asyncio.run(main()) == (0, 3, 0)
