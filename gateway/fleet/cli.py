@@ -21,8 +21,10 @@ import nats
 import nats.errors
 import nats.js.errors
 import typer
+from nats.js import JetStreamContext
 
 from gateway.cli_support import JsonOption, echo_json, settings_or_exit
+from gateway.fleet.central import decode_state
 from gateway.fleet.status import (
     ConsumerLag,
     StreamFacts,
@@ -40,10 +42,30 @@ fleet_app = typer.Typer(
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)")]
 TIMEOUT_S = 5.0
+SITES_BUCKET = "fleet_sites"
 EXIT_SILENT = 3
 
 
-async def read_facts(cfg: FleetConfig, stream: str) -> StreamFacts:
+async def read_stored(js: JetStreamContext, bucket: str) -> dict[str, datetime]:
+    """Per site key, ``last_seen`` from the central workers' bucket; nothing without one."""
+    try:
+        kv = await js.key_value(bucket)
+        keys = await kv.keys()
+    except (nats.js.errors.BucketNotFoundError, nats.js.errors.NoKeysError):
+        return {}
+    stored = {}
+    for key in keys:
+        try:
+            state = decode_state((await kv.get(key)).value)
+        except nats.js.errors.KeyNotFoundError:
+            continue
+        seen = state.get("last_seen") if state else None
+        if isinstance(seen, str):
+            stored[key] = datetime.fromisoformat(seen)
+    return stored
+
+
+async def read_facts(cfg: FleetConfig, stream: str, bucket: str = SITES_BUCKET) -> StreamFacts:
     """Stream info, each subject's last message time, and the consumers, from JetStream."""
 
     async def quiet(exc: Exception) -> None:
@@ -93,6 +115,7 @@ async def read_facts(cfg: FleetConfig, stream: str) -> StreamFacts:
             duplicate_window_s=info.config.duplicate_window,
             seen=seen,
             consumers=consumers,
+            stored=await read_stored(js, bucket),
         )
     finally:
         await nc.close()
@@ -107,13 +130,16 @@ def status(
     silent_after: Annotated[
         float, typer.Option("--silent-after", min=1, help="a site is silent after this, s")
     ] = 600.0,
+    sites_bucket: Annotated[
+        str, typer.Option("--sites-bucket", help="fleet run's key-value bucket, if any")
+    ] = SITES_BUCKET,
     as_json: JsonOption = False,
 ) -> None:
     """Per site: last seen, age and messages per kind; per consumer: its lag."""
     cfg = settings_or_exit(config).fleet
     name = stream or cfg.stream
     try:
-        facts = asyncio.run(read_facts(cfg, name))
+        facts = asyncio.run(read_facts(cfg, name, sites_bucket))
     except nats.js.errors.NotFoundError:
         typer.echo(f"no stream {name} at {cfg.url}", err=True)
         raise typer.Exit(1) from None

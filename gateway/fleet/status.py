@@ -8,8 +8,8 @@ consumers' lag, text lines and a JSON document.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,9 @@ class StreamFacts:
     duplicate_window_s: float | None
     seen: Sequence[SubjectSeen]
     consumers: Sequence[ConsumerLag]
+    # From the central workers' key-value bucket (fleet run), when there is one:
+    # per "<province>.<site>", the time of the latest record the central store holds.
+    stored: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class SiteRow:
     age_s: float | None
     silent: bool
     messages: dict[str, int]  # per kind
+    stored_until: datetime | None = None  # the central store's latest record of the site
 
 
 def site_rows(
@@ -79,7 +83,8 @@ def site_rows(
         ordered: dict[str, int] = {
             str(k.value): counts[k.value] for k in FleetKind if k.value in counts
         }
-        rows.append(SiteRow(province, site, last, age, silent, ordered))
+        stored = facts.stored.get(f"{province}.{site}")
+        rows.append(SiteRow(province, site, last, age, silent, ordered, stored))
     rows.sort(key=lambda r: (not r.silent, -(r.age_s or 0.0), r.province, r.site))
     return rows
 
@@ -117,7 +122,14 @@ def status_lines(rows: Sequence[SiteRow], facts: StreamFacts, silent_after_s: fl
         kinds = ", ".join(f"{k} {n}" for k, n in r.messages.items())
         mark = "SILENT" if r.silent else "ok"
         last = r.last_seen.isoformat(timespec="seconds") if r.last_seen else "-"
-        lines.append(f"  {mark:<6} {r.province}.{r.site:<32} {_age(r.age_s):>12}  {last}  {kinds}")
+        until = (
+            f"  stored until {r.stored_until.isoformat(timespec='seconds')}"
+            if r.stored_until
+            else ""
+        )
+        lines.append(
+            f"  {mark:<6} {r.province}.{r.site:<32} {_age(r.age_s):>12}  {last}  {kinds}{until}"
+        )
     if facts.consumers:
         lines.append("consumers:")
         lines.extend(
@@ -152,6 +164,7 @@ def status_document(
                 "age_s": r.age_s,
                 "silent": r.silent,
                 "messages": r.messages,
+                "stored_until": r.stored_until.isoformat() if r.stored_until else None,
             }
             for r in rows
         ],

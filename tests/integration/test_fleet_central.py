@@ -26,6 +26,7 @@ from gateway.fleet.central import record_lines
 from gateway.fleet.central_config import CentralConfig
 from gateway.fleet.central_run import build
 from gateway.fleet.central_worker import FleetWorker
+from gateway.fleet.cli import read_facts
 from gateway.fleet.messages import (
     FleetMessage,
     FleetSubjects,
@@ -34,12 +35,13 @@ from gateway.fleet.messages import (
     device_message,
     zone_message,
 )
+from gateway.fleet.status import StreamFacts
 from gateway.live import Alert, AlertState, Severity, ZoneClimateState, ZoneState
 from gateway.observations import DeviceHealth, DeviceKind
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsServer
 from gateway.peers.process import free_port
-from gateway.settings import CrowdLevel
+from gateway.settings import CrowdLevel, FleetConfig
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 A = FleetSubjects("floorwatch", "ha-noi", "ba-dinh")
@@ -300,3 +302,19 @@ def test_a_batch_held_by_a_full_spool_stays_with_its_worker(
             return w2.stats.fetched, info.num_ack_pending, w1.stats.acked
 
     assert asyncio.run(main()) == (0, 3, 0)
+
+
+def test_fleet_status_shows_what_the_central_store_holds_from_the_bucket(
+    nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str, tmp_path: Path
+) -> None:
+    cfg = central(nats_server.url, influxdb1.url, influxdb1_database, tmp_path)
+    site_cfg = FleetConfig.model_validate({"url": nats_server.url, "stream": STREAM})
+
+    async def main() -> StreamFacts:
+        async with stream(nats_server) as js, running(cfg) as worker:
+            await publish(js, zone_message(A, zone(1, 20)), zone_message(A, zone(7, 30)))
+            await wait_until("2 acked", lambda: worker.stats.acked == 2)
+        return await read_facts(site_cfg, STREAM)
+
+    facts = asyncio.run(main())
+    assert facts.stored == {"ha-noi.ba-dinh": T0 + timedelta(minutes=7)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from gateway.config_loader import ConfigError
 from gateway.fleet.central import decode_state, encode_state, merge_site_state, record_lines
 from gateway.fleet.central_config import parse_central
 from gateway.fleet.messages import FleetDecodeError, FleetKind, decode
+from gateway.fleet.status import StreamFacts, SubjectSeen, site_rows, status_lines
 
 ZONE = (
     b'{"v":1,"province":"ha-noi","site":"ba-dinh","kind":"zone","zone":{"zone_id":"waiting",'
@@ -158,3 +160,28 @@ influxdb:
         parse_central("nats: {url: 'nats://u:p@host:4222'}", {})
     with pytest.raises(ConfigError, match="nats.bogus"):
         parse_central("nats: {bogus: 1}", {})
+
+
+def test_status_rows_carry_what_the_central_store_holds_per_site() -> None:
+    now = datetime(2026, 3, 9, 3, 0, tzinfo=UTC)
+    stored = datetime(2026, 3, 9, 2, 58, tzinfo=UTC)
+    facts = StreamFacts(
+        "FLOORWATCH",
+        ["floorwatch.>"],
+        3,
+        100,
+        1,
+        3,
+        600.0,
+        [
+            SubjectSeen("floorwatch.ha-noi.ba-dinh.zone", 2, now),
+            SubjectSeen("floorwatch.ha-noi.dong-anh.zone", 1, now),
+        ],
+        [],
+        {"ha-noi.ba-dinh": stored},
+    )
+    rows = {r.site: r for r in site_rows(facts, "floorwatch", now, 600)}
+    assert rows["ba-dinh"].stored_until == stored
+    assert rows["dong-anh"].stored_until is None
+    text = "\n".join(status_lines(list(rows.values()), facts, 600))
+    assert "stored until 2026-03-09T02:58:00+00:00" in text

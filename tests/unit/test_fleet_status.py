@@ -98,6 +98,7 @@ def test_json_document() -> None:
         "age_s": 10800.0,
         "silent": True,
         "messages": {"zone": 12, "device": 2},
+        "stored_until": None,
     }
     assert doc["consumers"] == [
         {"name": "central-1", "pending": 17, "ack_pending": 2, "redelivered": 1}
