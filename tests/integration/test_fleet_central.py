@@ -21,6 +21,7 @@ import httpx
 import nats
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from pydantic import SecretStr
 
 from gateway.fleet.central import record_lines
 from gateway.fleet.central_config import CentralConfig
@@ -42,6 +43,7 @@ from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsServer
 from gateway.peers.process import free_port
 from gateway.settings import CrowdLevel, FleetConfig
+from tests.peers.victoriametrics import TokenPeer
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 A = FleetSubjects("floorwatch", "ha-noi", "ba-dinh")
@@ -318,3 +320,35 @@ def test_fleet_status_shows_what_the_central_store_holds_from_the_bucket(
 
     facts = asyncio.run(main())
     assert facts.stored == {"ha-noi.ba-dinh": T0 + timedelta(minutes=7)}
+
+
+def test_v2_protocol_into_victoriametrics_a_repeat_past_the_window_is_stored_once(
+    nats_server: NatsServer,
+    victoriametrics_token: TokenPeer,
+    victoriametrics_site: str,
+    tmp_path: Path,
+) -> None:
+    """The central store by the v2 protocol with its token (VictoriaMetrics behind vmauth).
+    The same three states are published twice without message ids (as a repeat older than
+    the duplicate window would be): the stream holds six, the store three samples."""
+    site = FleetSubjects("floorwatch", "ha-noi", victoriametrics_site)
+    cfg = central(nats_server.url, victoriametrics_token.url, "province", tmp_path)
+    v2 = cfg.influxdb.model_copy(
+        update={"protocol": "v2", "token": SecretStr(victoriametrics_token.token)}
+    )
+    cfg = cfg.model_copy(update={"influxdb": v2})
+    messages = [zone_message(site, zone(i, 10 * i)) for i in range(3)]
+
+    async def main() -> int:
+        async with stream(nats_server) as js, running(cfg) as worker:
+            for m in messages * 2:
+                await js.publish(m.subject, m.payload)  # no Nats-Msg-Id: JetStream keeps both
+            await wait_until("6 acked", lambda: worker.stats.acked == 6)
+            return (await js.stream_info(STREAM)).state.messages
+
+    assert asyncio.run(main()) == 6
+    samples = victoriametrics_token.backend.export_series(
+        "zone_occupancy_count", {"site": victoriametrics_site, "province": "ha-noi"}
+    )
+    start_ms = int(T0.timestamp() * 1000)
+    assert sorted(samples) == [(start_ms + 60_000 * i, 10.0 * i) for i in range(3)]
