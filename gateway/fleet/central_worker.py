@@ -177,8 +177,9 @@ class FleetWorker:
             if not durable.done():
                 durable.set_result(None)
 
-        await self._writer.submit(lines, on_durable)
-        await self._until_durable(durable, [msg for msg, _ in taken])
+        if lines:  # a zone nobody counts has no point: nothing to make durable
+            await self._writer.submit(lines, on_durable)
+            await self._until_durable(durable, [msg for msg, _ in taken])
         self.stats.points += len(lines)
         by_site: dict[str, list[FleetRecord]] = defaultdict(list)
         for _, record in taken:

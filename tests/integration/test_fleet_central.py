@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -352,3 +353,25 @@ def test_v2_protocol_into_victoriametrics_a_repeat_past_the_window_is_stored_onc
     )
     start_ms = int(T0.timestamp() * 1000)
     assert sorted(samples) == [(start_ms + 60_000 * i, 10.0 * i) for i in range(3)]
+
+
+def test_an_undecodable_message_is_terminated_and_a_zone_nobody_counts_writes_nothing(
+    nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str, tmp_path: Path
+) -> None:
+    db = influxdb1_database
+    cfg = central(nats_server.url, influxdb1.url, db, tmp_path)
+    uncounted = dataclasses.replace(zone(2, 0), method="none")
+
+    async def main() -> tuple[int, int]:
+        async with stream(nats_server) as js, running(cfg) as worker:
+            await js.publish("floorwatch.ha-noi.ba-dinh.zone", b"{not json")
+            await publish(js, zone_message(A, uncounted), zone_message(A, zone(3, 33)))
+            await wait_until(
+                "2 acked, 1 rejected",
+                lambda: (worker.stats.acked, worker.stats.rejected) == (2, 1),
+            )
+            info = await js.consumer_info(STREAM, cfg.nats.consumer)
+            return info.num_pending, info.num_ack_pending
+
+    assert asyncio.run(main()) == (0, 0)  # the bad one is settled too: not delivered again
+    assert [r[1] for r in rows(influxdb1, db, "SELECT count FROM zone_occupancy")] == [33]
