@@ -50,7 +50,9 @@ class CentralNatsConfig(Model):
     batch: int = Field(100, ge=1, le=10000, description="messages per fetch")
     fetch_wait_s: float = Field(1.0, gt=0, le=60, description="how long a fetch waits for messages")
     ack_wait_s: float = Field(
-        60, gt=0, description="a new consumer's ack wait: an unacknowledged message comes back after"
+        60,
+        gt=0,
+        description="a new consumer's ack wait: an unacknowledged message comes back after",
     )
     max_deliver: int = Field(-1, description="a new consumer's delivery limit (-1: no limit)")
 
