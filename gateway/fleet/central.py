@@ -19,6 +19,9 @@ from gateway.fleet.messages import FleetKind, FleetRecord
 from gateway.points import escape_name, quote_string, timestamp_ns
 
 STATE_VERSION = 1
+#: Resolved alerts remembered per site (so a late "raised" cannot reopen one); the
+#: oldest go first. A late message older than the 500th last resolution is rare.
+CLOSED_ALERTS_KEPT = 500
 _OPEN_STATES = ("active", "acknowledged")
 
 
@@ -196,6 +199,9 @@ def _merge_alert(state: dict[str, Any], record: FleetRecord, at: str) -> None:
     else:
         alerts.pop(alert_id, None)
         closed[alert_id] = {"at": at}  # remembered so an older "raised" cannot reopen it
+        if len(closed) > CLOSED_ALERTS_KEPT:
+            newest = sorted(closed.items(), key=lambda kv: datetime.fromisoformat(kv[1]["at"]))
+            state["closed_alerts"] = dict(newest[-CLOSED_ALERTS_KEPT:])
 
 
 def encode_state(state: dict[str, Any]) -> bytes:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from gateway.config_loader import ConfigError
-from gateway.fleet.central import decode_state, encode_state, merge_site_state, record_lines
+from gateway.fleet.central import (
+    CLOSED_ALERTS_KEPT,
+    decode_state,
+    encode_state,
+    merge_site_state,
+    record_lines,
+)
 from gateway.fleet.central_config import parse_central
 from gateway.fleet.messages import FleetDecodeError, FleetKind, decode
 from gateway.fleet.status import StreamFacts, SubjectSeen, site_rows, status_lines
@@ -185,3 +191,19 @@ def test_status_rows_carry_what_the_central_store_holds_per_site() -> None:
     assert rows["dong-anh"].stored_until is None
     text = "\n".join(status_lines(list(rows.values()), facts, 600))
     assert "stored until 2026-03-09T02:58:00+00:00" in text
+
+
+def test_resolved_alerts_remembered_are_bounded_oldest_first() -> None:
+    state = None
+    for i in range(CLOSED_ALERTS_KEPT + 3):
+        data = json.loads(ALERT)
+        data["alert"].update(
+            id=f"a{i}", state="resolved", updated_at=f"2026-03-09T02:00:00.{i:06d}+00:00"
+        )
+        record = decode(P, "floorwatch.ha-noi.ba-dinh.alert", json.dumps(data).encode())
+        state = merge_site_state(state, record)
+    assert state is not None
+    closed = state["closed_alerts"]
+    assert len(closed) == CLOSED_ALERTS_KEPT
+    assert "a0" not in closed and "a2" not in closed and "a3" in closed
+    assert f"a{CLOSED_ALERTS_KEPT + 2}" in closed
