@@ -252,7 +252,7 @@ def test_a_worker_stopped_before_its_ack_the_messages_come_again_and_are_stored_
     assert [r[1] for r in got] == [10, 11, 12, 13, 14, 15]  # six points, not twelve
 
 
-def test_two_workers_on_one_durable_split_the_messages_and_store_each_once(
+def test_two_workers_on_one_durable_store_each_message_once(
     nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str, tmp_path: Path
 ) -> None:
     db = influxdb1_database
@@ -269,7 +269,9 @@ def test_two_workers_on_one_durable_split_the_messages_and_store_each_once(
             return w1.stats.acked, w2.stats.acked
 
     a, b = asyncio.run(main())
-    assert a + b == n and a > 0 and b > 0, (a, b)
+    # together each once; how JetStream shares the batches between them is its own
+    # scheduling (usually both get some), not something this test may rely on
+    assert a + b == n, (a, b)
     got = rows(influxdb1, db, "SELECT count FROM zone_occupancy GROUP BY site")
     assert sorted(r[1] for r in got) == list(range(n))
 
