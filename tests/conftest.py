@@ -6,8 +6,12 @@ developer's run explores new examples (profile ``dev``). Choose one with
 ``HYPOTHESIS_PROFILE=ci|dev``.
 """
 
+import logging
 import os
+from collections.abc import Iterator
 
+import pytest
+import structlog
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
@@ -24,3 +28,20 @@ pytest_plugins = [
     "tests.peers.certs",
     "tests.peers.nats",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Logging set up by a test (a CLI run in-process) does not outlive it.
+
+    ``configure_logging`` binds structlog and the root handler to the streams of
+    the moment; after a CliRunner test those are closed, and the next test's first
+    log line would raise "I/O operation on closed file".
+    """
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)

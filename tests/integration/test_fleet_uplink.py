@@ -37,6 +37,9 @@ T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 SUBJECTS = FleetSubjects("floorwatch", "ha-noi", "phuong-ba-dinh")
 STREAM = "FLOORWATCH"
 WAIT_S = 60.0  # a bound on waits for events, never an expectation of speed
+# Tests that count duplicates must not see a retry caused by a slow ack on a loaded
+# machine (a timed-out publish the server had stored comes back as a duplicate).
+PATIENT: dict[str, object] = {"publish_timeout_s": 30.0}
 
 
 def config(url: str, **overrides: object) -> FleetConfig:
@@ -176,7 +179,7 @@ def test_states_and_transitions_land_in_the_stream_on_their_subjects(
 ) -> None:
     async def main() -> None:
         feed = Feed()
-        uplink = FleetUplink(config(nats_server.url), SUBJECTS, feed.events)
+        uplink = FleetUplink(config(nats_server.url, **PATIENT), SUBJECTS, feed.events)
         task = await start(uplink)
         reader = await nats.connect(nats_server.url)
         try:
@@ -225,7 +228,7 @@ def test_a_restarted_publisher_resending_the_same_ids_is_not_stored_twice(
         js = reader.jetstream()
         try:
             first_feed = Feed()
-            first = FleetUplink(config(nats_server.url), SUBJECTS, first_feed.events)
+            first = FleetUplink(config(nats_server.url, **PATIENT), SUBJECTS, first_feed.events)
             task = await start(first)
             first_feed.send(*EVENTS[:4])
             await wait_until("4 published", lambda: first.stats.published == 4)
@@ -233,7 +236,7 @@ def test_a_restarted_publisher_resending_the_same_ids_is_not_stored_twice(
 
             # the gateway restarts and sends its recent events again, then new ones
             again_feed = Feed()
-            again = FleetUplink(config(nats_server.url), SUBJECTS, again_feed.events)
+            again = FleetUplink(config(nats_server.url, **PATIENT), SUBJECTS, again_feed.events)
             task = await start(again)
             again_feed.send(*EVENTS)
             await wait_until(
