@@ -23,6 +23,25 @@ report_app = typer.Typer(
 )
 
 Config = Annotated[Path, typer.Option("--config", "-c", help="site file (YAML)", dir_okay=False)]
+LangOption = Annotated[str, typer.Option("--lang", help="vi (Vietnamese, default) or en (English)")]
+FontOption = Annotated[
+    Path | None,
+    typer.Option("--font", help="TTF font with Vietnamese diacritics (default: DejaVu Sans)"),
+]
+
+
+def language_and_font(lang: str, font: Path | None) -> tuple[Language, str]:
+    """The report's language and font family, or exit: 2 for a bad --lang, 1 for no font."""
+    if lang not in ("vi", "en"):
+        typer.echo(f"--lang must be vi or en, not {lang!r}", err=True)
+        raise typer.Exit(2)
+    from gateway.report.render import FontMissing, report_font  # matplotlib: slow import
+
+    try:
+        return ("vi" if lang == "vi" else "en"), report_font(font)
+    except FontMissing as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
 
 
 def report_files(day: str, lang: Language) -> tuple[str, str]:
@@ -41,27 +60,14 @@ def daily(
     out: Annotated[
         Path, typer.Option("--out", help="folder to write the report into (created if missing)")
     ],
-    lang: Annotated[
-        str, typer.Option("--lang", help="vi (Vietnamese, default) or en (English)")
-    ] = "vi",
-    font: Annotated[
-        Path | None,
-        typer.Option("--font", help="TTF font with Vietnamese diacritics (default: DejaVu Sans)"),
-    ] = None,
+    lang: LangOption = "vi",
+    font: FontOption = None,
 ) -> None:
     """Write report-DATE-LANG.html, report-DATE-LANG.pdf and the charts (PNG) into --out."""
-    if lang not in ("vi", "en"):
-        typer.echo(f"--lang must be vi or en, not {lang!r}", err=True)
-        raise typer.Exit(2)
-    language: Language = "vi" if lang == "vi" else "en"
-    from gateway.report.render import FontMissing, render, report_font  # matplotlib: slow import
+    language, family = language_and_font(lang, font)
+    from gateway.report.render import render  # matplotlib: slow import
 
     settings = settings_or_exit(config)
-    try:
-        family = report_font(font)
-    except FontMissing as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
     reader = ReportReader(settings)
     try:
         figures = reader.figures(day.date())
@@ -107,29 +113,15 @@ def weekly(
     out: Annotated[
         Path, typer.Option("--out", help="folder to write the summary into (created if missing)")
     ],
-    lang: Annotated[
-        str, typer.Option("--lang", help="vi (Vietnamese, default) or en (English)")
-    ] = "vi",
-    font: Annotated[
-        Path | None,
-        typer.Option("--font", help="TTF font with Vietnamese diacritics (default: DejaVu Sans)"),
-    ] = None,
+    lang: LangOption = "vi",
+    font: FontOption = None,
 ) -> None:
     """Write week-MONDAY-LANG.html, week-MONDAY-LANG.pdf and week.png into --out."""
-    from gateway.report.render import FontMissing, report_font  # matplotlib: slow import
-    from gateway.report.render_weekly import render_week
+    language, family = language_and_font(lang, font)
+    from gateway.report.render_weekly import render_week  # matplotlib: slow import
     from gateway.report.weekly import build_week, week_of
 
-    if lang not in ("vi", "en"):
-        typer.echo(f"--lang must be vi or en, not {lang!r}", err=True)
-        raise typer.Exit(2)
-    language: Language = "vi" if lang == "vi" else "en"
     settings = settings_or_exit(config)
-    try:
-        family = report_font(font)
-    except FontMissing as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
     reader = ReportReader(settings)
     first, _ = week_of(day.date())
     try:
