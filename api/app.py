@@ -108,24 +108,14 @@ def create_app(
     metrics = ApiMetrics(registry)
     registry.register(FloorCollector(floor))
     state = AppState(
-        config=config,
         site=site_settings,
         floor=floor,
         history=history,
         metrics=metrics,
-        tokens=TokenBook(config.tokens, token_key or secrets.token_bytes(32)),
-        sessions=SessionStore(
-            ttl_s=config.session_ttl_s, max_sessions=config.max_sessions, new_id=new_session_id
-        ),
-        limiter=FailureLimiter(
-            max_failures=config.auth_max_failures,
-            window_s=config.auth_window_s,
-            lockout_s=config.auth_lockout_s,
-        ),
         clock=clock,
         registry=registry,
-        session_file=SessionFile(sessions_path) if sessions_path is not None else None,
         readiness=readiness,
+        **auth_parts(config, token_key, sessions_path),
     )
     if state.session_file is not None:
         kept = state.sessions.load(state.session_file.read(), state.now_s(), state.tokens.accepts)
@@ -143,7 +133,6 @@ def create_app(
         redoc_url=None,
     )
     app.state.floorwatch = state
-    _add_security_to_openapi(app)
     for module in (
         system,
         session,
@@ -158,8 +147,40 @@ def create_app(
         reports,
     ):
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
-    _add_error_handlers(app)
+    install_common(app, config, metrics, stream_paths=frozenset({"/api/v1/stream"}))
     _add_static(app)
+    return app
+
+
+def auth_parts(
+    config: ApiConfig, token_key: bytes | None, sessions_path: Path | None
+) -> dict[str, Any]:
+    """The login side of an app's state (``AuthState``'s fields but metrics, clock and registry):
+    the hashed tokens, the sessions (kept in ``sessions_path`` across restarts) and the limiter."""
+    return {
+        "config": config,
+        "tokens": TokenBook(config.tokens, token_key or secrets.token_bytes(32)),
+        "sessions": SessionStore(
+            ttl_s=config.session_ttl_s, max_sessions=config.max_sessions, new_id=new_session_id
+        ),
+        "limiter": FailureLimiter(
+            max_failures=config.auth_max_failures,
+            window_s=config.auth_window_s,
+            lockout_s=config.auth_lockout_s,
+        ),
+        "session_file": SessionFile(sessions_path) if sessions_path is not None else None,
+    }
+
+
+def install_common(
+    app: FastAPI, config: ApiConfig, metrics: ApiMetrics, *, stream_paths: frozenset[str]
+) -> None:
+    """What every floorwatch web service has, after its routers are included: the security
+    schemes in the OpenAPI, the error format, and the middleware, outermost first:
+    forwarded headers from ``config.trusted_proxies`` only, metrics and security headers,
+    CORS, the request-body cap. ``stream_paths``: the live streams (not cached, not timed)."""
+    _add_security_to_openapi(app)
+    _add_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     if config.cors_origins:
         app.add_middleware(
@@ -169,7 +190,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
             allow_credentials=False,
         )
-    app.add_middleware(ObservedMiddleware, metrics=metrics)
+    app.add_middleware(ObservedMiddleware, metrics=metrics, stream_paths=stream_paths)
     if config.trusted_proxies:
         # X-Forwarded-For / -Proto are believed only from these peers: the client address
         # (the login lockout counts by it) and the scheme (same-origin check) become the
@@ -177,7 +198,6 @@ def create_app(
         app.add_middleware(
             ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in config.trusted_proxies]
         )
-    return app
 
 
 def _add_security_to_openapi(app: FastAPI) -> None:
@@ -276,9 +296,15 @@ def _allowed_methods(app: FastAPI, path: str) -> str:
 class ObservedMiddleware:
     """Counts requests per route template, times them, and adds security headers."""
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ApiMetrics,
+        stream_paths: frozenset[str] = frozenset({"/api/v1/stream"}),
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.stream_paths = stream_paths
         # (route, method, status) -> metric children; labels() costs more than inc()
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
@@ -296,7 +322,7 @@ class ObservedMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.extend(_SECURITY_HEADERS)
-                if is_api and scope["path"] != "/api/v1/stream":
+                if is_api and scope["path"] not in self.stream_paths:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
@@ -314,5 +340,5 @@ class ObservedMiddleware:
                     self.metrics.latency.labels(template),
                 )
             children[0].inc()
-            if template != "/api/v1/stream":
+            if template not in self.stream_paths:
                 children[1].observe(time.perf_counter() - started)

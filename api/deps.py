@@ -50,25 +50,19 @@ class ApiError(Exception):
         self.details = details
 
 
-@dataclass(slots=True)
-class AppState:
+@dataclass(slots=True, kw_only=True)
+class AuthState:
+    """What logging in and checking a token need: the part of an app's state every
+    floorwatch web service shares (the control room's AppState, the province's)."""
+
     config: ApiConfig
-    site: Settings
-    floor: FloorService
-    history: HistorySource
     metrics: ApiMetrics
     tokens: TokenBook
     sessions: SessionStore
     limiter: FailureLimiter
     clock: Callable[[], datetime]
     registry: CollectorRegistry
-    frames: FrameCache = field(default_factory=FrameCache)
-    renders: RenderCache = field(default_factory=RenderCache)
-    streams: set[asyncio.Queue[Any]] = field(default_factory=set)
-    closing: asyncio.Event = field(default_factory=asyncio.Event)
-    stream_clients: int = 0
     session_file: SessionFile | None = None
-    readiness: ReadinessSource | None = None  # the gateway's facts for /health/ready
 
     def now_s(self) -> float:
         return self.clock().timestamp()
@@ -84,12 +78,34 @@ class AppState:
             log.error("api.sessions_not_saved", path=str(self.session_file.path), reason=str(exc))
 
 
+@dataclass(slots=True, kw_only=True)
+class AppState(AuthState):
+    site: Settings
+    floor: FloorService
+    history: HistorySource
+    frames: FrameCache = field(default_factory=FrameCache)
+    renders: RenderCache = field(default_factory=RenderCache)
+    streams: set[asyncio.Queue[Any]] = field(default_factory=set)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    stream_clients: int = 0
+    readiness: ReadinessSource | None = None  # the gateway's facts for /health/ready
+
+
 async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.floorwatch
     return state
 
 
 State = Annotated[AppState, Depends(get_state)]
+
+
+async def get_auth_state(request: Request) -> AuthState:
+    state: AuthState = request.app.state.floorwatch
+    return state
+
+
+#: The state of whichever app serves the request (control room or province): for login.
+Auth = Annotated[AuthState, Depends(get_auth_state)]
 
 SECURITY_SCHEMES = {
     "HTTPBearer": {
@@ -110,7 +126,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def check_not_locked(state: AppState, client: str) -> None:
+def check_not_locked(state: AuthState, client: str) -> None:
     wait = state.limiter.retry_after(client, state.now_s())
     if wait is not None:
         state.metrics.auth_failures.labels("locked_out").inc()
@@ -122,7 +138,7 @@ def check_not_locked(state: AppState, client: str) -> None:
         )
 
 
-def token_failed(state: AppState, client: str) -> ApiError:
+def token_failed(state: AuthState, client: str) -> ApiError:
     state.metrics.auth_failures.labels("bad_token").inc()
     if state.limiter.failed(client, state.now_s()):
         log.warning("api.client_locked_out", client=client, seconds=state.config.auth_lockout_s)
@@ -142,7 +158,7 @@ def _bearer_token(request: Request) -> str | None:
     return credentials.strip() if scheme.lower() == "bearer" else None
 
 
-def _authenticate(request: Request, state: AppState) -> Principal:
+def _authenticate(request: Request, state: AuthState) -> Principal:
     """The caller, from a bearer token or the session cookie; 401/429 otherwise."""
     client = client_address(request)
     check_not_locked(state, client)

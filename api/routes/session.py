@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request, Response
 from api.deps import (
     AUTH_RESPONSES,
     BAD_BODY,
+    Auth,
     Caller,
-    State,
     check_not_locked,
     client_address,
     log,
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/session", tags=["session"])
         **BAD_BODY,
     },
 )
-async def login(body: LoginIn, request: Request, response: Response, state: State) -> SessionOut:
+async def login(body: LoginIn, request: Request, response: Response, state: Auth) -> SessionOut:
     client = client_address(request)
     check_not_locked(state, client)
     principal = state.tokens.authenticate(body.token)
@@ -61,7 +61,7 @@ async def whoami(principal: Caller) -> SessionOut:
     status_code=204,
     response_class=Response,
 )
-async def logout(request: Request, state: State) -> Response:
+async def logout(request: Request, state: Auth) -> Response:
     session_id = request.cookies.get(state.config.cookie_name)
     if session_id:
         state.sessions.drop(session_id)
