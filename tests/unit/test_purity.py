@@ -47,6 +47,7 @@ PURE = [
     "gateway/vi_text.py",
     *("gateway/geometry.py", "gateway/site_checks.py", "gateway/site_template.py"),
     "gateway/config_reference.py",
+    "gateway/fleet/topology.py",
     *("api/auth.py", "api/influxql.py", "api/events.py"),
     *("api/schemas.py", "api/schemas_devices.py", "api/schemas_history.py"),
     *(

@@ -1,0 +1,301 @@
+"""The fleet's nats-server configurations: the central cluster and each site's leaf. Pure module.
+
+Both ends of the topology are generated here, for the tests' servers
+(gateway.peers.nats) and for operators (``floorwatch fleet config``):
+
+- the **central cluster**: N nodes (3 in production) routed together under one
+  cluster name, JetStream in the domain ``central`` (file store, R3 streams),
+  a client port for the workers and operators, a leafnode port the sites dial;
+- a **site leaf**: the center's own nats-server, JetStream in a domain of the
+  site's own (``<province>-<site>``), where the gateway's uplink stores its
+  stream on local disk; it connects out to the cluster's leafnode ports as a
+  leaf node.
+
+Store-and-forward is the engine's: the central stream has no subjects of its
+own and *sources* each site's stream through that site's JetStream domain
+(``external.api = $JS.<domain>.API``); when a link comes back after an outage
+the source consumer catches up by itself. ``central_stream_config`` is that
+stream's configuration; adding a site is adding one source.
+
+Credentials (user/password per site, see docs/fleet.md "Security"):
+
+- on the site's server, the gateway's user may publish only under its own
+  subjects and receive replies only on its own inbox prefix
+  (``_INBOX.<province>.<site>``), as ``gateway.fleet.messages.site_permissions``
+  says;
+- on the cluster, each site's leaf link has a user of its own
+  (``link-<province>-<site>``), so one site is revoked or rotated alone.
+
+Strings are written as JSON, which nats-server's configuration format reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from gateway.fleet.messages import FleetSubjects, site_permissions
+
+CENTRAL_DOMAIN = "central"
+CENTRAL_CLUSTER = "floorwatch-central"
+STREAM = "FLOORWATCH"
+# A JetStream domain or server name: one subject token.
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _q(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _check_name(what: str, value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{what} {value!r}: letters, digits, '-' and '_' only (1-64)")
+    return value
+
+
+def site_domain(province: str, site: str) -> str:
+    """A site's JetStream domain: ``<province>-<site>`` (unique in the country)."""
+    return _check_name("domain", f"{province}-{site}")
+
+
+def site_inbox_prefix(subjects: FleetSubjects) -> str:
+    """The site's reply inbox prefix: ``_INBOX.<province>.<site>`` (nats-py ``inbox_prefix``)."""
+    return f"_INBOX.{subjects.province}.{subjects.site}"
+
+
+def link_user(province: str, site: str) -> str:
+    """The user a site's leaf node logs in to the cluster as."""
+    return f"link-{province}-{site}"
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A NATS user: name, password and its allow lists (both empty: no restriction)."""
+
+    name: str
+    password: str = field(repr=False)
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+
+    def entry(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"user": self.name, "password": self.password}
+        if self.publish or self.subscribe:
+            out["permissions"] = {"publish": list(self.publish), "subscribe": list(self.subscribe)}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CentralNode:
+    """One node of the cluster: its name and where the others, clients and leaves reach it."""
+
+    name: str
+    host: str
+    client_port: int = 4222
+    cluster_port: int = 6222
+    leafnode_port: int = 7422
+
+    def __post_init__(self) -> None:
+        _check_name("server name", self.name)
+
+    @property
+    def route_url(self) -> str:
+        return f"nats-route://{self.host}:{self.cluster_port}"
+
+    @property
+    def client_url(self) -> str:
+        return f"nats://{self.host}:{self.client_port}"
+
+    @property
+    def leaf_url(self) -> str:
+        return f"nats-leaf://{self.host}:{self.leafnode_port}"
+
+
+@dataclass(frozen=True, slots=True)
+class CentralPlan:
+    """The whole cluster: its nodes, clients' users (workers, operators) and sites' link users."""
+
+    nodes: tuple[CentralNode, ...]
+    users: tuple[Login, ...] = ()
+    links: tuple[Login, ...] = ()
+    cluster: str = CENTRAL_CLUSTER
+    domain: str = CENTRAL_DOMAIN
+    listen_host: str = "0.0.0.0"  # noqa: S104 - a server's listen address, the operator's choice
+    max_file_store: str = "200GB"
+    max_memory_store: str = "1GB"
+
+    def __post_init__(self) -> None:
+        _check_name("cluster", self.cluster)
+        _check_name("domain", self.domain)
+        if not self.nodes:
+            raise ValueError("a cluster needs at least one node")
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"node names repeat: {names}")
+        logins = [u.name for u in (*self.users, *self.links)]
+        if len(set(logins)) != len(logins):
+            raise ValueError("user names repeat between users and links")
+
+    def node(self, name: str) -> CentralNode:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise ValueError(f"no node {name!r} (nodes: {', '.join(n.name for n in self.nodes)})")
+
+    @property
+    def leaf_urls(self) -> tuple[str, ...]:
+        return tuple(n.leaf_url for n in self.nodes)
+
+    @property
+    def client_urls(self) -> tuple[str, ...]:
+        return tuple(n.client_url for n in self.nodes)
+
+
+def _users_block(logins: Sequence[Login], indent: str = "") -> list[str]:
+    lines = [f"{indent}authorization {{", f"{indent}  users: ["]
+    lines += [f"{indent}    {_q(u.entry())}" for u in logins]
+    return [*lines, f"{indent}  ]", f"{indent}}}"]
+
+
+def central_conf(plan: CentralPlan, node: str, store_dir: str) -> str:
+    """nats-server.conf of one cluster node: routes to every node, JetStream, leafnode port.
+
+    The clients' users and the sites' link users share the server's users list:
+    a leaf connection without a leafnode-specific authorization is checked
+    against it, and that list is reloadable (``nats-server --signal reload``),
+    so a site is added, rotated or revoked without restarting a node.
+    """
+    me = plan.node(node)
+    host = plan.listen_host
+    lines = [
+        "# Generated by floorwatch (gateway/fleet/topology.py): a central cluster node.",
+        f"server_name: {_q(me.name)}",
+        f"listen: {_q(f'{host}:{me.client_port}')}",
+        "jetstream {",
+        f"  store_dir: {_q(store_dir)}",
+        f"  domain: {_q(plan.domain)}",
+        f"  max_memory_store: {plan.max_memory_store}",
+        f"  max_file_store: {plan.max_file_store}",
+        "}",
+        "cluster {",
+        f"  name: {_q(plan.cluster)}",
+        f"  listen: {_q(f'{host}:{me.cluster_port}')}",
+        f"  routes: {_q([n.route_url for n in plan.nodes])}",
+        "}",
+        "leafnodes {",
+        f"  listen: {_q(f'{host}:{me.leafnode_port}')}",
+        "}",
+    ]
+    if plan.users or plan.links:
+        lines += _users_block((*plan.users, *plan.links))
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SitePlan:
+    """One center's leaf server: who it is, where it listens and how it reaches the cluster.
+
+    ``gateway`` is the uplink's user on this server (permissions derived from
+    the subjects); ``link`` the user the leaf logs in to the cluster as; the
+    ``hub_urls`` are the cluster's leafnode URLs (``nats-leaf://host:7422``).
+    ``users`` are further local users (an operator's ``fleet status``).
+    """
+
+    subjects: FleetSubjects
+    hub_urls: tuple[str, ...]
+    gateway: Login | None = None
+    link: Login | None = None
+    users: tuple[Login, ...] = ()
+    stream: str = STREAM
+    listen: str = "127.0.0.1:4222"
+    max_file_store: str = "10GB"
+    max_memory_store: str = "64MB"
+    domain: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.domain:
+            object.__setattr__(
+                self, "domain", site_domain(self.subjects.province, self.subjects.site)
+            )
+        _check_name("domain", self.domain)
+        if self.domain == CENTRAL_DOMAIN:
+            raise ValueError(f"a site cannot use the central domain {CENTRAL_DOMAIN!r}")
+        for url in self.hub_urls:
+            if not url.startswith(("nats-leaf://", "tls://")) or "@" in url:
+                raise ValueError(f"hub URL {url!r}: nats-leaf://host:port, no credentials in it")
+
+    @property
+    def server_name(self) -> str:
+        return self.domain
+
+
+def gateway_login(subjects: FleetSubjects, name: str, password: str, stream: str = STREAM) -> Login:
+    """The site gateway's user: its own subjects, its stream, replies on its own inbox."""
+    perms = site_permissions(subjects, stream, create=True)
+    return Login(name, password, perms.publish, (f"{site_inbox_prefix(subjects)}.>",))
+
+
+def _with_userinfo(url: str, login: Login) -> str:
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{quote(login.name, safe='')}:{quote(login.password, safe='')}@{rest}"
+
+
+def site_conf(plan: SitePlan, store_dir: str) -> str:
+    """nats-server.conf of a center's leaf: its JetStream domain, local users, remote to the hub.
+
+    The link's password goes into the remote's URLs (nats-server 2.9 takes a
+    leaf remote's user and password there): the file is a secret (mode 0600).
+    """
+    lines = [
+        "# Generated by floorwatch (gateway/fleet/topology.py): a center's leaf node.",
+        "# Holds the site's passwords: keep it mode 0600, owned by the nats-server user.",
+        f"server_name: {_q(plan.server_name)}",
+        f"listen: {_q(plan.listen)}",
+        "jetstream {",
+        f"  store_dir: {_q(store_dir)}",
+        f"  domain: {_q(plan.domain)}",
+        f"  max_memory_store: {plan.max_memory_store}",
+        f"  max_file_store: {plan.max_file_store}",
+        "}",
+    ]
+    if plan.hub_urls:
+        urls = [_with_userinfo(u, plan.link) if plan.link else u for u in plan.hub_urls]
+        lines += ["leafnodes {", "  remotes: [", f"    {{urls: {_q(urls)}}}", "  ]", "}"]
+    logins = ([plan.gateway] if plan.gateway else []) + list(plan.users)
+    if logins:
+        lines += _users_block(logins)
+    return "\n".join(lines) + "\n"
+
+
+def site_source(domain: str, stream: str = STREAM) -> dict[str, Any]:
+    """One source of the central stream: a site's stream in its domain."""
+    return {"name": stream, "external": {"api": f"$JS.{_check_name('domain', domain)}.API"}}
+
+
+def central_stream_config(
+    domains: Sequence[str],
+    *,
+    name: str = STREAM,
+    replicas: int = 3,
+    duplicate_window_s: float = 600,
+    max_age_days: float = 400,
+    site_stream: str = STREAM,
+) -> dict[str, Any]:
+    """The central stream (JetStream's JSON config): no subjects, one source per site domain.
+
+    It keeps the sourced messages' ``Nats-Msg-Id`` headers and de-duplicates
+    on them within ``duplicate_window_s``, as the site's stream did.
+    """
+    if len(set(domains)) != len(domains):
+        raise ValueError("a site domain is listed twice")
+    return {
+        "name": _check_name("stream", name),
+        "storage": "file",
+        "num_replicas": replicas,
+        "duplicate_window": int(duplicate_window_s * 1e9),
+        "max_age": int(max_age_days * 86400 * 1e9),
+        "sources": [site_source(d, site_stream) for d in domains],
+    }
