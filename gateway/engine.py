@@ -9,7 +9,9 @@ evaluates once per wake-up, at most every ``min_interval_s``, and at least every
    (retained MQTT, live stream, InfluxDB), at most every ``zone_publish_s`` per
    zone unless the crowd level changed; a steady zone still gets an InfluxDB
    point every ``zone_point_s``;
-2. ``FloorModel.conditions`` -> ``AlertBook.evaluate``: alert transitions,
+2. the counter seats (``gateway.seats``): a ``counter_seat`` point when a
+   seat's state changes, and every ``seat_point_s`` while it holds;
+3. ``FloorModel.conditions`` -> ``AlertBook.evaluate``: alert transitions,
    which are first stored in SQLite (off the loop), then published.
 
 Acknowledge and resolve (the API) take the same lock, so transitions reach the
@@ -40,7 +42,8 @@ from gateway.live import (
     ZoneState,
 )
 from gateway.observations import DeviceHealth, DeviceKind, Observation
-from gateway.points import alert_lines, zone_state_lines
+from gateway.points import alert_lines, seat_lines, zone_state_lines
+from gateway.seats import SeatState, SeatStatus
 from gateway.settings import AlertRules, CrowdLevel
 from gateway.state_writer import StateWriter
 from gateway.zones import Totals, totals
@@ -77,6 +80,7 @@ class Engine:
         level_memory_s: float = 900,
         zone_point_s: float = 60,
         day_state_s: float = 5.0,
+        seat_point_s: float = 60,
     ) -> None:
         self._site_id = site_id
         self._model = model
@@ -106,6 +110,8 @@ class Engine:
         self._pointed_at: dict[str, datetime] = {}
         self._saved_levels: dict[str, tuple[CrowdLevel, int]] = {}
         self._day_state_s = day_state_s
+        self._seat_point_s = seat_point_s
+        self._seat_pointed: dict[int, tuple[SeatStatus, bool | None, datetime]] = {}
         self._saved_day: str | None = None
         self._saved_day_at: datetime | None = None
         self.evaluations = 0
@@ -193,6 +199,7 @@ class Engine:
                     lines.extend(self._zone_point(state, now))
                 elif self._point_due(state.zone_id, now):
                     lines.extend(self._zone_point(state, now))
+            lines.extend(self._seat_points(self._model.seat_states(), now))
             changes, self._device_changes = self._device_changes, []
             for device in changes:
                 self._emit(LiveEvent(0, LiveEventKind.DEVICE, device.at, device=device))
@@ -214,6 +221,10 @@ class Engine:
 
     def devices(self) -> Sequence[DeviceHealth]:
         return self._model.devices()
+
+    def seats(self) -> Sequence[SeatState]:
+        """Every counter seat (counters with a seat sensor) as of the last evaluation."""
+        return self._model.seat_states()
 
     def alerts(self, *, include_resolved: bool = False) -> Sequence[Alert]:
         if self._book is None:
@@ -406,6 +417,20 @@ class Engine:
         self._pointed_at[state.zone_id] = now
         return zone_state_lines(self._site_id, state)
 
+    def _seat_points(self, seats: Sequence[SeatState], now: datetime) -> list[str]:
+        """A seat's point when its state or reading changed, else every ``seat_point_s``."""
+        lines: list[str] = []
+        for seat in seats:
+            last = self._seat_pointed.get(seat.counter)
+            if (
+                last is None
+                or (last[0], last[1]) != (seat.status, seat.occupied)
+                or (now - last[2]).total_seconds() >= self._seat_point_s
+            ):
+                self._seat_pointed[seat.counter] = (seat.status, seat.occupied, now)
+                lines.extend(seat_lines(self._site_id, seat, now))
+        return lines
+
     def _point_due(self, zone_id: str, now: datetime) -> bool:
         """A steady zone still gets a point every ``zone_point_s`` (history without gaps)."""
         last = self._pointed_at.get(zone_id)
@@ -437,6 +462,7 @@ def _zone_key(s: ZoneState) -> tuple[object, ...]:
         s.method,
         round(s.confidence, 2),
         s.disagreement,
+        s.presence,
         s.level_of_service,
         s.waiting_tickets,
         None if s.expected_wait_s is None else round(s.expected_wait_s),

@@ -1,7 +1,9 @@
 """The floor picture: observations in, zone states and alert conditions out. Pure module.
 
 ``FloorModel`` keeps what each source last said (``FloorState``), the door
-balances, the climate windows and the crowd-level trackers of every zone;
+balances, the climate windows, the crowd-level trackers of every zone and the
+counter seats (``gateway.seats``: a binary presence reading of a seat sensor
+goes there, one of a zone sensor to the zone's occupied / vacant);
 the waiting tickets and door balances are saved across restarts
 (``gateway.day_state``).
 ``evaluate(now)`` fuses each zone's occupancy (``gateway.zones``), moves its
@@ -40,7 +42,11 @@ from gateway.observations import (
     DeviceKind,
     DoorTraffic,
     Observation,
+    PeopleCount,
+    Presence,
+    presence_of,
 )
+from gateway.seats import SeatBook, SeatState, seat_counters, seat_specs
 from gateway.settings import CrowdLevel, ServiceConfig, Settings
 from gateway.zones import (
     DoorBalances,
@@ -70,6 +76,8 @@ class FloorModel:
             service: spec.id for spec in self._specs.values() for service in spec.services
         }
         self.state = FloorState()
+        self.seats = SeatBook(seat_specs(settings), settings.seats)
+        self._seat_counter = seat_counters(settings)
         # A gateway started while the site is closed may count from an empty building.
         self.doors = DoorBalances(self._specs.values(), anchored=not is_open(self._site, start))
         self._climate = {z.id: ZoneClimate(z.comfort) for z in settings.zones}
@@ -108,6 +116,11 @@ class FloorModel:
         return self._specs
 
     def apply(self, obs: Observation) -> None:
+        if isinstance(obs, PeopleCount) and obs.binary:
+            # a decoder's binary reading: occupied / vacant, never people
+            obs = presence_of(obs, self._seat_counter.get(obs.source_id))
+        if isinstance(obs, Presence) and self.seats.apply(obs):
+            return  # a counter seat's sensor: the seat's state, not its zone's
         if isinstance(obs, DeviceHealth) and obs.kind is DeviceKind.CAMERA:
             detail = obs.detail.lower()
             if detail in _EVENT_ONLY:
@@ -153,7 +166,12 @@ class FloorModel:
             state = self._zone(spec, now, unusable, waits)
             self.states[spec.id] = state
             out.append(state)
+        self.seats.evaluate(now, unusable)
         return out
+
+    def seat_states(self) -> list[SeatState]:
+        """Every counter seat as of the last ``evaluate``."""
+        return self.seats.states
 
     def _closing(self, now: datetime) -> None:
         resettable = [z.id for z in self._zones.values() if z.door_reset_at_closing]
@@ -184,6 +202,7 @@ class FloorModel:
             balance=self.doors.balances.get(spec.id),
             doors_offline=any(s in unusable for s in spec.door_sensors),
             waiting_tickets=waiting,
+            presence=self.state.presence.get(spec.id, {}),
         )
         fusion = fuse(spec, inputs, now)
         if fusion.occupancy is not None:
@@ -216,6 +235,7 @@ class FloorModel:
             waiting_tickets=waiting,
             expected_wait_s=expected,
             updated_at=now,
+            presence=fusion.presence,
         )
 
     def service_waits(self, now: datetime) -> list[ServiceWait]:
@@ -283,7 +303,9 @@ class FloorModel:
         """
         out: set[str] = set()
         for zone_id, state in self.states.items():
-            if state.method == "none" or (state.method == "queue" and self._counts(zone_id)):
+            if state.method in ("none", "binary") or (
+                state.method == "queue" and self._counts(zone_id)
+            ):
                 # Waiting tickets are a lower bound: while the zone's own counters are
                 # unusable they can prove a crowd, never that it has gone.
                 out.update((alert_key("crowd_level", zone_id), alert_key("capacity", zone_id)))

@@ -14,6 +14,7 @@ from gateway.observations import (
     DeviceHealth,
     Observation,
     PeopleCount,
+    Presence,
     TicketEvent,
     TicketEventKind,
 )
@@ -28,12 +29,18 @@ class QueueState:
 @dataclass(slots=True)
 class FloorState:
     counts: dict[str, dict[str, PeopleCount]] = field(default_factory=dict)
+    presence: dict[str, dict[str, Presence]] = field(default_factory=dict)  # zone binary sensors
     devices: dict[str, DeviceHealth] = field(default_factory=dict)
     queues: dict[str, QueueState] = field(default_factory=dict)
 
     def apply(self, obs: Observation) -> None:
         if isinstance(obs, PeopleCount):
             self.counts.setdefault(obs.zone_id, {})[obs.source_id] = obs
+        elif isinstance(obs, Presence):
+            seen = self.presence.setdefault(obs.zone_id, {})
+            last = seen.get(obs.source_id)
+            if last is None or obs.at >= last.at:
+                seen[obs.source_id] = obs
         elif isinstance(obs, DeviceHealth):
             self.devices[obs.device_id] = obs
         elif isinstance(obs, TicketEvent):

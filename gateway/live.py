@@ -35,7 +35,7 @@ class SourceReading:
     """One source behind a zone's occupancy, as the fusion saw it."""
 
     source_id: str
-    kind: str  # "camera", "presence", "doors", "queue"
+    kind: str  # "camera", "presence", "doors", "queue", "binary" (count 1 occupied, 0 vacant)
     count: float
     at: datetime | None
     fresh: bool
@@ -70,7 +70,9 @@ class ZoneState:
     density_per_m2: float
     level_of_service: str | None  # Fruin A..F, None where density is not used
     level: CrowdLevel
-    method: str  # how occupancy was fused, e.g. "camera", "presence", "doors", "max(...)"
+    # how occupancy was fused: "camera", "presence", "doors", "queue"; "binary": only
+    # occupied / vacant is known (occupancy is the last figure, not a measurement); "none"
+    method: str
     confidence: float  # 0..1
     sources: Sequence[SourceReading]
     disagreement: bool  # sources differ beyond the tolerance
@@ -78,6 +80,7 @@ class ZoneState:
     waiting_tickets: int | None
     expected_wait_s: float | None
     updated_at: datetime
+    presence: str | None = None  # binary sensors: "occupied", "vacant"; None: none fresh
 
 
 @dataclass(frozen=True, slots=True)

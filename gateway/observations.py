@@ -34,7 +34,26 @@ class PeopleCount:
     count: int
     at: datetime
     confidence: float = 1.0
-    binary: bool = False  # a presence sensor's occupied / vacant (count is occupied_count or 0)
+    # A binary presence sensor's occupied / vacant as the decoders give it (count is the
+    # sensor's occupied_count or 0): not a count of people. ``presence_of`` turns it into
+    # a ``Presence``; fusion and storage never add it as people.
+    binary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A binary presence sensor's occupied / vacant in a zone or at a counter seat.
+
+    Not a people count: a PIR or mmWave sensor that says "occupied" says somebody
+    is there, not how many. ``counter`` is the counter number whose seat the
+    sensor watches (a counter-seat sensor: ``counter:`` in its config), else None.
+    """
+
+    zone_id: str
+    source_id: str
+    occupied: bool
+    at: datetime
+    counter: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,4 +129,9 @@ class TicketEvent:
     counter: int | None = None
 
 
-Observation = PeopleCount | DoorTraffic | Climate | DeviceHealth | TicketEvent
+Observation = PeopleCount | Presence | DoorTraffic | Climate | DeviceHealth | TicketEvent
+
+
+def presence_of(obs: PeopleCount, counter: int | None = None) -> Presence:
+    """A decoder's binary ``PeopleCount`` (``binary=True``) as the ``Presence`` it stands for."""
+    return Presence(obs.zone_id, obs.source_id, obs.count > 0, obs.at, counter)

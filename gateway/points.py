@@ -1,7 +1,6 @@
 """Observations -> InfluxDB line protocol. Pure module: values in, strings out.
 
-One observation becomes at most one line (two for a binary presence reading),
-with a nanosecond timestamp taken from the observation (never from a clock), so
+One observation becomes at most one line, with a nanosecond timestamp taken from the observation (never from a clock), so
 writing the same observation twice overwrites the same point: replays are
 idempotent. The schema (tags in brackets) is documented in docs/storage.md:
 
@@ -9,8 +8,12 @@ idempotent. The schema (tags in brackets) is documented in docs/storage.md:
   capacity_ratio (count/capacity), confidence
 - ``climate[sensor,site,zone]`` temperature, humidity, co2, pm25, pressure (hPa), illuminance
   (lux) (the present ones)
-- ``presence[sensor,site,zone]`` occupied (bool): a binary presence sensor's reading, beside
-  its ``zone_occupancy`` count (``PeopleCount.binary``)
+- ``presence[counter,sensor,site,zone]`` occupied (bool): a binary presence sensor's reading
+  (``Presence``, or a decoder's ``PeopleCount.binary``); never a ``zone_occupancy`` count;
+  ``counter`` only where the observation carries it
+- ``counter_seat[counter,service,site]`` the engine's debounced seat state
+  (``gateway.seats``): state (string open / closed / unknown), open (int 1 / 0, absent
+  while unknown), occupied (bool, the undebounced reading, absent while unknown)
 - ``door_traffic[door,sensor,site]`` entries, exits (int)
 - ``device_health[device,kind,site]`` online (bool), detail (string), battery,
   linkquality, fps, latency_ms (the present ones)
@@ -19,7 +22,9 @@ idempotent. The schema (tags in brackets) is documented in docs/storage.md:
 - ``queue[event,service,site]`` ticket (string), counter (int, if present), count=1i
 - ``zone_occupancy[site,source=fused,zone]`` the fused zone state: count, density,
   capacity_ratio, confidence, level (string), method (string), los (string, if used),
-  disagreement (bool), waiting (int) and expected_wait_s (if known)
+  disagreement (bool), waiting (int) and expected_wait_s (if known), occupied (bool, when a
+  binary sensor of the zone is fresh); method ``binary`` (only occupied / vacant known):
+  occupied, level, method and confidence, no count
 - ``alerts[device,rule,severity,site,zone]`` one point per alert transition: state,
   transition, alert_id, message (strings), value, threshold, notifications (int)
 
@@ -58,9 +63,12 @@ from gateway.observations import (
     DoorTraffic,
     Observation,
     PeopleCount,
+    Presence,
     TicketEvent,
     camera_event,
+    presence_of,
 )
+from gateway.seats import SeatState, SeatStatus
 from gateway.settings import ZoneConfig
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -146,9 +154,13 @@ def _line(series: str, fields: list[str], ns: int) -> list[str]:
 
 
 def to_lines(site_id: str, obs: Observation, zones: Mapping[str, ZoneGeometry]) -> list[str]:
-    """The line-protocol lines (zero, one, or two for binary presence) of one observation."""
+    """The line-protocol lines (zero or one) of one observation."""
     if isinstance(obs, PeopleCount):
+        if obs.binary:  # occupied / vacant, not a count of people
+            return _presence(site_id, presence_of(obs))
         return _people(site_id, obs, zones.get(obs.zone_id))
+    if isinstance(obs, Presence):
+        return _presence(site_id, obs)
     if isinstance(obs, Climate):
         return _climate(site_id, obs)
     if isinstance(obs, DoorTraffic):
@@ -178,15 +190,17 @@ def _people(site_id: str, obs: PeopleCount, zone: ZoneGeometry | None) -> list[s
     confidence = _float(obs.confidence)
     if confidence is not None:
         fields.append(f"confidence={confidence}")
-    lines = _line(series, fields, timestamp_ns(obs.at))
-    if obs.binary:  # presence as its own signal too: occupied or vacant
-        presence = (
-            f"presence{_tag('sensor', obs.source_id)}{_tag('site', site_id)}"
-            f"{_tag('zone', obs.zone_id)}"
-        )
-        occupied = "true" if count > 0 else "false"
-        lines += _line(presence, [f"occupied={occupied}"], timestamp_ns(obs.at))
-    return lines
+    return _line(series, fields, timestamp_ns(obs.at))
+
+
+def _presence(site_id: str, obs: Presence) -> list[str]:
+    counter = "" if obs.counter is None else str(obs.counter)
+    series = (
+        f"presence{_tag('counter', counter)}{_tag('sensor', obs.source_id)}"
+        f"{_tag('site', site_id)}{_tag('zone', obs.zone_id)}"
+    )
+    occupied = "true" if obs.occupied else "false"
+    return _line(series, [f"occupied={occupied}"], timestamp_ns(obs.at))
 
 
 def _climate(site_id: str, obs: Climate) -> list[str]:
@@ -273,6 +287,15 @@ def zone_state_lines(site_id: str, state: ZoneState) -> list[str]:
     if state.method == "none":
         return []
     series = f"zone_occupancy{_tag('site', site_id)}{_tag('source', 'fused')}{_tag('zone', state.zone_id)}"
+    occupied = [] if state.presence is None else [f"occupied={_bool(state.presence == 'occupied')}"]
+    if state.method == "binary":  # occupied / vacant only: no number to store
+        fields = [
+            *occupied,
+            f"confidence={_float(state.confidence)}",
+            f"level={quote_string(state.level.value)}",
+            f"method={quote_string(state.method)}",
+        ]
+        return _line(series, fields, timestamp_ns(state.updated_at))
     fields = [f"count={int(state.occupancy)}i"]
     for key, value in (
         ("density", state.density_per_m2),
@@ -289,7 +312,26 @@ def zone_state_lines(site_id: str, state: ZoneState) -> list[str]:
     fields.append(f"disagreement={'true' if state.disagreement else 'false'}")
     if state.waiting_tickets is not None:
         fields.append(f"waiting={int(state.waiting_tickets)}i")
+    fields.extend(occupied)
     return _line(series, fields, timestamp_ns(state.updated_at))
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def seat_lines(site_id: str, seat: SeatState, at: datetime) -> list[str]:
+    """A counter seat's state at ``at``: ``counter_seat`` (open 1 / 0 for hourly means)."""
+    series = (
+        f"counter_seat{_tag('counter', str(seat.counter))}"
+        f"{_tag('service', seat.service_id or '')}{_tag('site', site_id)}"
+    )
+    fields = [f"state={quote_string(seat.status.value)}"]
+    if seat.status is not SeatStatus.UNKNOWN:
+        fields.append(f"open={1 if seat.status is SeatStatus.OPEN else 0}i")
+    if seat.occupied is not None:
+        fields.append(f"occupied={_bool(seat.occupied)}")
+    return _line(series, fields, timestamp_ns(at))
 
 
 def alert_lines(site_id: str, alert: Alert, transition: str) -> list[str]:

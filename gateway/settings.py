@@ -662,6 +662,12 @@ class SensorBase(Model):
         description="LoRaWAN network server JSON around the device's decoded payload:"
         " chirpstack_v4 (object) or ttn_v3 (uplink_message.decoded_payload)",
     )
+    counter: int | None = Field(
+        None,
+        description="presence sensors: the counter number whose seat this sensor watches (a"
+        " counter with nobody behind it is closed); its occupied / vacant feeds the counter's"
+        " seat state (seats:), never the zone's occupancy",
+    )
 
     @field_validator("topic")
     @classmethod
@@ -1218,6 +1224,23 @@ class PlanningConfig(Model):
     )
 
 
+class SeatTimings(Model):
+    """Counter seats: how a seat sensor's occupied / vacant becomes open / closed (docs/planning.md)."""
+
+    open_after_s: float = Field(
+        10, ge=0, description="a seat occupied this long (without a vacant reading) is open"
+    )
+    vacant_after_s: float = Field(
+        300,
+        ge=0,
+        description="a seat vacant this long is a closed counter (a PIR that saw no motion for"
+        " 30 s is somebody sitting still, not a closed counter)",
+    )
+    point_s: float = Field(
+        60, gt=0, description="a seat's state is stored (counter_seat) at least this often"
+    )
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -1236,6 +1259,9 @@ class Settings(Model):
     alerts: AlertRules = AlertRules()
     gateway: GatewayConfig = GatewayConfig()
     planning: PlanningConfig = PlanningConfig()
+    seats: SeatTimings = Field(
+        SeatTimings(), description="counter-seat presence: open / closed debounce (docs/planning.md)"
+    )
     notifications: NotificationSettings = Field(
         NotificationSettings(), description="channels, routes, escalation (docs/alerts.md)"
     )

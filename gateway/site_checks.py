@@ -6,7 +6,9 @@ Run once the schema and the references hold (``gateway.settings.reference_errors
   plan, or overlaps another zone of the floor (errors); a stated area larger
   than the outline or the plan (warnings);
 - counters: a counter number in two service groups (or twice in one) is an
-  error: the expected wait would count its capacity twice;
+  error: the expected wait would count its capacity twice; a sensor's
+  ``counter:`` (a counter-seat presence sensor) must name a counter of a
+  service group, and only a presence sensor watches a seat;
 - credentials: a camera or InfluxDB 1.x user name without a password is an
   error, an MQTT one a warning (some brokers take a user name alone);
 - people sources: a zone nobody counts (no camera ROI or counting rule,
@@ -46,6 +48,7 @@ def site_errors(settings: Settings) -> list[Finding]:
     return [
         *geometry_errors(settings),
         *counter_errors(settings),
+        *seat_errors(settings),
         *credential_errors(settings),
     ]
 
@@ -54,6 +57,7 @@ def site_warnings(settings: Settings) -> list[Finding]:
     return [
         *area_warnings(settings),
         *people_source_warnings(settings),
+        *seat_warnings(settings),
         *credential_warnings(settings),
     ]
 
@@ -187,6 +191,54 @@ def counter_errors(settings: Settings) -> list[Finding]:
                         " twice in the expected waits)",
                     )
                 )
+    return out
+
+
+def seat_errors(settings: Settings) -> list[Finding]:
+    """A counter-seat sensor names a counter of a service group and is a presence sensor."""
+    out: list[Finding] = []
+    counters = {c for svc in settings.services for c in svc.counters}
+    for i, sensor in enumerate(settings.sensors):
+        if sensor.counter is None:
+            continue
+        if sensor.kind is not SensorKind.PRESENCE:
+            out.append(
+                (
+                    ("sensors", i, "counter"),
+                    f"only a presence sensor watches a counter seat (this one is"
+                    f" {sensor.kind.value})",
+                )
+            )
+        elif sensor.counter not in counters:
+            known = ", ".join(str(c) for c in sorted(counters)) or "none"
+            out.append(
+                (
+                    ("sensors", i, "counter"),
+                    f"counter {sensor.counter} is in no service group (services[].counters:"
+                    f" {known})",
+                )
+            )
+    return out
+
+
+def seat_warnings(settings: Settings) -> list[Finding]:
+    """A seat sensor that goes stale before a vacant seat is called closed."""
+    out: list[Finding] = []
+    vacant = settings.seats.vacant_after_s
+    for i, sensor in enumerate(settings.sensors):
+        if sensor.counter is None or sensor.kind is not SensorKind.PRESENCE:
+            continue
+        stale = sensor.interval_s * settings.alerts.sensor_stale_factor
+        if vacant >= stale:
+            out.append(
+                (
+                    ("sensors", i, "interval_s"),
+                    f"seats.vacant_after_s ({vacant:g} s) is longer than this seat sensor's"
+                    f" stale age ({stale:g} s): set interval_s to the sensor's heartbeat (a"
+                    " PIR that reports only on change repeats its state every hour or so),"
+                    " else a vacant seat turns unknown before it is closed",
+                )
+            )
     return out
 
 

@@ -6,7 +6,8 @@ Sources of a zone, in order of preference:
    (ROIs of different cameras cover different parts). Used when every one of
    them is fresh (younger than ``crowd.camera_max_age_s``, camera not reported
    offline) and confident (``crowd.camera_min_confidence``).
-2. ``presence``: the zone's presence sensors, summed, when all are fresh
+2. ``presence``: the zone's people-counting presence sensors (mmWave and
+   ceiling counters that report a number), summed, when all are fresh
    (younger than ``interval_s`` x ``alerts.sensor_stale_factor``, not stale).
 3. ``doors``: the running balance of the door counters around the zone
    (entries minus exits of the doors into it, the reverse for doors out of it),
@@ -16,6 +17,16 @@ Sources of a zone, in order of preference:
    (a lower bound: not everybody holds a ticket).
 
 The first usable source gives the figure; its confidence is part of the result.
+
+Binary presence (a PIR or mmWave sensor's occupied / vacant: ``Presence``) is
+never added as people. It is the zone's ``presence``: ``occupied`` when a fresh
+binary sensor of the zone says so, ``vacant`` when fresh ones all say vacant,
+None when none is fresh. With a counted figure it only judges it: a zone
+counted 0 while a binary sensor says occupied is occupied but uncounted, and
+the figure's confidence is multiplied by ``UNCOUNTED_FACTOR``. With no usable
+counting source the zone's method is ``binary``: no number (occupancy stays the
+last known, the level does not move), only occupied or vacant. A presence
+sensor with ``counter:`` watches a counter seat (``gateway.seats``), not its zone.
 Stale sources are listed with ``fresh=False`` and never used. When two usable
 sources differ by more than the tolerance (``crowd.disagreement_ratio`` of the
 larger and more than ``crowd.disagreement_min_people``) the result says so.
@@ -29,7 +40,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.live import SourceReading, ZoneState
-from gateway.observations import DoorTraffic, PeopleCount
+from gateway.observations import DoorTraffic, PeopleCount, Presence
 from gateway.settings import (
     CrowdConfig,
     DoorConfig,
@@ -41,6 +52,10 @@ from gateway.settings import (
 )
 
 PRESENCE_CONFIDENCE = 0.8
+BINARY_CONFIDENCE = 0.5  # occupied / vacant only: how sure we are of that, not of a number
+UNCOUNTED_FACTOR = 0.5  # a figure of 0 while a binary sensor says occupied
+OCCUPIED = "occupied"
+VACANT = "vacant"
 DOORS_ANCHORED_CONFIDENCE = 0.6
 DOORS_DRIFTING_CONFIDENCE = 0.3
 QUEUE_CONFIDENCE = 0.3
@@ -86,7 +101,7 @@ def zone_specs(settings: Settings) -> list[ZoneSpec]:
         presence = {
             s.id: s.interval_s * factor
             for s in settings.sensors
-            if s.kind is SensorKind.PRESENCE and s.zone == z.id
+            if s.kind is SensorKind.PRESENCE and s.zone == z.id and s.counter is None
         }
         links = tuple(_links(z.id, settings.doors)) if z.door_balance else ()
         linked = {link.door_id for link in links}
@@ -216,16 +231,18 @@ class FusionInputs:
     balance: Balance | None = None
     doors_offline: bool = False
     waiting_tickets: int | None = None
+    presence: Mapping[str, Presence] = field(default_factory=dict)  # binary sensor -> latest
 
 
 @dataclass(frozen=True, slots=True)
 class Fusion:
-    occupancy: int | None  # None: no usable source
+    occupancy: int | None  # None: no usable source, or binary presence only (no number)
     method: str
     confidence: float
     sources: tuple[SourceReading, ...]
     disagreement: bool
     camera_confident: bool  # the camera figure may re-anchor the door balance
+    presence: str | None = None  # "occupied", "vacant", None: no fresh binary sensor
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,17 +268,48 @@ def fuse(spec: ZoneSpec, inputs: FusionInputs, now: datetime) -> Fusion:
             continue
         used = g is chosen
         readings.extend(_replace_used(r, used) for r in g.readings)
+    presence, binary = _binary(spec, inputs, now)
     if chosen is None:
-        return Fusion(None, "none", 0.0, tuple(readings), False, False)
+        if presence is None:
+            return Fusion(None, "none", 0.0, (*readings, *binary), False, False)
+        binary = tuple(_replace_used(r, r.fresh) for r in binary)
+        return Fusion(
+            None, "binary", BINARY_CONFIDENCE, (*readings, *binary), False, False, presence
+        )
     usable = [g for g in groups if g is not None and g.usable]
+    occupancy = round(chosen.value)
+    confidence = chosen.confidence
+    if occupancy == 0 and presence == OCCUPIED:
+        confidence *= UNCOUNTED_FACTOR  # occupied but uncounted
     return Fusion(
-        occupancy=round(chosen.value),
+        occupancy=occupancy,
         method=chosen.kind,
-        confidence=chosen.confidence,
-        sources=tuple(readings),
+        confidence=confidence,
+        sources=(*readings, *binary),
         disagreement=_disagree(chosen, usable, spec.crowd),
         camera_confident=chosen.kind == "camera",
+        presence=presence,
     )
+
+
+def _binary(
+    spec: ZoneSpec, inputs: FusionInputs, now: datetime
+) -> tuple[str | None, tuple[SourceReading, ...]]:
+    """The zone's occupied / vacant from its binary presence sensors, and their readings."""
+    readings = []
+    for sensor_id, p in inputs.presence.items():
+        max_age = spec.presence.get(sensor_id)
+        if max_age is None:
+            continue
+        ok = sensor_id not in inputs.offline and _age_ok(p.at, now, max_age)
+        count = 1.0 if p.occupied else 0.0
+        readings.append(
+            SourceReading(sensor_id, "binary", count, p.at, ok, BINARY_CONFIDENCE, False)
+        )
+    fresh = [r for r in readings if r.fresh]
+    if not fresh:
+        return None, tuple(readings)
+    return (OCCUPIED if any(r.count > 0 for r in fresh) else VACANT), tuple(readings)
 
 
 def _replace_used(r: SourceReading, used: bool) -> SourceReading:
@@ -304,10 +352,11 @@ def _camera_group(spec: ZoneSpec, inputs: FusionInputs, now: datetime) -> _Group
 
 
 def _presence_group(spec: ZoneSpec, inputs: FusionInputs, now: datetime) -> _Group | None:
-    if not spec.presence:
+    counting = [s for s in spec.presence.items() if s[0] not in inputs.presence]
+    if not counting:  # no presence sensor, or only binary ones (not people counts)
         return None
     readings = []
-    for sensor_id, max_age_s in spec.presence.items():
+    for sensor_id, max_age_s in counting:
         c = inputs.counts.get(sensor_id)
         fresh = c is not None and sensor_id not in inputs.offline and _age_ok(c.at, now, max_age_s)
         conf = PRESENCE_CONFIDENCE * (c.confidence if c else 0.0)
