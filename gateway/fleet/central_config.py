@@ -1,8 +1,10 @@
-"""The central service's own file (``floorwatch fleet run -c central.yaml``).
+"""The central service's own file (``floorwatch fleet run|serve -c central.yaml``).
 
 A small YAML separate from any site file: where the province's NATS is, the
 stream and durable consumer to read, the key-value bucket, and the central
-store (the same ``influxdb:`` model and writer as a site's). Secrets only by
+store (the same ``influxdb:`` model and writer as a site's); for the province
+page (``fleet serve``) the web service (the same ``api:`` model as a site's),
+when a center counts as offline, and the registry of centers (``sites:``). Secrets only by
 reference, ``{env: NAME}`` or ``{file: PATH}``, resolved by the site file's
 loader rules (gateway.config_loader).
 """
@@ -13,12 +15,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gateway.config_loader import ConfigError, ConfigIssue, _resolve_secrets, _Sink
-from gateway.settings import Ident, InfluxConfig, Model, Secret
+from gateway.settings import ApiConfig, Ident, InfluxConfig, Model, Secret
 
 
 class CentralNatsConfig(Model):
@@ -65,12 +68,67 @@ class CentralNatsConfig(Model):
         return self
 
 
+class CentralSite(Model):
+    """One center in the province's registry: how the province page names and groups it."""
+
+    province: Ident = Field(description="the province id the site's uplink uses")
+    id: Ident = Field(description="the site id (its site file's site.id)")
+    name: str = Field(min_length=1, description="the center's name, as the province page shows it")
+    area: str = Field(
+        "", description="district, ward group or area the page filters by (free text)"
+    )
+    control_room: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s@]+$",
+        description="the center's own control-room URL (the page links to it); no credentials",
+    )
+
+    @property
+    def key(self) -> str:
+        return f"{self.province}.{self.id}"
+
+
+class OverviewConfig(Model):
+    """How the province page judges the centers."""
+
+    offline_after_s: float = Field(
+        600, gt=0, description="a center whose latest record is older than this is offline"
+    )
+    timezone: str = Field(
+        "Asia/Ho_Chi_Minh", description="IANA time zone of the month and hours the page compares"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
 class CentralConfig(Model):
-    """``floorwatch fleet run``'s file: ``nats:``, ``influxdb:`` and ``state_dir``."""
+    """``floorwatch fleet run`` and ``fleet serve``'s file."""
 
     nats: CentralNatsConfig = CentralNatsConfig()
     influxdb: InfluxConfig = InfluxConfig()
     state_dir: Path = Field(Path("state-central"), description="the writer's spool lives here")
+    api: ApiConfig = Field(ApiConfig(), description="the province page's web service (fleet serve)")
+    overview: OverviewConfig = OverviewConfig()
+    sites: list[CentralSite] = Field(
+        default_factory=list,
+        description="the registry of centers (optional: a site that reports and is not listed"
+        " is shown under its ids)",
+    )
+
+    @model_validator(mode="after")
+    def _unique_sites(self) -> CentralConfig:
+        keys = [s.key for s in self.sites]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"sites listed twice: {', '.join(twice)}")
+        return self
 
 
 def parse_central(
