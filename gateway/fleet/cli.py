@@ -158,3 +158,8 @@ def status(
 
 
 fleet_app.command("run")(__import__("gateway.fleet.central_run").fleet.central_run.run)
+fleet_app.command("serve")(__import__("gateway.fleet.serve").fleet.serve.serve_command)
+fleet_app.add_typer(
+    __import__("gateway.fleet.config_cli").fleet.config_cli.config_app, name="config"
+)
+fleet_app.command("sources")(__import__("gateway.fleet.config_cli").fleet.config_cli.sources)

@@ -1,0 +1,218 @@
+"""``floorwatch fleet config site|central|stream`` and ``floorwatch fleet sources``. Shell module.
+
+The first three print what gateway.fleet.topology generates: a center's leaf
+nats-server.conf, a cluster node's nats-server.conf, the central stream's
+JetStream config (JSON). Passwords are read from files (``--*-password-file``,
+``--user NAME=FILE``, ``--links DIR``), never given on the command line; the
+printed configs hold them, so redirect them into files of mode 0600.
+
+``fleet sources`` applies: it creates the central stream on the cluster with a
+source per given site domain, or adds the sources it lacks (adding a site).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import nats
+import nats.errors
+import typer
+
+from gateway.config_loader import ConfigError
+from gateway.fleet.central_config import load_central
+from gateway.fleet.central_stream import add_sites
+from gateway.fleet.messages import FleetSubjects
+from gateway.fleet.topology import (
+    STREAM,
+    CentralNode,
+    CentralPlan,
+    Login,
+    SitePlan,
+    central_conf,
+    central_stream_config,
+    gateway_login,
+    link_user,
+    site_conf,
+)
+
+config_app = typer.Typer(
+    help="Generate the fleet's nats-server configs (docs/fleet.md, Topology).",
+    no_args_is_help=True,
+)
+TIMEOUT_S = 5.0
+
+StoreDir = Annotated[
+    str, typer.Option("--store-dir", help="JetStream's store directory on that machine")
+]
+
+
+def _secret(path: Path, what: str) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        typer.echo(f"{what}: cannot read {path}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    if not text:
+        typer.echo(f"{what}: {path} is empty", err=True)
+        raise typer.Exit(2)
+    return text
+
+
+def _refuse(exc: ValueError) -> typer.Exit:
+    typer.echo(str(exc), err=True)
+    return typer.Exit(2)
+
+
+@config_app.command("site")
+def site(
+    province: Annotated[str, typer.Option(help="the province's id")],
+    site: Annotated[str, typer.Option(help="the center's id (the site file's site id)")],
+    hub: Annotated[
+        list[str], typer.Option(help="a cluster node's leafnode URL nats-leaf://host:7422 (repeat)")
+    ],
+    link_password_file: Annotated[
+        Path, typer.Option(help="file holding this site's link password on the cluster")
+    ],
+    gateway_password_file: Annotated[
+        Path, typer.Option(help="file holding the gateway's password on this server")
+    ],
+    gateway_user: Annotated[str, typer.Option(help="the gateway's user (fleet.user)")] = "gateway",
+    listen: Annotated[str, typer.Option(help="where the gateway reaches it")] = "127.0.0.1:4222",
+    store_dir: StoreDir = "/var/lib/nats/jetstream",
+    max_file_store: Annotated[str, typer.Option(help="JetStream's disk limit")] = "10GB",
+    prefix: Annotated[str, typer.Option(help="fleet.subject_prefix")] = "floorwatch",
+    stream: Annotated[str, typer.Option(help="fleet.stream")] = STREAM,
+) -> None:
+    """A center's leaf nats-server.conf: its domain, the gateway's user, the link to the cluster."""
+    try:
+        subjects = FleetSubjects(prefix, province, site)
+        plan = SitePlan(
+            subjects,
+            tuple(hub),
+            gateway=gateway_login(
+                subjects, gateway_user, _secret(gateway_password_file, "gateway password"), stream
+            ),
+            link=Login(link_user(province, site), _secret(link_password_file, "link password")),
+            stream=stream,
+            listen=listen,
+            max_file_store=max_file_store,
+        )
+    except ValueError as exc:
+        raise _refuse(exc) from None
+    typer.echo(site_conf(plan, store_dir), nl=False)
+
+
+def _node(spec: str) -> CentralNode:
+    name, sep, host = spec.partition("=")
+    if not sep or not host:
+        raise ValueError(f"--member {spec!r}: NAME=HOST")
+    return CentralNode(name, host)
+
+
+def _user(spec: str) -> Login:
+    name, sep, path = spec.partition("=")
+    if not sep or not name or not path:
+        raise ValueError(f"--user {spec!r}: NAME=PASSWORD_FILE")
+    return Login(name, _secret(Path(path), f"user {name}'s password"))
+
+
+def _links(folder: Path | None) -> tuple[Login, ...]:
+    """One link user per file of ``folder``: file ``<province>-<site>``, user ``link-<name>``."""
+    if folder is None:
+        return ()
+    if not folder.is_dir():
+        raise ValueError(f"--links {folder}: not a directory")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return tuple(Login(f"link-{p.name}", _secret(p, f"link {p.name}")) for p in files)
+
+
+@config_app.command("central")
+def central(
+    node: Annotated[str, typer.Option(help="the node this file is for (a --member's name)")],
+    member: Annotated[
+        list[str], typer.Option(help="every node of the cluster as NAME=HOST (repeat)")
+    ],
+    user: Annotated[
+        list[str] | None,
+        typer.Option(help="a client's user as NAME=PASSWORD_FILE (workers, operators; repeat)"),
+    ] = None,
+    links: Annotated[
+        Path | None,
+        typer.Option(help="folder of site link passwords, one file per site: <province>-<site>"),
+    ] = None,
+    store_dir: StoreDir = "/var/lib/nats/jetstream",
+    max_file_store: Annotated[str, typer.Option(help="JetStream's disk limit")] = "200GB",
+) -> None:
+    """A cluster node's nats-server.conf: routes, the central domain, clients' and sites' users."""
+    try:
+        plan = CentralPlan(
+            tuple(_node(m) for m in member),
+            tuple(_user(u) for u in user or []),
+            _links(links),
+            max_file_store=max_file_store,
+        )
+        text = central_conf(plan, node, store_dir)
+    except ValueError as exc:
+        raise _refuse(exc) from None
+    typer.echo(text, nl=False)
+
+
+@config_app.command("stream")
+def stream(
+    domain: Annotated[list[str], typer.Option(help="a site's JetStream domain (repeat)")],
+    replicas: Annotated[int, typer.Option(min=1, max=5)] = 3,
+    name: Annotated[str, typer.Option(help="the central stream's name")] = STREAM,
+) -> None:
+    """The central stream's JetStream config (JSON): no subjects, one source per site domain."""
+    try:
+        cfg = central_stream_config(domain, name=name, replicas=replicas)
+    except ValueError as exc:
+        raise _refuse(exc) from None
+    typer.echo(json.dumps(cfg, indent=2))
+
+
+def sources(
+    add: Annotated[list[str], typer.Option("--add", help="a site's JetStream domain (repeat)")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="central file (YAML)")] = Path(
+        "central.yaml"
+    ),
+    replicas: Annotated[int, typer.Option(min=1, max=5, help="a new stream's replicas")] = 3,
+) -> None:
+    """Create the central stream sourcing these site domains, or add those it lacks."""
+    try:
+        cfg = load_central(config).nats
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+    async def apply() -> None:
+        nc = await nats.connect(
+            servers=[cfg.url],
+            connect_timeout=TIMEOUT_S,
+            allow_reconnect=False,
+            token=cfg.token.get_secret_value() if cfg.token is not None else None,
+            user=cfg.user,
+            password=cfg.password.get_secret_value() if cfg.password is not None else None,
+        )
+        try:
+            change = await asyncio.wait_for(
+                add_sites(nc.jetstream(), add, name=cfg.stream, replicas=replicas), TIMEOUT_S * 2
+            )
+        finally:
+            await nc.close()
+        verb = "created with" if change.created else "now also sources"
+        if change.added:
+            typer.echo(f"stream {cfg.stream} {verb}: {', '.join(change.added)}")
+        if change.present:
+            typer.echo(f"already sourced: {', '.join(change.present)}")
+
+    try:
+        asyncio.run(apply())
+    except ValueError as exc:
+        raise _refuse(exc) from None
+    except (nats.errors.Error, OSError, TimeoutError) as exc:
+        typer.echo(f"cannot update the central stream at {cfg.url}: {exc or type(exc).__name__}")
+        raise typer.Exit(1) from None
