@@ -89,6 +89,15 @@ class StoredTransition:
 
 
 @dataclass(frozen=True, slots=True)
+class TransitionKey:
+    """Which transition: its alert, kind and time (ISO 8601, as stored)."""
+
+    alert_id: str
+    kind: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
 class Restored:
     active: list[Alert]  # active and acknowledged
     recent_resolved: list[Alert]
@@ -155,6 +164,19 @@ class AlertStore:
 
     async def alert(self, alert_id: str) -> Alert | None:
         return await self._run(lambda: self._alert_sync(alert_id))
+
+    async def last_transition(self) -> TransitionKey | None:
+        """The latest transition stored (alert id, kind, time), None for none."""
+        return await self._run(self._last_transition_sync)
+
+    async def transitions_after(
+        self, after: TransitionKey, limit: int = 10000
+    ) -> list[tuple[str, Alert]] | None:
+        """(kind, alert as after it) of the transitions stored after ``after``, in order.
+
+        None when ``after`` is not in the store (a store started afresh).
+        """
+        return await self._run(lambda: self._transitions_after_sync(after, limit))
 
     # ------------------------------------------------------------------ worker thread
 
@@ -285,6 +307,32 @@ class AlertStore:
             (alert_id,),
         )
         return [StoredTransition(*row) for row in rows]
+
+    def _last_transition_sync(self) -> TransitionKey | None:
+        row = (
+            self._conn()
+            .execute("SELECT alert_id, kind, at FROM transitions ORDER BY seq DESC LIMIT 1")
+            .fetchone()
+        )
+        return TransitionKey(*row) if row else None
+
+    def _transitions_after_sync(
+        self, after: TransitionKey, limit: int
+    ) -> list[tuple[str, Alert]] | None:
+        db = self._conn()
+        when = datetime.fromisoformat(after.at)  # compared as instants: any offset
+        candidates = db.execute(
+            "SELECT seq, at FROM transitions WHERE alert_id = ? AND kind = ? ORDER BY seq DESC",
+            (after.alert_id, after.kind),
+        )
+        seq = next((s for s, at in candidates if datetime.fromisoformat(at) == when), None)
+        if seq is None:
+            return None
+        rows = db.execute(
+            "SELECT kind, body FROM transitions WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [(str(kind), alert_from_json(body)) for kind, body in rows]
 
     def _alert_sync(self, alert_id: str) -> Alert | None:
         row = self._conn().execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()

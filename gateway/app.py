@@ -11,8 +11,9 @@ import contextlib
 import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -20,17 +21,22 @@ from gateway.alert_store import AlertStore
 from gateway.counter_store import CounterStore
 from gateway.dead_letters import DeadLetters
 from gateway.engine import Engine
+from gateway.fleet.alert_resend import AlertResend
+from gateway.fleet.hourly_feed import HourlyFeed
 from gateway.fleet.messages import FleetMessage, FleetSubjects, device_message, zone_message
 from gateway.fleet.uplink import FleetUplink
 from gateway.floor_model import FloorModel
 from gateway.ha_discovery import discovery_messages
 from gateway.ha_discovery_record import announce
-from gateway.hub import Hub
+from gateway.hub import Hub, Observer
 from gateway.inbox import ObservationInbox
 from gateway.influx_writer import InfluxWriter
 from gateway.notify.notifier import Notifier
 from gateway.notify.wiring import build_notifications
+from gateway.observations import Observation
 from gateway.outbound import OutboundTopics
+from gateway.planning.service import PlanningService
+from gateway.planning.staffing import StaffingPlan
 from gateway.points import ZoneGeometry
 from gateway.readiness import GatewayReadiness
 from gateway.report.scheduler import ReportScheduler
@@ -64,6 +70,7 @@ class Gateway:
     services: Services  # the API, camera workers, ONVIF events, HVAC advice
     notifier: Notifier | None = None  # notification channels (None: none configured)
     fleet: FleetUplink | None = None  # uplink to the province's NATS JetStream (None: off)
+    fleet_hourly: HourlyFeed | None = None  # the uplink's hourly aggregates and plan
     reports: ReportScheduler | None = None  # daily/weekly reports sent (notifications.reports)
 
     async def run(self) -> None:
@@ -87,6 +94,8 @@ class Gateway:
                     tg.create_task(self.notifier.run(), name="notifier")
                 if self.fleet is not None:
                     tg.create_task(self.fleet.run(), name="fleet-uplink")
+                if self.fleet_hourly is not None:
+                    tg.create_task(self.fleet_hourly.run(), name="fleet-hourly")
                 if self.reports is not None:
                     tg.create_task(self.reports.run(), name="report-scheduler")
         finally:
@@ -138,11 +147,12 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     inbox.bind(loop)
     alerts_db = state_dir / "alerts.sqlite3"
     notifications = build_notifications(settings, alerts_db, clock)
+    alert_store = AlertStore(alerts_db, outbox=notifications[0] if notifications else None)
     engine = Engine(
         site_id=settings.site.id,
         model=FloorModel(settings, start=clock()),
         rules=settings.alerts,
-        store=AlertStore(alerts_db, outbox=notifications[0] if notifications else None),
+        store=alert_store,
         writer=state_writer,
         sink=writer,
         clock=clock,
@@ -150,6 +160,8 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         spool_warn=spool_cfg.warn_ratio,
         seat_point_s=settings.seats.point_s,
     )
+    # services (and its planning) are built below; the plan is asked for only once running
+    fleet = _build_fleet(settings, engine, alert_store, clock, lambda: services.planning)
     hub = Hub(
         site_id=settings.site.id,
         timezone=settings.site.timezone,
@@ -164,7 +176,7 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         counters=CounterStore(state_dir / "door-counters.json"),
         clock=clock,
         health_interval_s=gw.health_interval_s,
-        observer=engine,
+        observer=engine if fleet is None else _Observers(engine, fleet[1]),
         inbox=inbox,
     )
     services = build_services(
@@ -194,7 +206,8 @@ def build_gateway(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         state_writer,
         services,
         notifier=notifications[1] if notifications else None,
-        fleet=_build_fleet(settings, engine),
+        fleet=fleet[0] if fleet else None,
+        fleet_hourly=fleet[1] if fleet else None,
         reports=_build_reports(settings, clock),
     )
 
@@ -207,18 +220,65 @@ def _build_reports(settings: Settings, clock: Callable[[], datetime]) -> ReportS
     return ReportScheduler(settings, settings.gateway.state_dir / "reports", clock)
 
 
-def _build_fleet(settings: Settings, engine: Engine) -> FleetUplink | None:
-    """The fleet uplink when the site file enables it (docs/fleet.md)."""
+class _Observers:
+    """The hub's observer when several hear every observation (the engine first)."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self._observers = observers
+
+    def observe(self, obs: Observation) -> None:
+        for o in self._observers:
+            o.observe(obs)
+
+
+def _build_fleet(
+    settings: Settings,
+    engine: Engine,
+    store: AlertStore,
+    clock: Callable[[], datetime],
+    planning: Callable[[], PlanningService],
+) -> tuple[FleetUplink, HourlyFeed] | None:
+    """The fleet uplink and its hourly feed when the site file enables it (docs/fleet.md)."""
     cfg = settings.fleet
     if not cfg.enabled or cfg.province is None:
         return None
     subjects = FleetSubjects(cfg.subject_prefix, cfg.province, settings.site.id)
+    state_dir = settings.gateway.state_dir
 
     def current() -> list[FleetMessage]:
         zones = [zone_message(subjects, z) for z in engine.zones()]
         return zones + [device_message(subjects, d) for d in engine.devices()]
 
-    return FleetUplink(cfg, subjects, engine.subscribe, current)
+    def plan_of(day: date) -> StaffingPlan | None:
+        """The day's plan when the center opens that day (runs in a thread)."""
+        service = planning()
+        if service.next_open_day(day - timedelta(days=1)) != day:
+            return None
+        return service.staffing_plan(day)
+
+    devices = {c.id: "camera" for c in settings.cameras} | {
+        s.id: "sensor" for s in settings.sensors
+    }
+    resend = AlertResend(state_dir / "fleet-uplink.json", subjects, store, engine.wait_ready)
+
+    def acked(message: FleetMessage) -> None:
+        resend.acked(message)
+        feed.acked(message)
+
+    uplink = FleetUplink(
+        cfg, subjects, engine.subscribe, current, backlog=resend.backlog, on_acked=acked
+    )
+    feed = HourlyFeed(
+        subjects=subjects,
+        tz=ZoneInfo(settings.site.timezone),
+        devices=devices,
+        path=state_dir / "fleet-hourly.json",
+        clock=clock,
+        events=engine.subscribe,
+        offer=uplink.offer,
+        plan_of=plan_of,
+    )
+    return uplink, feed
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[[], None]) -> None:

@@ -65,9 +65,16 @@ def _line(measurement: str, tags: list[tuple[str, str]], fields: list[str], at: 
 
 
 def record_lines(record: FleetRecord) -> list[str]:
-    """The points of one fleet message (zero or one line), tagged with province and site."""
+    """The points of one fleet message, tagged with province and site.
+
+    A live kind gives zero or one line; an hourly, health or plan record one
+    line per zone, service, device kind, device down or planned hour, each
+    stamped with its hour's start.
+    """
     b = record.body
     where = [("province", record.province), ("site", record.site)]
+    if record.kind in _HOURLY_LINES:
+        return _HOURLY_LINES[record.kind](b, where, record.at)
     if record.kind is FleetKind.ZONE:
         if b.get("method") == "none":  # nothing counts the zone: its 0 means "not known"
             return []
@@ -109,7 +116,7 @@ def record_lines(record: FleetRecord) -> list[str]:
             ],
         )
         measurement = "alerts"
-    else:
+    else:  # FleetKind.DEVICE
         tags = [*where, ("device", str(b["device_id"])), ("kind", str(b.get("kind") or ""))]
         fields = _fields(
             b,
@@ -124,6 +131,109 @@ def record_lines(record: FleetRecord) -> list[str]:
         )
         measurement = "device_health"
     return [_line(measurement, tags, fields, record.at)] if fields else []
+
+
+# --------------------------------------------------------------------------- hourly kinds
+
+
+def _entries(body: dict[str, Any], key: str) -> list[tuple[str, dict[str, Any]]]:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        return []
+    return [(str(k), v) for k, v in sorted(value.items()) if isinstance(v, dict)]
+
+
+def _hourly_lines(body: dict[str, Any], where: list[tuple[str, str]], at: datetime) -> list[str]:
+    lines = []
+    for zone, z in _entries(body, "zones"):
+        fields = _fields(
+            z,
+            [
+                ("people_mean", "people_mean", _number),
+                ("people_max", "people_max", _int),
+                ("covered_s", "covered_s", _number),
+            ],
+        )
+        if fields:
+            lines.append(_line("zone_hourly", [*where, ("zone", zone)], fields, at))
+    for service, s in _entries(body, "services"):
+        fields = _fields(
+            s,
+            [
+                ("tickets", "tickets", _int),
+                ("called", "called", _int),
+                ("waits", "waits", _int),
+                ("wait_p50_s", "wait_p50_s", _number),
+                ("wait_p90_s", "wait_p90_s", _number),
+                ("wait_max_s", "wait_max_s", _number),
+                ("counters_open", "counters_open", _int),
+                ("counters_planned", "counters_planned", _int),
+            ],
+        )
+        if fields:
+            lines.append(_line("service_hourly", [*where, ("service", service)], fields, at))
+    return lines
+
+
+def _health_lines(body: dict[str, Any], where: list[tuple[str, str]], at: datetime) -> list[str]:
+    lines = []
+    for kind, k in _entries(body, "kinds"):
+        fields = _fields(
+            k,
+            [
+                ("configured", "configured", _int),
+                ("reported", "reported", _int),
+                ("online", "online", _int),
+                ("down", "down", _int),
+                ("downtime_s", "downtime_s", _number),
+            ],
+        )
+        if fields:
+            lines.append(_line("device_hourly", [*where, ("kind", kind)], fields, at))
+    for device, d in _entries(body, "devices"):
+        tags = [*where, ("device", device), ("kind", str(d.get("kind") or ""))]
+        fields = _fields(d, [("downtime_s", "downtime_s", _number), ("online", "online", _bool)])
+        if fields:
+            lines.append(_line("device_downtime", tags, fields, at))
+    return lines
+
+
+def _plan_lines(body: dict[str, Any], where: list[tuple[str, str]], _: datetime) -> list[str]:
+    """One ``staffing_plan`` point per group and planned hour, at the hour's start."""
+    lines = []
+    for service, g in _entries(body, "groups"):
+        hours = g.get("hours")
+        for h in hours if isinstance(hours, list) else []:
+            if not isinstance(h, dict) or not isinstance(h.get("hour"), str):
+                continue
+            try:
+                start = datetime.fromisoformat(h["hour"])
+            except ValueError:
+                continue
+            if start.tzinfo is None:
+                continue
+            fields = _fields(
+                {**h, "available": g.get("available")},
+                [
+                    ("counters", "counters", _int),
+                    ("needed", "needed", _int),
+                    ("available", "available", _int),
+                    ("short", "short", _bool),
+                    ("arrivals", "arrivals", _number),
+                    ("expected_wait_s", "expected_wait_s", _number),
+                    ("service_level", "service_level", _number),
+                ],
+            )
+            if fields:
+                lines.append(_line("staffing_plan", [*where, ("service", service)], fields, start))
+    return lines
+
+
+_HOURLY_LINES = {
+    FleetKind.HOURLY: _hourly_lines,
+    FleetKind.HEALTH: _health_lines,
+    FleetKind.PLAN: _plan_lines,
+}
 
 
 # --------------------------------------------------------------------------- site state
@@ -147,7 +257,7 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
     """
     state: dict[str, Any] = json.loads(json.dumps(previous)) if previous else {}
     state.update({"v": STATE_VERSION, "province": record.province, "site": record.site})
-    for key in ("kinds", "zones", "devices", "alerts", "closed_alerts"):
+    for key in ("kinds", "zones", "devices", "alerts", "closed_alerts", "hours"):
         state.setdefault(key, {})
     at = record.at.isoformat()
     b = record.body
@@ -155,9 +265,15 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
         state["last_seen"] = at
     kind = record.kind.value
     if _newer(state["kinds"].get(kind), at):
-        ident = b.get("zone_id") or b.get("id") or b.get("device_id")
+        ident = b.get("zone_id") or b.get("id") or b.get("device_id") or b.get("hour")
         state["kinds"][kind] = {"at": at, "id": ident}
-    if record.kind is FleetKind.ZONE:
+    if record.kind in (FleetKind.HOURLY, FleetKind.HEALTH):
+        if _newer({"at": state["hours"][kind]} if kind in state["hours"] else None, at):
+            state["hours"][kind] = at
+    elif record.kind is FleetKind.PLAN:
+        if _newer(state.get("plan"), at):
+            state["plan"] = {"at": at, "day": b.get("day"), "id": b.get("id")}
+    elif record.kind is FleetKind.ZONE:
         zone_id = str(b["zone_id"])
         if _newer(state["zones"].get(zone_id), at):
             state["zones"][zone_id] = {
@@ -175,7 +291,7 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
                 "online": b.get("online"),
                 "detail": b.get("detail"),
             }
-    else:
+    elif record.kind is FleetKind.ALERT:
         _merge_alert(state, record, at)
     return state
 

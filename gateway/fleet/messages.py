@@ -6,7 +6,12 @@ Every fleet subject is built here and nowhere else:
 - ``<prefix>.<province>.<site>.alert``: an alert was raised, re-notified,
   acknowledged or resolved;
 - ``<prefix>.<province>.<site>.device``: a camera's, sensor's or the gateway's
-  health changed.
+  health changed;
+- ``<prefix>.<province>.<site>.hourly``: a local hour closed: people per zone,
+  waits, tickets and counters per service group (gateway.fleet.hourly);
+- ``<prefix>.<province>.<site>.health``: a local hour closed: devices online vs
+  configured, downtime;
+- ``<prefix>.<province>.<site>.plan``: the day's staffing plan.
 
 The kind is the last token, so a province subscribes to ``<prefix>.<province>.>``
 and a site's credentials can be limited to ``<prefix>.<province>.<site>.>``.
@@ -18,8 +23,10 @@ republishing) carries the same id, and JetStream stores it once within the
 stream's duplicate window.
 
 The payload is one JSON object: ``v`` (format version), ``province``, ``site``,
-``kind`` and the record under ``zone``, ``alert`` (with ``transition``) or
-``device``; times in ISO 8601 UTC, enums as their values (as gateway.outbound).
+``kind`` and the record under the kind's name (``alert`` with ``transition``);
+times in ISO 8601 UTC, enums as their values (as gateway.outbound). The hourly
+kinds' ids are the hour's start (UTC), the plan's its day and a digest of its
+figures.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
+from gateway.fleet.hourly import HealthSummary, HourSummary
 from gateway.live import Alert, LiveEvent, LiveEventKind, ZoneState
 from gateway.observations import DeviceHealth
 
@@ -47,6 +55,9 @@ class FleetKind(StrEnum):
     ZONE = "zone"
     ALERT = "alert"
     DEVICE = "device"
+    HOURLY = "hourly"
+    HEALTH = "health"
+    PLAN = "plan"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +168,34 @@ def device_message(subjects: FleetSubjects, health: DeviceHealth) -> FleetMessag
     )
 
 
+def hourly_message(subjects: FleetSubjects, summary: HourSummary) -> FleetMessage:
+    msg_id = f"{subjects.site_root}:hourly:{_stamp(summary.hour)}"
+    body = {"hourly": dataclasses.asdict(summary)}
+    return FleetMessage(
+        subjects.subject(FleetKind.HOURLY), msg_id, _payload(subjects, FleetKind.HOURLY, body)
+    )
+
+
+def health_message(subjects: FleetSubjects, summary: HealthSummary) -> FleetMessage:
+    msg_id = f"{subjects.site_root}:health:{_stamp(summary.hour)}"
+    body = {"health": dataclasses.asdict(summary)}
+    return FleetMessage(
+        subjects.subject(FleetKind.HEALTH), msg_id, _payload(subjects, FleetKind.HEALTH, body)
+    )
+
+
+def plan_message(subjects: FleetSubjects, plan: dict[str, Any]) -> FleetMessage:
+    """The day's plan (``gateway.fleet.hourly.plan_body``): its id is ``<day>:<digest>``."""
+    ident = plan.get("id")
+    if not isinstance(ident, str) or not ident:
+        raise ValueError("a plan without its id")
+    msg_id = f"{subjects.site_root}:plan:{ident}"
+    body = {"plan": plan}
+    return FleetMessage(
+        subjects.subject(FleetKind.PLAN), msg_id, _payload(subjects, FleetKind.PLAN, body)
+    )
+
+
 def message_for(subjects: FleetSubjects, event: LiveEvent) -> FleetMessage | None:
     """The fleet message of a live event; None for an event without its record."""
     if event.kind is LiveEventKind.ZONE and event.zone is not None:
@@ -220,8 +259,28 @@ class FleetRecord:
         return f"{self.province}.{self.site}"
 
 
-_TIME_KEY = {FleetKind.ZONE: "updated_at", FleetKind.ALERT: "updated_at", FleetKind.DEVICE: "at"}
-_ID_KEY = {FleetKind.ZONE: "zone_id", FleetKind.ALERT: "id", FleetKind.DEVICE: "device_id"}
+_TIME_KEY = {
+    FleetKind.ZONE: "updated_at",
+    FleetKind.ALERT: "updated_at",
+    FleetKind.DEVICE: "at",
+    FleetKind.HOURLY: "hour",
+    FleetKind.HEALTH: "hour",
+    FleetKind.PLAN: "computed_at",
+}
+_ID_KEY = {
+    FleetKind.ZONE: "zone_id",
+    FleetKind.ALERT: "id",
+    FleetKind.DEVICE: "device_id",
+    FleetKind.HOURLY: "hour",
+    FleetKind.HEALTH: "hour",
+    FleetKind.PLAN: "id",
+}
+#: What a record of these kinds must hold besides its id and time: a mapping each.
+_MAPS = {
+    FleetKind.HOURLY: ("zones", "services"),
+    FleetKind.HEALTH: ("kinds", "devices"),
+    FleetKind.PLAN: ("groups",),
+}
 
 
 def decode(prefix: str, subject: str, payload: bytes) -> FleetRecord:
@@ -255,6 +314,9 @@ def decode(prefix: str, subject: str, payload: bytes) -> FleetRecord:
     if not isinstance(ident, str) or not ident:
         raise FleetDecodeError(f"{kind.value} without {_ID_KEY[kind]!r}")
     at = _parse_time(body.get(_TIME_KEY[kind]), f"{kind.value}.{_TIME_KEY[kind]}")
+    for key in _MAPS.get(kind, ()):
+        if not isinstance(body.get(key), dict):
+            raise FleetDecodeError(f"{kind.value} without a {key!r} object")
     transition = None
     if kind is FleetKind.ALERT:
         transition = data.get("transition")

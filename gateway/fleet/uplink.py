@@ -14,6 +14,12 @@ the zones' and devices' current states are queued again on reconnection, so
 the central view catches up with the present. Durable store-and-forward
 through long WAN outages is the job of the site's own nats-server (a leaf node
 with JetStream on local disk), not of this queue: docs/fleet.md.
+
+At start, ``backlog`` (the alert transitions the last run may have lost,
+gateway.fleet.alert_resend) is queued ahead of everything; ``on_acked`` hears
+of every message JetStream acknowledged (new or duplicate), so the alert
+cursor and the hourly feed know what is safely stored. Others queue messages
+with ``offer`` (the hourly feed).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import nats
@@ -77,11 +83,16 @@ class FleetUplink:
         subjects: FleetSubjects,
         events: Callable[[], AsyncIterator[LiveEvent]],
         snapshot: Callable[[], Iterable[FleetMessage]] = list,
+        *,
+        backlog: Callable[[], Awaitable[Sequence[FleetMessage]]] | None = None,
+        on_acked: Callable[[FleetMessage], None] | None = None,
     ) -> None:
         self._config = config
         self._subjects = subjects
         self._events = events
         self._snapshot = snapshot
+        self._backlog = backlog
+        self._on_acked = on_acked
         self._queue: deque[FleetMessage] = deque()
         self._wake = asyncio.Event()
         self._catch_up = False  # queue the current states again once connected
@@ -112,6 +123,17 @@ class FleetUplink:
         self.stats.queued += 1
         self._wake.set()
 
+    def offer_first(self, messages: Sequence[FleetMessage]) -> None:
+        """Queue messages ahead of everything waiting, in their order (the start's backlog)."""
+        room = max(0, self._config.queue_size - len(self._queue))
+        kept = list(messages)[:room]
+        if len(kept) < len(messages):
+            self.stats.dropped += len(messages) - len(kept)
+            log.warning("fleet.queue_overflow", dropped=self.stats.dropped, backlog=len(messages))
+        self._queue.extendleft(reversed(kept))
+        self.stats.queued += len(kept)
+        self._wake.set()
+
     async def run(self) -> None:
         """Follow the engine and publish until cancelled."""
         log.info(
@@ -123,6 +145,8 @@ class FleetUplink:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._follow(), name="fleet-follow")
             tg.create_task(self._publish_forever(), name="fleet-publish")
+            if self._backlog is not None:
+                tg.create_task(self._queue_backlog(self._backlog), name="fleet-backlog")
 
     # ------------------------------------------------------------------ internals
 
@@ -137,6 +161,13 @@ class FleetUplink:
             log.warning("fleet.events_resubscribed")
             self._queue_snapshot()
             await asyncio.sleep(self._config.retry_min_s)
+
+    async def _queue_backlog(
+        self, backlog: Callable[[], Awaitable[Sequence[FleetMessage]]]
+    ) -> None:
+        messages = await backlog()
+        if messages:
+            self.offer_first(messages)
 
     def _queue_snapshot(self) -> None:
         for message in self._snapshot():
@@ -212,6 +243,11 @@ class FleetUplink:
             self.stats.duplicates += 1
         else:
             self.stats.published += 1
+        if self._on_acked is not None:
+            try:
+                self._on_acked(message)
+            except Exception:  # the per-message guard: a listener's fault stops no publishing
+                log.exception("fleet.ack_listener_failed", subject=message.subject)
 
     async def _connect(self) -> NatsClient:
         """A connected client; waits (without end) for the server to be there."""

@@ -62,7 +62,7 @@ def test_a_zone_message_decodes_with_its_own_time_in_utc() -> None:
         ("floorwatch.ha-noi.ba-dinh.zone", ZONE.replace(b'"v":1', b'"v":2'), "version 2"),
         ("floorwatch.ha-noi.other.zone", ZONE, "refused"),
         ("floorwatch.ha-noi.ba-dinh.alert", ZONE, "refused"),
-        ("floorwatch.ha-noi.ba-dinh.hourly", ZONE, "unknown kind"),
+        ("floorwatch.ha-noi.ba-dinh.weekly", ZONE, "unknown kind"),
         ("other.ha-noi.ba-dinh.zone", ZONE, "not a fleet subject"),
         ("floorwatch.ha-noi.ba-dinh.zone", ZONE.replace(b"+07:00", b""), "no time zone"),
         ("floorwatch.ha-noi.ba-dinh.alert", ALERT.replace(b'"raised"', b'""'), "transition"),
