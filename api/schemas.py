@@ -222,8 +222,9 @@ class ZoneOut(Out):
     level: CrowdLevel
     method: str = Field(description="how occupancy was fused from the sources")
     known: bool = Field(
-        description="false (method none): no usable source now; occupancy and level are the"
-        " last known, not a measurement (the page shows 'no data')"
+        description="false (method none or binary): no usable counting source now; occupancy"
+        " and level are the last known, not a measurement (the page shows 'no data', or"
+        " 'occupied' / 'vacant' from the zone's binary presence sensors)"
     )
     confidence: float
     sources: list[SourceOut]
@@ -232,6 +233,11 @@ class ZoneOut(Out):
     waiting_tickets: int | None
     expected_wait_s: float | None
     updated_at: datetime
+    presence: str | None = Field(
+        None,
+        description="binary presence sensors of the zone: occupied, vacant; null: none fresh."
+        " Never a people count: with method binary it is all that is known",
+    )
 
 
 def climate_out(c: ZoneClimateState) -> ClimateOut:
@@ -262,7 +268,7 @@ def zone_out(z: ZoneState) -> ZoneOut:
         level_of_service=z.level_of_service,
         level=z.level,
         method=z.method,
-        known=z.method != "none",
+        known=z.method not in ("none", "binary"),
         confidence=z.confidence,
         sources=[
             SourceOut(
@@ -281,6 +287,7 @@ def zone_out(z: ZoneState) -> ZoneOut:
         waiting_tickets=z.waiting_tickets,
         expected_wait_s=z.expected_wait_s,
         updated_at=z.updated_at,
+        presence=z.presence,
     )
 
 

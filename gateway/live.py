@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from gateway.observations import DeviceHealth
+from gateway.seats import SeatState
 from gateway.settings import CrowdLevel
 
 
@@ -139,6 +140,10 @@ class FloorService(Protocol):
     def zones(self) -> Sequence[ZoneState]: ...
 
     def devices(self) -> Sequence[DeviceHealth]: ...
+
+    def seats(self) -> Sequence[SeatState]:
+        """Counter seats (counters with a seat sensor), in counter order."""
+        ...
 
     def alerts(self, *, include_resolved: bool = False) -> Sequence[Alert]: ...
 

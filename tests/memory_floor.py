@@ -65,6 +65,7 @@ from gateway.live import (
     ZoneState,
 )
 from gateway.observations import Climate, DeviceHealth
+from gateway.seats import SeatState
 from gateway.settings import CrowdLevel, Settings, ZoneConfig
 from gateway.zones import PRESENCE_CONFIDENCE, QUEUE_CONFIDENCE
 
@@ -109,6 +110,7 @@ class MemoryFloor:
         self._events: deque[LiveEvent] = deque(maxlen=replay)
         self._subscribers: set[_Subscription] = set()
         self._devices: dict[str, DeviceHealth] = {}
+        self._seats: list[SeatState] = []
         self._alerts: dict[str, Alert] = {}
         self._levels = {
             z.id: LevelTracker(
@@ -133,6 +135,13 @@ class MemoryFloor:
 
     def devices(self) -> Sequence[DeviceHealth]:
         return list(self._devices.values())
+
+    def seats(self) -> Sequence[SeatState]:
+        return list(self._seats)
+
+    def set_seats(self, seats: Sequence[SeatState]) -> None:
+        """Counter seats as given (the engine debounces them: ``gateway.seats``)."""
+        self._seats = sorted(seats, key=lambda s: s.counter)
 
     def alerts(self, *, include_resolved: bool = False) -> Sequence[Alert]:
         return [
@@ -202,6 +211,13 @@ class MemoryFloor:
             self._emit(LiveEventKind.ZONE, zone=state)
         if method != "none":
             self._crowd_alert(cfg, state, now)
+        return state
+
+    def set_presence(self, zone_id: str, presence: str | None) -> ZoneState:
+        """The zone's binary presence (occupied / vacant / None) beside its figures."""
+        state = replace(self._zones[zone_id], presence=presence, updated_at=self._clock())
+        self._zones[zone_id] = state
+        self._emit(LiveEventKind.ZONE, zone=state)
         return state
 
     def _crowd_condition(self, state: ZoneState) -> Condition | None:

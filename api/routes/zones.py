@@ -1,17 +1,25 @@
-"""Zones: live state, history from InfluxDB, and climate against comfort bands."""
+"""Zones: live state, history from InfluxDB, climate against comfort bands, counter seats."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from api.deps import AUTH_RESPONSES, NOT_FOUND, ApiError, AppState, ClimateReader, Reader, State
 from api.history import ZoneHistory
 from api.influxql import RangeError, Resolution
-from api.schemas import ErrorBody, ZoneClimateOut, ZoneOut, climate_out, zone_out, zone_plan
+from api.schemas import (
+    ErrorBody,
+    Out,
+    ZoneClimateOut,
+    ZoneOut,
+    climate_out,
+    zone_out,
+    zone_plan,
+)
 from api.schemas_history import (
     ClimatePoint,
     ClimateSeries,
@@ -21,6 +29,7 @@ from api.schemas_history import (
 )
 from api.timebounds import BoundedDateTime
 from gateway.live import ZoneClimateState, ZoneState
+from gateway.seats import SeatStatus, counters_open, open_by_service
 from gateway.settings import CrowdLevel
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
@@ -177,3 +186,69 @@ async def climate(state: State, _: ClimateReader) -> list[ZoneClimateOut]:
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------- counter seats
+
+
+class SeatOut(Out):
+    counter: int
+    service_id: str | None
+    status: SeatStatus = Field(
+        description="open: somebody behind the counter; closed: vacant past seats.vacant_after_s;"
+        " unknown: its seat sensors are stale or offline, or not heard yet"
+    )
+    since: datetime | None = Field(description="when the reading behind the status began")
+    occupied: bool | None = Field(
+        description="the seat sensors' reading now, before the debounce; null: none fresh"
+    )
+    at: datetime | None = Field(description="the latest reading of its sensors")
+
+
+class ServiceSeatsOut(Out):
+    service_id: str
+    name: str
+    counters: list[int] = Field(description="every counter of the group (site file)")
+    watched: list[int] = Field(description="its counters that have a seat sensor")
+    open: int = Field(description="counters of the group whose seat is open now")
+
+
+class CountersOut(Out):
+    open: list[int] = Field(description="counters whose seat is open now (counters actually open)")
+    seats: list[SeatOut]
+    services: list[ServiceSeatsOut]
+
+
+@router.get(
+    "/counters",
+    summary="Counter seats now: which counters are actually open (somebody behind them)",
+    responses=AUTH_RESPONSES,
+)
+async def counters(state: State, _: Reader) -> CountersOut:
+    seats = state.floor.seats()
+    watched = {s.counter for s in seats}
+    opened = open_by_service(seats)
+    return CountersOut(
+        open=counters_open(seats),
+        seats=[
+            SeatOut(
+                counter=s.counter,
+                service_id=s.service_id,
+                status=s.status,
+                since=s.since,
+                occupied=s.occupied,
+                at=s.at,
+            )
+            for s in seats
+        ],
+        services=[
+            ServiceSeatsOut(
+                service_id=svc.id,
+                name=svc.name,
+                counters=list(svc.counters),
+                watched=[c for c in svc.counters if c in watched],
+                open=opened.get(svc.id, 0),
+            )
+            for svc in state.site.services
+        ],
+    )
