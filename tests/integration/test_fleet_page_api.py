@@ -1,0 +1,404 @@
+"""``floorwatch fleet serve``'s API against a real nats-server (and a real InfluxDB 1.x for the
+month): the centers in the attention order from the ``fleet_sites`` bucket, kept by a KV watch;
+offline by the service's clock; the area filter; the live stream; roles and the error format."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.peers.influxdb1 import InfluxDB1Server
+from gateway.peers.nats import NatsServer
+from gateway.settings import Role
+from tests.integration.fleet_page_support import (
+    T0,
+    TOKENS,
+    WAIT_S,
+    Clock,
+    PageServer,
+    central_config,
+    put_states,
+    site_doc,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def bearer(role: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def first_docs(at: datetime) -> dict[str, dict[str, Any] | None]:
+    return {
+        "hue.thuan-hoa": site_doc(
+            "hue.thuan-hoa",
+            at,
+            {"waiting": (40, "busy", 600.0), "entrance": (8, "calm", None)},
+            devices={"cam-1": True, "cam-2": False},
+        ),
+        "hue.phu-xuan": site_doc("hue.phu-xuan", at, {"waiting": (12, "calm", 120.0)}),
+        "hue.huong-thuy": site_doc(
+            "hue.huong-thuy", at - timedelta(hours=2), {"waiting": (90, "crowded", 900.0)}
+        ),
+        # reports, but is not in the registry: shown under its ids
+        "hue.vinh-loc": site_doc("hue.vinh-loc", at, {"waiting": (3, "calm", 0.0)}),
+    }
+
+
+@pytest.fixture
+def page(nats_server: NatsServer) -> Iterator[tuple[PageServer, Clock]]:
+    clock = Clock(T0)
+    put_states(nats_server.url, first_docs(T0))
+    with PageServer(central_config(nats_server.url), clock) as server:
+        wait_ready(server)
+        yield server, clock
+
+
+def wait_ready(server: PageServer) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while httpx.get(server.url + "/health/ready").status_code != 200:
+        assert time.monotonic() < deadline, "the page never watched the bucket"
+        time.sleep(0.05)
+
+
+def centers(server: PageServer, **params: Any) -> dict[str, Any]:
+    r = httpx.get(server.url + "/api/v1/fleet/centers", params=params, headers=bearer(Role.VIEWER))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def keys(body: dict[str, Any]) -> list[str]:
+    return [c["key"] for c in body["centers"]]
+
+
+def until(server: PageServer, want: list[str], **params: Any) -> dict[str, Any]:
+    """The list once its order is ``want`` (the watch delivers a bucket change)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        body = centers(server, **params)
+        if keys(body) == want:
+            return body
+        assert time.monotonic() < deadline, f"order stayed {keys(body)}"
+        time.sleep(0.05)
+
+
+def test_the_centers_in_attention_order_follow_the_bucket_and_the_clock(
+    page: tuple[PageServer, Clock], nats_server: NatsServer
+) -> None:
+    server, clock = page
+    body = centers(server)
+    assert keys(body) == [
+        "hue.a-luoi",  # registered, never heard from
+        "hue.huong-thuy",  # silent for 2 h: offline (its "crowded" is old)
+        "hue.thuan-hoa",  # busy, a camera down
+        "hue.phu-xuan",  # calm, a wait of 2 min
+        "hue.vinh-loc",  # calm
+    ]
+    by = {c["key"]: c for c in body["centers"]}
+    th = by["hue.thuan-hoa"]
+    assert (th["name"], th["area"], th["control_room"]) == (
+        "TT Phục vụ HCC phường Thuận Hóa",
+        "Thuận Hóa",
+        "http://10.20.1.10:8080/ui/",
+    )
+    assert (th["people"], th["level"], th["longest_wait_s"], th["devices_down"]) == (
+        48,
+        "busy",
+        600.0,
+        1,
+    )
+    assert (th["link"], th["attention"], th["reasons"]) == ("live", 2, ["busy", "devices_down"])
+    assert (by["hue.huong-thuy"]["link"], by["hue.huong-thuy"]["age_s"]) == ("offline", 7200.0)
+    assert by["hue.a-luoi"]["link"] == "never" and by["hue.a-luoi"]["last_seen"] is None
+    assert (by["hue.vinh-loc"]["name"], by["hue.vinh-loc"]["registered"]) == ("vinh-loc", False)
+    assert body["counts"] == {
+        "live": 3,
+        "offline": 1,
+        "never": 1,
+        "urgent": 0,
+        "people": 63,
+        "open_alerts": 0,
+        "devices_down": 1,
+    }
+    assert body["areas"] == ["A Lưới", "Hương Thủy", "Phú Xuân", "Thuận Hóa"]
+    assert body["watching"] is True
+
+    # a calm center turns crowded with a critical alert: it rises to the top
+    put_states(
+        nats_server.url,
+        {
+            "hue.phu-xuan": site_doc(
+                "hue.phu-xuan",
+                T0 + timedelta(seconds=30),
+                {"waiting": (175, "critical", 1800.0)},
+                alerts={"crowd_level-waiting": "critical"},
+            )
+        },
+    )
+    clock.advance(30)
+    body = until(
+        server,
+        ["hue.phu-xuan", "hue.a-luoi", "hue.huong-thuy", "hue.thuan-hoa", "hue.vinh-loc"],
+    )
+    assert body["centers"][0]["reasons"] == ["critical", "critical_alerts"]
+
+    # eleven minutes later with nothing new from Thuận Hóa and Vĩnh Lộc: offline by the clock
+    put_states(
+        nats_server.url,
+        {
+            "hue.phu-xuan": site_doc(
+                "hue.phu-xuan", T0 + timedelta(minutes=11), {"waiting": (20, "calm", 60.0)}
+            )
+        },
+    )
+    clock.advance(630)
+    body = until(
+        server,
+        ["hue.a-luoi", "hue.huong-thuy", "hue.thuan-hoa", "hue.vinh-loc", "hue.phu-xuan"],
+    )
+    assert [c["link"] for c in body["centers"]] == [
+        "never",
+        "offline",
+        "offline",
+        "offline",
+        "live",
+    ]
+
+    # a site removed from the bucket leaves the list (the registry's still show)
+    put_states(nats_server.url, {"hue.vinh-loc": None})
+    until(server, ["hue.a-luoi", "hue.huong-thuy", "hue.thuan-hoa", "hue.phu-xuan"])
+
+
+def test_filters_by_area_and_link(page: tuple[PageServer, Clock]) -> None:
+    server, _ = page
+    assert keys(centers(server, area="thuận hóa")) == ["hue.thuan-hoa"]
+    assert keys(centers(server, area=["Phú Xuân", "A Lưới"])) == ["hue.a-luoi", "hue.phu-xuan"]
+    assert keys(centers(server, link="offline")) == ["hue.huong-thuy"]
+    assert keys(centers(server, province="da-nang")) == []
+    filtered = centers(server, area="Hương Thủy")
+    assert filtered["counts"]["offline"] == 1 and filtered["counts"]["live"] == 0
+    assert len(filtered["areas"]) == 4  # the filter's choices are all areas
+
+
+def test_one_center_and_its_zones_alerts_devices(page: tuple[PageServer, Clock]) -> None:
+    server, _ = page
+    r = httpx.get(server.url + "/api/v1/fleet/centers/hue.thuan-hoa", headers=bearer(Role.VIEWER))
+    assert r.status_code == 200
+    body = r.json()
+    assert [z["zone_id"] for z in body["zones"]] == ["entrance", "waiting"]
+    assert [(d["device_id"], d["online"]) for d in body["devices"]] == [
+        ("cam-1", True),
+        ("cam-2", False),
+    ]
+    assert body["center"]["key"] == "hue.thuan-hoa"
+
+
+def error(r: httpx.Response, status: int, code: str) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+def test_roles_sessions_and_the_error_format(page: tuple[PageServer, Clock]) -> None:
+    server, _ = page
+    url = server.url + "/api/v1/fleet/centers"
+    error(httpx.get(url), 401, "unauthorized")
+    error(
+        httpx.get(url, headers={"Authorization": "Bearer wrong-token-0123456789"}),
+        401,
+        "unauthorized",
+    )
+    for role in Role:
+        assert httpx.get(url, headers=bearer(role)).status_code == 200, role
+    error(httpx.get(url + "/hue.nowhere", headers=bearer(Role.VIEWER)), 404, "center_not_found")
+    error(
+        httpx.get(
+            url + "/hue.thuan-hoa/month", params={"month": "2026-13"}, headers=bearer(Role.VIEWER)
+        ),
+        400,
+        "bad_month",
+    )
+    error(
+        httpx.get(url, params={"link": "sideways"}, headers=bearer(Role.VIEWER)),
+        422,
+        "invalid_request",
+    )
+    error(httpx.post(url, headers=bearer(Role.ADMIN)), 405, "method_not_allowed")
+    # no central store behind it (port 9): the month is 503, the reason not shown
+    r = httpx.get(
+        url + "/hue.thuan-hoa/month", params={"month": "2026-11"}, headers=bearer(Role.VIEWER)
+    )
+    error(r, 503, "history_unavailable")
+    assert "127.0.0.1" not in r.text
+
+    # the page's login: a session cookie, then the API without a token; same-origin writes
+    with httpx.Client(base_url=server.url) as client:
+        error(
+            client.post("/api/v1/session", json={"token": "nope-nope-nope-nope"}),
+            401,
+            "unauthorized",
+        )
+        r = client.post("/api/v1/session", json={"token": TOKENS[Role.VIEWER]})
+        assert r.status_code == 200 and r.json()["role"] == "viewer"
+        assert "httponly" in r.headers["set-cookie"].lower()
+        assert client.get("/api/v1/fleet/centers").status_code == 200
+        assert client.get("/api/v1/session").json()["name"] == "Sở viewer"
+        assert client.delete("/api/v1/session").status_code == 204
+        error(client.get("/api/v1/fleet/centers"), 401, "unauthorized")
+
+    # public: health, the page; the headers of the control room
+    assert httpx.get(server.url + "/health").json()["status"] == "ok"
+    r = httpx.get(server.url + "/", follow_redirects=True)
+    assert r.status_code == 200 and 'id="centers"' in r.text
+    assert r.headers["x-frame-options"] == "DENY"
+    schema = httpx.get(server.url + "/openapi.json").json()
+    op = schema["paths"]["/api/v1/fleet/centers"]["get"]
+    assert op["security"] == [{"HTTPBearer": []}, {"APIKeyCookie": []}]
+    assert {"/api/v1/fleet/stream", "/api/v1/fleet/centers/{key}/month", "/api/v1/session"} <= set(
+        schema["paths"]
+    )
+    assert (
+        "floorwatch_api_requests"
+        in httpx.get(server.url + "/metrics", headers=bearer(Role.VIEWER)).text
+    )
+
+
+def frames(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The stream's ``centers`` documents as they come."""
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event == "centers":
+            yield json.loads(line[6:])
+
+
+def test_the_stream_sends_everything_then_what_changes(
+    page: tuple[PageServer, Clock], nats_server: NatsServer
+) -> None:
+    server, clock = page
+    with httpx.stream(
+        "GET",
+        server.url + "/api/v1/fleet/stream",
+        headers=bearer(Role.VIEWER),
+        timeout=WAIT_S,
+    ) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        docs = frames(r.iter_lines())
+        first = next(docs)
+        assert first["full"] is True and len(first["centers"]) == 5
+        assert first["order"][:2] == ["hue.a-luoi", "hue.huong-thuy"]
+
+        put_states(
+            nats_server.url,
+            {"hue.vinh-loc": site_doc("hue.vinh-loc", T0, {"waiting": (150, "crowded", 700.0)})},
+        )
+        update = next(docs)
+        assert update["full"] is False
+        assert [c["key"] for c in update["centers"]] == ["hue.vinh-loc"]
+        assert update["order"][0] == "hue.vinh-loc"
+        assert update["centers"][0]["level"] == "crowded"
+
+        clock.advance(601)  # nobody reports: every live center turns offline by the clock
+        update = next(docs)
+        assert {c["key"] for c in update["centers"]} == {
+            "hue.thuan-hoa",
+            "hue.phu-xuan",
+            "hue.vinh-loc",
+        }
+        assert {c["link"] for c in update["centers"]} == {"offline"}
+
+        put_states(nats_server.url, {"hue.vinh-loc": None})
+        update = next(docs)
+        assert update["removed"] == ["hue.vinh-loc"] and update["centers"] == []
+
+    # a filtered stream carries only its area
+    with httpx.stream(
+        "GET",
+        server.url + "/api/v1/fleet/stream",
+        params={"area": "Thuận Hóa"},
+        headers=bearer(Role.VIEWER),
+        timeout=WAIT_S,
+    ) as r:
+        first = next(frames(r.iter_lines()))
+        assert first["order"] == ["hue.thuan-hoa"]
+    error(httpx.get(server.url + "/api/v1/fleet/stream"), 401, "unauthorized")
+
+
+def write_points(influx: InfluxDB1Server, db: str, lines: list[str]) -> None:
+    influx.create_database(db)
+    r = httpx.post(
+        f"{influx.url}/write", params={"db": db, "precision": "s"}, content="\n".join(lines)
+    )
+    assert r.status_code == 204, r.text
+
+
+def test_a_centers_month_beside_the_others(
+    nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str
+) -> None:
+    # November 2026 in Hue (UTC+7): hours written at local 08:00 and 09:00 on two days
+    lines = []
+    for day in (3, 4):
+        for local_hour, people, wait in ((8, 40, 300.0), (9, 120, 900.0)):
+            t = int(datetime(2026, 11, day, local_hour - 7, 10, tzinfo=UTC).timestamp())
+            for site, factor in (("thuan-hoa", 1.0), ("phu-xuan", 0.5), ("vinh-loc", 2.0)):
+                for zone_id, share in (("waiting", 0.75), ("entrance", 0.25)):
+                    lines.append(
+                        f"zone_occupancy,province=hue,site={site},source=fused,zone={zone_id}"
+                        f" count={int(people * factor * share)}i,expected_wait_s={wait * factor} {t}"
+                    )
+    # another province and another month do not count
+    t_oct = int(datetime(2026, 10, 31, 16, 0, tzinfo=UTC).timestamp())
+    lines.append(
+        f"zone_occupancy,province=hue,site=phu-xuan,source=fused,zone=waiting count=999i,expected_wait_s=9999 {t_oct}"
+    )
+    lines.append(
+        f"zone_occupancy,province=hcm,site=q1,source=fused,zone=waiting count=5i,expected_wait_s=1 {int(datetime(2026, 11, 3, 1, 10, tzinfo=UTC).timestamp())}"
+    )
+    write_points(influxdb1, influxdb1_database, lines)
+
+    clock = Clock(T0)
+    put_states(nats_server.url, first_docs(T0))
+    cfg = central_config(nats_server.url, influxdb1.url, influxdb1_database)
+    with PageServer(cfg, clock) as server:
+        wait_ready(server)
+        r = httpx.get(
+            server.url + "/api/v1/fleet/centers/hue.thuan-hoa/month",
+            params={"month": "2026-11"},
+            headers=bearer(Role.VIEWER),
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["month"], body["start"]) == ("2026-11", "2026-10-31T17:00:00Z")
+        assert body["busiest"] == [9, 8]
+        assert [
+            (h["hour"], h["people"], h["others_mean"], h["others_max"], h["others"])
+            for h in body["hours"]
+        ] == [
+            (8, 40.0, 50.0, 80.0, 2),
+            (9, 120.0, 150.0, 240.0, 2),
+        ]
+        assert body["wait_source"] == "zone_occupancy.expected_wait_s"
+        assert [
+            (x["rank"], x["key"], x["hours"], x["mean_wait_s"], x["p90_wait_s"], x["this"])
+            for x in body["league"]
+        ] == [
+            (1, "hue.phu-xuan", 4, 300.0, 450.0, False),
+            (2, "hue.thuan-hoa", 4, 600.0, 900.0, True),
+            (3, "hue.vinh-loc", 4, 1200.0, 1800.0, False),
+        ]
+        assert body["league"][0]["name"] == "TT Phục vụ HCC phường Phú Xuân"
+        # the default month is the clock's (November 2026 in Hue)
+        r = httpx.get(
+            server.url + "/api/v1/fleet/centers/hue.thuan-hoa/month", headers=bearer(Role.VIEWER)
+        )
+        assert r.json()["month"] == "2026-11"
