@@ -21,6 +21,12 @@ from gateway.settings import Loc, Settings, dotted, reference_errors
 from gateway.site_checks import site_errors, site_warnings
 
 ENV_PREFIX = "FLOORWATCH_"
+# the tags pydantic puts in the location of an error in a sensor written with a
+# profile (its decoder comes from the profile, so the site's dict does not have it)
+DECODER_TAGS = frozenset(
+    {"generic_json", "zigbee2mqtt", "tasmota", "homeassistant", "door_counter", "presence"}
+    | {"queue_ticket"}
+)
 SECRET_KEYS = re.compile(r"^(password|token|secret)$")
 
 
@@ -129,7 +135,9 @@ def _parse(
     if issues:
         raise ConfigError(source, issues)
     try:
-        settings = Settings.model_validate(data, context={"defer_references": True})
+        settings = Settings.model_validate(
+            data, context={"defer_references": True, "base_dir": base_dir}
+        )
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = _strip_tags(data, tuple(err["loc"]))
@@ -310,7 +318,11 @@ def _strip_tags(data: Any, loc: Loc) -> Loc:
     out: list[str | int] = []
     here = data
     for part in loc:
-        is_tag = isinstance(here, dict) and part not in here and here.get("decoder") == part
+        is_tag = (
+            isinstance(here, dict)
+            and part not in here
+            and (here.get("decoder") == part or ("profile" in here and part in DECODER_TAGS))
+        )
         if is_tag:
             continue
         out.append(part)

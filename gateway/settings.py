@@ -662,6 +662,12 @@ class SensorBase(Model):
         description="LoRaWAN network server JSON around the device's decoded payload:"
         " chirpstack_v4 (object) or ttn_v3 (uplink_message.decoded_payload)",
     )
+    profile: str | None = Field(
+        None,
+        description="the device profile (docs/sensors.md#device-profiles) this sensor's"
+        " decoder settings come from: a shipped name (aqara-fp1) or a profile file;"
+        " without 'decoder', the profile's settings apply and this sensor's keys override them",
+    )
     counter: int | None = Field(
         None,
         description="presence sensors: the counter number whose seat this sensor watches (a"
@@ -808,6 +814,36 @@ class QueueTicketSensor(SensorBase):
     )
 
 
+class ProfileSensorInput(BaseModel):
+    """A sensor written with a device profile: ``profile`` and what differs from it.
+
+    ``topic`` may be left out when the profile has a topic template and the
+    sensor names its ``device``; every other key of the profile's decoder
+    (ignore, region, line, probes, envelope, ...) overrides the profile's value.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: Ident
+    profile: str = Field(description="a shipped profile name or a profile file (.yaml)")
+    device: str | None = Field(None, description="fills {device} in the profile's topic")
+    topic: str | None = None
+    zone: Ident | None = None
+    door: Ident | None = None
+
+
+def _sensor_from_profile(value: object, info: ValidationInfo) -> object:
+    """A sensor written with ``profile:`` and no ``decoder:``: the profile's settings under it."""
+    if not isinstance(value, dict) or value.get("profile") is None or "decoder" in value:
+        return value
+    # sensors.profiles validates profile options with this module's sensor classes
+    from sensors.profiles.expand import expand_sensor
+
+    context = info.context if isinstance(info.context, dict) else {}
+    base_dir = context.get("base_dir")
+    return expand_sensor(value, base_dir if isinstance(base_dir, Path) else None)
+
+
 SensorConfig = Annotated[
     GenericJsonSensor
     | Zigbee2MqttSensor
@@ -817,6 +853,17 @@ SensorConfig = Annotated[
     | PresenceSensor
     | QueueTicketSensor,
     Field(discriminator="decoder"),
+    BeforeValidator(
+        _sensor_from_profile,
+        json_schema_input_type=GenericJsonSensor
+        | Zigbee2MqttSensor
+        | TasmotaSensor
+        | HomeAssistantSensor
+        | DoorCounterSensor
+        | PresenceSensor
+        | QueueTicketSensor
+        | ProfileSensorInput,
+    ),
 ]
 
 

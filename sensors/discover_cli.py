@@ -22,10 +22,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.cli_support import settings_or_exit
 from sensors.discovery import Discovery, read, sensors_block
+from sensors.profiles.catalog import profile_hints
+from sensors.profiles.cli import profiles
 
 sensors_app = typer.Typer(
-    help="Sensors already announced on the site's broker.", no_args_is_help=True
+    help="Sensors already announced on the site's broker, and the device profiles.",
+    no_args_is_help=True,
 )
+sensors_app.command("profiles")(profiles)
 
 
 @sensors_app.command("discover")
@@ -110,4 +114,4 @@ def discover(
         client.loop_stop()
         client.disconnect()
     with lock:
-        typer.echo(sensors_block(result), nl=False)
+        typer.echo(sensors_block(result, profile_hints()), nl=False)

@@ -22,8 +22,10 @@ module is the pure part: messages in, sensor entries out.
 
 Each entry keeps where it came from (vendor, model, entities) for a comment,
 and the device's suggested area as a suggested zone; the zone is for the
-user to set (the block says so). What is announced but not read (battery,
-signal strength, a button) is listed as skipped, with why. Pure module.
+user to set (the block says so). A Zigbee2MQTT device whose model has a
+device profile (sensors/profiles) is written with ``profile:``. What is
+announced but not read (battery, signal strength, a button) is listed as
+skipped, with why. Pure module.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class Entry:
     source: str = ""  # "Home Assistant discovery" or "Zigbee2MQTT bridge/devices"
     device: str = ""  # vendor model (name)
     reads: list[str] = field(default_factory=list)
+    model: str = ""  # the model id the bridge or discovery gave (WSDCGQ11LM)
+    name: str = ""  # the device's name in its topics (Zigbee2MQTT's friendly name)
 
 
 @dataclass
@@ -257,6 +261,8 @@ def zigbee2mqtt_devices(result: Discovery, topic: str, payload: bytes) -> None:
             ignore=["temperature"] if presence and "temperature" in climate else [],
             source="Zigbee2MQTT bridge/devices",
             device=f"{described} ({name})",
+            model=str(definition.get("model") or ""),
+            name=name,
             reads=[p for p in [*climate, *presence] if not (presence and p == "temperature")],
         )
         previous = result.entries.get(state)
@@ -285,8 +291,54 @@ def read(result: Discovery, topic: str, payload: bytes) -> None:
         home_assistant(result, topic, payload)
 
 
-def sensors_block(result: Discovery) -> str:
-    """The ``sensors:`` YAML block to paste into the site file, with comments."""
+@dataclass(frozen=True)
+class ProfileHint:
+    """What the block needs of a device profile to suggest it."""
+
+    name: str
+    topic: str | None  # its template, with {device}
+    models: tuple[str, ...]
+
+
+def suggest(entry: Entry, hints: Iterable[ProfileHint]) -> ProfileHint | None:
+    """The profile of a Zigbee2MQTT device's model (WSDCGQ11LM, or "... (WSDCGQ11LM)")."""
+    if entry.decoder != "zigbee2mqtt" or not entry.model:
+        return None
+    for hint in hints:
+        if any(entry.model == m or f"({m})" in entry.model for m in hint.models):
+            return hint
+    return None
+
+
+def _entry_lines(e: Entry, hints: Iterable[ProfileHint]) -> list[str]:
+    hint = suggest(e, hints)
+    if hint is None:
+        lines = [f"    kind: {e.kind}", f"    decoder: {e.decoder}"]
+        lines.append(f"    topic: {json.dumps(e.topic, ensure_ascii=False)}")
+        if e.quantity is not None:
+            lines.append(f"    quantity: {e.quantity}")
+        if e.unit is not None:
+            lines.append(f"    unit: {e.unit}")
+        if e.occupied_count is not None:
+            lines.append(f"    occupied_count: {e.occupied_count}")
+        if e.ignore:
+            lines.append(f"    ignore: [{', '.join(e.ignore)}]")
+        return lines
+    lines = [f"    profile: {hint.name}  # floorwatch sensors profiles {hint.name}"]
+    if hint.topic is not None and hint.topic.replace("{device}", e.name) == e.topic:
+        lines.append(f"    device: {json.dumps(e.name, ensure_ascii=False)}")
+    else:
+        lines.append(f"    topic: {json.dumps(e.topic, ensure_ascii=False)}")
+    return lines
+
+
+def sensors_block(result: Discovery, hints: Iterable[ProfileHint] = ()) -> str:
+    """The ``sensors:`` YAML block to paste into the site file, with comments.
+
+    A Zigbee2MQTT device whose model has a profile among ``hints`` is written
+    with ``profile:``; any other entry with its decoder and options.
+    """
+    hints = tuple(hints)
     lines = [
         "# Found by floorwatch sensors discover. Set each sensor's zone (a zones[].id of",
         "# this site: 'floorwatch config check' names the ones left), and its interval_s",
@@ -302,17 +354,7 @@ def sensors_block(result: Discovery) -> str:
         ids.add(sensor_id)
         lines.append(f"  # {e.device or 'device'}: {', '.join(e.reads)} ({e.source})")
         lines.append(f"  - id: {sensor_id}")
-        lines.append(f"    kind: {e.kind}")
-        lines.append(f"    decoder: {e.decoder}")
-        lines.append(f"    topic: {json.dumps(e.topic, ensure_ascii=False)}")
-        if e.quantity is not None:
-            lines.append(f"    quantity: {e.quantity}")
-        if e.unit is not None:
-            lines.append(f"    unit: {e.unit}")
-        if e.occupied_count is not None:
-            lines.append(f"    occupied_count: {e.occupied_count}")
-        if e.ignore:
-            lines.append(f"    ignore: [{', '.join(e.ignore)}]")
+        lines.extend(_entry_lines(e, hints))
         if e.suggested_zone is not None:
             lines.append(f"    zone: {e.suggested_zone}  # the device's suggested area: check it")
         else:

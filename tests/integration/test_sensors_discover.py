@@ -199,9 +199,8 @@ def test_discover_prints_a_ready_to_paste_sensors_block(mosquitto_fresh: Mosquit
         },
         "lobby-aqara": {  # announced twice (HA discovery and bridge/devices): one entry
             "id": "lobby-aqara",
-            "kind": "climate",
-            "decoder": "zigbee2mqtt",
-            "topic": "zigbee2mqtt/lobby_aqara/#",
+            "profile": "aqara-wsdcgq11lm",  # its model has a device profile
+            "device": "lobby_aqara",
             "zone": None,
         },
         "counter-07-fp1": {

@@ -162,8 +162,14 @@ class CorpusCase:
     A family file: {"family", "received_at", "sensors": {name: config},
     "cases": [{"id", "source" (the public document the payload is from),
     "sensor" (a name of "sensors"), "topic", "payload" | "payload_text",
-    "received_at"?, "expected": [observation...] | "error": reason part}]}.
+    "received_at"?, "expected": [observation...] | "error": reason part,
+    "profile_sensor"? (a name of "profile_sensors")}]}.
     An expected observation without "at" is at the receipt time.
+
+    "profile_sensors" holds the same sensors written with a device profile
+    (sensors/profiles): each case is replayed through ``profile`` too (the
+    case's "profile_sensor", else the one named like its sensor) and must give
+    the same observations.
     """
 
     family: str
@@ -173,11 +179,13 @@ class CorpusCase:
     message: Message
     expected: list[Decoded] | None
     error: str | None
+    profile: SensorConfig | None = None
 
 
 def corpus_family(path: Path) -> list[CorpusCase]:
     raw = json.loads(path.read_text(encoding="utf-8"))
     configs = {name: sensor(cfg) for name, cfg in raw["sensors"].items()}
+    profiled = {name: sensor(cfg) for name, cfg in raw.get("profile_sensors", {}).items()}
     cases = []
     for case in raw["cases"]:
         config = configs[case["sensor"]]
@@ -200,6 +208,7 @@ def corpus_family(path: Path) -> list[CorpusCase]:
                 message=Message(case.get("topic", config.topic), payload, received),
                 expected=expected,
                 error=case.get("error"),
+                profile=profiled.get(case.get("profile_sensor", case["sensor"])),
             )
         )
     return cases
