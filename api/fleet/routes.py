@@ -42,7 +42,6 @@ AreaQuery = Annotated[
 ]
 ProvinceQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")]
 LinkQuery = Annotated[Link | None, Query(description="live, offline or never")]
-WAIT_SOURCE = "zone_occupancy.expected_wait_s"
 
 
 def listed(
@@ -192,7 +191,8 @@ async def month(
         center=key,
         busiest=top_hours(hours),
         hours=[hour_out(h) for h in hours],
-        wait_source=WAIT_SOURCE,
+        people_source=figures.people_source,
+        wait_source=figures.wait_source,
         league=league,
     )
 

@@ -174,8 +174,13 @@ class MonthOut(Out):
     center: str
     busiest: list[int] = Field(description="the center's three busiest hours, busiest first")
     hours: list[HourOut]
+    people_source: str = Field(
+        description="what the hours are made of: zone_hourly.people_mean (the uplink's hourly"
+        " aggregates) or, without any in the month, zone_occupancy.count"
+    )
     wait_source: str = Field(
-        description="what the league table is made of: zone_occupancy.expected_wait_s"
+        description="what the league table is made of: service_hourly.wait_p90_s (measured"
+        " waits of called tickets) or, without any in the month, zone_occupancy.expected_wait_s"
     )
     league: list[LeagueOut] = Field(description="shortest mean wait first")
 

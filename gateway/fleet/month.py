@@ -1,14 +1,16 @@
 """A center's month against the province's other centers. Pure module.
 
-From the central store's hourly figures (read by ``gateway.fleet.month_store``):
+From the central store's hourly figures per center (read by ``api.fleet.store``:
+the uplink's hourly aggregates, or the zone states where there are none):
 
 - **busiest hours**: per hour of the day (the province's time zone), the mean
   number of people present at the center (its zones' mean occupancy summed, per
   hour, averaged over the days of the month that have data), beside the mean
   and the highest of the other centers at that hour;
-- **waiting-time league table**: per center, the longest expected wait of each
-  hour (the worst zone's ``expected_wait_s`` in that hour), summarised over the
-  month as its mean and its 90th percentile (nearest rank); shortest mean first.
+- **waiting-time league table**: per center, one wait figure per hour (the
+  worst service group's 90th-percentile wait, or the zones' longest expected
+  wait), summarised over the month as its mean and its 90th percentile
+  (nearest rank); shortest mean first.
 
 Times come in as values (``now``), so a month is the same month on any machine.
 """

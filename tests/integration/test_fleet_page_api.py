@@ -387,7 +387,9 @@ def test_a_centers_month_beside_the_others(
             (8, 40.0, 50.0, 80.0, 2),
             (9, 120.0, 150.0, 240.0, 2),
         ]
+        # no hourly aggregates in the store: the zone states answer, and say so
         assert body["wait_source"] == "zone_occupancy.expected_wait_s"
+        assert body["people_source"] == "zone_occupancy.count"
         assert [
             (x["rank"], x["key"], x["hours"], x["mean_wait_s"], x["p90_wait_s"], x["this"])
             for x in body["league"]
@@ -402,3 +404,57 @@ def test_a_centers_month_beside_the_others(
             server.url + "/api/v1/fleet/centers/hue.thuan-hoa/month", headers=bearer(Role.VIEWER)
         )
         assert r.json()["month"] == "2026-11"
+
+
+def test_the_month_from_the_uplinks_hourly_aggregates(
+    nats_server: NatsServer, influxdb1: InfluxDB1Server, influxdb1_database: str
+) -> None:
+    """zone_hourly's time-weighted means and service_hourly's measured p90 waits (the worst
+    service group per hour) win over the zone states when the month has them."""
+    lines = []
+    for day in (3, 4):
+        t = int(datetime(2026, 11, day, 9 - 7, 0, tzinfo=UTC).timestamp())  # 09:00 in Hue
+        for site, people, p90s in (
+            ("thuan-hoa", (30.5, 10.0), (600.0, 1500.0)),
+            ("phu-xuan", (20.0, 4.0), (300.0, 240.0)),
+        ):
+            for zone_id, mean in zip(("waiting", "entrance"), people, strict=True):
+                lines.append(
+                    f"zone_hourly,province=hue,site={site},zone={zone_id}"
+                    f" people_mean={mean},people_max={int(mean) + 5}i,covered_s=3600 {t}"
+                )
+            for service, p90 in zip(("land", "civil"), p90s, strict=True):
+                lines.append(
+                    f"service_hourly,province=hue,site={site},service={service}"
+                    f" tickets=12i,waits=10i,wait_p50_s={p90 / 2},wait_p90_s={p90} {t}"
+                )
+        # the zone states of the same hour would give other figures: not used
+        lines.append(
+            f"zone_occupancy,province=hue,site=thuan-hoa,source=fused,zone=waiting"
+            f" count=999i,expected_wait_s=9999 {t + 60}"
+        )
+    write_points(influxdb1, influxdb1_database, lines)
+    cfg = central_config(nats_server.url, influxdb1.url, influxdb1_database)
+    put_states(nats_server.url, first_docs(T0))
+    with PageServer(cfg, Clock(T0)) as server:
+        wait_ready(server)
+        r = httpx.get(
+            server.url + "/api/v1/fleet/centers/hue.thuan-hoa/month",
+            params={"month": "2026-11"},
+            headers=bearer(Role.VIEWER),
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["people_source"], body["wait_source"]) == (
+            "zone_hourly.people_mean",
+            "service_hourly.wait_p90_s",
+        )
+        assert [(h["hour"], h["people"], h["others_mean"]) for h in body["hours"]] == [
+            (9, 40.5, 24.0)
+        ]
+        assert [
+            (x["key"], x["hours"], x["mean_wait_s"], x["p90_wait_s"]) for x in body["league"]
+        ] == [
+            ("hue.phu-xuan", 2, 300.0, 300.0),
+            ("hue.thuan-hoa", 2, 1500.0, 1500.0),
+        ]
