@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from gateway.settings import Loc, Settings, dotted, reference_errors
 from gateway.site_checks import site_errors, site_warnings
+from sensors.profiles.expand import profile_context
 
 ENV_PREFIX = "FLOORWATCH_"
 # the tags pydantic puts in the location of an error in a sensor written with a
@@ -136,7 +137,7 @@ def _parse(
         raise ConfigError(source, issues)
     try:
         settings = Settings.model_validate(
-            data, context={"defer_references": True, "base_dir": base_dir}
+            data, context={"defer_references": True, **profile_context(base_dir)}
         )
     except ValidationError as exc:
         for err in exc.errors(include_url=False):

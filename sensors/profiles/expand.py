@@ -1,6 +1,7 @@
 """A site's sensor written with ``profile:`` made into the decoder config it stands for.
 
-Called once per sensor while the site file is validated (gateway.settings),
+Called once per sensor while the site file is validated (gateway.settings
+finds ``expand_sensor`` in the validation context ``profile_context`` makes),
 so a message is decoded by the same code, at the same cost, as a sensor
 written with ``decoder:``: the profile is compiled away at config load.
 """
@@ -41,3 +42,11 @@ def expand_sensor(raw: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
     expanded.update(site)
     expanded["profile"] = loaded.ref
     return expanded
+
+
+def profile_context(base_dir: Path | None = None) -> dict[str, object]:
+    """The pydantic validation context that lets a site's sensors name profiles.
+
+    ``base_dir``: the site file's folder (a profile file's path is relative to it).
+    """
+    return {"profiles": expand_sensor, "base_dir": base_dir}

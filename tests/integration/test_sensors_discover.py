@@ -29,6 +29,7 @@ from pydantic import TypeAdapter
 from gateway.peers.mosquitto import MosquittoServer
 from gateway.settings import SensorConfig
 from sensors.decoders import decode
+from sensors.profiles.expand import profile_context
 from tests.unit.decoding_support import CTX, message
 
 pytestmark = pytest.mark.integration
@@ -221,7 +222,9 @@ def test_discover_prints_a_ready_to_paste_sensors_block(mosquitto_fresh: Mosquit
 
     # pasted, with the zones set, every entry is a valid sensor that reads its device
     configs = {
-        sid: TypeAdapter(SensorConfig).validate_python({**e, "zone": e["zone"] or "f1-entrance"})
+        sid: TypeAdapter(SensorConfig).validate_python(
+            {**e, "zone": e["zone"] or "f1-entrance"}, context=profile_context()
+        )
         for sid, e in entries.items()
     }
     [climate] = decode(

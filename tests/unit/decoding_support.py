@@ -38,6 +38,7 @@ from gateway.observations import (
 from gateway.settings import SensorConfig, ValidationLimits
 from sensors.decoders import DecodeContext, decode
 from sensors.models import Decoded, DecodeError, DoorCounterReading, Message
+from sensors.profiles.expand import profile_context
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "payloads"
@@ -58,7 +59,7 @@ _TYPES: dict[str, type] = {
 
 def sensor(config: dict[str, object]) -> SensorConfig:
     """A sensor config from a mapping written as in the site YAML."""
-    return _SENSOR.validate_python(config)
+    return _SENSOR.validate_python(config, context=profile_context())
 
 
 @cache

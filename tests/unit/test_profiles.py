@@ -19,6 +19,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from gateway.config_loader import ConfigError, load_settings, parse_settings
 from gateway.observations import Climate, DeviceHealth, DeviceKind
@@ -361,3 +362,10 @@ def test_discover_suggests_the_profile_of_a_known_model() -> None:
     assert by_id["hall-t"]["decoder"] == "zigbee2mqtt"  # no profile for its model
     pasted = sensor({**by_id["seat-7"], "zone": "lobby"})
     assert pasted.topic == "zigbee2mqtt/seat 7/#" and pasted.ignore == ["temperature"]  # type: ignore[union-attr]
+
+
+def test_without_the_loaders_context_a_profile_sensor_is_an_error_not_a_file_read() -> None:
+    # gateway.settings is pure: the profile files are read by the resolver the loader passes
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(SensorConfig).validate_python({"id": "x", "profile": "aqara-fp1"})
+    assert "read through the config loader" in str(caught.value)
