@@ -5,6 +5,7 @@ as ``fleet run`` does. The clock is the test's: ages and the offline mark follow
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -135,8 +136,11 @@ async def _put(url: str, docs: dict[str, dict[str, Any] | None]) -> None:
 
 
 def put_states(url: str, docs: dict[str, dict[str, Any] | None]) -> None:
-    """Write (or, for None, delete) documents in the bucket, as fleet run's workers do."""
-    asyncio.run(_put(url, docs))
+    """Write (or, for None, delete) documents in the bucket, as fleet run's workers do.
+
+    On a thread of its own: Playwright's sync API keeps an event loop on the test's thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(_put(url, docs))).result(WAIT_S)
 
 
 class PageServer:

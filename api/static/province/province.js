@@ -250,7 +250,7 @@ async function showMonth(key) {
     if (state.open !== key) return;
     $("#month-title").textContent = T("month.title", { name: row ? row.name : key, month: month.month });
     note.textContent = month.hours.length
-      ? `${T("month.top", { hours: month.busiest.map((h) => T("month.hour", { h })).join(", ") })} ${T("month.source")}`
+      ? `${T("month.top", { hours: month.busiest.map((h) => T("month.hour", { h })).join(", ") })} ${T(`month.source.${month.wait_source}`)}`
       : T("month.empty");
     renderHours(month.hours);
     renderLeague(month.league);
@@ -267,9 +267,9 @@ function renderHours(hours) {
   const bar = (cls) => el("span", { class: `bar ${cls}` });
   $("#month-hours tbody").replaceChildren(...hours.map((h) => {
     const mine = bar("mine");
-    mine.style.width = `${(100 * (h.people || 0)) / top}%`;
+    mine.style.width = `${(75 * (h.people || 0)) / top}%`;
     const theirs = bar("others");
-    theirs.style.width = `${(100 * (h.others_mean || 0)) / top}%`;
+    theirs.style.width = `${(75 * (h.others_mean || 0)) / top}%`;
     return el("tr", { "data-hour": String(h.hour) },
       el("th", {}, T("month.hour", { h: h.hour })),
       el("td", { class: "cmp", title: T("month.this") }, mine, ` ${fmt(h.people)}`),

@@ -35,7 +35,8 @@ Object.assign(TEXTS.vi, {
   "month.this": "Trung tâm này",
   "month.others": "Các trung tâm khác (trung bình)",
   "month.top": "Đông nhất lúc: {hours}",
-  "month.source": "Thời gian chờ: lâu nhất mỗi giờ theo thời gian chờ dự kiến của các khu vực.",
+  "month.source.service_hourly.wait_p90_s": "Thời gian chờ: mỗi giờ, mức 90% thời gian chờ thực tế của nhóm dịch vụ chờ lâu nhất.",
+  "month.source.zone_occupancy.expected_wait_s": "Thời gian chờ: mỗi giờ, thời gian chờ dự kiến lâu nhất của các khu vực (trung tâm chưa gửi số liệu theo giờ).",
   "month.failed": "Không đọc được số liệu tháng (mã lỗi {status}).",
   "month.empty": "Chưa có số liệu trong tháng này.",
 });
@@ -74,7 +75,8 @@ Object.assign(TEXTS.en, {
   "month.this": "This center",
   "month.others": "Other centers (mean)",
   "month.top": "Busiest at: {hours}",
-  "month.source": "Waiting time: each hour's longest expected wait of the zones.",
+  "month.source.service_hourly.wait_p90_s": "Waiting time: per hour, the 90th-percentile measured wait of the slowest service group.",
+  "month.source.zone_occupancy.expected_wait_s": "Waiting time: per hour, the zones' longest expected wait (no hourly figures from the centers).",
   "month.failed": "Could not read the month (error {status}).",
   "month.empty": "No figures for this month yet.",
 });
