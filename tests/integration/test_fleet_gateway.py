@@ -36,6 +36,8 @@ async def stream_messages(url: str, stream: str) -> list[tuple[str, dict[str, An
             info = await js.stream_info(stream)
         except nats.js.errors.NotFoundError:
             return []
+        if not info.state.messages:  # created, nothing stored yet: first_seq is 0
+            return []
         out = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(stream, seq)
@@ -80,14 +82,22 @@ def test_the_gateway_publishes_its_zones_to_the_fleet_stream(
         finally:
             assert gw.stop() == 0
         log_text = gw.log_path.read_text(errors="replace")
+    # the fleet's own state files: the hourly feed's (saved at stop) and the alert cursor's
+    # (none yet: no alert was acknowledged and the store had no transition at start)
+    hourly = json.loads((tmp_path / "state" / "fleet-hourly.json").read_text(encoding="utf-8"))
+    assert hourly["aggregator"]["v"] == 1
+    assert not (tmp_path / "state" / "fleet-uplink.json").exists()
     assert {s for s, _ in got} <= {
         f"floorwatch.ha-noi.{site_id}.zone",
         f"floorwatch.ha-noi.{site_id}.device",
         f"floorwatch.ha-noi.{site_id}.alert",
+        f"floorwatch.ha-noi.{site_id}.plan",  # when the day's plan could be computed
     }
     assert {p["site"] for _, p in got} == {site_id}
     assert TOKEN not in log_text
     assert "fleet.stream_created" in log_text
+    assert "fleet.ack_listener_failed" not in log_text
+    assert "plan_published" in log_text or "plan_failed" in log_text  # the plan was asked for
 
 
 def test_without_a_fleet_section_nothing_connects(
