@@ -30,6 +30,7 @@ from api.routes import (
     alerts,
     dead_letters,
     devices,
+    ingest,
     notifications,
     planning,
     reports,
@@ -145,6 +146,7 @@ def create_app(
         stream,
         planning,
         reports,
+        ingest,
     ):
         app.include_router(module.router, responses={422: {"model": ErrorBody}})
     install_common(app, config, metrics, stream_paths=frozenset({"/api/v1/stream"}))
@@ -215,7 +217,8 @@ def _add_security_to_openapi(app: FastAPI) -> None:
             for method, operation in operations.items():
                 public = (path, method) == ("/api/v1/session", "post")
                 if "401" in operation.get("responses", {}) and not public:
-                    operation["security"] = [{"HTTPBearer": []}, {"APIKeyCookie": []}]
+                    # an operation that states its own (the ingest: a token, no cookie) keeps it
+                    operation.setdefault("security", [{"HTTPBearer": []}, {"APIKeyCookie": []}])
         app.openapi_schema = schema
         return schema
 

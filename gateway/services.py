@@ -22,6 +22,7 @@ from api.history import HistoryReader
 from api.metrics import StatsCollector
 from api.readiness import ReadinessSource
 from api.routes.dead_letters import DecodeErrorCollector
+from api.routes.ingest import attach_ingest
 from api.server import serve_api
 from cameras.background_store import BackgroundStore
 from cameras.capture import CaptureSources, SessionLimiter, SourceResolver
@@ -36,6 +37,7 @@ from gateway.planning.advisor import HvacAdvisor
 from gateway.planning.publisher import PlanPublisher
 from gateway.planning.service import PlanningService
 from gateway.settings import CameraConfig, Settings
+from gateway.ticket_ingest import TicketIngest
 
 log = structlog.get_logger("floorwatch.app")
 
@@ -130,8 +132,30 @@ def build_services(
         )
         api.state.planning = planning
         api.state.dead_letters = hub.dead_letters  # served by api/routes/dead_letters.py
+        if settings.ingest.tickets:
+            attach_ingest(api, _ticket_ingest(settings, hub, writer, engine, clock))
     plans = PlanPublisher(planning, settings.influxdb, clock=clock, config=settings.planning)
     return Services(settings, inbox, api, workers, advisor, planning, plans)
+
+
+def _ticket_ingest(
+    settings: Settings,
+    hub: Hub,
+    writer: InfluxWriter,
+    engine: Engine,
+    clock: Callable[[], datetime],
+) -> TicketIngest:
+    """Webhook ticket sources: the hub's decoders, dead letters and point sink (docs/api.md)."""
+    return TicketIngest(
+        settings.ingest,
+        site_id=settings.site.id,
+        timezone=settings.site.timezone,
+        limits=settings.validation,
+        sink=writer,
+        dead_letters=hub.dead_letters,
+        observer=engine,
+        clock=clock,
+    )
 
 
 def _camera_sources(cam: CameraConfig, loop: asyncio.AbstractEventLoop) -> SourceResolver | None:

@@ -800,8 +800,13 @@ class QueueTicketFields(Model):
     )
 
 
-class QueueTicketSensor(SensorBase):
-    decoder: Literal["queue_ticket"]
+class QueueTicketMapping(Model):
+    """How a ticket system's event reads: paths of its parts, its event and service codes.
+
+    One model for both ways in: a queue_ticket sensor (MQTT) and a ticket source
+    of the HTTP ingest (``ingest.tickets``).
+    """
+
     fields: QueueTicketFields = QueueTicketFields()
     events: dict[str, Literal["issued", "called", "served", "no_show", "ignore"]] = Field(
         default_factory=dict,
@@ -812,6 +817,10 @@ class QueueTicketSensor(SensorBase):
         default_factory=dict,
         description="the system's service codes -> service ids, e.g. {'1': land}",
     )
+
+
+class QueueTicketSensor(QueueTicketMapping, SensorBase):
+    decoder: Literal["queue_ticket"]
 
 
 class ProfileSensorInput(BaseModel):
@@ -833,24 +842,15 @@ class ProfileSensorInput(BaseModel):
 
 
 def _sensor_from_profile(value: object, info: ValidationInfo) -> object:
-    """A sensor written with ``profile:`` and no ``decoder:``: the profile's settings under it.
-
-    The profile is read by the resolver the config loader passes in the
-    validation context (``profiles``: sensors.profiles.expand.expand_sensor),
-    so this module reads no file.
-    """
+    """A sensor written with ``profile:`` and no ``decoder:``: the profile's settings under it."""
     if not isinstance(value, dict) or value.get("profile") is None or "decoder" in value:
         return value
+    # sensors.profiles validates profile options with this module's sensor classes
+    from sensors.profiles.expand import expand_sensor
+
     context = info.context if isinstance(info.context, dict) else {}
-    expand = context.get("profiles")
-    if not callable(expand):
-        raise ValueError(
-            "profile: a sensor written with a profile is read through the config loader"
-            " (validation context 'profiles')"
-        )
     base_dir = context.get("base_dir")
-    expanded: object = expand(value, base_dir if isinstance(base_dir, Path) else None)
-    return expanded
+    return expand_sensor(value, base_dir if isinstance(base_dir, Path) else None)
 
 
 SensorConfig = Annotated[
@@ -1095,6 +1095,77 @@ class ApiConfig(Model):
     )
 
 
+class _Named(Model):
+    id: Ident = Field(description="the source's id: the URL's last part, and the events' source")
+
+
+class TicketSource(QueueTicketMapping, _Named):
+    """A ticket system that posts its events to ``POST /api/v1/ingest/tickets/{id}``.
+
+    Its events are read with the same mapping as a queue_ticket sensor (fields,
+    events, services). Its credential: a bearer ``token`` that is good for this
+    source's ingest and nothing else, and/or an HMAC-SHA256 ``secret`` the
+    system signs each body with; when both are given, both are required.
+    """
+
+    token: Secret | None = Field(
+        None, description="bearer token of this source only: give {env: NAME} or {file: PATH}"
+    )
+    secret: Secret | None = Field(
+        None, description="HMAC-SHA256 key of the body's signature: {env: NAME} or {file: PATH}"
+    )
+    signature_header: str = Field(
+        "X-Signature-256",
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="the header carrying the signature: hex or base64, 'sha256=' prefix optional",
+    )
+    event_id: str | None = Field(
+        None,
+        description="dotted path of the system's own event id: a retried event is counted once"
+        " by it; unset: by a hash of the event's content",
+    )
+
+    @field_validator("token", "secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("needs at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _has_credential(self) -> TicketSource:
+        # "given" (not "not None"): a reference left unresolved by a command that
+        # needs no secrets is None here; the ingest then refuses every request.
+        if not {"token", "secret"} & self.model_fields_set:
+            raise ValueError("give a 'token', a 'secret' (HMAC signature), or both")
+        return self
+
+
+class IngestConfig(Model):
+    """HTTP ingest for systems that can only call a webhook (docs/api.md, Ingest)."""
+
+    tickets: list[TicketSource] = Field(
+        default_factory=list, description="ticket systems posting their events"
+    )
+    max_events: int = Field(100, ge=1, le=1000, description="events in one request (an array)")
+    answer_within_s: float = Field(
+        10,
+        gt=0,
+        le=120,
+        description="how long a request waits for its events to be durable before 503",
+    )
+    retry_after_s: int = Field(30, ge=1, le=3600, description="Retry-After of a 503")
+    dedup_window_s: float = Field(
+        86400,
+        ge=0,
+        le=7 * 86400,
+        description="an event posted again within this long is counted once (0: off)",
+    )
+    dedup_max_events: int = Field(
+        100_000, ge=1, le=10_000_000, description="events remembered for that, per source"
+    )
+
+
 class MaintenanceWindow(Model):
     """A time when a device is expected to be down: its device alerts are not raised."""
 
@@ -1312,6 +1383,9 @@ class Settings(Model):
     mqtt: MqttConfig = MqttConfig()
     influxdb: InfluxConfig = InfluxConfig()
     api: ApiConfig = ApiConfig()
+    ingest: IngestConfig = Field(
+        IngestConfig(), description="webhooks of systems that cannot publish to MQTT"
+    )
     alerts: AlertRules = AlertRules()
     gateway: GatewayConfig = GatewayConfig()
     planning: PlanningConfig = PlanningConfig()
@@ -1372,6 +1446,7 @@ def reference_errors(settings: Settings) -> list[tuple[Loc, str]]:
         for key, zone in _sensor_zone_maps(s):
             _ref(errors, ("sensors", i, *key), zone, zones, "zone")
     _maintenance_refs(errors, settings.alerts.maintenance, cameras, sensors)
+    _ingest_refs(errors, settings, sensors)
     errors.extend(route_reference_errors(settings.notifications, zones, floors, services))
     return errors
 
@@ -1409,6 +1484,27 @@ def _maintenance_refs(
     devices = cameras | sensors | {"gateway"}
     for i, w in enumerate(windows):
         _ref(errors, ("alerts", "maintenance", i, "device"), w.device, devices, "device")
+
+
+def _ingest_refs(errors: list[tuple[Loc, str]], settings: Settings, sensors: set[str]) -> None:
+    """Ticket sources: ids unique and apart from the sensors', tokens apart from the API's."""
+    ids: set[str] = set()
+    tokens = {t.token.get_secret_value() for t in settings.api.tokens}
+    for i, t in enumerate(settings.ingest.tickets):
+        if t.id in ids or t.id in sensors:
+            what = "another ticket source's" if t.id in ids else "a sensor's"
+            errors.append(((*_INGEST, i, "id"), f"{t.id!r} is {what} id too: choose another"))
+        ids.add(t.id)
+        token = t.token.get_secret_value() if t.token is not None else None
+        if token is not None and token in tokens:
+            errors.append(
+                ((*_INGEST, i, "token"), "the same value as another token: give each its own")
+            )
+        if token is not None:
+            tokens.add(token)
+
+
+_INGEST: Loc = ("ingest", "tickets")
 
 
 def _unique(errors: list[tuple[Loc, str]], where: str, ids: list[str]) -> set[str]:

@@ -22,13 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from api.history import HistoryReader
+from api.routes.ingest import attach_ingest
 from gateway.dead_letters import DeadLetter, DeadLetters
+from gateway.influx_writer import InfluxWriter
 from gateway.live import Severity
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.planning.service import PlanningService
-from gateway.settings import InfluxConfig, Role
+from gateway.settings import InfluxConfig, IngestConfig, Role, TicketSource
+from gateway.spool import Spool
+from gateway.ticket_ingest import TicketIngest
 from tests.api_support import ROOT, TOKENS, LiveServer, api_config, build_app, demo_settings
 
 pytestmark = pytest.mark.integration
@@ -50,6 +55,23 @@ def server(
     app.state.dead_letters = DeadLetters(tmp_path_factory.mktemp("dead") / "d.jsonl", 100)
     app.state.dead_letters.record(
         DeadLetter("airq/x", "not JSON", datetime.now(UTC), b"{", "cl-f1-canteen")
+    )
+    # a ticket source (its own token, which schemathesis does not have: 403 to the admin)
+    ingest = IngestConfig(
+        tickets=[TicketSource(id="qms", token=SecretStr("qms-ingest-token-0123456789"))]
+    )
+    spool = Spool(tmp_path_factory.mktemp("spool"), max_bytes=10**6)
+    attach_ingest(
+        app,
+        TicketIngest(
+            ingest,
+            site_id=site.site.id,
+            timezone=site.site.timezone,
+            limits=site.validation,
+            sink=InfluxWriter(influx, spool),
+            dead_letters=app.state.dead_letters,
+            clock=lambda: datetime.now(UTC),
+        ),
     )
     with LiveServer(app, config, floor) as live:
         live.call(floor.set_count, "f2-waiting", 170)

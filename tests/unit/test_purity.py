@@ -49,7 +49,8 @@ PURE = [
     "gateway/config_reference.py",
     "gateway/fleet/topology.py",
     *("gateway/fleet/overview.py", "gateway/fleet/month.py", "api/fleet/schemas.py"),
-    *("api/auth.py", "api/influxql.py", "api/events.py"),
+    *("api/auth.py", "api/influxql.py", "api/events.py", "api/ingest_auth.py"),
+    "gateway/ingest_events.py",
     *("api/schemas.py", "api/schemas_devices.py", "api/schemas_history.py"),
     *(
         f"gateway/{m}.py"
