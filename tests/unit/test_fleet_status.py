@@ -103,3 +103,15 @@ def test_json_document() -> None:
     assert doc["consumers"] == [
         {"name": "central-1", "pending": 17, "ack_pending": 2, "redelivered": 1}
     ]
+
+
+def test_the_hourly_kinds_are_counted_per_site() -> None:
+    seen = facts(
+        SubjectSeen("floorwatch.ha-noi.ba-dinh.zone", 40, NOW - timedelta(seconds=30)),
+        SubjectSeen("floorwatch.ha-noi.ba-dinh.hourly", 9, NOW - timedelta(minutes=55)),
+        SubjectSeen("floorwatch.ha-noi.ba-dinh.health", 9, NOW - timedelta(minutes=55)),
+        SubjectSeen("floorwatch.ha-noi.ba-dinh.plan", 1, NOW - timedelta(hours=9)),
+    )
+    (row,) = site_rows(seen, "floorwatch", NOW, silent_after_s=600)
+    assert row.messages == {"zone": 40, "hourly": 9, "health": 9, "plan": 1}
+    assert "zone 40, hourly 9, health 9, plan 1" in "\n".join(status_lines([row], seen, 600))
