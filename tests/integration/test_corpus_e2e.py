@@ -49,6 +49,7 @@ from gateway.peers.mosquitto import MosquittoServer
 from gateway.points import to_lines
 from sensors.door_counts import DoorCounterTracker
 from sensors.models import Decoded, DoorCounterReading
+from sensors.profiles.expand import expand_sensor
 from tests.integration.gateway_proc import DEMO, GatewayProcess, site_file, wait_until
 from tests.unit.decoding_support import CorpusCase, corpus
 
@@ -102,21 +103,32 @@ def _renamed(obs: Decoded, old: str, new: str) -> Decoded:
     raise AssertionError(f"unexpected observation {obs!r}")
 
 
-def replay_plan() -> tuple[list[Replayed], list[dict[str, Any]]]:
-    """Every case with its topic, and the sensor configs of the site file."""
+def replay_plan(profiles: bool = True) -> tuple[list[Replayed], list[dict[str, Any]]]:
+    """Every case with its topic, and the sensor configs of the site file.
+
+    ``profiles``: the site's sensors are written with their device profile
+    (the family file's "profile_sensors", as a user writes them); else with
+    their decoder and its options ("sensors"). Both read the same payloads
+    into the same observations (tests/unit/test_profiles_corpus.py).
+    """
     cases = corpus()
     raw_sensors: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for path in sorted((Path(__file__).parents[1] / "fixtures" / "devices").glob("*.json")):
         raw = json.loads(path.read_text(encoding="utf-8"))
         for name, config in raw["sensors"].items():
-            raw_sensors[(raw["family"], config["id"], config["topic"], name)] = config
+            key = (raw["family"], config["id"], config["topic"], name)
+            if profiles:  # its topic from the profile's template (the cases' topics match it)
+                written = raw["profile_sensors"][name]
+                topic = expand_sensor(written, None)["topic"]
+                config = {k: v for k, v in written.items() if k != "device"} | {"topic": topic}
+            raw_sensors[key] = config
     ids = Counter(config["id"] for config in raw_sensors.values())
     by_config: dict[tuple[str, str, str], tuple[str, str, dict[str, Any]]] = {}
     configs: list[dict[str, Any]] = []
     for n, ((family, sid, topic, name), config) in enumerate(sorted(raw_sensors.items())):
         prefix = f"e2e/{n}/"
         new_id = sid if ids[sid] == 1 else f"{sid}-{name.replace('_', '-')}"
-        configs.append({**config, "id": new_id, "topic": prefix + topic})
+        configs.append({**config, "id": new_id, "topic": prefix + config["topic"]})
         assert (family, sid, topic) not in by_config, "two corpus sensors alike"
         by_config[(family, sid, topic)] = (prefix, new_id, config)
     replayed = []
