@@ -842,15 +842,24 @@ class ProfileSensorInput(BaseModel):
 
 
 def _sensor_from_profile(value: object, info: ValidationInfo) -> object:
-    """A sensor written with ``profile:`` and no ``decoder:``: the profile's settings under it."""
+    """A sensor written with ``profile:`` and no ``decoder:``: the profile's settings under it.
+
+    The profile is read by the resolver the config loader passes in the
+    validation context (``profiles``: sensors.profiles.expand.expand_sensor),
+    so this module reads no file.
+    """
     if not isinstance(value, dict) or value.get("profile") is None or "decoder" in value:
         return value
-    # sensors.profiles validates profile options with this module's sensor classes
-    from sensors.profiles.expand import expand_sensor
-
     context = info.context if isinstance(info.context, dict) else {}
+    expand = context.get("profiles")
+    if not callable(expand):
+        raise ValueError(
+            "profile: a sensor written with a profile is read through the config loader"
+            " (validation context 'profiles')"
+        )
     base_dir = context.get("base_dir")
-    return expand_sensor(value, base_dir if isinstance(base_dir, Path) else None)
+    expanded: object = expand(value, base_dir if isinstance(base_dir, Path) else None)
+    return expanded
 
 
 SensorConfig = Annotated[
