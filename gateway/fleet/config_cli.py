@@ -164,11 +164,13 @@ def central(
 def stream(
     domain: Annotated[list[str], typer.Option(help="a site's JetStream domain (repeat)")],
     replicas: Annotated[int, typer.Option(min=1, max=5)] = 3,
-    name: Annotated[str, typer.Option(help="the central stream's name")] = STREAM,
+    name: Annotated[
+        str, typer.Option(help="the central stream's name: the sites' stream's (fleet.stream)")
+    ] = STREAM,
 ) -> None:
     """The central stream's JetStream config (JSON): no subjects, one source per site domain."""
     try:
-        cfg = central_stream_config(domain, name=name, replicas=replicas)
+        cfg = central_stream_config(domain, name=name, replicas=replicas, site_stream=name)
     except ValueError as exc:
         raise _refuse(exc) from None
     typer.echo(json.dumps(cfg, indent=2))
@@ -199,7 +201,10 @@ def sources(
         )
         try:
             change = await asyncio.wait_for(
-                add_sites(nc.jetstream(), add, name=cfg.stream, replicas=replicas), TIMEOUT_S * 2
+                add_sites(
+                    nc.jetstream(), add, name=cfg.stream, replicas=replicas, site_stream=cfg.stream
+                ),
+                TIMEOUT_S * 2,
             )
         finally:
             await nc.close()

@@ -97,6 +97,9 @@ class CentralNode:
     client_port: int = 4222
     cluster_port: int = 6222
     leafnode_port: int = 7422
+    # host:port the sites reach the leafnode port at, when not host:leafnode_port
+    # (a NAT or a forwarder in front of it); told to the sites that connect
+    leaf_advertise: str = ""
 
     def __post_init__(self) -> None:
         _check_name("server name", self.name)
@@ -111,7 +114,7 @@ class CentralNode:
 
     @property
     def leaf_url(self) -> str:
-        return f"nats-leaf://{self.host}:{self.leafnode_port}"
+        return f"nats-leaf://{self.leaf_advertise or f'{self.host}:{self.leafnode_port}'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,10 @@ def central_conf(plan: CentralPlan, node: str, store_dir: str) -> str:
         "}",
         "leafnodes {",
         f"  listen: {_q(f'{host}:{me.leafnode_port}')}",
+        "  # a site dials the URLs of its own config (all nodes), not addresses",
+        "  # gossiped between the nodes, which it may not be able to reach",
+        "  no_advertise: true",
+        *([f"  advertise: {_q(me.leaf_advertise)}"] if me.leaf_advertise else []),
         "}",
     ]
     if plan.users or plan.links:
@@ -288,9 +295,19 @@ def central_stream_config(
 
     It keeps the sourced messages' ``Nats-Msg-Id`` headers and de-duplicates
     on them within ``duplicate_window_s``, as the site's stream did.
+
+    Its name must be the sites' stream name: the uplink publishes with
+    ``Nats-Expected-Stream: <fleet.stream>``, a header sourcing copies, and a
+    stream of another name refuses every such message ("expected stream does
+    not match", the source stalls).
     """
     if len(set(domains)) != len(domains):
         raise ValueError("a site domain is listed twice")
+    if name != site_stream:
+        raise ValueError(
+            f"the central stream must be named as the sites' stream ({site_stream}), not {name}:"
+            " the uplink's messages carry Nats-Expected-Stream"
+        )
     return {
         "name": _check_name("stream", name),
         "storage": "file",

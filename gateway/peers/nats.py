@@ -41,6 +41,7 @@ from gateway.fleet.topology import (
     site_conf,
 )
 from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_port, wait_for_port
+from gateway.peers.tcp_proxy import LinkProxy
 
 START_TIMEOUT_S = 15.0
 
@@ -208,7 +209,8 @@ class NatsCluster:
     """A JetStream cluster of ``size`` nodes on loopback (domain ``central``), routes between all.
 
     Each node has a client, a cluster and a leafnode port of its own, free at
-    construction; ``users`` log in as clients (workers, operators; none: an
+    construction; the nodes in ``proxied`` take leaf connections through a
+    ``LinkProxy`` (``proxies[i]``, its address in ``leaf_urls``) a test cuts; ``users`` log in as clients (workers, operators; none: an
     open cluster), ``links`` are the sites' leaf users (``add_link`` adds one
     to a running cluster by a config reload). ``start()`` returns once
     JetStream answers with a meta leader. ``kill(i)``/``start_node(i)`` make
@@ -222,10 +224,20 @@ class NatsCluster:
         users: Sequence[Login] = (),
         links: Sequence[Login] = (),
         domain: str = CENTRAL_DOMAIN,
+        proxied: Sequence[int] = (),
     ) -> None:
         host = NatsNode.host
+        ports = [(free_port(host), free_port(host), free_port(host)) for _ in range(size)]
+        # a LinkProxy in front of these nodes' leafnode ports, advertised as theirs:
+        # a leaf that dials it learns no other way to that node, so cut() cuts it off
+        self.proxies = {i: LinkProxy(host, ports[i][2]) for i in proxied}
         nodes = tuple(
-            CentralNode(f"central-{i + 1}", host, free_port(host), free_port(host), free_port(host))
+            CentralNode(
+                f"central-{i + 1}",
+                host,
+                *ports[i],
+                leaf_advertise=f"{host}:{self.proxies[i].port}" if i in self.proxies else "",
+            )
             for i in range(size)
         )
         self.plan = CentralPlan(
@@ -258,6 +270,8 @@ class NatsCluster:
         return self.plan.domain
 
     def start(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.start()
         for node in self.nodes:
             node.start()
         wait_jetstream(self.urls, self._login(), JETSTREAM_TIMEOUT_S)
@@ -272,6 +286,8 @@ class NatsCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+        for proxy in self.proxies.values():
+            proxy.stop()
 
     def add_link(self, login: Login) -> None:
         """A site's leaf user, added to the running cluster (each node reloads)."""
