@@ -6,11 +6,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
 from api.ingest_auth import IngestKeys, Verdict, parse_signature, sign, signature_matches
+from gateway.config_loader import ConfigError, load_settings
 from gateway.ingest_events import (
     BodyError,
     Fate,
@@ -20,9 +24,19 @@ from gateway.ingest_events import (
     event_key,
     split_events,
 )
-from gateway.settings import TicketSource
+from gateway.settings import (
+    ApiConfig,
+    ApiToken,
+    IngestConfig,
+    Role,
+    Settings,
+    TicketSource,
+    dotted,
+    reference_errors,
+)
 from sensors.models import DecodeError
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"a-shared-webhook-secret-0123"
 KEY = b"k" * 32
 
@@ -219,3 +233,63 @@ def test_a_source_with_both_needs_both() -> None:
 def test_a_source_whose_secret_was_not_loaded_refuses_everything() -> None:
     keys = IngestKeys([_source(secret=None)], KEY)
     assert keys.check("qms", None, sign(SECRET, b"{}"), b"{}") is Verdict.NOT_CONFIGURED
+
+
+# --------------------------------------------------------------------------- any bytes
+
+
+@given(st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
+def test_any_body_is_events_or_a_body_error(body: bytes) -> None:
+    try:
+        events = split_events(body, 5)
+    except BodyError as exc:
+        assert exc.reason
+    else:
+        assert 1 <= len(events) <= 5
+        assert all(split_events(e, 1) == [e] for e in events)  # canonical bytes are stable
+
+
+# --------------------------------------------------------------------------- the site file
+
+
+def _site(**ingest: object) -> Settings:
+    settings = load_settings(ROOT / "config" / "demo-site.yaml", {}).settings
+    api = ApiConfig(tokens=[ApiToken(name="A", role=Role.ADMIN, token=SecretStr("x" * 20))])
+    return settings.model_copy(update={"ingest": IngestConfig(**ingest), "api": api})
+
+
+def test_ticket_sources_are_checked_against_sensors_and_other_tokens() -> None:
+    sensor = load_settings(ROOT / "config" / "demo-site.yaml", {}).settings.sensors[0].id
+    web = {"id": "qms-web"}
+    site = _site(
+        tickets=[
+            TicketSource.model_validate({**web, "token": SecretStr("q" * 20)}),
+            TicketSource.model_validate({**web, "secret": SecretStr("s" * 20)}),
+            TicketSource.model_validate({"id": sensor, "token": SecretStr("x" * 20)}),
+        ]
+    )
+    assert [(dotted(loc), msg) for loc, msg in reference_errors(site)] == [
+        ("ingest.tickets[1].id", "'qms-web' is another ticket source's id too: choose another"),
+        ("ingest.tickets[2].id", f"{sensor!r} is a sensor's id too: choose another"),
+        (
+            "ingest.tickets[2].token",
+            "the same value as another token: give each its own",
+        ),
+    ]
+    one = TicketSource.model_validate({**web, "token": SecretStr("q" * 20)})
+    assert reference_errors(_site(tickets=[one])) == []
+
+
+def test_a_site_file_names_the_secrets_by_reference(tmp_path: Path) -> None:
+    text = (ROOT / "config" / "demo-site.yaml").read_text(encoding="utf-8")
+    text += (
+        "\ningest:\n  tickets:\n    - id: qms-web\n      secret: {env: QMS_SECRET}\n"
+        "      fields: {event: type}\n      events: {CALL: called}\n"
+    )
+    (tmp_path / "site.yaml").write_text(text, encoding="utf-8")
+    loaded = load_settings(tmp_path / "site.yaml", {"QMS_SECRET": "s" * 24}).settings
+    [source] = loaded.ingest.tickets
+    assert source.secret is not None and source.secret.get_secret_value() == "s" * 24
+    assert "s" * 24 not in repr(loaded.ingest)
+    with pytest.raises(ConfigError, match="QMS_SECRET is not set"):
+        load_settings(tmp_path / "site.yaml", {})
