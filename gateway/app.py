@@ -277,6 +277,7 @@ def _build_fleet(
         events=engine.subscribe,
         offer=uplink.offer,
         plan_of=plan_of,
+        current=lambda: (engine.zones(), engine.devices()),
     )
     return uplink, feed
 

@@ -22,7 +22,7 @@ import base64
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,8 @@ from gateway.fleet.messages import (
     hourly_message,
     plan_message,
 )
-from gateway.live import LiveEvent, LiveEventKind
-from gateway.observations import Observation, TicketEvent
+from gateway.live import LiveEvent, LiveEventKind, ZoneState
+from gateway.observations import DeviceHealth, Observation, TicketEvent
 from gateway.planning.staffing import StaffingPlan
 
 log = structlog.get_logger("floorwatch.fleet")
@@ -97,6 +97,7 @@ class HourlyFeed:
         events: Callable[[], AsyncIterator[LiveEvent]],
         offer: Callable[[FleetMessage], None],
         plan_of: Callable[[date], StaffingPlan | None] | None = None,
+        current: Callable[[], tuple[Sequence[ZoneState], Sequence[DeviceHealth]]] | None = None,
         tick_s: float = 5.0,
         save_s: float = 30.0,
     ) -> None:
@@ -108,6 +109,7 @@ class HourlyFeed:
         self._events = events
         self._offer = offer
         self._plan_of = plan_of
+        self._current = current
         self._tick_s = tick_s
         self._save_s = save_s
         self.aggregator: HourlyAggregator | None = None
@@ -207,7 +209,16 @@ class HourlyFeed:
 
     async def _follow(self) -> None:
         while True:
-            async for event in self._events():
+            events = self._events()
+            # A zone's state is emitted when it changes: a steady zone's value, and the
+            # devices', come from the engine's present picture (again after a cut-off).
+            if self._current is not None:
+                zones, devices = self._current()
+                for state in zones:
+                    self._agg().zone(state)
+                for device in devices:
+                    self._agg().device(device)
+            async for event in events:
                 agg = self._agg()
                 if event.kind is LiveEventKind.ZONE and event.zone is not None:
                     agg.zone(event.zone)
