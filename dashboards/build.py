@@ -6,6 +6,8 @@ or writes files: ``dashboards.provision`` pushes, ``dashboards.cli`` writes.
 
 - ``build_dashboards(settings, lang)``: the three dashboards as SDK models, in
   Vietnamese (``"vi"``, the default) or English (``"en"``): ``dashboards.texts``.
+- ``build_province(view, lang)``: the province dashboard (``dashboards.province``)
+  from the central file (``dashboards.cli.province_view``), over the central store.
 - ``dashboard_json`` / ``parse_dashboard``: model <-> Grafana's JSON.
 - ``datasource_body(spec, secret)``: the InfluxDB (InfluxQL) datasource as the
   Grafana HTTP API takes it.
@@ -36,6 +38,7 @@ from dashboards.control_room import control_room
 from dashboards.facility import facility
 from dashboards.influxql import INFLUXDB_TYPE, register_plugins
 from dashboards.managers import managers
+from dashboards.province import ProvinceView, province
 from dashboards.texts import Lang, texts
 from gateway.settings import Settings
 
@@ -69,6 +72,11 @@ def build_dashboards(settings: Settings, lang: Lang = "vi") -> list[Dashboard]:
     t = texts(lang)
     boards = (control_room(view, t), managers(view, t), facility(view, t))
     return [_numbered(b.build()) for b in boards]
+
+
+def build_province(view: ProvinceView, lang: Lang = "vi") -> Dashboard:
+    """The province dashboard as an SDK model, in ``lang``."""
+    return _numbered(province(view, texts(lang)).build())
 
 
 def _numbered(model: Dashboard) -> Dashboard:
@@ -168,3 +176,15 @@ def provisioning_files(
         text = json.dumps(dashboard_json(model), indent=2, ensure_ascii=False, sort_keys=True)
         files[f"dashboards/{model.uid}.json"] = text + "\n"
     return files
+
+
+def province_files(view: ProvinceView, spec: DatasourceSpec, lang: Lang = "vi") -> dict[str, str]:
+    """Relative path -> file text, for ``floorwatch dashboards province DIR -c central.yaml``:
+    the datasource (the central store) and provider YAML, and the province dashboard's JSON."""
+    model = build_province(view, lang)
+    text = json.dumps(dashboard_json(model), indent=2, ensure_ascii=False, sort_keys=True)
+    return {
+        "provisioning/datasources/floorwatch.yaml": datasource_provisioning(spec),
+        "provisioning/dashboards/floorwatch.yaml": dashboard_provisioning(),
+        f"dashboards/{model.uid}.json": text + "\n",
+    }

@@ -8,11 +8,20 @@ from typing import Annotated, Literal
 
 import typer
 
-from dashboards.build import DatasourceSpec, build_dashboards, dashboard_json, datasource_body
+from dashboards.build import (
+    DatasourceSpec,
+    build_dashboards,
+    dashboard_json,
+    datasource_body,
+    province_files,
+)
 from dashboards.build import provisioning_files as export_files
+from dashboards.province import ProvinceView
 from dashboards.provision import ProvisionError, connect, push
 from dashboards.texts import LANGS, Lang
 from gateway.cli_support import settings_or_exit
+from gateway.config_loader import ConfigError
+from gateway.fleet.central_config import CentralConfig, load_central
 
 TOKEN_ENV = "FLOORWATCH_GRAFANA_TOKEN"  # noqa: S105 (a variable name)
 INFLUX_SECRET_ENV = "FLOORWATCH_INFLUX_TOKEN"  # noqa: S105 (a variable name)
@@ -81,6 +90,55 @@ def export(
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
         typer.echo(f"wrote {path}")
+
+
+def _write(directory: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        typer.echo(f"wrote {path}")
+
+
+def province_view(central: CentralConfig) -> ProvinceView:
+    """The part of the central file the province dashboard needs."""
+    provinces = tuple(dict.fromkeys(s.province for s in central.sites))
+    return ProvinceView(
+        timezone=central.overview.timezone,
+        provinces=provinces,
+        site_names=tuple((s.id, s.name) for s in central.sites),
+    )
+
+
+@dashboards_app.command("province")
+def export_province(
+    directory: Annotated[
+        Path, typer.Argument(help="where to write (e.g. deploy/grafana-province)")
+    ],
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="the central file (YAML) of fleet run/serve")
+    ],
+    influx_url: InfluxUrl = "http://influxdb:8086",
+    influx_version: Flavour = "v1",
+    database: Database = "province",
+    influx_user: Annotated[str | None, typer.Option(help="v1: InfluxDB user")] = None,
+    lang: LangOption = "vi",
+) -> None:
+    """Write the province dashboard (every center, from the central store) and its provisioning."""
+    spec = _spec(influx_url, influx_version, database, influx_user)
+    language = _lang(lang)
+    try:
+        central = load_central(config)
+    except ConfigError as exc:
+        typer.echo(f"{exc.source}: configuration is not valid", err=True)
+        for issue in exc.issues:
+            typer.echo(f"  - {issue}", err=True)
+        raise typer.Exit(2) from exc
+    view = province_view(central)
+    typer.echo(f"{len(view.site_names)} registered centers from {config}")
+    _write(directory, province_files(view, spec, language))
 
 
 def _read_secret(file: Path | None, env: str, what: str) -> str | None:

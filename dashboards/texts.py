@@ -156,6 +156,36 @@ _VI: dict[str, str] = {
     "series.humidity": "độ ẩm",
     "series.co2": "CO₂",
     "series.people": "số người",
+    # province (the central store: every center of a province)
+    "board.province": "floorwatch: toàn tỉnh",
+    "board.province.desc": (
+        "Các trung tâm của tỉnh: số người, mức đầy, thời gian chờ, thiết bị hỏng, cảnh báo."
+    ),
+    "var.province": "Tỉnh",
+    "p.row.time": "Theo thời gian",
+    "p.row.month": "So sánh 30 ngày qua",
+    "p.people_now": "Số người lúc này theo trung tâm",
+    "p.people_now.desc": "Tổng số người mới nhất của các khu vực ở mỗi trung tâm.",
+    "p.fill_now": "Khu vực đầy nhất lúc này (số người / sức chứa)",
+    "p.fill_now.desc": "Tỷ lệ số người / sức chứa cao nhất trong các khu vực của mỗi trung tâm.",
+    "p.wait_now": "Thời gian chờ dự kiến lâu nhất lúc này",
+    "p.wait_now.desc": "Thời gian chờ dự kiến lâu nhất trong các khu vực của mỗi trung tâm.",
+    "p.devices_down": "Thiết bị hỏng trong giờ gần nhất",
+    "p.devices_down.desc": "Số camera và cảm biến mất kết nối trong giờ gần nhất (số liệu theo giờ).",
+    "p.people": "Số người theo trung tâm",
+    "p.people.desc": "Tổng số người trung bình của các khu vực ở mỗi trung tâm.",
+    "p.wait": "Thời gian chờ dự kiến lâu nhất theo trung tâm",
+    "p.wait.desc": "Thời gian chờ dự kiến lâu nhất trong các khu vực, theo từng khoảng thời gian.",
+    "p.measured_wait": "Thời gian chờ thực tế theo giờ (mức 90%)",
+    "p.measured_wait.desc": (
+        "Mỗi giờ: mức 90% thời gian chờ của các phiếu thứ tự đã gọi, ở nhóm dịch vụ chờ lâu nhất."
+    ),
+    "p.alerts": "Cảnh báo mới theo giờ",
+    "p.alerts.desc": "Số cảnh báo mới mỗi giờ ở mỗi trung tâm.",
+    "p.league": "Bảng xếp hạng thời gian chờ (30 ngày)",
+    "p.league.desc": (
+        "Trung bình của mức 90% thời gian chờ thực tế mỗi giờ, trong 30 ngày qua, theo trung tâm."
+    ),
 }
 
 _EN: dict[str, str] = {
@@ -278,6 +308,34 @@ _EN: dict[str, str] = {
     "series.humidity": "humidity",
     "series.co2": "CO2",
     "series.people": "people",
+    "board.province": "floorwatch: province",
+    "board.province.desc": ("The province's centers: people, fill, waiting, devices down, alerts."),
+    "var.province": "Province",
+    "p.row.time": "Over time",
+    "p.row.month": "The last 30 days compared",
+    "p.people_now": "People now per center",
+    "p.people_now.desc": "The latest people count of the zones of each center, summed.",
+    "p.fill_now": "Fullest zone now (people / capacity)",
+    "p.fill_now.desc": "The highest people / capacity ratio among each center's zones.",
+    "p.wait_now": "Longest expected wait now",
+    "p.wait_now.desc": "The longest expected wait among each center's zones.",
+    "p.devices_down": "Devices down in the last hour",
+    "p.devices_down.desc": "Cameras and sensors offline in the last hour (hourly figures).",
+    "p.people": "People per center",
+    "p.people.desc": "The mean people count of each center's zones, summed.",
+    "p.wait": "Longest expected wait per center",
+    "p.wait.desc": "The longest expected wait among the zones, per interval.",
+    "p.measured_wait": "Measured waiting time per hour (90th percentile)",
+    "p.measured_wait.desc": (
+        "Per hour: the 90th percentile wait of the called queue tickets, in the slowest service"
+        " group."
+    ),
+    "p.alerts": "New alerts per hour",
+    "p.alerts.desc": "Alerts raised per hour at each center.",
+    "p.league": "Waiting-time league (30 days)",
+    "p.league.desc": (
+        "The mean of each hour's 90th percentile measured wait over the last 30 days, per center."
+    ),
 }
 
 _TEXTS: dict[Lang, dict[str, str]] = {"vi": _VI, "en": _EN}

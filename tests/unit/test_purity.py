@@ -75,6 +75,7 @@ PURE = [
         f"dashboards/{m}.py"
         for m in ("influxql", "common", "control_room", "managers", "facility", "build", "texts")
     ),
+    "dashboards/province.py",
     "cameras/capture_core.py",
     "gateway/planning/plan_points.py",
     *(

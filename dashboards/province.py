@@ -1,0 +1,240 @@
+"""The province dashboard: every center of a province side by side, from the central store. Pure.
+
+Built from the central file (``floorwatch fleet serve``'s ``sites:`` registry
+and ``overview.timezone``), not from a site file: the points ``fleet run``
+writes carry ``province`` and ``site`` tags (docs/fleet.md), the hourly
+aggregates the uplink sends (``zone_hourly``, ``service_hourly``,
+``device_hourly``) too. Centers not in the registry are shown under their ids.
+"""
+
+# The queries are Grafana templates built from fixed names and the registry's ids
+# ([a-z0-9_-]); no user input reaches them (Grafana fills in the variables, escaped).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import stat, timeseries
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+
+from dashboards.common import DASHBOARD_TAG, FUSED, datasource_ref, q, steps, with_names
+from dashboards.texts import Texts
+
+UID = "floorwatch-province"
+PROVINCE = '"province" =~ /^$province$/'
+SITES = '"site" =~ /^$site$/'
+WHERE = f"{PROVINCE} AND {SITES}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvinceView:
+    """What the province dashboard needs of the central file."""
+
+    timezone: str
+    provinces: tuple[str, ...]  # the registry's provinces (the variable's default: the first)
+    site_names: tuple[tuple[str, str], ...]  # (site id, name) from the registry
+
+
+def _site_variable(t: Texts) -> dash.QueryVariable:
+    return (
+        dash.QueryVariable("site")
+        .label(t("var.site"))
+        .datasource(datasource_ref())
+        .query(f'SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "site" WHERE {PROVINCE}')
+        .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .current(dm.VariableOption(text="All", value="$__all", selected=True))
+    )
+
+
+def _province_variable(view: ProvinceView, t: Texts) -> dash.QueryVariable:
+    variable = (
+        dash.QueryVariable("province")
+        .label(t("var.province"))
+        .datasource(datasource_ref())
+        .query('SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "province"')
+        .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+    )
+    if view.provinces:
+        first = view.provinces[0]
+        variable = variable.current(dm.VariableOption(text=first, value=first, selected=True))
+    return variable
+
+
+def _now_stat(view: ProvinceView, title: str, description: str, query: str) -> stat.Panel:
+    panel = (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .with_target(q("A", query, "$tag_site"))
+        .decimals(0)
+        .color_mode(cm.BigValueColorMode.BACKGROUND)
+        .graph_mode(cm.BigValueGraphMode.NONE)
+        .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .height(6)
+        .span(24)
+    )
+    return with_names(panel, view.site_names)
+
+
+def _per_zone_last(field: str, measurement: str = "zone_occupancy") -> str:
+    """Each zone's latest ``field`` in the range, per site (the inner query of a 'now' panel)."""
+    fused = f" AND {FUSED}" if measurement == "zone_occupancy" else ""
+    return (
+        f'SELECT last("{field}") AS "v" FROM "{measurement}" WHERE {WHERE}{fused}'
+        ' AND $timeFilter GROUP BY "site", "zone"'
+    )
+
+
+def _people_now(view: ProvinceView, t: Texts) -> stat.Panel:
+    query = f'SELECT sum("v") FROM ({_per_zone_last("count")}) GROUP BY "site"'
+    return (
+        _now_stat(view, t("p.people_now"), t("p.people_now.desc"), query)
+        .unit("none")
+        .thresholds(steps("blue"))
+    )
+
+
+def _fill_now(view: ProvinceView, t: Texts) -> stat.Panel:
+    query = f'SELECT max("v") FROM ({_per_zone_last("capacity_ratio")}) GROUP BY "site"'
+    return (
+        _now_stat(view, t("p.fill_now"), t("p.fill_now.desc"), query)
+        .unit("percentunit")
+        .thresholds(steps("green", (0.5, "yellow"), (0.8, "orange"), (1.0, "red")))
+    )
+
+
+def _wait_now(view: ProvinceView, t: Texts) -> stat.Panel:
+    query = f'SELECT max("v") / 60 FROM ({_per_zone_last("expected_wait_s")}) GROUP BY "site"'
+    return (
+        _now_stat(view, t("p.wait_now"), t("p.wait_now.desc"), query)
+        .unit("m")
+        .thresholds(steps("green", (15, "yellow"), (30, "orange"), (60, "red")))
+    )
+
+
+def _devices_down(view: ProvinceView, t: Texts) -> stat.Panel:
+    inner = (
+        f'SELECT last("down") AS "v" FROM "device_hourly" WHERE {WHERE}'
+        ' AND $timeFilter GROUP BY "site", "kind"'
+    )
+    query = f'SELECT sum("v") FROM ({inner}) GROUP BY "site"'
+    return (
+        _now_stat(view, t("p.devices_down"), t("p.devices_down.desc"), query)
+        .unit("none")
+        .thresholds(steps("green", (1, "red")))
+    )
+
+
+def _series(view: ProvinceView, title: str, description: str, query: str) -> timeseries.Panel:
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .with_target(q("A", query, "$tag_site"))
+        .min(0)
+        .line_width(2)
+        .fill_opacity(0)
+        .legend(
+            cb.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(cm.LegendDisplayMode.TABLE)
+            .placement(cm.LegendPlacement.RIGHT)
+            .calcs(["max", "mean"])
+        )
+        .height(9)
+        .span(24)
+    )
+    return with_names(panel, view.site_names)
+
+
+def _people_over_time(view: ProvinceView, t: Texts) -> timeseries.Panel:
+    inner = (
+        f'SELECT mean("count") AS "v" FROM "zone_occupancy" WHERE {WHERE} AND {FUSED}'
+        ' AND $timeFilter GROUP BY time($__interval), "site", "zone" fill(none)'
+    )
+    query = f'SELECT sum("v") FROM ({inner}) GROUP BY time($__interval), "site" fill(none)'
+    return _series(view, t("p.people"), t("p.people.desc"), query).unit("none")
+
+
+def _wait_over_time(view: ProvinceView, t: Texts) -> timeseries.Panel:
+    query = (
+        f'SELECT max("expected_wait_s") / 60 FROM "zone_occupancy" WHERE {WHERE} AND {FUSED}'
+        ' AND $timeFilter GROUP BY time($__interval), "site" fill(none)'
+    )
+    return _series(view, t("p.wait"), t("p.wait.desc"), query).unit("m")
+
+
+def _measured_waits(view: ProvinceView, t: Texts) -> timeseries.Panel:
+    query = (
+        f'SELECT max("wait_p90_s") / 60 FROM "service_hourly" WHERE {WHERE}'
+        ' AND $timeFilter GROUP BY time(1h), "site" fill(none)'
+    )
+    return (
+        _series(view, t("p.measured_wait"), t("p.measured_wait.desc"), query)
+        .unit("m")
+        .draw_style(cm.GraphDrawStyle.POINTS)
+        .point_size(6)
+    )
+
+
+def _alerts_raised(view: ProvinceView, t: Texts) -> timeseries.Panel:
+    query = (
+        f'SELECT count("transition") FROM "alerts" WHERE {WHERE}'
+        ' AND "transition" = \'raised\' AND $timeFilter GROUP BY time(1h), "site" fill(none)'
+    )
+    return (
+        _series(view, t("p.alerts"), t("p.alerts.desc"), query)
+        .unit("none")
+        .draw_style(cm.GraphDrawStyle.BARS)
+        .fill_opacity(70)
+        .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL))
+    )
+
+
+def _league(view: ProvinceView, t: Texts) -> stat.Panel:
+    query = (
+        f'SELECT mean("wait_p90_s") / 60 FROM "service_hourly" WHERE {WHERE}'
+        ' AND $timeFilter GROUP BY "site"'
+    )
+    return (
+        _now_stat(view, t("p.league"), t("p.league.desc"), query)
+        .unit("m")
+        .thresholds(steps("green", (15, "yellow"), (30, "orange"), (60, "red")))
+        .time_from("30d")
+    )
+
+
+def province(view: ProvinceView, t: Texts) -> dash.Dashboard:
+    return (
+        dash.Dashboard(t("board.province"))
+        .uid(UID)
+        .description(t("board.province.desc"))
+        .tags([DASHBOARD_TAG])
+        .timezone(view.timezone)
+        .editable()
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .time("now-24h", "now")
+        .refresh("1m")
+        .with_variable(_province_variable(view, t))
+        .with_variable(_site_variable(t))
+        .with_row(dash.Row(t("row.now")))
+        .with_panel(_people_now(view, t))
+        .with_panel(_fill_now(view, t))
+        .with_panel(_wait_now(view, t))
+        .with_panel(_devices_down(view, t))
+        .with_row(dash.Row(t("p.row.time")))
+        .with_panel(_people_over_time(view, t))
+        .with_panel(_wait_over_time(view, t))
+        .with_panel(_measured_waits(view, t))
+        .with_panel(_alerts_raised(view, t))
+        .with_row(dash.Row(t("p.row.month")))
+        .with_panel(_league(view, t))
+    )
