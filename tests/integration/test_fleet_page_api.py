@@ -8,11 +8,14 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from gateway.fleet.cli import fleet_app
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsServer
 from gateway.settings import Role
@@ -458,3 +461,40 @@ def test_the_month_from_the_uplinks_hourly_aggregates(
             ("hue.phu-xuan", 2, 300.0, 300.0),
             ("hue.thuan-hoa", 2, 1500.0, 1500.0),
         ]
+
+
+def test_the_watch_comes_back_after_nats_restarts(
+    page: tuple[PageServer, Clock], nats_server: NatsServer
+) -> None:
+    """NATS away: not ready, the list says it is not watching; back (same store): the board is
+    rebuilt from the bucket, so a site changed and one deleted meanwhile show as they are."""
+    server, _ = page
+    nats_server.stop()
+    deadline = time.monotonic() + WAIT_S
+    while httpx.get(server.url + "/health/ready").status_code != 503:
+        assert time.monotonic() < deadline, "still ready with NATS away"
+        time.sleep(0.05)
+    assert centers(server)["watching"] is False
+    nats_server.start()
+    # written by another client while the page was reconnecting
+    put_states(
+        nats_server.url,
+        {
+            "hue.vinh-loc": None,
+            "hue.phu-xuan": site_doc("hue.phu-xuan", T0, {"waiting": (170, "critical", 60.0)}),
+        },
+    )
+    wait_ready(server)
+    body = until(server, ["hue.phu-xuan", "hue.a-luoi", "hue.huong-thuy", "hue.thuan-hoa"])
+    assert body["watching"] is True
+
+
+def test_fleet_serve_refuses_a_bad_central_file(tmp_path: Path) -> None:
+    bad = tmp_path / "central.yaml"
+    bad.write_text(
+        "api: {port: 70000}\nsites: [{province: hue, id: a, name: A, control_room: ftp://x}]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(fleet_app, ["serve", "-c", str(bad)])
+    assert result.exit_code == 2
+    assert "api.port" in result.output and "sites.0.control_room" in result.output
