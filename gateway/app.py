@@ -278,6 +278,7 @@ def _build_fleet(
         offer=uplink.offer,
         plan_of=plan_of,
         current=lambda: (engine.zones(), engine.devices()),
+        seats=engine.seats,
     )
     return uplink, feed
 

@@ -168,6 +168,8 @@ def _hourly_lines(body: dict[str, Any], where: list[tuple[str, str]], at: dateti
                 ("wait_max_s", "wait_max_s", _number),
                 ("counters_open", "counters_open", _int),
                 ("counters_planned", "counters_planned", _int),
+                ("counters_open_mean", "counters_open_mean", _number),
+                ("counters_source", "counters_source", _str),
             ],
         )
         if fields:

@@ -8,9 +8,12 @@ hour of the site (``site.timezone``; identified by its start in UTC):
   it was known (``covered_s``) and its maximum;
 - per service group: tickets issued, tickets called, the waits of the calls
   (called - issued) as p50/p90 (nearest rank) and max, the counters open
-  (distinct counters that called or served a ticket: planning's definition
-  of "counters actually open", ``gateway.planning.staffing.counters_open``)
-  and the counters planned (the day's staffing plan, when given);
+  and the counters planned (the day's staffing plan, when given). Where the
+  group's counters have seat sensors (``gateway.seats``), the counters open
+  are the distinct counters whose seat was open at some time in the hour and
+  their time-weighted mean (``open_by_service`` sampled by ``seats``);
+  elsewhere, the distinct counters that called or served a ticket
+  (planning's ``gateway.planning.staffing.counters_open``);
 - per device kind: configured, reported, online at the hour's end, down at
   any time in it, and the seconds offline (per device too).
 
@@ -25,18 +28,24 @@ after a restore until they are reported again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.fleet.hourly_records import (
+    DeviceDown,
+    HealthSummary,
+    HourSummary,
+    KindHour,
+    ServiceHour,
+    ZoneHour,
+)
 from gateway.live import ZoneState
 from gateway.observations import DeviceHealth, DeviceKind, TicketEvent, TicketEventKind
-from gateway.planning.staffing import StaffingPlan
+from gateway.seats import SeatState, SeatStatus, open_by_service
 
 HOUR = timedelta(hours=1)
 STATE_VERSION = 1
@@ -46,63 +55,6 @@ ISSUED_KEPT = timedelta(hours=16)
 MAX_WALK = timedelta(hours=48)
 _KINDS = (DeviceKind.CAMERA.value, DeviceKind.SENSOR.value)
 _OPEN_EVENTS = (TicketEventKind.CALLED, TicketEventKind.SERVED)
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneHour:
-    people_mean: float
-    people_max: int
-    covered_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceHour:
-    tickets: int
-    called: int
-    waits: int
-    wait_p50_s: float | None
-    wait_p90_s: float | None
-    wait_max_s: float | None
-    counters_open: int
-    counters_planned: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class KindHour:
-    configured: int
-    reported: int
-    online: int
-    down: int
-    downtime_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceDown:
-    kind: str
-    downtime_s: float
-    online: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class HourSummary:
-    """The ``hourly`` record of one closed hour."""
-
-    hour: datetime  # start, UTC
-    end: datetime
-    local: datetime  # start, in the site's time zone
-    zones: Mapping[str, ZoneHour]
-    services: Mapping[str, ServiceHour]
-
-
-@dataclass(frozen=True, slots=True)
-class HealthSummary:
-    """The ``health`` record of one closed hour."""
-
-    hour: datetime
-    end: datetime
-    local: datetime
-    kinds: Mapping[str, KindHour]
-    devices: Mapping[str, DeviceDown]
 
 
 @dataclass(slots=True)
@@ -153,6 +105,9 @@ class HourlyAggregator:
         self._start: datetime | None = None  # the open hour
         self._zones: dict[str, _Zone] = {}
         self._services: dict[str, _Service] = {}
+        self._seats: dict[str, _Zone] = {}  # service -> counters open by seat, as a step function
+        self._seat_open: dict[str, set[int]] = {}  # service -> counters seen open this hour
+        self._seat_now: dict[str, set[int]] = {}  # service -> counters open at the last sample
         self._devices: dict[str, _Device] = {
             d: _Device(k) for d, k in devices.items() if k in _KINDS
         }
@@ -205,6 +160,25 @@ class HourlyAggregator:
         if not health.online:
             d.was_down = True
 
+    def seats(self, at: datetime, states: Iterable[SeatState]) -> None:
+        """The counter seats as the engine sees them at ``at`` (sampled by the shell)."""
+        at = self._advance(at)
+        states = list(states)
+        for service, n in open_by_service(states).items():
+            s = self._seats.setdefault(service, _Zone())
+            when = at if s.last is None else max(at, s.last[0])
+            self._integrate_zone(s, when)
+            s.last = (when, n)
+            s.peak = n if s.peak is None else max(s.peak, n)
+            self._seat_open.setdefault(service, set())
+        now: dict[str, set[int]] = {}
+        for seat in states:
+            if seat.service_id is not None and seat.status is SeatStatus.OPEN:
+                now.setdefault(seat.service_id, set()).add(seat.counter)
+        for service, counters in now.items():
+            self._seat_open.setdefault(service, set()).update(counters)
+        self._seat_now = now
+
     def set_plan(self, day: date, counters: Mapping[str, Mapping[int, int]]) -> None:
         """The day's planned counters: service group -> local hour -> counters."""
         self._plan = {
@@ -229,7 +203,7 @@ class HourlyAggregator:
         at = self._advance(now)
         if self._done:
             raise ValueError("closed hours not taken: call close(now) before snapshot(now)")
-        for z in self._zones.values():
+        for z in [*self._zones.values(), *self._seats.values()]:
             self._integrate_zone(z, at)
         for d in self._devices.values():
             self._integrate_device(d, at)
@@ -250,6 +224,15 @@ class HourlyAggregator:
                     "counters": sorted(s.counters),
                 }
                 for k, s in sorted(self._services.items())
+            },
+            "seats": {
+                k: {
+                    "area": s.area,
+                    "covered": s.covered,
+                    "peak": s.peak,
+                    "open": sorted(self._seat_open.get(k, ())),
+                }
+                for k, s in sorted(self._seats.items())
             },
             "devices": {
                 k: {"kind": d.kind, "down_s": d.down_s, "was_down": d.was_down}
@@ -284,6 +267,9 @@ class HourlyAggregator:
                     [float(w) for w in s["waits"]],
                     {int(c) for c in s["counters"]},
                 )
+            for k, s in data.get("seats", {}).items():
+                agg._seats[k] = _Zone(float(s["area"]), float(s["covered"]), s["peak"])
+                agg._seat_open[k] = {int(c) for c in s["open"]}
             for k, d in data["devices"].items():
                 agg._devices[k] = _Device(
                     str(d["kind"]), None, None, float(d["down_s"]), bool(d["was_down"])
@@ -324,7 +310,7 @@ class HourlyAggregator:
         if start is None:
             return
         end = start + HOUR
-        for z in self._zones.values():
+        for z in [*self._zones.values(), *self._seats.values()]:
             self._integrate_zone(z, end)
         for d in self._devices.values():
             self._integrate_device(d, end)
@@ -336,6 +322,12 @@ class HourlyAggregator:
             if z.last is not None
         }
         self._services = {}
+        self._seats = {
+            k: _Zone(last=s.last, peak=s.last[1] if s.last else None)
+            for k, s in self._seats.items()
+            if s.last is not None
+        }
+        self._seat_open = {k: set(v) for k, v in self._seat_now.items() if k in self._seats}
         for d in self._devices.values():
             d.down_s, d.was_down = 0.0, d.online is False
         cutoff = end - ISSUED_KEPT
@@ -343,6 +335,7 @@ class HourlyAggregator:
 
     def _forget_values(self) -> None:
         self._zones = {}
+        self._seats, self._seat_open, self._seat_now = {}, {}, {}
         for d in self._devices.values():
             d.online, d.since, d.was_down = None, None, False
 
@@ -354,9 +347,12 @@ class HourlyAggregator:
         }
         local = start.astimezone(self._tz)
         planned = self._plan.get(local.date().isoformat(), {})
+        seated = {k: z for k, z in self._seats.items() if z.covered > 0}
+        keys = set(self._services) | set(seated)
         services = {}
-        for k in sorted(set(self._services) | {s for s, h in planned.items() if local.hour in h}):
+        for k in sorted(keys | {s for s, h in planned.items() if local.hour in h}):
             s = self._services.get(k, _Service())
+            seat = seated.get(k)
             services[k] = ServiceHour(
                 s.tickets,
                 s.called,
@@ -364,8 +360,10 @@ class HourlyAggregator:
                 nearest_rank(s.waits, 0.5),
                 nearest_rank(s.waits, 0.9),
                 max(s.waits) if s.waits else None,
-                len(s.counters),
+                len(s.counters) if seat is None else len(self._seat_open.get(k, ())),
                 planned.get(k, {}).get(local.hour),
+                None if seat is None else round(seat.area / seat.covered, 3),
+                "tickets" if seat is None else "seats",
             )
         if not zones and not services:
             return None
@@ -408,52 +406,6 @@ class HourlyAggregator:
         if dt > 0:
             d.down_s += dt
             d.since = at
-
-
-# --------------------------------------------------------------------------- the plan
-
-
-def plan_counters(plan: StaffingPlan) -> dict[str, dict[int, int]]:
-    """Service group -> local hour -> counters planned (the plan's ``staffed``)."""
-    return {g.group.id: {h.hour: h.staffed for h in g.hours} for g in plan.groups}
-
-
-def plan_body(plan: StaffingPlan, tz: ZoneInfo, computed_at: datetime) -> dict[str, Any]:
-    """The ``plan`` record: per group its counters and per open hour the figures.
-
-    ``id`` is ``<day>:<digest>``, the digest (12 hex of SHA-256) over the
-    figures, not over ``computed_at``: the same plan computed again has the
-    same id.
-    """
-    groups: dict[str, Any] = {}
-    for g in plan.groups:
-        hours = []
-        for h in g.hours:
-            start = datetime(plan.day.year, plan.day.month, plan.day.day, h.hour, tzinfo=tz)
-            hours.append(
-                {
-                    "hour": start.astimezone(UTC).isoformat(),
-                    "local_hour": h.hour,
-                    "needed": h.needed,
-                    "counters": h.staffed,
-                    "short": h.short,
-                    "arrivals": round(h.arrivals, 3),
-                    "expected_wait_s": round(h.wait_s, 3) if math.isfinite(h.wait_s) else None,
-                    "service_level": round(h.service_level, 4),
-                }
-            )
-        groups[g.group.id] = {"available": g.group.counters, "hours": hours}
-    figures = {
-        "day": plan.day.isoformat(),
-        "arrivals_source": plan.arrivals_source,
-        "groups": groups,
-    }
-    digest = hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()[:12]
-    return {
-        "id": f"{plan.day.isoformat()}:{digest}",
-        "computed_at": computed_at.astimezone(UTC).isoformat(),
-        **figures,
-    }
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -3,8 +3,9 @@
 ``HourlyFeed`` follows the engine's live stream (zone states, device health
 changes) and hears the hub's ticket events (``observe``, a second observer
 beside the engine), and feeds them to ``gateway.fleet.hourly.HourlyAggregator``.
-Every ``tick_s`` it asks the aggregator for the hours the clock has closed and
-offers their ``hourly`` and ``health`` messages to the uplink. At start and
+Every ``tick_s`` it samples the counter seats (``seats``: the engine's seat
+states, gateway.seats), asks the aggregator for the hours the clock has closed
+and offers their ``hourly`` and ``health`` messages to the uplink. At start and
 after each local midnight it computes the day's staffing plan in a thread
 (``plan_of``, gateway.planning) and offers it as a ``plan`` message.
 
@@ -30,7 +31,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.fleet.hourly import HourlyAggregator, plan_body, plan_counters
+from gateway.fleet.hourly import HourlyAggregator
+from gateway.fleet.hourly_records import plan_body, plan_counters
 from gateway.fleet.messages import (
     FleetMessage,
     FleetSubjects,
@@ -41,6 +43,7 @@ from gateway.fleet.messages import (
 from gateway.live import LiveEvent, LiveEventKind, ZoneState
 from gateway.observations import DeviceHealth, Observation, TicketEvent
 from gateway.planning.staffing import StaffingPlan
+from gateway.seats import SeatState
 
 log = structlog.get_logger("floorwatch.fleet")
 
@@ -98,6 +101,7 @@ class HourlyFeed:
         offer: Callable[[FleetMessage], None],
         plan_of: Callable[[date], StaffingPlan | None] | None = None,
         current: Callable[[], tuple[Sequence[ZoneState], Sequence[DeviceHealth]]] | None = None,
+        seats: Callable[[], Sequence[SeatState]] | None = None,
         tick_s: float = 5.0,
         save_s: float = 30.0,
     ) -> None:
@@ -110,6 +114,7 @@ class HourlyFeed:
         self._offer = offer
         self._plan_of = plan_of
         self._current = current
+        self._seats = seats
         self._tick_s = tick_s
         self._save_s = save_s
         self.aggregator: HourlyAggregator | None = None
@@ -231,6 +236,8 @@ class HourlyFeed:
         while True:
             await asyncio.sleep(self._tick_s)
             now = self._clock()
+            if self._seats is not None:  # the counter seats, sampled every tick
+                self._agg().seats(now, self._seats())
             closed = self._close_hours(now)
             if closed or self._dirty or (now - last_save).total_seconds() >= self._save_s:
                 state = self._state(now)  # built on the loop, written in a thread

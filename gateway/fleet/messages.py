@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
-from gateway.fleet.hourly import HealthSummary, HourSummary
+from gateway.fleet.hourly_records import HealthSummary, HourSummary
 from gateway.live import Alert, LiveEvent, LiveEventKind, ZoneState
 from gateway.observations import DeviceHealth
 
@@ -77,6 +77,11 @@ class FleetSubjects:
     @property
     def site_root(self) -> str:
         return f"{self.prefix}.{self.province}.{self.site}"
+
+    @property
+    def inbox_prefix(self) -> str:
+        """The site's reply inbox prefix (nats-py ``inbox_prefix``): ``_INBOX.<province>.<site>``."""
+        return f"_INBOX.{self.province}.{self.site}"
 
     @property
     def site_wildcard(self) -> str:
@@ -220,14 +225,15 @@ def site_permissions(subjects: FleetSubjects, stream: str, *, create: bool) -> S
 
     It may publish under ``<prefix>.<province>.<site>.>`` only, ask for its stream's
     info (and create it, with ``create``), and receive replies (JetStream's acks
-    come to the client's ``_INBOX``).
+    come to the client's inbox: the site's own prefix, ``_INBOX.<province>.<site>``,
+    so it cannot read replies meant for other clients).
     """
     if not _TOKEN.match(stream):
         raise ValueError(f"stream {stream!r} is not a NATS subject token")
     api = [f"$JS.API.STREAM.INFO.{stream}"]
     if create:
         api.append(f"$JS.API.STREAM.CREATE.{stream}")
-    return SitePermissions((subjects.site_wildcard, *api), ("_INBOX.>",))
+    return SitePermissions((subjects.site_wildcard, *api), (f"{subjects.inbox_prefix}.>",))
 
 
 # --------------------------------------------------------------------------- decoding

@@ -26,8 +26,8 @@ from gateway.fleet.alert_resend import AlertResend, read_cursor
 from gateway.fleet.central_config import CentralConfig
 from gateway.fleet.central_run import build
 from gateway.fleet.central_worker import FleetWorker
-from gateway.fleet.hourly import plan_counters
 from gateway.fleet.hourly_feed import HourlyFeed
+from gateway.fleet.hourly_records import plan_counters
 from gateway.fleet.messages import MSG_ID_HEADER, FleetMessage, FleetSubjects
 from gateway.fleet.uplink import FleetUplink
 from gateway.live import Alert, AlertState, LiveEvent, LiveEventKind, Severity, ZoneState

@@ -10,16 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.fleet.central import merge_site_state, record_lines
-from gateway.fleet.hourly import (
+from gateway.fleet.hourly import HourlyAggregator, hour_start, nearest_rank
+from gateway.fleet.hourly_records import (
     DeviceDown,
     HealthSummary,
-    HourlyAggregator,
     HourSummary,
     KindHour,
     ServiceHour,
     ZoneHour,
-    hour_start,
-    nearest_rank,
     plan_body,
 )
 from gateway.fleet.messages import (
@@ -39,6 +37,7 @@ from gateway.planning.staffing import (
     StaffingPlan,
     plan_group,
 )
+from gateway.seats import SeatState, SeatStatus
 from gateway.settings import CrowdLevel
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -305,6 +304,8 @@ def test_the_hourly_message_has_its_hour_as_id_and_the_literal_payload() -> None
                     "wait_max_s": 1200.0,
                     "counters_open": 2,
                     "counters_planned": 3,
+                    "counters_open_mean": None,
+                    "counters_source": "tickets",
                 }
             },
         },
@@ -337,7 +338,7 @@ def test_hourly_points_are_keyed_by_the_message_only() -> None:
         f"people_mean=11.25,people_max=20i,covered_s=3600.0 {ns}",
         "service_hourly,province=ha-noi,service=civil,site=ba-dinh tickets=3i,called=3i,"
         "waits=3i,wait_p50_s=600.0,wait_p90_s=1200.0,wait_max_s=1200.0,counters_open=2i,"
-        f"counters_planned=3i {ns}",
+        f'counters_planned=3i,counters_source="tickets" {ns}',
     ]
     assert record_lines(record) == lines
     again = decode("floorwatch", message.subject, message.payload)
@@ -401,3 +402,37 @@ def test_the_plan_id_follows_its_figures_not_when_it_was_computed() -> None:
         "day": "2026-03-09",
         "id": first["id"],
     }
+
+
+def seat(counter: int, status: SeatStatus) -> SeatState:
+    return SeatState(counter, "civil", status, None, status is SeatStatus.OPEN, None)
+
+
+def test_with_seat_sensors_the_counters_open_are_the_seats() -> None:
+    """Counters 1 and 2 watched: 1 open all hour, 2 from 08:30 to 08:45, 3 never seen."""
+    agg = aggregator()
+    simulated_hour(agg)  # tickets at counters 1 and 2
+    agg.seats(at(H1, 0), [seat(1, SeatStatus.OPEN), seat(2, SeatStatus.CLOSED)])
+    agg.seats(at(H1, 30), [seat(1, SeatStatus.OPEN), seat(2, SeatStatus.OPEN)])
+    agg.seats(at(H1, 45), [seat(1, SeatStatus.OPEN), seat(2, SeatStatus.UNKNOWN)])
+    hourly, _ = agg.close(H2)[-1]
+    assert hourly is not None and hourly.hour == H1
+    assert hourly.services["civil"] == ServiceHour(
+        tickets=3,
+        called=3,
+        waits=3,
+        wait_p50_s=600.0,
+        wait_p90_s=1200.0,
+        wait_max_s=1200.0,
+        counters_open=2,
+        counters_planned=3,
+        counters_open_mean=1.25,  # 1 for 45 min, 2 for 15
+        counters_source="seats",
+    )
+    # the next hour carries the seats' last picture: one open
+    agg.seats(at(H2, 30), [seat(1, SeatStatus.CLOSED), seat(2, SeatStatus.CLOSED)])
+    nxt, _ = agg.close(H2 + timedelta(hours=1))[-1]
+    assert nxt is not None
+    assert nxt.services["civil"].counters_open == 1
+    assert nxt.services["civil"].counters_open_mean == 0.5
+    assert nxt.services["civil"].counters_source == "seats"
