@@ -155,6 +155,7 @@ def _ticket_ingest(
         dead_letters=hub.dead_letters,
         observer=engine,
         clock=clock,
+        state_dir=settings.gateway.state_dir,
     )
 
 

@@ -22,18 +22,21 @@ Shell module (asyncio). For a request to one ticket source (``ingest.tickets``):
    (the writer's memory bound reached) are forgotten, and the retry takes
    them again.
 
-What is remembered is kept in memory: after a restart a retried event is
-taken again. An event that carries its own time is then the same point and
-InfluxDB keeps one; one stamped at receipt would be stored twice.
+What is remembered survives a restart when the ingest has a state folder
+(``gateway.ingest_seen_file``): a stored event's identity is written and
+fsynced before the 2xx. Only a crash between the points becoming durable and
+that write lets a retry store an event twice (and an event that carries its
+own time is then the same point: InfluxDB keeps one).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -41,6 +44,7 @@ import structlog
 from gateway.dead_letters import DeadLetter, DeadLetters
 from gateway.hub import Observer, PointSink
 from gateway.ingest_events import BodyError, Fate, Seen, SeenEvents, event_key, split_events
+from gateway.ingest_seen_file import SeenFile
 from gateway.observations import DeviceHealth, Observation, TicketEvent
 from gateway.points import to_lines
 from gateway.settings import (
@@ -104,6 +108,9 @@ class _Source:
     sensor: QueueTicketSensor
     config: TicketSource
     seen: SeenEvents
+    file: SeenFile | None = None
+    loaded: bool = False
+    loading: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending: dict[bytes, asyncio.Future[None]] = field(default_factory=dict)
     stats: SourceStats = field(default_factory=SourceStats)
 
@@ -122,7 +129,7 @@ class TicketIngest:
         dead_letters: DeadLetters,
         observer: Observer | None = None,
         clock: Callable[[], datetime],
-        monotonic: Callable[[], float] = time.monotonic,
+        state_dir: Path | None = None,
     ) -> None:
         self._config = config
         self._site_id = site_id
@@ -131,12 +138,15 @@ class TicketIngest:
         self._dead = dead_letters
         self._observer = observer
         self._clock = clock
-        self._monotonic = monotonic
+        self._tasks: set[asyncio.Task[None]] = set()
         self._sources = {
             s.id: _Source(
                 sensor=as_sensor(s),
                 config=s,
                 seen=SeenEvents(config.dedup_window_s, config.dedup_max_events),
+                file=None
+                if state_dir is None or config.dedup_window_s <= 0
+                else SeenFile(state_dir / "ingest" / f"{s.id}.seen", config.dedup_max_events),
             )
             for s in config.tickets
         }
@@ -174,8 +184,10 @@ class TicketIngest:
             self.dead_letter(source_id, body, exc.reason)
             raise
         src.stats.events += len(events)
+        await self._load(src)
         received = self._clock()
-        now = self._monotonic()
+        now = received.timestamp()
+        settled: list[tuple[bytes, Seen]] = []
         results: dict[int, EventResult] = {}
         waits: list[tuple[int, asyncio.Future[None]]] = []
         keys: list[bytes] = []
@@ -203,13 +215,15 @@ class TicketIngest:
                 decoded = decode(src.sensor, self._ctx, message)
             except DecodeError as exc:
                 results[index] = self._reject(src, event, received, exc.reason, index)
-                src.seen.put(key, Seen(Fate.REJECTED, now, exc.reason))
+                settled.append((key, Seen(Fate.REJECTED, now, exc.reason)))
+                src.seen.put(key, settled[-1][1])
                 continue
             obs: list[Observation] = [
                 d for d in decoded if isinstance(d, TicketEvent | DeviceHealth)
             ]
             if not obs:
-                src.seen.put(key, Seen(Fate.IGNORED, now))
+                settled.append((key, Seen(Fate.IGNORED, now)))
+                src.seen.put(key, settled[-1][1])
                 results[index] = EventResult(index, Fate.IGNORED)
                 continue
             for o in obs:
@@ -217,9 +231,10 @@ class TicketIngest:
             observations.extend(obs)
             keys.append(key)
             results[index] = EventResult(index, Fate.STORED)
+        self._write_later(src, settled, now)
         deadline = asyncio.get_running_loop().time() + self._config.answer_within_s
         if keys:
-            durable = await self._submit(src, keys, lines, observations, deadline)
+            durable = await self._submit(src, keys, lines, observations, now, deadline)
             waits.append((-1, durable))
         await self._wait(src, [f for _, f in waits], deadline)
         for index, _ in waits:
@@ -246,23 +261,23 @@ class TicketIngest:
         keys: list[bytes],
         lines: list[str],
         observations: Sequence[Observation],
+        now: float,
         deadline: float,
     ) -> asyncio.Future[None]:
         """Queue the points; a future done once they are durable. Unavailable if not queued."""
         loop = asyncio.get_running_loop()
         durable: asyncio.Future[None] = loop.create_future()
-        now = self._monotonic()
         for key in keys:
             src.seen.put(key, Seen(Fate.PENDING, now))
             src.pending[key] = durable
 
-        def done() -> None:
+        def done() -> None:  # on the loop, from the writer: the points are durable
             src.seen.settle(keys)
             for key in keys:
                 if src.pending.get(key) is durable:
                     del src.pending[key]
-            if not durable.done():
-                durable.set_result(None)
+            stored = [(key, Seen(Fate.STORED, now)) for key in keys]
+            self._spawn(self._write_then(src, stored, now, durable))
 
         submit = asyncio.ensure_future(self._sink.submit(lines, done))
 
@@ -291,6 +306,57 @@ class TicketIngest:
             src.stats.unavailable += 1
             raise Unavailable(str(exc)) from exc
         return durable
+
+    async def _load(self, src: _Source) -> None:
+        """The first request of a source reads what it settled before the last restart."""
+        if src.loaded or src.file is None:
+            return
+        async with src.loading:
+            if src.loaded:
+                return
+            file = src.file
+            now = self._clock().timestamp()
+            try:
+                entries = await asyncio.to_thread(file.load, now, self._config.dedup_window_s)
+            except OSError as exc:
+                log.error("ingest.seen_unreadable", path=str(file.path), reason=str(exc))
+                entries = []
+            for key, seen in entries:
+                if src.seen.get(key, now) is None:
+                    src.seen.put(key, seen)
+            src.loaded = True
+            if entries or file.skipped:
+                log.info("ingest.seen_loaded", source=src.sensor.id, events=len(entries))
+
+    async def _write(self, src: _Source, entries: list[tuple[bytes, Seen]], now: float) -> None:
+        if src.file is None or not entries:
+            return
+        try:
+            await asyncio.to_thread(src.file.append, entries, now, self._config.dedup_window_s)
+        except OSError as exc:  # the events are stored; only a retry after a restart could repeat
+            log.error("ingest.seen_unwritable", path=str(src.file.path), reason=str(exc))
+
+    async def _write_then(
+        self,
+        src: _Source,
+        entries: list[tuple[bytes, Seen]],
+        now: float,
+        durable: asyncio.Future[None],
+    ) -> None:
+        try:
+            await self._write(src, entries, now)
+        finally:
+            if not durable.done():
+                durable.set_result(None)
+
+    def _write_later(self, src: _Source, entries: list[tuple[bytes, Seen]], now: float) -> None:
+        if src.file is not None and entries:
+            self._spawn(self._write(src, entries, now))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _wait(
         self, src: _Source, futures: list[asyncio.Future[None]], deadline: float

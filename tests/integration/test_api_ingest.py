@@ -29,6 +29,8 @@ from api.routes.dead_letters import DecodeErrorCollector
 from api.routes.ingest import attach_ingest
 from gateway.dead_letters import DeadLetters
 from gateway.influx_writer import InfluxWriter
+from gateway.ingest_events import Fate, Seen
+from gateway.ingest_seen_file import SeenFile
 from gateway.observations import Observation, TicketEvent
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.process import PeerError
@@ -130,7 +132,12 @@ def influx(url: str, db: str) -> InfluxConfig:
 
 @asynccontextmanager
 async def stack(
-    config: InfluxConfig, spool: Spool, tmp_path: Path, **ingest: Any
+    config: InfluxConfig,
+    spool: Spool,
+    tmp_path: Path,
+    *,
+    state_dir: Path | None = None,
+    **ingest: Any,
 ) -> AsyncIterator[Stack]:
     site = demo_settings()
     ingest_config = IngestConfig(tickets=sources(), **ingest)
@@ -147,6 +154,7 @@ async def stack(
         dead_letters=dead,
         observer=observed,
         clock=lambda: datetime.now(UTC),
+        state_dir=state_dir,
     )
     attach_ingest(app, service)
     app.state.dead_letters = dead
@@ -274,6 +282,64 @@ def test_an_event_id_makes_a_changed_retry_a_duplicate_and_a_signature_is_checke
             assert len(await asyncio.to_thread(stored, influxdb1, db)) == 2
 
     run(main)
+
+
+def test_a_retry_after_a_restart_is_still_counted_once(
+    influxdb1: InfluxDB1Server, influxdb1_database: str, tmp_path: Path
+) -> None:
+    db = influxdb1_database
+    state = tmp_path / "state"
+    first = [
+        qms_event("TICKET_CREATED", "H001", stamped=False),  # stamped at receipt
+        qms_event("TICKET_MOVED", "H002"),  # rejected
+        qms_event("QUEUE_UPDATED", "H003"),  # ignored
+    ]
+
+    async def main() -> None:
+        config = influx(influxdb1.url, db)
+        async with stack(
+            config, Spool(tmp_path / "spool", max_bytes=10**7), tmp_path, state_dir=state
+        ) as s:
+            r = await s.post("qms", first, QMS)
+            assert r.status_code == 422, r.text
+        # the gateway restarts: a new ingest over the same state folder
+        async with stack(
+            config, Spool(tmp_path / "spool", max_bytes=10**7), tmp_path, state_dir=state
+        ) as s:
+            r = await s.post("qms", first, QMS)
+            assert r.status_code == 422, r.text
+            assert [d["duplicate"] for d in r.json()["error"]["details"]] == [True] * 3
+            assert "TICKET_MOVED" in r.json()["error"]["details"][1]["reason"]
+            assert s.dead.total == 0  # the rejected one is not recorded again
+            assert s.observed.items == []
+        assert stored(influxdb1, db) == [("issued", "land", "H001")]
+        # what is kept: identities and fates, never the events themselves
+        kept = (state / "ingest" / "qms.seen").read_text(encoding="utf-8")
+        assert len(kept.splitlines()) == 3 and "H001" not in kept and TOKEN not in kept
+
+    run(main)
+
+
+def test_the_seen_file_survives_a_torn_line_and_compacts_to_the_window(tmp_path: Path) -> None:
+    path = tmp_path / "ingest" / "qms.seen"
+    a, b, c, d = (bytes([i]) * 32 for i in range(1, 5))
+    f = SeenFile(path, max_lines=2)
+    f.append([(a, Seen(Fate.STORED, 100.0)), (b, Seen(Fate.REJECTED, 150.0, "bad"))], 150.0, 60)
+    f.append([(c, Seen(Fate.PENDING, 150.0))], 150.0, 60)  # never written: not settled
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"key":"0a0b')  # a crash in the middle of an append
+    g = SeenFile(path, max_lines=2)
+    assert g.load(155.0, 60) == [
+        (a, Seen(Fate.STORED, 100.0)),
+        (b, Seen(Fate.REJECTED, 150.0, "bad")),
+    ]
+    assert g.skipped == 1
+    assert g.load(170.0, 60) == [(b, Seen(Fate.REJECTED, 150.0, "bad"))]  # a is past the window
+    g.append([(c, Seen(Fate.STORED, 170.0))], 170.0, 60)  # starts a line of its own
+    assert [k for k, _ in SeenFile(path, 2).load(171.0, 60)] == [b, c]
+    g.append([(d, Seen(Fate.IGNORED, 171.0))], 171.0, 60)  # 5 lines > 2 x 2: compacted
+    assert [k for k, _ in SeenFile(path, 2).load(171.0, 60)] == [c, d]
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
 
 
 # --------------------------------------------------------------------------- rejected
