@@ -11,6 +11,10 @@ footage ships with floorwatch. To get it without installing the package:
     dpkg-deb --fsys-tarfile opencv-doc_*.deb \\
         | tar -x ./usr/share/doc/opencv-doc/examples/data/vtest.avi
 
+``--write-fixture PATH`` writes the extract the unit tests replay
+(tests/fixtures/footage/: every 5th frame, 2 a second, grey, 256x192 -- the
+density estimator's own work size for this footage -- as JPEG quality 75).
+
 The hand counts (``cameras_footage_counts.csv``) are the people in view on
 eight frames. One ROI covers the whole frame; person_height (0.05, 0.26) was
 read off the footage (a person ~30 px tall at the top row, ~150 px at the
@@ -180,15 +184,46 @@ def report(rows: Sequence[Row], truth: dict[int, int], ceiling: float) -> None:
     print(f"decode ceiling: {ceiling:.0f} JPEG frames/s at the footage's size")
 
 
+FIXTURE_STEP = 5  # every 5th frame of the 10 fps clip: 2 frames a second
+FIXTURE_SIZE = (256, 192)
+
+
+def write_fixture(frames: Sequence[np.ndarray], path: Path) -> None:
+    """The frames the tests replay, as JPEG bytes in one .npz (no pickle): ``jpeg``
+    (all images back to back), ``offsets`` (where each starts, and the end) and
+    ``frame_index`` (the frame of the clip each one is)."""
+    jpgs = []
+    for frame in frames[::FIXTURE_STEP]:
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(grey, FIXTURE_SIZE, interpolation=cv2.INTER_AREA)
+        ok, jpg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])
+        if not ok:
+            raise SystemExit("JPEG encoding failed")
+        jpgs.append(jpg.tobytes())
+    offsets = np.cumsum([0] + [len(j) for j in jpgs]).astype(np.int64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        jpeg=np.frombuffer(b"".join(jpgs), np.uint8),
+        offsets=offsets,
+        frame_index=np.arange(0, FIXTURE_STEP * len(jpgs), FIXTURE_STEP),
+    )
+    print(f"wrote {len(jpgs)} frames to {path} ({path.stat().st_size} bytes)")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--video", type=Path, required=True, help="vtest.avi (see above)")
     parser.add_argument("--counts", type=Path, default=COUNTS)
     parser.add_argument("--analysis-fps", type=float, default=5.0)
+    parser.add_argument("--write-fixture", type=Path, help="write the tests' extract and stop")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     truth = read_counts(args.counts)
     frames, fps = read_video(args.video)
+    if args.write_fixture:
+        write_fixture(frames, args.write_fixture)
+        return
     missing = [i for i in truth if i >= len(frames)]
     if missing:
         raise SystemExit(f"counted frames beyond the video's {len(frames)}: {missing}")

@@ -57,7 +57,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import cv2
 import numpy as np
@@ -66,9 +65,12 @@ import numpy.typing as npt
 from cameras.calibration import people
 from cameras.geometry import person_height_rows, perspective_weights, polygon_mask, swept_labels
 from cameras.models import Mode
+from cameras.startup import gradient, is_ghost, release, still_people
 
 Frame = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
+Labels = npt.NDArray[np.int32]
+Rows = npt.NDArray[np.float64]
 MAX_WORK_WIDTH = 320  # analyse at most this wide: 640x480 runs at 320x240
 SCENE_CHANGE = 0.7  # share of the frame in the foreground that means "not people"
 CHANGE_FRAMES = 3  # frames in a row of such a change before the background restarts
@@ -79,12 +81,11 @@ STATIC_DIFF = 8.0  # grey levels a still pixel changes by at most between two ch
 STATIC_CHECKS = 2  # checks in a row a foreground pixel must be still to be a ghost candidate
 BOOT_S = 20.0  # a fresh background becomes the median of this many seconds of frames
 BOOT_STEP_S = 2.0  # one frame every 2 s into that median
-GHOST_RATIO = 1.5  # outline and contrast this much stronger in the background than now
-GHOST_MIN_CONTRAST = 10.0  # grey levels a ghost stood out from its ring in the background
-GHOST_MIN_EDGES = 40.0  # mean gradient along a ghost's outline in the background
-GHOST_ORIGIN_DIFF = 6.0  # mean grey-level change since start-up below which a blob is unlearnt
+GHOST_ORIGIN_DIFF = 6.0  # grey levels a background pixel changed by since start-up: learnt
+GHOST_LEARNT_SHARE = 0.5  # a ghost candidate has at most this share of learnt pixels
 EMPTY_S = 30.0  # scene seconds every ROI must look empty before its background is kept
 EMPTY_PEOPLE = 0.5  # under this many people per ROI the scene looks empty
+HOLD_STILL_PEOPLE = True  # a first start holds person-shaped blobs of its median (startup.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,8 @@ class _Layout:
         labels = np.zeros((h, w), dtype=np.int32)
         for i, roi in enumerate(rois, start=1):
             labels[polygon_mask(roi.polygon, w, h) & (labels == 0)] = i
-        swept = swept_labels(labels, person_height_rows(h, top, bottom))
+        self.rows = person_height_rows(h, top, bottom)
+        swept = swept_labels(labels, self.rows)
         weights = perspective_weights(h, w, top, bottom)
         self.weights: list[F32] = []  # cropped to the box of the swept ROI
         self.boxes: list[tuple[slice, slice]] = []
@@ -176,6 +178,7 @@ class DensityEstimator:
         self._checked: dict[Mode, F32] = {}  # the frame of the last ghost check
         self._still: dict[Mode, npt.NDArray[np.uint8]] = {}  # checks in a row a pixel was still
         self._empty_since: dict[Mode, datetime] = {}
+        self._held: dict[Mode, tuple[Labels, int, Frame]] = {}  # still people of a first start
 
     def measure(self, frame: Frame, at: datetime, mode: Mode) -> list[RawCount]:
         layout = self._layout_for(frame)
@@ -194,10 +197,15 @@ class DensityEstimator:
             background = self._start(mode, gray, at)
             fg, near = self._foreground(gray, background)
         self._changed = 0
-        if self._bootstrap(mode, gray, at):
+        if self._bootstrap(mode, gray, at, layout.rows):
             fg, near = self._foreground(gray, self._background[mode])
-        if self._ghosts_due(mode, at) and self._absorb_ghosts(mode, gray, fg):
-            fg, near = self._foreground(gray, self._background[mode])
+        if self._ghosts_due(mode, at):
+            self._release_held(mode, gray, at)
+            if self._absorb_ghosts(mode, gray, fg):
+                fg, near = self._foreground(gray, self._background[mode])
+        held = self._held.get(mode)
+        if held is not None:
+            fg = np.asarray(cv2.bitwise_or(fg, held[2]), np.uint8)
         self.foreground = fg
         self._learn(mode, gray, near, at)
         warm = self._warm(mode, at)
@@ -241,6 +249,7 @@ class DensityEstimator:
             background, at_start = gray.copy(), at
             self._boot[mode] = [gray.copy()]
         self._empty_since.pop(mode, None)
+        self._held.pop(mode, None)
         self._background[mode] = background
         self._origin[mode] = background.copy()
         self._ghost_check[mode] = at
@@ -259,10 +268,11 @@ class DensityEstimator:
         near = np.asarray(cv2.dilate(np.asarray(loose, np.uint8), _GROW), dtype=np.uint8)
         return np.asarray(fg, dtype=np.uint8), near
 
-    def _bootstrap(self, mode: Mode, gray: F32, at: datetime) -> bool:
+    def _bootstrap(self, mode: Mode, gray: F32, at: datetime, rows: Rows) -> bool:
         """Collect a frame every ``BOOT_STEP_S`` after a fresh start; after ``BOOT_S`` their
         per-pixel median (people who walk are gone from it) replaces the start-up
-        frame's ghosts. True when the background changed."""
+        frame's ghosts, and the still people left in the background are held (counted).
+        True when the background changed."""
         frames = self._boot.get(mode)
         if frames is None:
             return False
@@ -273,7 +283,34 @@ class DensityEstimator:
             return False
         median = np.median(np.stack(frames), axis=0).astype(np.float32)
         del self._boot[mode]
-        return self._replace_ghosts(mode, median)
+        replaced = self._replace_ghosts(mode, median)
+        self._origin[mode] = self._background[mode].copy()  # the start-up content from now on
+        if not HOLD_STILL_PEOPLE:
+            return replaced
+        labels, n = still_people(self._background[mode], rows, self.params.diff_threshold)
+        if n > 1:
+            self._held[mode] = (labels, n, np.where(labels > 0, 255, 0).astype(np.uint8))
+        return replaced
+
+    def _release_held(self, mode: Mode, gray: F32, at: datetime) -> None:
+        """Held blobs whose pixels changed (the person moved or left: the ghost test takes
+        over) are dropped; all of them once ``still_tau_s`` has passed (still people fade)."""
+        held = self._held.get(mode)
+        if held is None:
+            return
+        if (at - self._started[mode]).total_seconds() > self.params.still_tau_s:
+            del self._held[mode]
+            return
+        diff = cv2.absdiff(gray, self._background[mode])
+        labels, n = release(
+            held[0], held[1], np.asarray(diff > self.params.diff_threshold, np.uint8)
+        )
+        if labels is held[0]:
+            return
+        if not labels.any():
+            del self._held[mode]
+            return
+        self._held[mode] = (labels, n, np.where(labels > 0, 255, 0).astype(np.uint8))
 
     def _replace_ghosts(self, mode: Mode, median: F32) -> bool:
         """Where the start-up frame held something the median of the first seconds has
@@ -285,7 +322,7 @@ class DensityEstimator:
             cv2.absdiff(median, origin) > self.params.diff_threshold, dtype=np.uint8
         )
         n, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-        grad_median, grad_origin = _gradient(median), _gradient(origin)
+        grad_median, grad_origin = gradient(median), gradient(origin)
         replaced = False
         for i in range(1, n):
             if stats[i, cv2.CC_STAT_AREA] < GHOST_MIN_PIXELS:
@@ -293,7 +330,7 @@ class DensityEstimator:
             x, y, w, h = (int(v) for v in stats[i, :4])
             box = (slice(max(0, y - 4), y + h + 4), slice(max(0, x - 4), x + w + 4))
             blob = np.asarray(labels[box] == i, np.uint8)
-            if _ghost(blob, median[box], origin[box], grad_median[box], grad_origin[box]):
+            if is_ghost(blob, median[box], origin[box], grad_median[box], grad_origin[box]):
                 grown = np.asarray(cv2.dilate(blob, _GROW), bool)
                 background[box][grown] = median[box][grown]
                 self.ghosts_absorbed += 1
@@ -303,7 +340,7 @@ class DensityEstimator:
     def _ghosts_due(self, mode: Mode, at: datetime) -> bool:
         if mode not in self._origin:
             return False
-        if (at - self._started[mode]).total_seconds() > GHOST_WINDOW_S:
+        if (at - self._started[mode]).total_seconds() > GHOST_WINDOW_S and mode not in self._held:
             del self._origin[mode]  # done: no more checks, and the memory back
             return False
         last = self._ghost_check.get(mode)
@@ -329,25 +366,27 @@ class DensityEstimator:
         n, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
         if n <= 1:
             return False
-        # per blob at once: the mean change of the background since start-up
+        # per blob at once: the share of its pixels whose background changed since start-up
+        # (a share, not a mean: a ghost partly absorbed at an earlier check stays eligible)
         areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-        learnt = np.bincount(
-            labels.ravel(), weights=cv2.absdiff(background, origin).ravel(), minlength=n
-        ) / np.maximum(areas, 1)
+        moved = np.asarray(cv2.absdiff(background, origin) > GHOST_ORIGIN_DIFF, np.float64)
+        learnt = np.bincount(labels.ravel(), weights=moved.ravel(), minlength=n) / np.maximum(
+            areas, 1
+        )
         blobs = [
             i
             for i in range(1, n)
-            if areas[i] >= GHOST_MIN_PIXELS and learnt[i] <= GHOST_ORIGIN_DIFF  # unlearnt
+            if areas[i] >= GHOST_MIN_PIXELS and learnt[i] <= GHOST_LEARNT_SHARE  # unlearnt
         ]
         if not blobs:
             return False
-        grad_now, grad_bg = _gradient(gray), _gradient(background)
+        grad_now, grad_bg = gradient(gray), gradient(background)
         absorbed = False
         for i in blobs:
             x, y, w, h = (int(v) for v in stats[i, :4])
             box = (slice(max(0, y - 4), y + h + 4), slice(max(0, x - 4), x + w + 4))
             blob = np.asarray(labels[box] == i, np.uint8)
-            if _ghost(blob, gray[box], background[box], grad_now[box], grad_bg[box]):
+            if is_ghost(blob, gray[box], background[box], grad_now[box], grad_bg[box]):
                 grown = np.asarray(cv2.dilate(blob, _GROW), bool)
                 background[box][grown] = gray[box][grown]
                 self.ghosts_absorbed += 1
@@ -361,6 +400,7 @@ class DensityEstimator:
         self._ghost_check.clear()
         self._empty_since.clear()
         self._boot.clear()
+        self._held.clear()
         self._checked.clear()
         self._still.clear()
         self._started.clear()
@@ -391,33 +431,6 @@ class DensityEstimator:
 
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2))
 _GROW = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-_RING = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
-
-
-def _ghost(blob: Frame, now: F32, then: F32, grad_now: F32, grad_then: F32) -> bool:
-    """The blob stood out in the background (outline, contrast) and does not now."""
-    outline = cv2.subtract(cv2.dilate(blob, _GROW), cv2.erode(blob, _GROW))
-    ring = cv2.subtract(cv2.dilate(blob, _RING), blob)
-    edges_now, edges_then = _mean(grad_now, outline), _mean(grad_then, outline)
-    contrast_now = abs(_mean(now, blob) - _mean(now, ring))
-    contrast_then = abs(_mean(then, blob) - _mean(then, ring))
-    return (
-        edges_then >= GHOST_MIN_EDGES
-        and contrast_then >= GHOST_MIN_CONTRAST
-        and edges_then > GHOST_RATIO * edges_now
-        and contrast_then > GHOST_RATIO * contrast_now
-    )
-
-
-def _mean(image: npt.NDArray[Any], mask: npt.NDArray[Any]) -> float:
-    return float(cv2.mean(image, mask=mask)[0])
-
-
-def _gradient(gray: F32) -> F32:
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    out: F32 = np.asarray(cv2.magnitude(gx, gy), np.float32)
-    return out
 
 
 def _work_gray(frame: Frame, size: tuple[int, int]) -> F32:

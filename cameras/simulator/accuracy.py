@@ -213,3 +213,56 @@ def calibrated_estimator(
 
 def _params(c: CountingConfig) -> DensityParams:
     return DensityParams(c.person_height, c.diff_threshold, c.background_tau_s, c.still_tau_s)
+
+
+# ---------------------------------------------------------------- a start with people in view
+
+START_MIX = (0.3, 0.0, 0.4, 0.3)  # walk, queue, sit, stand still: who is in view at a start
+START_LEAVES_S = 25.0  # scene seconds after the start when one person walks away
+Run = list[tuple[float, dict[str, int], dict[str, int]]]  # (s after start, truth, counts)
+
+
+def people_in_view(rois: Sequence[SceneRoi], seed: int) -> dict[str, int]:
+    """5 to 10 people, drawn from ``seed``, split about 60/40 over the first two ROIs."""
+    n = int(np.random.default_rng([seed, 12]).integers(5, 11))
+    first = round(n * 0.6)
+    return {rois[0].zone_id: first, rois[1].zone_id: n - first}
+
+
+def start_run(
+    estimator: Estimator,
+    scene: Scene,
+    crowd: Mapping[str, int],
+    *,
+    fps: float,
+    seconds: float,
+    t0_s: float = 100.0,
+    leaves_at: float | None = START_LEAVES_S,
+) -> Run:
+    """``estimator`` starts at scene time ``t0_s`` with ``crowd`` in view; at ``leaves_at``
+    one person of the first zone walks away. Frames are driven by the scene clock."""
+    out: Run = []
+    first = next(iter(crowd), None)
+    for i in range(int(seconds * fps)):
+        t = i / fps
+        truth = dict(crowd)
+        if first is not None and leaves_at is not None and t >= leaves_at and truth[first] > 0:
+            truth[first] -= 1
+        image = scene.render(truth, t0_s + t, night=False).image
+        found = estimator.estimate(image, EPOCH + timedelta(seconds=t0_s + t))
+        out.append((t, truth, {e.zone_id: e.count for e in found}))
+    return out
+
+
+def gaps(run: Run, start: float, end: float) -> dict[str, float]:
+    """Per zone, the mean count minus the mean truth over ``start <= t < end``."""
+    part = [(truth, counts) for t, truth, counts in run if start <= t < end]
+    if not part:
+        raise ValueError("no frames in that window")
+    return {z: float(np.mean([c[z] - tr[z] for tr, c in part])) for z in part[0][0]}
+
+
+def window_mae(run: Run, start: float, end: float) -> float:
+    """Mean absolute error per zone and frame over ``start <= t < end``."""
+    errors = [abs(c[z] - tr[z]) for t, tr, c in run if start <= t < end for z in tr]
+    return float(np.mean(errors))

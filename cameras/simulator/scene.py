@@ -1,6 +1,6 @@
 """A synthetic lobby seen by a day/night infrared camera, with known counts frame by frame.
 
-People walk, queue and sit inside each ROI. A person's look, role and path
+People walk, queue, sit and stand (still) inside each ROI. A person's look, role and path
 depend only on (seed, ROI, index), so adding a person never moves the others;
 a frame depends only on (seed, counts, t_s, night). Sizes follow a linear
 perspective (``PERSON_HEIGHT``: a standing person is 8 % of the image height
@@ -30,7 +30,8 @@ from cameras.geometry import contains
 
 Image = npt.NDArray[np.uint8]
 Point = tuple[float, float]
-Role = Literal["walk", "queue", "sit"]
+Role = Literal["walk", "queue", "sit", "stand"]
+ROLES: tuple[Role, ...] = ("walk", "queue", "sit", "stand")
 
 PERSON_HEIGHT = (0.08, 0.28)  # of image height, at the top and bottom rows
 _SHIRTS = [
@@ -65,7 +66,7 @@ class RenderedFrame:
 @dataclass(frozen=True)
 class _Person:
     role: Role
-    path: tuple[Point, ...]  # walk: closed polyline; queue: the two ends; sit: one point
+    path: tuple[Point, ...]  # walk: closed polyline; queue: the two ends; sit, stand: one point
     speed: float  # normalised units per second
     phase: float
     size: float  # height factor
@@ -87,9 +88,9 @@ class Scene:
         width: int = 640,
         height: int = 480,
         seed: int = 0,
-        mix: tuple[float, float, float] = (0.4, 0.25, 0.35),
+        mix: tuple[float, ...] = (0.4, 0.25, 0.35),
     ) -> None:
-        """``mix``: the shares of people who walk, queue and sit."""
+        """``mix``: the shares of people who walk, queue, sit (and stand still, if given)."""
         ids = [r.zone_id for r in rois]
         if len(set(ids)) != len(ids):
             raise ValueError("one ROI per zone in a scene")
@@ -97,8 +98,8 @@ class Scene:
         self.width = width
         self.height = height
         self.seed = seed
-        if min(mix) < 0 or sum(mix) <= 0:
-            raise ValueError("mix: shares of walk, queue, sit, >= 0 and not all 0")
+        if len(mix) not in (3, 4) or min(mix) < 0 or sum(mix) <= 0:
+            raise ValueError("mix: shares of walk, queue, sit (, stand), >= 0 and not all 0")
         self.mix = tuple(m / sum(mix) for m in mix)
         self.person_height = PERSON_HEIGHT
         self._people: dict[tuple[int, int], _Person] = {}
@@ -140,7 +141,7 @@ class Scene:
     def _make_person(self, zone: int, index: int) -> _Person:
         rng = np.random.default_rng([self.seed, zone, index, 7])
         polygon = self.rois[zone].polygon
-        role: Role = ("walk", "queue", "sit")[int(rng.choice(3, p=self.mix))]
+        role: Role = ROLES[int(rng.choice(len(self.mix), p=self.mix))]
         if role == "walk":
             path = _walk_path(rng, polygon)
         elif role == "queue":
@@ -269,7 +270,7 @@ def _walk_path(rng: np.random.Generator, polygon: Sequence[Point]) -> tuple[Poin
 
 
 def _position(p: _Person, t: float) -> Point:
-    if p.role == "sit":
+    if p.role in ("sit", "stand"):
         return p.path[0]
     if p.role == "queue":
         (ax, ay), (bx, by), (u0, _) = p.path
