@@ -641,6 +641,11 @@ class FieldMap(Model):
     unit: Unit | None = Field(None, description="unit of the source value, converted to ours")
     scale: float = Field(1.0, description="multiplied after unit conversion")
     offset: float = 0.0
+    values: dict[str, float] = Field(
+        default_factory=dict,
+        description="a value map: source values (text; true/false for JSON booleans) -> numbers,"
+        " before unit conversion, e.g. {presence: 1, none: 0}; other text is an error",
+    )
 
 
 class TimestampMap(Model):
@@ -1399,7 +1404,8 @@ class Settings(Model):
     gateway: GatewayConfig = GatewayConfig()
     planning: PlanningConfig = PlanningConfig()
     seats: SeatTimings = Field(
-        SeatTimings(), description="counter-seat presence: open / closed debounce (docs/planning.md)"
+        SeatTimings(),
+        description="counter-seat presence: open / closed debounce (docs/planning.md)",
     )
     notifications: NotificationSettings = Field(
         NotificationSettings(), description="channels, routes, escalation (docs/alerts.md)"

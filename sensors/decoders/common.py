@@ -221,11 +221,27 @@ def convert(value: float, unit: Unit | None, field: str) -> float:
 
 
 def mapped(value: JsonValue, fmap: FieldMap, field: str) -> float:
-    """A mapped source value: number, unit conversion, then scale and offset."""
-    converted = convert(number(value, field), fmap.unit, field) * fmap.scale + fmap.offset
+    """A mapped source value: value map or number, unit conversion, then scale and offset."""
+    raw = _mapped_value(value, fmap, field) if fmap.values else number(value, field)
+    converted = convert(raw, fmap.unit, field) * fmap.scale + fmap.offset
     if not math.isfinite(converted):
         raise DecodeError(f"{field}: {show(value)} is out of range after scale/offset")
     return tidy(converted)
+
+
+def _mapped_value(value: JsonValue, fmap: FieldMap, field: str) -> float:
+    """The number a value map gives a source value; a number not in the map is itself."""
+    key = ("true" if value else "false") if isinstance(value, bool) else value
+    if isinstance(key, str):
+        found = fmap.values.get(key)
+        if found is None:
+            found = fmap.values.get(key.strip().lower())
+        if found is not None:
+            return found
+        if isinstance(value, bool) or not _NUMBER_TEXT.fullmatch(key.strip()):
+            known = ", ".join(sorted(fmap.values))
+            raise DecodeError(f"{field}: {show(value)} is not in the value map ({known})")
+    return number(value, field)
 
 
 def tidy(value: float) -> float:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from gateway.config_loader import ConfigError, load_settings, parse_settings
-from gateway.observations import Climate, DeviceHealth, DeviceKind
+from gateway.observations import Climate, DeviceHealth, DeviceKind, PeopleCount
 from gateway.settings import SensorConfig
 from sensors.decoders import decode
 from sensors.discovery import Discovery, read, sensors_block
@@ -369,3 +369,66 @@ def test_without_the_loaders_context_a_profile_sensor_is_an_error_not_a_file_rea
     with pytest.raises(ValidationError) as caught:
         TypeAdapter(SensorConfig).validate_python({"id": "x", "profile": "aqara-fp1"})
     assert "read through the config loader" in str(caught.value)
+
+
+VALUE_MAP_PROFILE = """\
+title: Acme seat radar
+vendor: Acme
+family: generic
+source: [https://example.org/acme/seat-radar]
+kind: presence
+parser: generic_json
+topic: acme/{device}/state
+options:
+  fields:
+    count: {path: state, values: {none: 0, presence: 1, moving: 1, "true": 1, "false": 0}}
+stores: [people count]
+"""
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ('{"state": "presence"}', 1),
+        ('{"state": "None"}', 0),
+        ('{"state": "moving"}', 1),
+        ('{"state": true}', 1),
+        ('{"state": false}', 0),
+        ('{"state": 0}', 0),  # a number not in the map is itself
+    ],
+)
+def test_a_value_map_in_a_profile(tmp_path: Path, payload: str, expected: int) -> None:
+    (tmp_path / "radar.yaml").write_text(VALUE_MAP_PROFILE)
+    radar = str(tmp_path / "radar.yaml")
+    config = sensor({"id": "pr-r", "profile": radar, "device": "s1", "zone": "lobby"})
+    assert config.topic == "acme/s1/state"
+    [count] = decode(config, CTX, Message("acme/s1/state", payload.encode(), RECEIVED))
+    assert count == PeopleCount("lobby", "pr-r", expected, RECEIVED)
+
+
+def test_a_value_outside_the_value_map_is_a_decode_error(tmp_path: Path) -> None:
+    (tmp_path / "radar.yaml").write_text(VALUE_MAP_PROFILE)
+    radar = str(tmp_path / "radar.yaml")
+    config = sensor({"id": "pr-r", "profile": radar, "device": "s1", "zone": "lobby"})
+    with pytest.raises(DecodeError) as caught:
+        decode(config, CTX, Message("acme/s1/state", b'{"state": "asleep"}', RECEIVED))
+    assert caught.value.reason == (
+        "count: 'asleep' is not in the value map (false, moving, none, presence, true)"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(state=JSON)
+def test_no_value_makes_a_value_map_raise_anything_but_decode_error(state: object) -> None:
+    radar = parse(VALUE_MAP_PROFILE, "radar.yaml")
+    fields = radar.options["fields"]
+    assert isinstance(fields, dict)
+    config = sensor(
+        {"id": "pr-r", "kind": "presence", "decoder": "generic_json", "topic": "t", "zone": "z"}
+        | {"fields": fields}
+    )
+    payload = json.dumps({"state": state}).encode()
+    try:
+        decode(config, CTX, Message("t", payload, RECEIVED))
+    except DecodeError as exc:
+        assert exc.reason
