@@ -246,8 +246,11 @@ def _build_fleet(
     state_dir = settings.gateway.state_dir
 
     def current() -> list[FleetMessage]:
+        """At each connection and after an overflow: the present, and the closed hours
+        JetStream has not acknowledged yet (a full queue may have dropped them)."""
         zones = [zone_message(subjects, z) for z in engine.zones()]
-        return zones + [device_message(subjects, d) for d in engine.devices()]
+        devices = [device_message(subjects, d) for d in engine.devices()]
+        return zones + devices + list(feed.unacked)
 
     def plan_of(day: date) -> StaffingPlan | None:
         """The day's plan when the center opens that day (runs in a thread)."""

@@ -160,8 +160,9 @@ class HourlyFeed:
                 if self._plan_of is not None:
                     tg.create_task(self._plans(self._plan_of), name="fleet-plan")
         finally:
-            with contextlib.suppress(OSError):
-                write_state(self._path, self._state(self._clock()))  # at stop: on the loop
+            if self.aggregator is not None:
+                with contextlib.suppress(OSError):
+                    write_state(self._path, self._state(self._clock()))  # at stop: on the loop
 
     def _restore(self, state: dict[str, Any] | None) -> HourlyAggregator:
         if state is not None:
