@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from api.deps import AuthState
 from api.fleet.store import MonthSource
 from gateway.fleet.central_config import OverviewConfig
-from gateway.fleet.overview import CenterRow, Registered, center_rows
+from gateway.fleet.overview import CenterRow, Figures, Registered, figures_of, rows_of
 
 
 class BoardView(Protocol):
@@ -31,10 +31,30 @@ class FleetState(AuthState):
     overview: OverviewConfig
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     stream_clients: int = 0
+    # key -> (the document object, its figures): a document is read once per change
+    _figures: dict[str, tuple[object, Figures]] = field(default_factory=dict)
+    # (board version, whole second) -> rows: shared by every request and stream in that second
+    _rows: tuple[tuple[int, int], list[CenterRow]] | None = None
 
     def rows(self, now: datetime) -> list[CenterRow]:
-        """Every center, most attention first, as of ``now``."""
-        return center_rows(self.board.states, self.sites, now, self.overview.offline_after_s)
+        """Every center, most attention first, as of ``now`` (to the second: rows are made once
+        per board version and second, whatever the number of open streams)."""
+        stamp = (self.board.version, int(now.timestamp()))
+        if self._rows is not None and self._rows[0] == stamp:
+            return self._rows[1]
+        states = self.board.states
+        for gone in self._figures.keys() - states.keys():
+            del self._figures[gone]
+        figures: dict[str, Figures] = {}
+        for key, doc in states.items():
+            known = self._figures.get(key)
+            if known is None or known[0] is not doc:
+                known = (doc, figures_of(doc))
+                self._figures[key] = known
+            figures[key] = known[1]
+        rows = rows_of(figures, self.sites, now, self.overview.offline_after_s)
+        self._rows = (stamp, rows)
+        return rows
 
     def registered(self, key: str) -> Registered | None:
         return next((s for s in self.sites if s.key == key), None)

@@ -24,6 +24,7 @@ from typing import Any
 from gateway.settings import CrowdLevel
 
 _LEVEL_RANK = {level.value: i + 1 for i, level in enumerate(CrowdLevel)}  # calm 1 … critical 4
+_LEVELS = tuple(_LEVEL_RANK)
 
 
 class Link(StrEnum):
@@ -101,25 +102,30 @@ def _dict(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def center_row(
-    key: str,
-    state: Mapping[str, Any] | None,
-    registered: Registered | None,
-    now: datetime,
-    offline_after_s: float,
-) -> CenterRow:
-    """One center's row from its state document (None: never received) and registry entry."""
-    province, _, site = key.partition(".")
-    doc = state or {}
-    last_seen = _time(doc.get("last_seen"))
-    age = max(0.0, (now - last_seen).total_seconds()) if last_seen is not None else None
-    if last_seen is None:
-        link = Link.NEVER
-    elif age is not None and age > offline_after_s:
-        link = Link.OFFLINE
-    else:
-        link = Link.LIVE
-    zones = _dict(doc.get("zones"))
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What a site document says, apart from the clock: computed once per document."""
+
+    last_seen: datetime | None
+    level: str | None
+    people: int | None
+    longest_wait_s: float | None
+    longest_wait_zone: str | None
+    zones: int
+    open_alerts: int
+    critical_alerts: int
+    devices: int
+    devices_down: int
+
+
+NO_FIGURES = Figures(None, None, None, None, None, 0, 0, 0, 0, 0)
+
+
+def figures_of(state: Mapping[str, Any] | None) -> Figures:
+    """The figures of one ``fleet_sites`` document (None: never received)."""
+    if not state:
+        return NO_FIGURES
+    zones = _dict(state.get("zones"))
     level_rank, people, counted = 0, 0, False
     wait, wait_zone = None, None
     for zone_id, z in sorted(zones.items()):
@@ -131,12 +137,53 @@ def center_row(
         w = _number(zone.get("expected_wait_s"))
         if w is not None and (wait is None or w > wait):
             wait, wait_zone = w, str(zone_id)
-    alerts = [_dict(a) for a in _dict(doc.get("alerts")).values()]
-    critical = sum(1 for a in alerts if a.get("severity") == "critical")
-    devices = [_dict(d) for d in _dict(doc.get("devices")).values()]
-    down = sum(1 for d in devices if d.get("online") is False)
-    level = list(_LEVEL_RANK)[level_rank - 1] if level_rank else None
-    attention, reasons = attention_of(link, level, len(alerts), critical, down)
+    alerts = [_dict(a) for a in _dict(state.get("alerts")).values()]
+    devices = [_dict(d) for d in _dict(state.get("devices")).values()]
+    return Figures(
+        last_seen=_time(state.get("last_seen")),
+        level=_LEVELS[level_rank - 1] if level_rank else None,
+        people=people if counted else None,
+        longest_wait_s=wait,
+        longest_wait_zone=wait_zone,
+        zones=len(zones),
+        open_alerts=len(alerts),
+        critical_alerts=sum(1 for a in alerts if a.get("severity") == "critical"),
+        devices=len(devices),
+        devices_down=sum(1 for d in devices if d.get("online") is False),
+    )
+
+
+def center_row(
+    key: str,
+    state: Mapping[str, Any] | None,
+    registered: Registered | None,
+    now: datetime,
+    offline_after_s: float,
+) -> CenterRow:
+    """One center's row from its state document (None: never received) and registry entry."""
+    return row_of(key, figures_of(state), registered, now, offline_after_s)
+
+
+def row_of(
+    key: str,
+    f: Figures,
+    registered: Registered | None,
+    now: datetime,
+    offline_after_s: float,
+) -> CenterRow:
+    """One center's row from its document's figures, its registry entry and the clock."""
+    province, _, site = key.partition(".")
+    last_seen = f.last_seen
+    age = max(0.0, (now - last_seen).total_seconds()) if last_seen is not None else None
+    if last_seen is None:
+        link = Link.NEVER
+    elif age is not None and age > offline_after_s:
+        link = Link.OFFLINE
+    else:
+        link = Link.LIVE
+    attention, reasons = attention_of(
+        link, f.level, f.open_alerts, f.critical_alerts, f.devices_down
+    )
     return CenterRow(
         key=key,
         province=registered.province if registered else province,
@@ -148,15 +195,15 @@ def center_row(
         link=link,
         last_seen=last_seen,
         age_s=age,
-        level=level,
-        people=people if counted else None,
-        longest_wait_s=wait,
-        longest_wait_zone=wait_zone,
-        zones=len(zones),
-        open_alerts=len(alerts),
-        critical_alerts=critical,
-        devices=len(devices),
-        devices_down=down,
+        level=f.level,
+        people=f.people,
+        longest_wait_s=f.longest_wait_s,
+        longest_wait_zone=f.longest_wait_zone,
+        zones=f.zones,
+        open_alerts=f.open_alerts,
+        critical_alerts=f.critical_alerts,
+        devices=f.devices,
+        devices_down=f.devices_down,
         attention=attention,
         reasons=reasons,
     )
@@ -199,10 +246,21 @@ def center_rows(
     offline_after_s: float,
 ) -> list[CenterRow]:
     """A row per center in the bucket or the registry, in the page's order (``sort_rows``)."""
+    return rows_of({k: figures_of(v) for k, v in states.items()}, registry, now, offline_after_s)
+
+
+def rows_of(
+    figures: Mapping[str, Figures],
+    registry: Iterable[Registered],
+    now: datetime,
+    offline_after_s: float,
+) -> list[CenterRow]:
+    """``center_rows`` from figures already computed (a caller keeps them per document)."""
     listed = {r.key: r for r in registry}
-    keys = set(states) | set(listed)
-    rows = [center_row(k, states.get(k), listed.get(k), now, offline_after_s) for k in keys]
-    return sort_rows(rows)
+    keys = set(figures) | set(listed)
+    return sort_rows(
+        row_of(k, figures.get(k, NO_FIGURES), listed.get(k), now, offline_after_s) for k in keys
+    )
 
 
 def sort_key(row: CenterRow) -> tuple[Any, ...]:
@@ -261,4 +319,4 @@ def filter_rows(
 
 def areas_of(rows: Iterable[CenterRow]) -> list[str]:
     """The areas the rows have, for the page's filter (sorted, without the empty one)."""
-    return sorted({r.area for r in rows if r.area}, key=str.casefold)
+    return sorted({r.area for r in rows if r.area}, key=lambda a: (a.casefold(), a))
