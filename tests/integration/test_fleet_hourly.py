@@ -266,7 +266,7 @@ def test_a_simulated_hour_is_stored_once_across_a_restart_and_a_second_publish(
     path = tmp_path / "fleet-hourly.json"
     clock = Clock(at(H0, 50))
 
-    async def main() -> tuple[list[tuple[str, dict[str, Any]]], int]:
+    async def main() -> tuple[list[tuple[str, dict[str, Any]]], int, dict[str, Any]]:
         async with site_stream(nats_server) as js, running(cfg) as worker:
             first = Site(nats_server, path, clock)
             await first.start()
@@ -304,9 +304,16 @@ def test_a_simulated_hour_is_stored_once_across_a_restart_and_a_second_publish(
             await js.publish(sent.subject, sent.payload)
             total = await stream_messages(js)
             await wait_until("the worker has all", lambda: worker.stats.acked >= total)
-            return await stored(js, "hourly"), again.uplink.stats.duplicates
+            kv = await js.key_value("fleet_sites")
+            site = json.loads((await kv.get("ha-noi.ba-dinh")).value or b"{}")
+            return await stored(js, "hourly"), again.uplink.stats.duplicates, site
 
-    hourly, duplicates = asyncio.run(main())
+    hourly, duplicates, site = asyncio.run(main())
+    assert site["hours"] == {
+        "hourly": "2026-03-09T01:00:00+00:00",
+        "health": "2026-03-09T01:00:00+00:00",
+    }
+    assert site["plan"]["day"] == "2026-03-09"
     assert [i for i, _ in hourly] == [
         "floorwatch.ha-noi.ba-dinh:hourly:2026-03-09T00:00:00+00:00",
         "floorwatch.ha-noi.ba-dinh:hourly:2026-03-09T01:00:00+00:00",
