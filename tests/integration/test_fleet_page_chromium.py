@@ -150,5 +150,9 @@ def test_the_province_page_live(
             "TT Phục vụ HCC phường Thuận Hóa: 2026-11"
         )
         expect(page.locator("#board-title")).to_have_text("Needs attention first")
+        expect(page.locator("#stream-status")).to_have_text("● Live")
+        expect(page.locator("#summary")).to_have_text(
+            "1/5 centers online · 160 people · open alerts: 1"
+        )
         screenshot(page, "fleet-page-4-english-laptop")
         assert errors == []

@@ -14,6 +14,7 @@ const state = {
   counts: null,
   offset: 0, // server clock - local clock, ms (ages are computed from the server's time)
   source: null,
+  live: false,
   open: null, // the center whose month is shown
 };
 
@@ -108,6 +109,7 @@ function switchLanguage() {
   window.I18N.toggle();
   window.I18N.apply(document);
   renderUser();
+  if (document.body.classList.contains("logged-in")) setLive(state.live);
   render();
   if (state.open) showMonth(state.open);
 }
@@ -147,6 +149,7 @@ function connect() {
 }
 
 function setLive(live) {
+  state.live = live;
   const status = $("#stream-status");
   status.className = `status ${live ? "live" : "down"}`;
   status.textContent = T(live ? "stream.live" : "stream.down");
