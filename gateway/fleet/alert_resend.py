@@ -22,7 +22,7 @@ from typing import Protocol
 
 import structlog
 
-from gateway.alert_store import TransitionKey
+from gateway.alert_store import StoreError, TransitionKey
 from gateway.fleet.messages import FleetKind, FleetMessage, FleetSubjects, alert_message
 from gateway.live import Alert
 
@@ -78,6 +78,13 @@ class AlertResend:
     async def backlog(self) -> list[FleetMessage]:
         """The store's transitions after the cursor, as fleet messages, oldest first."""
         await self._ready()
+        try:
+            return await self._backlog()
+        except (StoreError, OSError) as exc:  # the alerts go on live; only the re-send is lost
+            log.error("fleet.alerts_not_resent", reason=str(exc))
+            return []
+
+    async def _backlog(self) -> list[FleetMessage]:
         cursor = read_cursor(self._path)
         if cursor is None:
             # The fleet's first start here: the history before it is not sent.

@@ -242,8 +242,14 @@ class HourlyFeed:
             closed = self._close_hours(now)
             if closed or self._dirty or (now - last_save).total_seconds() >= self._save_s:
                 state = self._state(now)  # built on the loop, written in a thread
+                try:
+                    await asyncio.to_thread(write_state, self._path, state)
+                except OSError as exc:  # a full disk: keep publishing, try again next tick
+                    log.warning(
+                        "fleet.hourly_state_not_saved", path=str(self._path), reason=str(exc)
+                    )
+                    continue
                 self._dirty = False
-                await asyncio.to_thread(write_state, self._path, state)
                 last_save = now
 
     async def _plans(self, plan_of: Callable[[date], StaffingPlan | None]) -> None:

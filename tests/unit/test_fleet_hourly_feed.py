@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from gateway.alert_store import AlertStore, TransitionKey
+from gateway.alert_store import AlertStore, StoreError, TransitionKey
 from gateway.alerts import Transition
 from gateway.fleet.alert_resend import AlertResend, read_cursor, write_cursor
 from gateway.fleet.hourly_feed import HourlyFeed
@@ -216,3 +216,32 @@ class _NoStore:
 
     async def transitions_after(self, after: TransitionKey) -> list[tuple[str, Alert]] | None:
         return None
+
+
+class _BrokenStore:
+    async def last_transition(self) -> TransitionKey | None:
+        raise StoreError("alerts.sqlite3: disk I/O error")
+
+    async def transitions_after(self, after: TransitionKey) -> list[tuple[str, Alert]] | None:
+        raise StoreError("alerts.sqlite3: disk I/O error")
+
+
+def test_a_store_that_cannot_be_read_resends_nothing_and_stops_nothing(tmp_path: Path) -> None:
+    resend = AlertResend(tmp_path / "fleet-uplink.json", SUBJECTS, _BrokenStore(), _ready)
+    assert asyncio.run(resend.backlog()) == []
+
+
+def test_a_state_file_that_cannot_be_written_stops_no_hour(tmp_path: Path) -> None:
+    clock = Clock(at(H1, 0))
+    sent: list[FleetMessage] = []
+    path = tmp_path / "missing-folder" / "hourly.json"
+    f = feed(path, clock, sent, current=lambda: ([zone(at(H1, 0), 12)], []))
+
+    async def body() -> None:
+        await asyncio.sleep(0.05)  # saves fail meanwhile
+        clock.now = H2
+        await wait_until("the hour closed", lambda: f.closed == 1)
+
+    asyncio.run(running(f, body))
+    assert [json.loads(m.payload)["kind"] for m in sent] == ["hourly"]
+    assert not path.exists()
