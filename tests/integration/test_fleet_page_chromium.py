@@ -125,8 +125,9 @@ def test_the_province_page_live(
             re.compile(r"^Mất kết nối 10 phút$")
         )
 
-        # a center's month beside the others
-        page.click('tr[data-key="hue.thuan-hoa"] td.name')
+        # a center's month beside the others (from the keyboard: the row takes the focus)
+        page.focus('tr[data-key="hue.thuan-hoa"]')
+        page.keyboard.press("Enter")
         expect(page.locator("#month-title")).to_have_text(
             "TT Phục vụ HCC phường Thuận Hóa: tháng 2026-11"
         )

@@ -181,7 +181,10 @@ function render() {
   renderAreas();
   const body = $("#centers tbody");
   const rows = state.order.map((key) => state.centers.get(key)).filter(Boolean);
+  const focused = document.activeElement?.closest?.("#centers tbody tr")?.dataset.key;
   body.replaceChildren(...rows.map((row, i) => centerRow(row, i + 1)));
+  // a row redrawn by a frame keeps the keyboard focus it had
+  if (focused) body.querySelector(`tr[data-key="${CSS.escape(focused)}"]`)?.focus();
   $("#no-centers").hidden = rows.length > 0;
   const c = state.counts;
   $("#summary").textContent = c
@@ -222,7 +225,11 @@ function centerRow(row, rank) {
     el("td", {}, el("span", { class: "link", "data-link": row.link, "data-seen": row.last_seen || "" })),
   );
   if (state.open === row.key) tr.classList.add("open");
+  tr.tabIndex = 0; // the month opens from the keyboard too
   tr.addEventListener("click", (e) => { if (!e.target.closest("a")) showMonth(row.key); });
+  tr.addEventListener("keydown", (e) => {
+    if ((e.key === "Enter" || e.key === " ") && e.target === tr) { e.preventDefault(); showMonth(row.key); }
+  });
   return tr;
 }
 
