@@ -43,6 +43,12 @@ class HourOut(BaseModel):
     counters_staffed: int = Field(description="min(needed, available): the figures assume this")
     short: bool = Field(description="demand exceeds the counters the group has")
     counters_open_actual: float | None = Field(description="counters open per ticket data")
+    counters_open_seats: float | None = Field(
+        None,
+        description="counters actually open by their seat sensors (somebody behind them): the"
+        " hour's mean, summed over the group's counters; null: no seat sensor reported that"
+        " hour (a day not yet lived, or no seat sensors)",
+    )
     service_level: float = Field(description="share called within the target wait")
     p_wait: float
     expected_wait_s: float | None = Field(description="mean wait; null: the queue grows")
@@ -192,6 +198,7 @@ def _group(g: GroupPlan) -> GroupOut:
                 counters_staffed=h.staffed,
                 short=h.short,
                 counters_open_actual=h.counters_open,
+                counters_open_seats=h.seats_open,
                 service_level=h.service_level,
                 p_wait=h.p_wait,
                 expected_wait_s=h.wait_s if math.isfinite(h.wait_s) else None,

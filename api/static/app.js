@@ -168,6 +168,7 @@ async function enterRoom() {
   renderAll();
   connect();
   if (WRITERS.has(state.me.role)) pollDeadLetters();
+  pollCounters(); // counters.js: the counter seats, every few seconds
 }
 
 // Dead letters per sensor (supervisor, admin): shown in the device list, every 30 s.
@@ -433,6 +434,7 @@ function renderAll() {
   renderAlerts();
   renderClimate();
   renderDevices();
+  renderCounters();
   setLive(state.live);
 }
 

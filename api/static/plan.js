@@ -70,9 +70,13 @@ function centroid(polygon) {
 
 // What the page may say of a zone. No usable source: "no data", never a calm 0.
 // Waiting tickets are a lower bound ("≥ n"): they show a level only when even the
-// bound reaches one; below that the zone's level is not known.
+// bound reaches one; below that the zone's level is not known. Binary presence
+// sensors alone: "occupied" / "vacant", never a number of people.
 function zoneShown(z) {
   if (!z || z.method === "none") return { level: "unknown", count: null, label: T("level.unknown") };
+  if (z.method === "binary") {
+    return { level: "unknown", count: null, label: T(`presence.${z.presence || "vacant"}`) };
+  }
   if (z.method === "queue") {
     const known = z.level !== "calm";
     return {
@@ -100,14 +104,19 @@ function renderZone(zoneId) {
 function renderTotals() {
   let people = 0;
   // a zone with no usable source keeps its last figure: not counted in the totals
-  for (const z of state.zones.values()) if (z.method !== "none") people += z.occupancy;
+  for (const z of state.zones.values()) if (counted(z)) people += z.occupancy;
   $("#site-total").textContent = T("total", { n: fmt(people) });
   for (const floor of state.site.floors) {
-    const counted = floor.zones.map((z) => state.zones.get(z.id)).filter((z) => z && z.method !== "none");
-    const n = counted.reduce((s, z) => s + z.occupancy, 0);
+    const zones = floor.zones.map((z) => state.zones.get(z.id)).filter(counted);
+    const n = zones.reduce((s, z) => s + z.occupancy, 0);
     const title = document.querySelector(`figure[data-floor="${CSS.escape(floor.id)}"] .floor-title`);
     title.textContent = `${floor.name} — ${fmt(n)} ${T("people")}`;
   }
+}
+
+// a zone with a people figure now (not "no data", not occupied / vacant only)
+function counted(z) {
+  return Boolean(z) && z.method !== "none" && z.method !== "binary";
 }
 
 function renderLegend() {
@@ -145,11 +154,19 @@ function renderZoneDetail() {
   $("#zone-method").textContent = z
     ? `${T("zone.method")}: ${label("method", z.method)} · ${T("zone.confidence")} ${fmt(z.confidence * 100)}%`
       + (z.disagreement ? ` · ⚠ ${T("zone.disagreement")}` : "")
+      + (z.presence && z.method !== "binary" ? ` · ${T("zone.presence", { p: T(`source.${z.presence}`) })}` : "")
+      + (z.presence === "occupied" && counted(z) && z.occupancy === 0 ? ` · ⚠ ${T("zone.uncounted")}` : "")
     : "";
   $("#zone-sources").replaceChildren(...(z?.sources || []).map((src) =>
     el("li", { class: `source ${src.fresh ? "fresh" : "stale"} ${src.used ? "used" : ""}` },
-      `${src.source_id} (${label("method", src.kind)}): ${fmt(src.count)} · ${T(src.fresh ? "zone.fresh" : "zone.stale")}`
+      `${src.source_id} (${label("method", src.kind)}): ${sourceValue(src)} · ${T(src.fresh ? "zone.fresh" : "zone.stale")}`
       + (src.used ? "" : ` · ${T("zone.unused")}`))));
+}
+
+// a binary sensor says occupied or vacant (its count is 1 or 0), never a number of people
+function sourceValue(src) {
+  if (src.kind === "binary") return T(src.count > 0 ? "source.occupied" : "source.vacant");
+  return fmt(src.count);
 }
 
 function sparkline(h) {

@@ -175,6 +175,13 @@ function groupCard(g) {
   if (g.hours.some((h) => h.counters_open_actual !== null)) {
     rows.push(["staffing.actual", (h) => ({ text: fmt(h.counters_open_actual, 1) })]);
   }
+  // the counters' seat sensors: planned (the plan's counters) against staffed (somebody behind)
+  if (g.hours.some((h) => h.counters_open_seats !== null && h.counters_open_seats !== undefined)) {
+    rows.push(
+      ["staffing.planned", (h) => ({ text: String(h.counters_staffed), cls: "planned" })],
+      ["staffing.seats", (h) => seatsCell(h.counters_open_seats, h.counters_staffed)],
+    );
+  }
   rows.push(
     ["staffing.wait", (h) => waitCell(h.expected_wait_s)],
     ["staffing.occupancy", (h) => ({ text: `${Math.round(h.occupancy * 100)}%`, cls: h.occupancy >= 0.85 ? "high" : "" })],
@@ -185,6 +192,18 @@ function groupCard(g) {
   const shortCount = g.hours.filter((h) => h.short).length;
   return el("section", { class: `card plan-group ${shortCount ? "has-short" : ""}`, "data-group": g.id },
     el("h3", {}, g.name, el("span", { class: "card-meta" }, meta)), hourTable(g.hours, rows));
+}
+
+// Counters with somebody behind them in the hour (mean); fewer than planned by half a
+// counter or more is marked.
+function seatsCell(seats, planned) {
+  if (seats === null || seats === undefined) return { text: "–", cls: "seats" };
+  const short = seats + 0.5 <= planned;
+  return {
+    text: fmt(seats, 1),
+    cls: short ? "seats high" : "seats",
+    title: short ? T("staffing.seats_short", { s: fmt(seats, 1), p: planned }) : "",
+  };
 }
 
 // Mean wait in minutes; past two hours (or none: the queue grows all hour) the figure says

@@ -93,6 +93,23 @@ class InfluxHistory:
             out.setdefault(s.tags.get("zone", ""), {}).update(self._hourly(s))
         return out
 
+    def hourly_seats(self, first: date, end: date) -> dict[str, dict[DayHour, float]]:
+        """Service group -> (local day, hour) -> counters open by their seat sensors.
+
+        Per counter the hour's mean of ``counter_seat.open`` (1 open, 0 closed; the
+        engine writes a point on each change and every ``seats.point_s``, so the
+        mean is close to the share of the hour the seat was open), summed over the
+        group's counters that reported in the hour. Unknown seats store no ``open``.
+        """
+        group = f'GROUP BY time(1h), "counter", "service" {self._fill_tz}'
+        q = statement('mean("open")', "counter_seat", self._where(first, end), group)
+        out: dict[str, dict[DayHour, float]] = {}
+        for s in self.query(q):
+            hours = out.setdefault(s.tags.get("service", ""), {})
+            for key, value in self._hourly(s).items():
+                hours[key] = hours.get(key, 0.0) + value
+        return out
+
     def ticket_records(self, first: date, end: date) -> list[TicketRecord]:
         """Every called and served event in the days ``first`` .. ``end`` (excl.)."""
         out: list[TicketRecord] = []

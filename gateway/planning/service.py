@@ -40,6 +40,7 @@ from gateway.planning.staffing import (
     counters_open,
     plan_group,
     pooled_group,
+    seats_on_day,
     service_durations,
     service_groups,
     typical_open,
@@ -63,6 +64,8 @@ class HistorySource(Protocol):
     def hourly_occupancy(self, first: date, end: date) -> dict[str, dict[DayHour, float]]: ...
 
     def ticket_records(self, first: date, end: date) -> list[TicketRecord]: ...
+
+    def hourly_seats(self, first: date, end: date) -> dict[str, dict[DayHour, float]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,8 @@ class PlanningService:
         first = day - timedelta(weeks=weeks, days=1)
         arrivals = self._arrivals(first, day + timedelta(days=1))
         records = self._history.ticket_records(first, day + timedelta(days=1))
-        return self._plan(day, arrivals, records)
+        seats = self._history.hourly_seats(day, day + timedelta(days=1))
+        return self._plan(day, arrivals, records, seats)
 
     def staffing_csv(self, day: date) -> str:
         return plan_csv(self.staffing_plan(day))
@@ -137,7 +141,13 @@ class PlanningService:
         """The plan of ``day`` as ``staffing_plan`` line-protocol lines (``plan_points``)."""
         return plan_lines(self.site_id, self.staffing_plan(day), self.tz)
 
-    def _plan(self, day: date, arrivals: Arrivals, records: list[TicketRecord]) -> StaffingPlan:
+    def _plan(
+        self,
+        day: date,
+        arrivals: Arrivals,
+        records: list[TicketRecord],
+        seats: dict[str, dict[DayHour, float]] | None = None,
+    ) -> StaffingPlan:
         cfg = self._cfg
         hols = holidays_around(day, cfg.history_weeks, cfg.closed_days)
         history_records = [r for r in records if r.at.astimezone(self.tz).date() < day]
@@ -161,7 +171,9 @@ class PlanningService:
                 observed=arrivals.observed,
             )
             actual = typical_open(opened.get(group.id, {}), day, fc.reference_days)
-            plans.append(plan_group(group, fc, staffing_params(cfg), actual))
+            members = list(seats or {}) if group.id == "all" else [group.id]
+            on_seats = seats_on_day(seats or {}, day, members)
+            plans.append(plan_group(group, fc, staffing_params(cfg), actual, on_seats))
         return StaffingPlan(day, staffing_params(cfg), tuple(plans), arrivals.source)
 
     def _arrivals(self, first: date, end: date) -> Arrivals:

@@ -69,6 +69,9 @@ class HourPlan:
     wait_s: float  # mean wait over all visitors (inf: the queue grows all hour)
     occupancy: float
     counters_open: float | None  # counters actually open (ticket data), when known
+    # counters with somebody behind them (seat sensors: the hour's mean of open seats);
+    # None: no seat sensor reported in the hour
+    seats_open: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,22 @@ def counters_open(records: Iterable[TicketRecord], tz: ZoneInfo) -> dict[str, di
     return {g: {k: len(v) for k, v in hours.items()} for g, hours in seen.items()}
 
 
+def seats_on_day(
+    seats_by_hour: Mapping[str, Mapping[DayHour, float]], day: date, groups: Sequence[str]
+) -> dict[int, float]:
+    """Hour -> counters open on ``day`` by their seat sensors, summed over ``groups``.
+
+    Only the day's own readings: a seat is "actually open" or it is not known,
+    never a typical figure from other days.
+    """
+    out: dict[int, float] = {}
+    for g in groups:
+        for (d, h), n in seats_by_hour.get(g, {}).items():
+            if d == day:
+                out[h] = out.get(h, 0.0) + n
+    return out
+
+
 def typical_open(
     open_by_hour: Mapping[DayHour, int], day: date, reference: Sequence[date]
 ) -> dict[int, float]:
@@ -177,6 +196,7 @@ def plan_hour(
     group: ServiceGroup,
     params: StaffingParams,
     counters_open_now: float | None = None,
+    seats_open: float | None = None,
 ) -> HourPlan:
     """Erlang C for one group and one hour."""
     handle = group.service_time_s * (1.0 + params.wrap_up_ratio)
@@ -198,6 +218,7 @@ def plan_hour(
         wait_s=result.asa_s,
         occupancy=min(result.occupancy, 1.0),
         counters_open=counters_open_now,
+        seats_open=seats_open,
     )
 
 
@@ -206,10 +227,14 @@ def plan_group(
     forecast: DayForecast,
     params: StaffingParams,
     counters_open_by_hour: Mapping[int, float] | None = None,
+    seats_open_by_hour: Mapping[int, float] | None = None,
 ) -> GroupPlan:
     opened = counters_open_by_hour or {}
+    seats = seats_open_by_hour or {}
     hours = tuple(
-        plan_hour(h.hour, h.open_minutes, h.arrivals, group, params, opened.get(h.hour))
+        plan_hour(
+            h.hour, h.open_minutes, h.arrivals, group, params, opened.get(h.hour), seats.get(h.hour)
+        )
         for h in forecast.hours
     )
     return GroupPlan(group, hours, forecast.basis, forecast.reference_days)

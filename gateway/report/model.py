@@ -61,7 +61,9 @@ class CounterHour:
     group_name: str
     hour: int
     needed: int
-    open_actual: float | None  # counters that called or served in the hour (ticket data)
+    # counters open in the hour: by seat sensors where there are, else those that called
+    # or served (ticket data)
+    open_actual: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,10 +205,20 @@ class ReportReader:
         return out
 
     def counters(self, day: date) -> list[CounterHour]:
-        """The staffing plan's counters needed per group and hour, with those that worked."""
+        """The staffing plan's counters needed per group and hour, with those that worked.
+
+        Worked: by the counters' seat sensors (somebody behind them) where the
+        group has them, else by ticket data (counters that called or served).
+        """
         plan = self._planning.staffing_plan(day)
         return [
-            CounterHour(g.group.id, g.group.name, h.hour, h.needed, h.counters_open)
+            CounterHour(
+                g.group.id,
+                g.group.name,
+                h.hour,
+                h.needed,
+                h.seats_open if h.seats_open is not None else h.counters_open,
+            )
             for g in plan.groups
             for h in g.hours
         ]
