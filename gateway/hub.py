@@ -4,7 +4,8 @@ Shell module (asyncio). Messages arrive in batches from the bounded
 InboundBuffer; each is routed to its sensors' decoders; observations update the
 engine (its floor picture) and become line-protocol points; the batch's points are submitted
 to the point sink with a callback that acknowledges the batch's messages once
-the points are durable. A message that cannot be decoded goes to the
+the points are durable (``_acknowledge``: runs of durable batches, the door
+counters' state saved off the loop first). A message that cannot be decoded goes to the
 dead-letter record and is acknowledged in order with its batch: never a crash,
 never a silent drop.
 
@@ -120,6 +121,8 @@ class Hub:
         self._expected = {s.id: s.interval_s for s in sensors}
         self._monotonic = monotonic  # the log throttle's clock
         self._throttle = LogThrottle(60.0, per_interval=60, burst=10)
+        self._durable: list[tuple[list[Inbound], object | None]] = []  # to acknowledge
+        self._durable_ready = asyncio.Event()
         self.stats = HubStats()
 
     @property
@@ -139,6 +142,7 @@ class Hub:
                 tg.create_task(self._consume(), name="hub-consume")
                 tg.create_task(self._watch(), name="hub-watch")
                 tg.create_task(self._flush_dead_letters(), name="hub-dead-letters")
+                tg.create_task(self._acknowledge(), name="hub-acks")
                 if self._inbox is not None:
                     tg.create_task(self._drain(self._inbox), name="hub-inbox")
         finally:
@@ -195,11 +199,40 @@ class Hub:
 
     def _on_durable(self, items: list[Inbound], snapshot: object | None) -> Callable[[], None]:
         def done() -> None:
-            if snapshot is not None:
-                self._counters.save(snapshot)
-            self._ack(items)
+            self._durable.append((items, snapshot))
+            self._durable_ready.set()
 
         return done
+
+    async def _acknowledge(self) -> None:
+        """Acknowledge durable batches, in order, a run of them at a time.
+
+        The door counters' state of the latest batch of the run that has one is
+        saved (fsynced, off the loop) before any of the run is acknowledged:
+        after a crash the broker redelivers only messages the saved state has
+        already counted or has yet to count, and ``DoorCounterTracker`` takes a
+        redelivered total as a repeat. One save per run instead of one per
+        batch, and none on the loop. A save that fails leaves its run
+        unacknowledged (the broker redelivers it), as a failed write does.
+        """
+        while True:
+            await self._durable_ready.wait()
+            self._durable_ready.clear()
+            run, self._durable = self._durable, []
+            snapshot = next((s for _, s in reversed(run) if s is not None), None)
+            if snapshot is not None:
+                try:
+                    await asyncio.to_thread(self._counters.save, snapshot)
+                except OSError as exc:
+                    self.stats.internal_errors += 1
+                    log.error(
+                        "hub.counters_unwritable",
+                        path=str(self._counters.path),
+                        reason=str(exc),
+                        unacknowledged=sum(len(items) for items, _ in run),
+                    )
+                    continue
+            self._ack([item for items, _ in run for item in items])
 
     def process(self, items: Sequence[Inbound]) -> tuple[list[str], bool]:
         """Decode a batch; return its points and whether a door counter moved."""

@@ -1,15 +1,19 @@
-"""Buffered socket I/O under paho-mqtt: one recv per burst of packets, one send per burst of acks.
+"""Buffered socket I/O under paho-mqtt, and the gateway's own reading of PUBLISH packets.
 
 paho reads every packet with three or four ``recv`` calls (the command byte,
-each byte of the remaining length, then the body) and writes every PUBACK
-with its own ``send``. At 20,000 QoS 1 messages a second that is some 100,000
-system calls a second on the gateway's one MQTT thread, under the GIL the hub
-needs for decoding. ``BufferedSocket`` wraps the connected socket (plain or
-TLS) so that:
+each byte of the remaining length, then the body), builds an ``MQTTMessage``,
+matches its topic against its callback filters and formats a debug line, and
+writes every PUBACK with its own ``send``. At 20,000 QoS 1 messages a second
+that was a quarter of the gateway's CPU on its one MQTT thread, under the GIL
+the hub needs for decoding (py-spy over bench/ingest). ``BufferedSocket``
+wraps the connected socket (plain or TLS) so that:
 
-- ``recv`` serves paho's small reads from one large read of the kernel buffer,
-  and ``pending()`` tells the loop that packets are still buffered (paho's own
-  loop and ``ConnectionLoop`` then skip the wait in ``select``);
+- reads come from one large read of the kernel buffer, and paho is only ever
+  served whole packets (``recv`` gives nothing until the packet at the head
+  is complete), so paho never holds part of one and the loop can read the
+  next packet itself; ``pending()`` tells the loop that a whole packet is
+  buffered (paho's own loop and ``ConnectionLoop`` then skip the wait in
+  ``select``);
 - ``send`` appends to an output buffer that ``flush()`` writes in one call at
   the end of each loop pass, so a batch of acknowledgements is one segment.
   The buffer is bounded (``max_output``): past it ``send`` takes part of the
@@ -19,14 +23,21 @@ TLS) so that:
   paho's own queue of outbound publishes is bounded by
   ``max_queued_messages`` (``MqttSource``).
 
-A send error is kept and raised by the next ``recv``, where paho handles a
-lost connection. ``ConnectionLoop`` drives the client with paho's
-external-loop API, and can pause reading (``paused``) while the gateway
-cannot take more messages: it then keeps the session alive with its own
-PINGREQs at packet boundaries (docs/architecture.md, "Backpressure").
-``BufferedClient`` is paho's Client creating its sockets through the wrapper
-(it overrides ``Client._create_socket``: paho 2.2 is pinned, and a test checks
-the wrapper is in place). Shell module.
+``ConnectionLoop`` drives the client with paho's external-loop API. A QoS 0
+or 1 PUBLISH at the head of the buffer it parses itself
+(sensors/mqtt_frames.py, checked against paho's decoder) and hands to
+``on_publish``; every other packet (CONNACK, SUBACK, PINGRESP, the PUBACKs of
+our own publishes, QoS 2, anything malformed) is paho's, read by
+``loop_read``. Acknowledgements queued with ``queue_acks`` are written by the
+loop as one run of PUBACK bytes between two of paho's packets, and only on
+the connection their messages came on. A send error is kept and raised by the
+next ``recv``, where paho handles a lost connection. The loop can pause
+reading (``paused``) while the gateway cannot take more messages: it then
+keeps the session alive with its own PINGREQs at packet boundaries
+(docs/architecture.md, "Backpressure"). ``BufferedClient`` is paho's Client
+creating its sockets through the wrapper (it overrides
+``Client._create_socket``: paho 2.2 is pinned, and a test checks the wrapper
+is in place). Shell module.
 """
 
 from __future__ import annotations
@@ -43,9 +54,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
+from sensors.mqtt_frames import Frame, Publish, frame_at, parse_publish, pubacks
+
 READ_SIZE = 256 * 1024
 MAX_OUTPUT = 1024 * 1024  # bytes held for the socket before send() reports a full buffer
 PINGREQ = b"\xc0\x00"
+LEAVE = Frame(-2, 0, 0)  # next_frame(): paho must read next (an error, the end of the stream)
 
 
 class BufferedSocket:
@@ -62,8 +76,10 @@ class BufferedSocket:
         self._sock = sock
         self._read_size = read_size
         self.max_output = max_output
-        self._in = b""
+        self._in = bytearray()
         self._pos = 0
+        self._frame_end = 0  # end of the packet paho is reading (paho reads whole ones)
+        self._eof = False
         self._out = bytearray()
         self._error: OSError | None = None
         self.recv_calls = 0
@@ -77,26 +93,82 @@ class BufferedSocket:
 
     # ------------------------------------------------------------------ reading
 
+    def fill(self) -> int:
+        """Append one read of the kernel buffer to ours; 0 at the end of the stream.
+
+        Raises what the socket raises (``BlockingIOError`` when nothing is there).
+        """
+        self.recv_calls += 1
+        data = self._sock.recv(self._read_size)
+        if not data:
+            self._eof = True
+            return 0
+        if self._pos:
+            del self._in[: self._pos]
+            self._frame_end -= self._pos
+            self._pos = 0
+        self._in += data
+        return len(data)
+
+    def next_frame(self) -> Frame | None:
+        """The complete packet at the head, reading the socket as needed.
+
+        None while no packet is complete and the socket has nothing more now;
+        ``LEAVE`` when paho must read next (a kept error, the end of the
+        stream, a TLS read that wants a write): its ``recv`` reports it.
+        """
+        while True:
+            if self._error is not None:
+                return LEAVE
+            frame = frame_at(self._in, self._pos) if self._pos < len(self._in) else None
+            if frame is not None:
+                return frame
+            if self._eof:
+                return LEAVE
+            try:
+                self.fill()
+            except (BlockingIOError, ssl.SSLWantReadError):
+                return None
+            except ssl.SSLWantWriteError:
+                return LEAVE
+            except OSError as exc:
+                self._error = exc
+                return LEAVE
+
+    @property
+    def buffer(self) -> bytearray:
+        return self._in
+
+    def consume(self, frame: Frame) -> None:
+        """Drop the head packet ``frame`` (read by the caller, not by paho)."""
+        self._pos = self._frame_end = frame.end
+
     def recv(self, bufsize: int) -> bytes:
+        """paho's reads: whole packets only, so paho is never left with part of one."""
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        if self._pos >= len(self._in):
-            self.recv_calls += 1
-            data = self._sock.recv(max(bufsize, self._read_size))  # may raise BlockingIOError
-            if not data:
-                return b""
-            self._in, self._pos = data, 0
-        end = self._pos + bufsize
-        chunk = self._in[self._pos : end]
-        self._pos += len(chunk)
+        if self._pos >= self._frame_end:  # a packet boundary: serve one only when complete
+            while (frame := frame_at(self._in, self._pos)) is None:
+                if self._eof:
+                    return b""
+                self.fill()  # may raise BlockingIOError: paho then has read nothing
+            self._frame_end = frame.end
+        end = min(self._pos + bufsize, self._frame_end)
+        chunk = bytes(self._in[self._pos : end])
+        self._pos = end
         return chunk
 
     def pending(self) -> int:
-        """Bytes readable without waiting: our buffer, TLS's decrypted bytes, or a kept error."""
-        if self._error is not None:
+        """Readable without waiting: a complete buffered packet, TLS's decrypted bytes,
+        a kept error or the end of the stream (which paho must see)."""
+        if self._error is not None or self._eof:
             return 1
-        buffered = len(self._in) - self._pos
+        buffered = 0
+        if self._pos < self._frame_end:
+            buffered = self._frame_end - self._pos
+        elif (frame := frame_at(self._in, self._pos)) is not None:
+            buffered = frame.end - self._pos
         if isinstance(self._sock, ssl.SSLSocket):
             buffered += self._sock.pending()
         return buffered
@@ -186,11 +258,12 @@ READ_BURST = 2000  # packets read in one pass before writes and keepalive get th
 class ConnectionLoop:
     """paho's external-loop API (loop_read / loop_write / loop_misc) driven by ``select``.
 
-    Runs in the MQTT thread. Other threads queue acks and publishes through
-    paho and call ``wake()``; paho's register-write hook wakes it too. One pass
-    reads every buffered packet (up to ``READ_BURST``), writes what paho
-    queued, flushes the socket's output buffer in one call and runs the
-    keepalive.
+    Runs in the MQTT thread. Other threads queue acks (``queue_acks``) and
+    publishes (through paho) and call ``wake()``; paho's register-write hook
+    wakes it too. One pass reads every buffered packet (up to ``READ_BURST``:
+    PUBLISHes to ``on_publish``, the rest through paho, then ``on_read_end``),
+    writes what paho queued and the queued acks, flushes the socket's output
+    buffer in one call and runs the keepalive.
 
     While ``paused()`` is true the loop reads nothing (the broker's messages
     wait in the TCP buffers and then at the broker, unacknowledged), still
@@ -211,6 +284,11 @@ class ConnectionLoop:
         paused: Callable[[], bool] = lambda: False,
         on_pause_event: Callable[[str, float, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_publish: Callable[[Publish], bool] | None = None,
+        on_read_end: Callable[[], None] | None = None,
+        v5: bool = False,
+        connection: Callable[[], int | None] = lambda: 0,
+        on_acks: Callable[[int, int], None] | None = None,
     ) -> None:
         self._client = client
         self._idle_timeout_s = idle_timeout_s
@@ -230,6 +308,15 @@ class ConnectionLoop:
         self.pauses = 0  # times reading was paused
         self.paused_pings = 0  # PINGREQs written while paused
         self.paused_s_total = 0.0
+        self._on_publish = on_publish  # takes a PUBLISH read here; False leaves it to paho
+        self._on_read_end = on_read_end  # after each pass's reads (the taker may hold some)
+        self._v5 = v5
+        self._connection = connection  # the current connection's tag, None while there is none
+        self._on_acks = on_acks  # (written, stale) after each run of queued acks
+        self._acks: list[tuple[int, list[int]]] = []
+        self._acks_lock = threading.Lock()
+        self.fast_publishes = 0  # PUBLISH packets read here rather than by paho
+        self.stale_acks = 0  # acks dropped: their connection had ended before they were written
         client.on_socket_register_write = self._on_register_write
 
     @property
@@ -283,16 +370,19 @@ class ConnectionLoop:
             with contextlib.suppress(OSError):
                 self._wake_r.recv(4096)
         if ready or sock in readable:
-            for _ in range(READ_BURST):
-                rc = client.loop_read()
-                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    return rc
-                if client.socket() is not sock or _pending(sock) == 0 or self._paused():
-                    break
+            try:
+                rc = self._read(sock, buffered)
+            finally:
+                if self._on_read_end is not None:
+                    self._on_read_end()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return rc
         if client.want_write():
             rc = client.loop_write()
             if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
                 return rc
+        if self._acks and client.socket() is sock and not client.want_write():
+            self._write_acks(buffered)  # at a boundary of paho's packets
         if paused and buffered is not None:
             self._keep_alive(buffered)
         if buffered is not None and client.socket() is sock:
@@ -300,6 +390,64 @@ class ConnectionLoop:
         if paused:
             return MQTTErrorCode.MQTT_ERR_SUCCESS
         return client.loop_misc()
+
+    def _read(self, sock: Any, buffered: BufferedSocket | None) -> MQTTErrorCode:
+        """Read up to READ_BURST packets: PUBLISHes here, the rest (and errors) by paho."""
+        client = self._client
+        for _ in range(READ_BURST):
+            frame = None
+            if buffered is not None:
+                frame = buffered.next_frame()
+                if frame is None:
+                    break
+                if self._on_publish is not None and frame.first >= 0:
+                    publish = parse_publish(buffered.buffer, frame, self._v5)
+                    if publish is not None and self._on_publish(publish):
+                        buffered.consume(frame)
+                        self.fast_publishes += 1
+                        if self._paused():
+                            break
+                        continue
+            rc = client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return rc
+            if client.socket() is not sock or self._paused() or frame is LEAVE:
+                break
+            if buffered is None and _pending(sock) == 0:
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def queue_acks(self, connection: int, mids: list[int]) -> None:
+        """From any thread: PUBACKs for QoS 1 ``mids`` received on ``connection``, in order.
+
+        They are written by the MQTT thread in one run of bytes, and dropped
+        (``stale_acks``) if that connection has ended by then: packet ids are
+        reused, so an ack belongs to the connection its message came on.
+        """
+        with self._acks_lock:
+            self._acks.append((connection, mids))
+        self.wake()
+
+    def _write_acks(self, buffered: BufferedSocket | None) -> None:
+        if buffered is not None and buffered.output_bytes >= buffered.max_output:
+            return  # the broker is not reading: the acks wait (bounded by its in-flight window)
+        with self._acks_lock:
+            acks, self._acks = self._acks, []
+        current = self._connection()
+        written = stale = 0
+        for connection, mids in acks:
+            if connection != current:
+                stale += len(mids)
+                continue
+            if buffered is not None:
+                buffered.send_control(pubacks(mids))
+            else:
+                for mid in mids:
+                    self._client.ack(mid, 1)
+            written += len(mids)
+        self.stale_acks += stale
+        if self._on_acks is not None:
+            self._on_acks(written, stale)
 
     def _update_pause(self, buffered: BufferedSocket | None) -> bool:
         """Pause or resume reading; a lost link (a kept send error) is always read."""

@@ -39,6 +39,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.settings import MqttConfig
 from sensors.backoff import backoff_delay
+from sensors.mqtt_frames import Publish
 from sensors.mqtt_socket import BufferedClient, ConnectionLoop
 
 log = structlog.get_logger("floorwatch.mqtt")
@@ -95,19 +96,29 @@ class InboundBuffer:
 
     def put(self, item: Inbound, stop: threading.Event | None = None) -> bool:
         """Called from the producer thread; never blocks. False only when stopping."""
+        return self.put_many((item,), stop)
+
+    def put_many(self, items: Sequence[Inbound], stop: threading.Event | None = None) -> bool:
+        """``put`` for several items in order, under one lock and with at most one wake-up."""
         if stop is not None and stop.is_set():
             return False
         with self._cond:
             was_empty = not self._items
-            self._items.append(item)
-            self.high_water = max(self.high_water, len(self._items))
-            if len(self._items) >= self.maxsize and not self._paused:
+            self._items.extend(items)
+            size = len(self._items)
+            if size > self.high_water:
+                self.high_water = size
+            if size >= self.maxsize and not self._paused:
                 self._paused = True
                 self.pauses += 1
-        if was_empty and self._loop is not None and self._ready is not None:
+        if was_empty and items and self._loop is not None and self._ready is not None:
             with contextlib.suppress(RuntimeError):  # loop closed while stopping
                 self._loop.call_soon_threadsafe(self._ready.set)
         return True
+
+    def room(self) -> int:
+        """How many more items fit before the buffer pauses reading."""
+        return max(0, self.maxsize - len(self._items))
 
     async def get_batch(self, max_items: int) -> list[Inbound]:
         """Wait for at least one item and take up to ``max_items``."""
@@ -138,10 +149,13 @@ class MqttStats:
     messages_in: int = 0
     connects: int = 0
     connect_failures: int = 0
-    acks_sent: int = 0
-    acks_dropped: int = 0
+    acks_sent: int = 0  # PUBACKs (and PUBCOMPs) handed to the socket
+    acks_dropped: int = 0  # acks of messages from an ended connection (redelivered)
     publish_dropped: int = 0  # outbound publishes refused: paho's queue was full (a stalled broker)
 
+
+#: PUBLISHes handed from the MQTT thread to the buffer in one go (one lock, one wake-up).
+HAND_OVER = 256
 
 #: Outbound QoS 1 publishes paho keeps while the broker does not take them
 #: (zone states and alerts are retained and republished on every connect).
@@ -172,6 +186,8 @@ class MqttSource:
         self._subscribed = threading.Event()
         self._pending_subs: set[int] = set()
         self._generation = 0
+        self._received: list[Inbound] = []  # read in this pass, not yet handed to the buffer
+        self._hand_at = 1
         self._last_connect_ok = False
         self._client: mqtt.Client | None = None
         self._loop: ConnectionLoop | None = None
@@ -211,6 +227,11 @@ class MqttSource:
             keepalive_s=self._config.keepalive_s,
             paused=lambda: self._buffer.paused,
             on_pause_event=self._on_pause_event,
+            on_publish=self._on_publish,
+            on_read_end=self._hand_over,
+            v5=self._config.protocol == "5",
+            connection=self._connection,
+            on_acks=self._acks_written,
         )
         self._buffer.on_resume = self._loop.wake
         self._thread = threading.Thread(target=self._thread_main, name="mqtt-source", daemon=True)
@@ -390,7 +411,53 @@ class MqttSource:
             qos=msg.qos,
             generation=self._generation,
         )
-        self._buffer.put(item, self._stop)
+        self._received.append(item)  # behind the PUBLISHes read before it: order is kept
+        if len(self._received) >= self._hand_at:
+            self._hand_over()
+
+    def _on_publish(self, publish: Publish) -> bool:
+        """A PUBLISH read by the ConnectionLoop itself (the same Inbound as ``_on_message``).
+
+        False (paho then reads the packet, as the reference) for a topic that is
+        not UTF-8, which a conforming broker never sends.
+        """
+        try:
+            topic = publish.topic.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        self.stats.messages_in += 1
+        received = Inbound(
+            topic=topic,
+            payload=publish.payload,
+            received_at=datetime.now(UTC),
+            mid=publish.mid,
+            qos=publish.qos,
+            generation=self._generation,
+        )
+        self._received.append(received)
+        if len(self._received) >= self._hand_at:
+            self._hand_over()
+        return True
+
+    def _hand_over(self) -> None:
+        """MQTT thread: put the PUBLISHes of this read into the buffer, in one go.
+
+        At most HAND_OVER at a time, and never more than the buffer's room, so it
+        pauses reading exactly where ``put`` one by one would.
+        """
+        if self._received:
+            received, self._received = self._received, []
+            self._buffer.put_many(received, self._stop)
+        self._hand_at = max(1, min(HAND_OVER, self._buffer.room()))
+
+    def _acks_written(self, written: int, stale: int) -> None:
+        """MQTT thread: queued PUBACKs written to the socket, or dropped as stale."""
+        self.stats.acks_sent += written
+        self.stats.acks_dropped += stale
+
+    def _connection(self) -> int | None:
+        """MQTT thread: the current connection's generation, None while disconnected."""
+        return self._generation if self._connected.is_set() else None
 
     def _on_pause_event(self, what: str, paused_s: float, pings: int) -> None:
         """MQTT thread: log a pause that outlasts its first ping (brief ones are routine)."""
@@ -415,16 +482,25 @@ class MqttSource:
         if client is None:
             return
         current = self._generation
+        mids: list[int] = []
         for item in items:
             if item.qos == 0:
                 continue
             if item.generation != current or not self._connected.is_set():
                 self.stats.acks_dropped += 1
                 continue
-            client.ack(item.mid, item.qos)
-            self.stats.acks_sent += 1
-        if self._loop is not None:
-            self._loop.wake()  # paho only queued them: the MQTT thread writes them in one send
+            if item.qos == 1:
+                mids.append(item.mid)  # counted in acks_sent once written
+            else:  # QoS 2's PUBCOMP: paho keeps that exchange's state
+                client.ack(item.mid, item.qos)
+                self.stats.acks_sent += 1
+        loop = self._loop
+        if loop is None:
+            return
+        if mids:
+            loop.queue_acks(current, mids)  # written by the MQTT thread as one run of PUBACKs
+        else:
+            loop.wake()  # paho only queued them: the MQTT thread writes them in one send
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         """Publish an outbound message (zone state, alerts, advice); paho queues it."""

@@ -143,6 +143,10 @@ async def _backlog_then_ack(
         assert [(m.topic, m.payload) for m in got] == messages  # all of it, in order, intact
         sock = source._client.socket() if source._client else None  # noqa: SLF001
         assert isinstance(sock, BufferedSocket)
+        # the PUBLISHes were read by the gateway's loop, not one by one by paho (which
+        # reads a packet of its own now and then, when it awaits PUBACKs of its own)
+        loop = source._loop  # noqa: SLF001
+        assert loop is not None and loop.fast_publishes >= BACKLOG - 10
         source.ack(got)
         await until(lambda: not sock.has_output and source.stats.acks_sent == BACKLOG)
         # the batch's PUBACKs went out in few writes, not one each (the MQTT thread
@@ -196,6 +200,37 @@ def test_unacknowledged_messages_come_again_on_the_next_connection(
         async with running(config, topic_prefix) as (source, buffer):
             again = await take(buffer, 200)
             assert [m.payload for m in again] == [p for _, p in messages[100:]]
+
+    asyncio.run(scenario())
+
+
+def test_acks_for_an_ended_connection_are_dropped_and_the_messages_come_again(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    # Packet ids belong to a connection: acks queued for one that has ended (a
+    # batch that became durable just as the link dropped) must not be written
+    # on the next, where the same ids name other deliveries.
+    config = _config(mosquitto, f"fw-stale-{topic_prefix[-8:]}")
+    messages = [(f"{topic_prefix}/s", f'{{"seq":{i}}}'.encode()) for i in range(50)]
+
+    async def scenario() -> None:
+        async with running(config, topic_prefix) as (source, buffer):
+            await wait_connected(source)
+            await asyncio.to_thread(publish, mosquitto, messages)
+            got = await take(buffer, len(messages))
+            assert {m.generation for m in got} == {1}
+            sock = source._client.socket() if source._client else None  # noqa: SLF001
+            loop = source._loop  # noqa: SLF001
+            assert isinstance(sock, BufferedSocket) and loop is not None
+            sock.inner.shutdown(socket.SHUT_RDWR)  # the link drops; the source reconnects
+            again = await take(buffer, len(messages))  # redelivered: nothing was acked
+            assert [m.payload for m in again] == [p for _, p in messages]
+            assert {m.generation for m in again} == {2}
+            loop.queue_acks(1, [m.mid for m in got])  # queued for connection 1, too late
+            source.ack(got)  # and through the source, which knows their connection ended
+            await until(lambda: loop.stale_acks == len(messages))
+            assert source.stats.acks_dropped == 2 * len(messages)
+            assert source.stats.acks_sent == 0
 
     asyncio.run(scenario())
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sensors.mqtt_socket import BufferedSocket
+from sensors.mqtt_socket import LEAVE, BufferedSocket
 
 
 @pytest.fixture
@@ -27,27 +27,70 @@ def _wait_readable(sock: BufferedSocket) -> None:
     select.select([sock], [], [], 2.0)
 
 
+def _publish(topic: str, payload: bytes, mid: int = 1) -> bytes:
+    """A QoS 1 PUBLISH packet (MQTT 3.1.1), built here rather than by the code under test."""
+    name = topic.encode()
+    body = len(name).to_bytes(2, "big") + name + mid.to_bytes(2, "big") + payload
+    assert len(body) < 128
+    return bytes([0x32, len(body)]) + body
+
+
+def _read_packet(sock: BufferedSocket) -> bytes:
+    """Read one packet as paho does: the first byte, the length byte, then the body in bits."""
+    head = sock.recv(1) + sock.recv(1)
+    body = b""
+    while len(body) < head[1]:
+        body += sock.recv(3)
+    return head + body
+
+
 def test_small_reads_are_served_from_one_recv(pair: tuple[BufferedSocket, socket.socket]) -> None:
     sock, peer = pair
-    data = bytes(range(256)) * 8  # 2,048 bytes: less than one read
-    peer.sendall(data)
+    packets = [_publish(f"t/{i}", bytes(range(i % 50))) for i in range(40)]  # < one read
+    peer.sendall(b"".join(packets))
     _wait_readable(sock)
-    got = bytearray()
-    while len(got) < len(data):
-        got += sock.recv(3)
-    assert bytes(got) == data
+    got = [_read_packet(sock) for _ in packets]
+    assert got == packets
     assert sock.recv_calls == 1
     assert sock.pending() == 0
 
 
-def test_pending_counts_what_is_buffered(pair: tuple[BufferedSocket, socket.socket]) -> None:
+def test_only_whole_packets_are_served_and_pending(
+    pair: tuple[BufferedSocket, socket.socket],
+) -> None:
     sock, peer = pair
-    peer.sendall(b"abcdef")
+    packet = _publish("a/b", b"abcdef")
+    peer.sendall(packet[:5])
     _wait_readable(sock)
     assert sock.pending() == 0  # nothing read yet: the kernel holds it
-    assert sock.recv(2) == b"ab"
-    assert sock.pending() == 4
-    assert sock.recv(10) == b"cdef"  # a short read, as a socket's
+    with pytest.raises(BlockingIOError):
+        sock.recv(1)  # half a packet: paho gets nothing, so it is never left with a part
+    assert sock.pending() == 0  # now buffered, but not a whole packet
+    peer.sendall(packet[5:] + packet)
+    _wait_readable(sock)
+    assert sock.recv(1) == packet[:1]
+    assert sock.pending() == len(packet) - 1
+    assert sock.recv(100) == packet[1:]  # a short read: the rest of that packet only
+    assert sock.pending() == len(packet)  # the next one, whole
+    assert _read_packet(sock) == packet
+    assert sock.pending() == 0
+
+
+def test_next_frame_reads_the_socket_until_a_packet_is_whole(
+    pair: tuple[BufferedSocket, socket.socket],
+) -> None:
+    sock, peer = pair
+    packet = _publish("x", b"123", mid=7)
+    peer.sendall(packet[:3])
+    _wait_readable(sock)
+    assert sock.next_frame() is None
+    peer.sendall(packet[3:])
+    _wait_readable(sock)
+    frame = sock.next_frame()
+    assert frame is not None
+    assert bytes(sock.buffer[frame.body - 2 : frame.end]) == packet
+    sock.consume(frame)
+    assert sock.next_frame() is None
     assert sock.pending() == 0
 
 
@@ -61,12 +104,14 @@ def test_empty_socket_raises_blocking_io_like_a_socket(
 
 def test_end_of_stream_reads_empty(pair: tuple[BufferedSocket, socket.socket]) -> None:
     sock, peer = pair
-    peer.sendall(b"xy")
+    packet = _publish("e", b"xy")
+    peer.sendall(packet + packet[:4])  # a whole packet, then part of one, then the end
     peer.shutdown(socket.SHUT_WR)
     _wait_readable(sock)
-    assert sock.recv(5) == b"xy"
+    assert _read_packet(sock) == packet
     _wait_readable(sock)
     assert sock.recv(5) == b""
+    assert sock.next_frame() is LEAVE  # paho must read the end of the stream
 
 
 def test_sends_are_corked_until_flush(pair: tuple[BufferedSocket, socket.socket]) -> None:

@@ -65,6 +65,7 @@ PURE = [
     "sensors/door_counts.py",
     "sensors/staleness.py",
     "sensors/dedup.py",
+    "sensors/mqtt_frames.py",
     "sensors/discovery.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sensors" / "decoders").glob("*.py")),
     *(
