@@ -108,13 +108,24 @@ class OverviewConfig(Model):
         return value
 
 
+class ProvinceApiConfig(ApiConfig):
+    """The province page's web service: a site file's ``api:`` with its own defaults, so it can
+    run on a control room's host (cookies are per host, not per port) without the two logins
+    overwriting each other's cookie."""
+
+    port: int = Field(8090, ge=0, le=65535, description="port (0: any free port)")
+    cookie_name: str = Field("floorwatch_province_session", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
 class CentralConfig(Model):
     """``floorwatch fleet run`` and ``fleet serve``'s file."""
 
     nats: CentralNatsConfig = CentralNatsConfig()
     influxdb: InfluxConfig = InfluxConfig()
     state_dir: Path = Field(Path("state-central"), description="the writer's spool lives here")
-    api: ApiConfig = Field(ApiConfig(), description="the province page's web service (fleet serve)")
+    api: ProvinceApiConfig = Field(
+        ProvinceApiConfig(), description="the province page's web service (fleet serve)"
+    )
     overview: OverviewConfig = OverviewConfig()
     sites: list[CentralSite] = Field(
         default_factory=list,

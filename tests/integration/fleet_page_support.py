@@ -16,9 +16,9 @@ from nats.js.errors import BucketNotFoundError
 from pydantic import SecretStr
 
 from gateway.fleet.central import encode_state
-from gateway.fleet.central_config import CentralConfig, CentralSite
+from gateway.fleet.central_config import CentralConfig, CentralSite, ProvinceApiConfig
 from gateway.fleet.serve import serve
-from gateway.settings import ApiConfig, ApiToken, InfluxConfig, Role
+from gateway.settings import ApiToken, InfluxConfig, Role
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Hue
 BUCKET = "fleet_sites"
@@ -63,7 +63,7 @@ def central_config(
     return CentralConfig(
         nats={"url": nats_url, "kv_bucket": BUCKET},
         influxdb=InfluxConfig(protocol="v1", url=influx_url, database=db, timeout_s=5),
-        api=ApiConfig(host="127.0.0.1", port=0, tokens=tokens, stream_keepalive_s=2),
+        api=ProvinceApiConfig(host="127.0.0.1", port=0, tokens=tokens, stream_keepalive_s=2),
         overview={"offline_after_s": 600},
         sites=SITES,
     )

@@ -252,6 +252,7 @@ def test_roles_sessions_and_the_error_format(page: tuple[PageServer, Clock]) -> 
         r = client.post("/api/v1/session", json={"token": TOKENS[Role.VIEWER]})
         assert r.status_code == 200 and r.json()["role"] == "viewer"
         assert "httponly" in r.headers["set-cookie"].lower()
+        assert r.headers["set-cookie"].startswith("floorwatch_province_session=")
         assert client.get("/api/v1/fleet/centers").status_code == 200
         assert client.get("/api/v1/session").json()["name"] == "Sở viewer"
         assert client.delete("/api/v1/session").status_code == 204

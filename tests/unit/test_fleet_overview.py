@@ -259,6 +259,9 @@ sites:
     assert cfg.api.port == 8091 and cfg.overview.offline_after_s == 300
     assert [s.key for s in cfg.sites] == ["hue.thuan-hoa", "hue.phu-xuan"]
     assert cfg.sites[1].control_room is None and cfg.sites[1].area == ""
+    # its own cookie by default: beside a control room on one host, two logins coexist
+    assert parse_central("", {}).api.cookie_name == "floorwatch_province_session"
+    assert parse_central("", {}).api.port == 8090
 
 
 @pytest.mark.parametrize(
