@@ -64,7 +64,7 @@ def site_domain(province: str, site: str) -> str:
 
 def site_inbox_prefix(subjects: FleetSubjects) -> str:
     """The site's reply inbox prefix: ``_INBOX.<province>.<site>`` (nats-py ``inbox_prefix``)."""
-    return f"_INBOX.{subjects.province}.{subjects.site}"
+    return subjects.inbox_prefix
 
 
 def link_user(province: str, site: str) -> str:
@@ -242,7 +242,7 @@ class SitePlan:
 def gateway_login(subjects: FleetSubjects, name: str, password: str, stream: str = STREAM) -> Login:
     """The site gateway's user: its own subjects, its stream, replies on its own inbox."""
     perms = site_permissions(subjects, stream, create=True)
-    return Login(name, password, perms.publish, (f"{site_inbox_prefix(subjects)}.>",))
+    return Login(name, password, perms.publish, perms.subscribe)
 
 
 def _with_userinfo(url: str, login: Login) -> str:

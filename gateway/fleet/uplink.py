@@ -296,6 +296,8 @@ class FleetUplink:
             token=cfg.token.get_secret_value() if cfg.token is not None else None,
             user=cfg.user,
             password=cfg.password.get_secret_value() if cfg.password is not None else None,
+            # replies (acks) under the site's own prefix: its user may read only those
+            inbox_prefix=self._subjects.inbox_prefix,
         )
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:

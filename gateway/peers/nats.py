@@ -290,8 +290,15 @@ class NatsCluster:
             proxy.stop()
 
     def add_link(self, login: Login) -> None:
-        """A site's leaf user, added to the running cluster (each node reloads)."""
-        self.plan = replace(self.plan, links=(*self.plan.links, login))
+        """A site's leaf user, added to the running cluster, or its password changed (a reload)."""
+        others = tuple(u for u in self.plan.links if u.name != login.name)
+        self.plan = replace(self.plan, links=(*others, login))
+        for node in self.nodes:
+            node.reload()
+
+    def remove_link(self, name: str) -> None:
+        """A site's leaf user revoked (a reload): the cluster closes its link."""
+        self.plan = replace(self.plan, links=tuple(u for u in self.plan.links if u.name != name))
         for node in self.nodes:
             node.reload()
 

@@ -115,7 +115,13 @@ def test_a_site_publishes_its_own_subjects_and_not_another_sites(tmp_path: Path)
             async def on_error(exc: Exception) -> None:
                 errors.append(exc)
 
-            nc = await nats.connect(srv.url, user="site-a", password=PASSWORD_A, error_cb=on_error)
+            nc = await nats.connect(
+                srv.url,
+                user="site-a",
+                password=PASSWORD_A,
+                error_cb=on_error,
+                inbox_prefix=SITE_A.inbox_prefix,
+            )
             try:
                 forged = zone_message(SITE_B, zone(2))
                 try:

@@ -207,7 +207,8 @@ def test_a_sites_permissions_are_its_own_subjects_and_its_stream() -> None:
         "floorwatch.ha-noi.phuong-ba-dinh.>",
         "$JS.API.STREAM.INFO.FLOORWATCH",
     )
-    assert perms.subscribe == ("_INBOX.>",)
+    assert perms.subscribe == ("_INBOX.ha-noi.phuong-ba-dinh.>",)
+    assert SUBJECTS.inbox_prefix == "_INBOX.ha-noi.phuong-ba-dinh"
     creating = site_permissions(SUBJECTS, "FLOORWATCH", create=True)
     assert creating.publish[-1] == "$JS.API.STREAM.CREATE.FLOORWATCH"
     with pytest.raises(ValueError, match="not a NATS subject token"):

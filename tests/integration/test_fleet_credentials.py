@@ -1,0 +1,189 @@
+"""Per-site credentials on the fleet topology (a 3-node cluster with users, site leaves).
+
+Each site's leaf has the gateway's user (its own subjects, its stream, replies
+on its own inbox prefix) and logs in to the cluster as the site's link user.
+
+- Site A's uplink, with its user, lands on its leaf and centrally; A's
+  credentials publishing as site B get the server's permission violation,
+  and reading another client's inbox too; nothing of B's is stored.
+- A link password rotated: the cluster takes the new one by a reload and the
+  running link stays up; the site's server reconnecting with the old one is
+  refused and keeps storing on its own disk; with the new one everything
+  arrives, once.
+- A leaf with a wrong link password is refused by the cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import nats
+import nats.errors
+import nats.js.errors
+import pytest
+from pydantic import SecretStr
+
+from gateway.fleet.central_stream import add_sites
+from gateway.fleet.messages import FleetKind, FleetSubjects, zone_message
+from gateway.fleet.topology import Login, gateway_login, link_user
+from gateway.peers.nats import NatsCluster, NatsLeaf
+from tests.integration.fleet_cluster_support import STREAM, sites, wait_for, wait_until, zone
+
+A = FleetSubjects("floorwatch", "hue", "thuan-hoa")
+B = FleetSubjects("floorwatch", "hue", "phu-xuan")
+CENTRAL = Login("fleet-central", "central-password-for-the-test")
+
+
+def link(s: FleetSubjects, version: int = 1) -> Login:
+    return Login(link_user(s.province, s.site), f"link-{s.site}-v{version}")
+
+
+def gateway(s: FleetSubjects) -> Login:
+    return gateway_login(s, "gateway", f"gw-{s.site}-password")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    """The cluster with the workers' user and each site's link user (module scope)."""
+    with NatsCluster(
+        tmp_path_factory.mktemp("cluster"), users=[CENTRAL], links=[link(A), link(B)]
+    ) as c:
+        yield c
+
+
+def leaf(tmp_path: Path, cluster: NatsCluster, s: FleetSubjects, login: Login) -> NatsLeaf:
+    return NatsLeaf(tmp_path / s.site, s, cluster.leaf_urls, gateway=gateway(s), link=login)
+
+
+async def central_subjects(cluster: NatsCluster) -> dict[str, int]:
+    nc = await nats.connect(cluster.urls, user=CENTRAL.name, password=CENTRAL.password)
+    try:
+        info = await nc.jetstream().stream_info(STREAM, subjects_filter=">")
+        return dict(info.state.subjects or {})
+    finally:
+        await nc.close()
+
+
+def central_has(cluster: NatsCluster, expected: dict[str, int]) -> None:
+    wait_for(f"centrally {expected}", lambda: asyncio.run(central_subjects(cluster)) == expected)
+
+
+def source(cluster: NatsCluster, domains: list[str]) -> None:
+    """A fresh central stream sourcing these domains."""
+
+    async def main() -> None:
+        nc = await nats.connect(cluster.urls, user=CENTRAL.name, password=CENTRAL.password)
+        try:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await nc.jetstream().delete_stream(STREAM)
+            await add_sites(nc.jetstream(), domains)
+        finally:
+            await nc.close()
+
+    asyncio.run(main())
+
+
+def produce(leaf: NatsLeaf, s: FleetSubjects, first: int, n: int) -> None:
+    """``n`` zone states through the uplink with the gateway's user, acked by the leaf."""
+    gw = gateway(s)
+
+    async def main() -> None:
+        auth = {"user": gw.name, "password": SecretStr(gw.password)}
+        async with sites([(s, leaf.url)], **auth) as (site,):
+            site.produced = first
+            site.produce(n)
+            site.uplink.stats.published = first  # count from ``first``
+            await site.stored_locally()
+
+    asyncio.run(main())
+
+
+def _violation(errors: list[Exception], what: str) -> Exception | None:
+    for e in errors:
+        text = str(e).lower()  # nats-py lowers the server's text
+        if "permissions violation" in text and what.lower() in text:
+            return e
+    return None
+
+
+def test_a_sites_credentials_publish_its_own_subjects_only(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    with (
+        leaf(tmp_path, cluster, A, link(A)) as leaf_a,
+        leaf(tmp_path, cluster, B, link(B)) as leaf_b,
+    ):
+        source(cluster, [leaf_a.domain, leaf_b.domain])
+        produce(leaf_a, A, 0, 3)
+        central_has(cluster, {A.subject(FleetKind.ZONE): 3})
+        gw = gateway(A)
+
+        async def forge() -> None:
+            errors: list[Exception] = []
+
+            async def on_error(exc: Exception) -> None:
+                errors.append(exc)
+
+            nc = await nats.connect(
+                leaf_a.url,
+                user=gw.name,
+                password=gw.password,
+                error_cb=on_error,
+                inbox_prefix=A.inbox_prefix,
+            )
+            try:
+                forged = zone_message(B, zone(99))
+                with contextlib.suppress(nats.errors.Error):  # the ack never comes
+                    await nc.jetstream().publish(
+                        forged.subject, forged.payload, timeout=1, headers=forged.headers
+                    )
+                await wait_until(
+                    "the publish violation",
+                    lambda: _violation(errors, f'Publish to "{forged.subject}"'),
+                )
+                await nc.subscribe("_INBOX.>")  # every client's replies
+                await wait_until(
+                    "the subscription violation",
+                    lambda: _violation(errors, 'Subscription to "_INBOX.>"'),
+                )
+            finally:
+                await nc.close()
+
+        asyncio.run(forge())
+        # on the site's own server and centrally: A's three states, nothing of B's
+        central_has(cluster, {A.subject(FleetKind.ZONE): 3})
+
+
+def test_a_rotated_link_password_the_site_stores_until_it_has_the_new_one_then_catches_up(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    zone_a = A.subject(FleetKind.ZONE)
+    with leaf(tmp_path, cluster, A, link(A)) as leaf_a:
+        source(cluster, [leaf_a.domain])
+        produce(leaf_a, A, 0, 5)
+        central_has(cluster, {zone_a: 5})
+        # 1. the cluster takes the new password (a reload): the running link stays up
+        cluster.add_link(link(A, version=2))
+        produce(leaf_a, A, 5, 5)
+        central_has(cluster, {zone_a: 10})
+        # 2. the site's server reconnects with the old one (a restart): refused
+        leaf_a.restart()
+        wait_for("the refusal", lambda: "Authorization Violation" in leaf_a.log_tail(50))
+        produce(leaf_a, A, 10, 5)  # kept on the site's disk
+        assert asyncio.run(central_subjects(cluster)) == {zone_a: 10}
+        # 3. the site's server with the new password: everything arrives, once
+        leaf_a.plan = replace(leaf_a.plan, link=link(A, version=2))
+        leaf_a.restart()
+        central_has(cluster, {zone_a: 15})
+
+
+def test_a_leaf_with_a_wrong_link_password_is_refused(cluster: NatsCluster, tmp_path: Path) -> None:
+    with leaf(tmp_path, cluster, B, Login(link_user("hue", "phu-xuan"), "not-it")) as leaf_b:
+        source(cluster, [leaf_b.domain])
+        produce(leaf_b, B, 0, 2)  # the site's own server takes them
+        wait_for("the refusal", lambda: "Authorization Violation" in leaf_b.log_tail(200))
+        assert asyncio.run(central_subjects(cluster)) == {}
