@@ -134,6 +134,12 @@ def test_the_province_page_live(
         expect(page.locator("#month-note")).to_contain_text("Đông nhất lúc: 10 giờ, 9 giờ, 14 giờ")
         expect(page.locator("#month-note")).to_contain_text("thời gian chờ thực tế")
         expect(page.locator("#month-hours tbody tr")).to_have_count(4)
+        # and the center now: its zones, what is down
+        expect(page.locator("#center-zones tbody tr")).to_have_count(2)
+        expect(page.locator('#center-zones tr[data-zone="waiting"]')).to_contain_text("Khá đông")
+        expect(page.locator("#center-problems li.device-down")).to_have_text(
+            "Thiết bị cam-2 mất kết nối: no frames"
+        )
         league = page.locator("#league tbody tr")
         expect(league).to_have_count(3)
         expect(league.nth(2)).to_have_class("this")
@@ -141,19 +147,32 @@ def test_the_province_page_live(
         expect(league.nth(1)).to_contain_text("TT Phục vụ HCC phường Phú Xuân")
         screenshot(page, "fleet-page-3-offline-and-month")
 
+        # the open center's panel follows it live: a camera back, a zone now crowded
+        put_states(
+            nats_server.url,
+            {
+                "hue.thuan-hoa": site_doc(
+                    "hue.thuan-hoa",
+                    clock.at,
+                    {"waiting": (120, "crowded", 900.0), "entrance": (8, "calm", None)},
+                    devices={"cam-1": True, "cam-2": True},
+                )
+            },
+        )
+        expect(page.locator('#center-zones tr[data-zone="waiting"]')).to_contain_text("Đông")
+        expect(page.locator("#center-problems li")).to_have_count(0)
+
         # English on a laptop
         page.set_viewport_size({"width": 1366, "height": 768})
         page.click("#topbar .lang-toggle")
-        expect(page.locator('tr[data-key="hue.thuan-hoa"] .link')).to_have_text(
-            "Offline for 10 min"
-        )
+        expect(page.locator('tr[data-key="hue.thuan-hoa"] .link')).to_have_text("Online")
         expect(page.locator("#month-title")).to_have_text(
             "TT Phục vụ HCC phường Thuận Hóa: 2026-11"
         )
         expect(page.locator("#board-title")).to_have_text("Needs attention first")
         expect(page.locator("#stream-status")).to_have_text("● Live")
         expect(page.locator("#summary")).to_have_text(
-            "1/5 centers online · 160 people · open alerts: 1"
+            "2/5 centers online · 288 people · open alerts: 1"
         )
         screenshot(page, "fleet-page-4-english-laptop")
         assert errors == []

@@ -165,6 +165,8 @@ function apply(frame) {
   state.offset = new Date(frame.time).getTime() - Date.now();
   for (const row of frame.centers) if (row.area && !state.areas.includes(row.area)) state.areas.push(row.area);
   render();
+  // the open center's panel follows it live
+  if (state.open && frame.centers.some((row) => row.key === state.open)) showCenter(state.open);
 }
 
 // ---------------------------------------------------------------- the board
@@ -250,8 +252,41 @@ function tick() {
 
 // ---------------------------------------------------------------- a center's month
 
+async function showCenter(key) {
+  const panel = $("#center-panel");
+  try {
+    const detail = await api(`/api/v1/fleet/centers/${encodeURIComponent(key)}`);
+    if (state.open !== key) return;
+    panel.hidden = false;
+    const at = new Date(detail.center.last_seen || detail.time).toLocaleTimeString(window.I18N.locale, {
+      timeZone: TZ, hour: "2-digit", minute: "2-digit",
+    });
+    $("#center-title").textContent = T("center.title", { name: detail.center.name, time: at });
+    $("#center-zones tbody").replaceChildren(...detail.zones.map((z) => el("tr", { "data-zone": z.zone_id },
+      el("td", {}, z.zone_id),
+      el("td", {}, el("span", { class: "badge", "data-level": z.level || "unknown" }, T(`level.${z.level || "unknown"}`))),
+      el("td", { class: "num" }, fmt(z.occupancy)),
+      el("td", { class: "num" }, waitText(z.expected_wait_s)))));
+    const problems = [
+      ...detail.alerts.map((a) => el("li", { class: a.severity || "" }, T("center.alert", {
+        severity: T(`severity.${a.severity}`), rule: a.rule || "", where: a.zone_id || a.device_id || "",
+      }))),
+      ...detail.devices.filter((d) => d.online === false).map((d) => el("li", { class: "device-down" },
+        T("center.device_down", { device: d.device_id, detail: d.detail || "–" }))),
+    ];
+    $("#center-problems").replaceChildren(...problems);
+  } catch (e) {
+    if (state.open !== key) return;
+    panel.hidden = false;
+    $("#center-title").textContent = T("center.failed", { status: e.status || "?" });
+    $("#center-zones tbody").replaceChildren();
+    $("#center-problems").replaceChildren();
+  }
+}
+
 async function showMonth(key) {
   state.open = key;
+  showCenter(key);
   for (const tr of document.querySelectorAll("#centers tbody tr")) tr.classList.toggle("open", tr.dataset.key === key);
   const row = state.centers.get(key);
   const note = $("#month-note");
