@@ -25,7 +25,12 @@ from gateway.settings import (
     ZoneKind,
 )
 from sensors.simulator.climate import Air
-from sensors.simulator.readings import ClimateReading, DoorCountReading, PresenceReading
+from sensors.simulator.readings import (
+    ClimateReading,
+    DoorCountReading,
+    PresenceReading,
+    SeatReading,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY_MS = 86_400_000
@@ -60,6 +65,29 @@ class PresenceDevice:
         true = self._occupancy[self._zone_id]
         count = max(0, round(true + self._rng.gauss(0.0, 0.4 + 0.03 * true)))
         return PresenceReading(self._sensor_id, to_dt(t_ms), count)
+
+
+class SeatDevice:
+    """A PIR over a clerk's chair: occupied while the clerk is at the counter.
+
+    A clerk sitting still is now and then missed (``STILL_MISS``): the sensor
+    says vacant for one report, never two in a row (the clerk moves within
+    minutes), which the gateway's vacant delay absorbs.
+    """
+
+    STILL_MISS = 0.1
+
+    def __init__(self, sensor_id: str, staffed: Callable[[int], bool], rng: random.Random) -> None:
+        self._sensor_id = sensor_id
+        self._staffed = staffed
+        self._rng = rng
+        self._missed = False
+
+    def report(self, t_ms: int) -> SeatReading:
+        occupied = self._staffed(t_ms)
+        miss = occupied and not self._missed and self._rng.random() < self.STILL_MISS
+        self._missed = miss
+        return SeatReading(self._sensor_id, to_dt(t_ms), occupied and not miss)
 
 
 class ClimateDevice:

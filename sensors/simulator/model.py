@@ -60,6 +60,7 @@ from sensors.simulator.devices import (
     ClimateDevice,
     DoorCounterDevice,
     PresenceDevice,
+    SeatDevice,
     reports_co2,
     to_dt,
 )
@@ -463,6 +464,9 @@ class CenterModel:
             door = DoorCounterDevice.running_for_weeks(sensor.id, cumulative, rng, reboot)
             self._door_devices.setdefault(sensor.door or "", []).append(door)
             device = door
+        elif sensor.kind is SensorKind.PRESENCE and sensor.counter is not None:
+            # a counter seat: its clerk is at the counter while the center is open
+            device = SeatDevice(sensor.id, self._in_session, rng)
         elif sensor.kind is SensorKind.PRESENCE:
             device = PresenceDevice(sensor.id, sensor.zone or "", self.occupancy, rng)
         else:

@@ -35,6 +35,7 @@ from sensors.simulator.readings import (
     ClimateReading,
     DoorCountReading,
     PresenceReading,
+    SeatReading,
     SimReading,
     TicketReading,
 )
@@ -152,6 +153,8 @@ def _door_counter(_sensor: SensorConfig, reading: SimReading, _tz: ZoneInfo) -> 
 
 
 def _presence(_sensor: SensorConfig, reading: SimReading, _tz: ZoneInfo) -> JsonObject:
+    if isinstance(reading, SeatReading):  # a counter seat's PIR: binary presence
+        return {"presence": reading.occupied, "ts": utc_iso(reading.at)}
     if not isinstance(reading, PresenceReading):
         raise ValueError(f"presence sensors report counts, not {type(reading).__name__}")
     return {"count": reading.count, "ts": utc_iso(reading.at)}

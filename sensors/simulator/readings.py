@@ -23,6 +23,15 @@ class PresenceReading:
 
 
 @dataclass(frozen=True, slots=True)
+class SeatReading:
+    """A counter-seat sensor's occupied / vacant (a PIR over the clerk's chair)."""
+
+    sensor_id: str
+    at: datetime
+    occupied: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DoorCountReading:
     """A door counter report.
 
@@ -65,4 +74,4 @@ class TicketReading:
     counter: int | None
 
 
-SimReading = PresenceReading | DoorCountReading | ClimateReading | TicketReading
+SimReading = PresenceReading | SeatReading | DoorCountReading | ClimateReading | TicketReading

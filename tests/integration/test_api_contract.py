@@ -497,7 +497,7 @@ def test_cameras_and_sensors_with_their_health(backend: Run) -> None:
             },
         }
         sensors = {s["id"]: s for s in await get(b, "/api/v1/sensors")}
-        assert len(sensors) == 12
+        assert len(sensors) == 12 + 23  # and a seat sensor per counter
         assert sensors["pc-f2-waiting"] == {
             "id": "pc-f2-waiting",
             "kind": "presence",

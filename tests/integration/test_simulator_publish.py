@@ -94,6 +94,8 @@ def check_format(decoder: str, raw: bytes, config: Any) -> None:
         assert 70 < body["data"]["temp_f"] < 95
     elif decoder == "door_counter":
         assert set(body) == {"in", "out", "seq", "ts"} and body["ts"].endswith("Z")
+    elif decoder == "presence" and config.counter is not None:  # a counter seat's PIR
+        assert set(body) == {"presence", "ts"} and isinstance(body["presence"], bool)
     elif decoder == "presence":
         assert set(body) == {"count", "ts"} and body["count"] >= 0
     elif decoder == "queue_ticket":
