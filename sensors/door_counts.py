@@ -137,7 +137,7 @@ class DoorCounterTracker:
                     "door_id": state.door_id,
                     "at": state.at.isoformat(),
                     "last": list(state.totals),
-                    "recent": [list(t) for t in state.recent],
+                    "recent": list(state.recent),  # (entries, exits, seq) tuples: JSON arrays
                 }
             else:
                 counters[sensor_id] = {
