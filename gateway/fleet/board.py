@@ -52,6 +52,7 @@ class SiteBoard:
         self.ready = asyncio.Event()  # set once the bucket's current values are in
         self._changed = asyncio.Condition()
         self._rewatch = asyncio.Event()
+        self._stopping = False
 
     async def wait_change(self, seen: int, timeout_s: float) -> int:
         """The version after ``seen`` once there is one, or the current version after timeout."""
@@ -80,6 +81,7 @@ class SiteBoard:
                     await asyncio.sleep(self._retry_s)
         finally:
             self.watching = False
+            self._stopping = True
             await nc.close()
 
     async def _connect(self) -> Client:
@@ -91,7 +93,8 @@ class SiteBoard:
 
         async def on_disconnected() -> None:
             self.watching = False
-            log.warning("fleet.nats_disconnected", url=cfg.url)
+            if not self._stopping:  # not our own close at the end
+                log.warning("fleet.nats_disconnected", url=cfg.url)
 
         async def on_reconnected() -> None:
             log.info("fleet.nats_reconnected", url=cfg.url)

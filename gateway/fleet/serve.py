@@ -54,12 +54,19 @@ async def serve(
         overview=cfg.overview,
         clock=clock,
     )
+    board_task = asyncio.create_task(board.run(), name="fleet-board")
+    api_task = asyncio.create_task(serve_api(app, cfg.api, on_started=on_started), name="fleet-api")
     try:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(board.run(), name="fleet-board")
-            tg.create_task(serve_api(app, cfg.api, on_started=on_started), name="fleet-api")
+        done, _ = await asyncio.wait({board_task, api_task}, return_when="FIRST_EXCEPTION")
+        for task in done:
+            task.result()  # the one that failed (neither ends otherwise)
     finally:
-        app.state.floorwatch.closing.set()  # ends the live streams
+        # End the live streams first (they look each second), so uvicorn's graceful
+        # shutdown does not wait its timeout for them; then stop both.
+        app.state.floorwatch.closing.set()
+        for task in (api_task, board_task):
+            task.cancel()
+        await asyncio.gather(api_task, board_task, return_exceptions=True)
 
 
 def serve_command(

@@ -4,7 +4,12 @@ offline by the service's clock; the area filter; the live stream; roles and the 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +23,7 @@ from typer.testing import CliRunner
 from gateway.fleet.cli import fleet_app
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsServer
+from gateway.peers.process import free_port
 from gateway.settings import Role
 from tests.integration.fleet_page_support import (
     T0,
@@ -499,3 +505,61 @@ def test_fleet_serve_refuses_a_bad_central_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(fleet_app, ["serve", "-c", str(bad)])
     assert result.exit_code == 2
     assert "api.port" in result.output and "sites.0.control_room" in result.output
+
+
+def test_floorwatch_fleet_serve_as_a_process(nats_server: NatsServer, tmp_path: Path) -> None:
+    """The command from a central file: it waits for the bucket, serves the page with the
+    token given by {env:}, never logs the token, and exits 0 on SIGTERM."""
+    port = free_port()
+    central = tmp_path / "central.yaml"
+    central.write_text(
+        f"nats: {{url: '{nats_server.url}'}}\n"
+        f"api: {{port: {port}, tokens: [{{name: Sở, role: viewer, token: {{env: PROVINCE_TOKEN}}}}]}}\n"
+        "sites: [{province: hue, id: thuan-hoa, name: TT Thuận Hóa, area: Thuận Hóa}]\n",
+        encoding="utf-8",
+    )
+    token = "a-province-token-0123456789"
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "floorwatch"), "fleet", "serve", "-c", str(central)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1", "PROVINCE_TOKEN": token},
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + WAIT_S
+            while True:  # no bucket yet: it answers, but is not ready
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url + "/health").status_code == 200:
+                        break
+                assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+            assert httpx.get(url + "/health/ready").status_code == 503
+            put_states(nats_server.url, {"hue.thuan-hoa": site_doc("hue.thuan-hoa", T0, {})})
+            while httpx.get(url + "/health/ready").status_code != 200:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+            r = httpx.get(
+                url + "/api/v1/fleet/centers", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert [c["key"] for c in r.json()["centers"]] == ["hue.thuan-hoa"]
+            with httpx.stream(
+                "GET",
+                url + "/api/v1/fleet/stream",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=WAIT_S,
+            ) as stream:
+                lines = stream.iter_lines()
+                assert next(frames(lines))["full"] is True
+                proc.send_signal(signal.SIGTERM)
+                assert list(frames(lines)) == []  # the server ends the open stream
+            assert proc.wait(timeout=WAIT_S) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = log_path.read_text(encoding="utf-8")
+    assert "fleet.page_waiting_for_bucket" in text and "fleet.page_watching" in text
+    assert token not in text
