@@ -128,6 +128,17 @@ class Scene:
 
     # ------------------------------------------------------------------ people
 
+    def people(self, counts: Mapping[str, int], t_s: float) -> list[tuple[str, Role, Point, float]]:
+        """Who is in view at ``t_s``: (zone, role, feet in pixels, height in pixels)."""
+        out = []
+        for z, roi in enumerate(self.rois):
+            for i in range(counts.get(roi.zone_id, 0)):
+                person = self._person(z, i)
+                x, y = _position(person, t_s)
+                feet = (x * self.width, y * self.height)
+                out.append((roi.zone_id, person.role, feet, self._height_px(y) * person.size))
+        return out
+
     def _height_px(self, y: float) -> float:
         top, bottom = self.person_height
         return (top + (bottom - top) * y) * self.height
