@@ -1,7 +1,7 @@
 """MQTT framing: where a packet ends in a byte buffer, a PUBLISH's parts, PUBACKs in bulk.
 
 The gateway's MQTT thread reads inbound PUBLISH packets itself (``ConnectionLoop``
-in sensors/mqtt_socket.py) instead of through paho's per-packet machinery
+in sensors/mqtt_loop.py) instead of through paho's per-packet machinery
 (three or four small reads, an ``MQTTMessage``, a topic-filter match, debug
 logging), and writes its acknowledgements as one run of bytes. Everything else
 (CONNACK, SUBACK, PINGRESP, PUBACKs of our own publishes, QoS 2) stays paho's.
