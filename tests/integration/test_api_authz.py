@@ -36,6 +36,7 @@ MATRIX: list[tuple[str, str, str, object, frozenset[Role]]] = [
     ("GET", "/api/v1/zones", "/api/v1/zones", None, EVERYONE),
     ("GET", "/api/v1/zones/{zone_id}", "/api/v1/zones/f2-waiting", None, EVERYONE),
     ("GET", "/api/v1/climate", "/api/v1/climate", None, FACILITY),
+    ("GET", "/api/v1/counters", "/api/v1/counters", None, EVERYONE),
     ("GET", "/api/v1/alerts", "/api/v1/alerts", None, EVERYONE),
     ("GET", "/api/v1/alerts/{alert_id}", f"/api/v1/alerts/{ALERT}", None, EVERYONE),
     (
