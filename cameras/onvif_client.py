@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ from onvif.util import (
 from cameras.onvif_messages import (
     profiles_from_media1,
     profiles_from_media2,
+    reference_parameters,
 )
 from cameras.onvif_models import (
     CameraError,
@@ -270,20 +272,25 @@ class OnvifClient:
         """Video profiles: from Media2 where the camera offers it (H.265 shows only
         there), else from Media (ver10). ``media_version`` says which one answered.
 
-        Media2 ``GetProfiles`` is asked with ``Type=All``: firmware returns a
-        profile's configurations only for the types asked, and a bare profile
-        has no encoder to choose by. Media (ver10) is asked whenever Media2 is
-        absent, fails, or lists no profile with a video encoder.
+        Media2 ``GetProfiles`` is asked with ``Type=VideoEncoder``: firmware
+        returns a profile's configurations only for the types asked (a bare
+        profile has no encoder to choose by), and ``All`` also brings every
+        analytics and metadata configuration, hundreds of KB on a multi-channel
+        camera with rules set (onvif/specs#225). When that yields no usable
+        profile, ``All`` is asked once. Media (ver10) is asked whenever Media2
+        is absent, fails, or lists no profile with a video encoder.
         """
         cam = self._device()
         why = "the camera has no Media2 service"
         if MEDIA2_NS in cam.xaddrs:
             try:
                 media2 = await self._media2_service()
-                answer = await self._call(
-                    "Media2 GetProfiles", lambda: media2.GetProfiles({"Type": ["All"]})
-                )
-                found = profiles_from_media2(answer)
+                for types in (["VideoEncoder"], ["All"]):
+                    ask = functools.partial(media2.GetProfiles, {"Type": types})
+                    answer = await self._call("Media2 GetProfiles", ask)
+                    found = profiles_from_media2(answer)
+                    if found:
+                        break
             except CameraError as exc:
                 if exc.reason is not CameraErrorReason.PROTOCOL:
                     raise
@@ -389,6 +396,12 @@ class OnvifClient:
             "subscription service", lambda: cam.create_subscription_service("PullPointSubscription")
         )
         pullpoint = await self._call("pullpoint service", cam.create_pullpoint_service)
+        # The subscription's ReferenceParameters go back as SOAP headers on every call
+        # (WS-Addressing SOAP binding 3.4): Axis names the subscription that way and
+        # refuses calls without it. onvif-zeep-async 4.3.0 drops them; we set them.
+        echoed = reference_parameters(answer.SubscriptionReference)
+        for service in (manager, pullpoint):
+            service.zeep_client.set_default_soapheaders(echoed)
         sub = PullPointSubscription(self, manager, pullpoint, str(address))
         sub.granted = granted_time(answer)
         if not self.absolute_times and _broken(sub.granted, termination_s):
@@ -397,7 +410,12 @@ class OnvifClient:
             self.absolute_times = True
             log.info("camera.absolute_termination_times", camera=self.camera_id)
             await sub.renew(termination_s)
-        log.info("camera.subscribed", camera=self.camera_id, granted_s=_seconds(sub.granted))
+        log.info(
+            "camera.subscribed",
+            camera=self.camera_id,
+            granted_s=_seconds(sub.granted),
+            reference_parameters=len(echoed),
+        )
         return sub
 
 

@@ -9,6 +9,7 @@ neither zeep nor lxml, and nothing past it sees a library object.
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,6 +74,28 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+WSA_NS = "http://www.w3.org/2005/08/addressing"
+
+
+def reference_parameters(reference: Any) -> list[Any]:
+    """A SubscriptionReference's ReferenceParameters as SOAP header blocks to echo.
+
+    Each element (zeep leaves them as lxml elements: vendor namespaces it does
+    not know, e.g. Axis' ``dom0:SubscriptionId``) is copied and marked
+    ``wsa:IsReferenceParameter="true"`` as the WS-Addressing SOAP binding asks.
+    Anything else (absent, or a value zeep parsed into a type) gives nothing.
+    """
+    params = getattr(reference, "ReferenceParameters", None)
+    blocks = []
+    for element in getattr(params, "_value_1", None) or []:
+        if not (hasattr(element, "tag") and hasattr(element, "set")):
+            continue
+        block = copy.deepcopy(element)
+        block.set(f"{{{WSA_NS}}}IsReferenceParameter", "true")
+        blocks.append(block)
+    return blocks
 
 
 def profiles_from_media1(answer: Any) -> tuple[MediaProfile, ...]:

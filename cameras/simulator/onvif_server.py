@@ -24,7 +24,12 @@ UnableToCreatePullPointFault) or ``"absent"`` (not listed at all),
 ``max_subscriptions`` (many allow one), ``broken_relative_times`` (grants
 2 s whatever relative duration is asked, as some firmwares do), ``reboot()``
 (all subscriptions gone), ``go_silent()`` (subscriptions still answer but
-deliver nothing).
+deliver nothing), ``analytics_rules`` (every profile carries an analytics
+configuration with that many rules and a metadata configuration: Hanwha's
+large GetProfiles answers) and ``reference_parameters`` (Axis: one shared
+subscription address, the subscription named by a ``SubscriptionId``
+reference parameter that must come back as a header); see
+``cameras.simulator.onvif_quirks``.
 
 Its stream and snapshot URIs are constructor arguments: the MJPEG/RTSP
 servers live elsewhere (``cameras.simulator.mjpeg`` and the RTSP server).
@@ -43,6 +48,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from cameras.simulator import onvif_quirks as quirks
 from cameras.simulator import onvif_soap as soap
 from cameras.simulator.discovery_responder import DiscoveryResponder
 from cameras.simulator.onvif_soap import EventMessage, Request, VirtualProfile
@@ -99,6 +105,8 @@ class OnvifCameraServer:
         media2_bare: bool = False,
         events: Literal["pullpoint", "refused", "absent"] = "pullpoint",
         http_401: bool = False,
+        analytics_rules: int = 0,
+        reference_parameters: bool = False,
         identity: Identity = Identity(),
         discovery_port: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -119,6 +127,8 @@ class OnvifCameraServer:
         self.media2_bare = media2_bare
         self.events = events
         self.http_401 = http_401
+        self.analytics_rules = analytics_rules
+        self.reference_parameters = reference_parameters
         self.identity = identity
         self._discovery_port = discovery_port
         self._clock = clock
@@ -130,6 +140,7 @@ class OnvifCameraServer:
         self._runner: web.AppRunner | None = None
         self._responder: DiscoveryResponder | None = None
         self.requests: list[str] = []  # operations served, for tests
+        self.answers: list[tuple[str, int]] = []  # (operation, bytes answered), for tests
         self.auth_failures = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -320,7 +331,9 @@ class OnvifCameraServer:
             body = await self._dispatch(req, int(ident) if ident else None)
         except _Fault as f:
             return _reply(soap.fault(f.code, f.subcode, f.reason, f.detail), f.status)
-        return _reply(soap.envelope(body), 200)
+        payload = soap.envelope(body)
+        self.answers.append((req.operation, len(payload)))
+        return _reply(payload, 200)
 
     def _authorised(self, req: Request) -> bool:
         if not soap.digest_ok(req, self.username, self._password):
@@ -352,6 +365,8 @@ class OnvifCameraServer:
                 )
             return self._subscribe(req)
         if op in ("PullMessages", "Renew", "Unsubscribe", "SetSynchronizationPoint"):
+            if self.reference_parameters:
+                ident = _echoed_subscription(req)
             return await self._on_subscription(req, ident)
         raise _Fault("Receiver", "ter:ActionNotSupported", f"{op} is not supported", 400)
 
@@ -376,7 +391,8 @@ class OnvifCameraServer:
             ),
             # Media (ver10) cannot describe H.265: such profiles show in Media2 only.
             "GetProfiles": lambda: soap.profiles(
-                tuple(p for p in self.profiles if p.encoding != "H265")
+                tuple(p for p in self.profiles if p.encoding != "H265"),
+                quirks.media1_extra(self.analytics_rules),
             ),
         }
 
@@ -385,7 +401,8 @@ class OnvifCameraServer:
             raise _Fault("Receiver", "ter:ActionNotSupported", "no Media2 service", 400)
         if req.operation == "GetProfiles":
             types = () if self.media2_bare else req.texts("Type")
-            return soap.profiles2(self.profiles, types)
+            extra = quirks.media2_extra(self.analytics_rules, types)
+            return soap.profiles2(self.profiles, types, extra)
         if req.operation in ("GetStreamUri", "GetSnapshotUri"):
             return soap.media2_uri(req.operation, self._uri_for(req))
         raise _Fault("Receiver", "ter:ActionNotSupported", f"{req.operation} is not supported", 400)
@@ -413,6 +430,10 @@ class OnvifCameraServer:
         # A new subscription first gets the current state of every property.
         sub.queue.extend(self._initial_messages())
         self._subs[sub.ident] = sub
+        if self.reference_parameters:  # Axis: one address, the subscription named in a header
+            address = f"http://{self.host}:{self._port}/onvif/services"
+            params = quirks.reference_parameters_xml(sub.ident)
+            return soap.subscription_created(address, now, until, params)
         address = f"http://{self.host}:{self._port}/onvif/subscription/{sub.ident}"
         return soap.subscription_created(address, now, until)
 
@@ -453,6 +474,14 @@ class OnvifCameraServer:
             raise _Fault("Sender", "wsrf-rw:ResourceUnknownFault", "unknown subscription", 400)
         batch, sub.queue[:] = sub.queue[:limit], sub.queue[limit:]
         return soap.pulled(self.camera_now(), sub.until, batch)
+
+
+def _echoed_subscription(req: Request) -> int:
+    """The SubscriptionId reference parameter the request echoes; Axis' fault without it."""
+    text = req.header(quirks.SUBSCRIPTION_ID)
+    if text is None or not text.isdigit():
+        raise _Fault("Sender", "ter:InvalidArgs", "SubscriptionId reference parameter missing", 400)
+    return int(text)
 
 
 class _Fault(Exception):

@@ -46,6 +46,11 @@ class Request:
     nonce: str | None
     created: str | None
     password_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # (Clark name, text) of the other header blocks
+
+    def header(self, clark_name: str) -> str | None:
+        """A SOAP header block's text, e.g. an echoed reference parameter."""
+        return next((text for name, text in self.headers if name == clark_name), None)
 
     def text(self, local_name: str) -> str | None:
         for el in self.body.iter():
@@ -85,6 +90,8 @@ def parse_envelope(data: bytes) -> Request | None:
         return (el.text or "").strip() if el is not None else None
 
     password = token.find(f"{{{WSSE}}}Password") if token is not None else None
+    header = root.find(f"{{{NS['s']}}}Header")
+    blocks = [] if header is None else [el for el in header if el.tag != f"{{{WSSE}}}Security"]
 
     return Request(
         operation=op.tag.rsplit("}", 1)[-1],
@@ -95,6 +102,7 @@ def parse_envelope(data: bytes) -> Request | None:
         nonce=field(f"{{{WSSE}}}Nonce"),
         created=field(f"{{{WSU}}}Created") or field(f"{{{WSSE}}}Created"),
         password_type=password.get("Type") if password is not None else None,
+        headers=tuple((el.tag, (el.text or "").strip()) for el in blocks),
     )
 
 
@@ -258,7 +266,8 @@ class VirtualProfile:
     bitrate_kbps: int = 2048
 
 
-def profile_xml(p: VirtualProfile, tag: str = "trt:Profiles") -> str:
+def profile_xml(p: VirtualProfile, tag: str = "trt:Profiles", extra: str = "") -> str:
+    """A Media (ver10) profile; ``extra``: configurations after the encoder (analytics...)."""
     codec = (
         "<tt:H264><tt:GovLength>50</tt:GovLength><tt:H264Profile>Main</tt:H264Profile></tt:H264>"
         if p.encoding == "H264"
@@ -280,14 +289,14 @@ def profile_xml(p: VirtualProfile, tag: str = "trt:Profiles") -> str:
         "<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address>"
         "</tt:Address><tt:Port>0</tt:Port><tt:TTL>1</tt:TTL><tt:AutoStart>false</tt:AutoStart>"
         "</tt:Multicast><tt:SessionTimeout>PT60S</tt:SessionTimeout>"
-        f"</tt:VideoEncoderConfiguration></{tag}>"
+        f"</tt:VideoEncoderConfiguration>{extra}</{tag}>"
     )
 
 
 MEDIA2_TYPES = ("VideoSource", "VideoEncoder")  # the configuration types the camera has
 
 
-def profile2_xml(p: VirtualProfile, types: tuple[str, ...] = ("All",)) -> str:
+def profile2_xml(p: VirtualProfile, types: tuple[str, ...] = ("All",), extra: str = "") -> str:
     """A Media2 profile: tr2:Configurations with the configuration ``types`` asked.
 
     ONVIF Media2 GetProfiles returns a profile's configurations only for the
@@ -303,7 +312,7 @@ def profile2_xml(p: VirtualProfile, types: tuple[str, ...] = ("All",)) -> str:
         else ""
     )
     encoder = _encoder2_xml(p) if "VideoEncoder" in wanted else ""
-    configurations = f"<tr2:Configurations>{source}{encoder}</tr2:Configurations>"
+    configurations = f"<tr2:Configurations>{source}{encoder}{extra}</tr2:Configurations>"
     return (
         f'<tr2:Profiles token={quoteattr(p.token)} fixed="true"><tr2:Name>{escape(p.name)}'
         f"</tr2:Name>{configurations if wanted else ''}</tr2:Profiles>"
@@ -322,8 +331,10 @@ def _encoder2_xml(p: VirtualProfile) -> str:
     )
 
 
-def profiles2(items: tuple[VirtualProfile, ...], types: tuple[str, ...] = ("All",)) -> str:
-    body = "".join(profile2_xml(p, types) for p in items)
+def profiles2(
+    items: tuple[VirtualProfile, ...], types: tuple[str, ...] = ("All",), extra: str = ""
+) -> str:
+    body = "".join(profile2_xml(p, types, extra) for p in items)
     return f"<tr2:GetProfilesResponse>{body}</tr2:GetProfilesResponse>"
 
 
@@ -331,8 +342,9 @@ def media2_uri(operation: str, uri: str) -> str:
     return f"<tr2:{operation}Response><tr2:Uri>{escape(uri)}</tr2:Uri></tr2:{operation}Response>"
 
 
-def profiles(items: tuple[VirtualProfile, ...]) -> str:
-    return f"<trt:GetProfilesResponse>{''.join(profile_xml(p) for p in items)}</trt:GetProfilesResponse>"
+def profiles(items: tuple[VirtualProfile, ...], extra: str = "") -> str:
+    body = "".join(profile_xml(p, extra=extra) for p in items)
+    return f"<trt:GetProfilesResponse>{body}</trt:GetProfilesResponse>"
 
 
 def media_uri(operation: str, uri: str) -> str:
@@ -344,10 +356,13 @@ def media_uri(operation: str, uri: str) -> str:
     )
 
 
-def subscription_created(address: str, now: datetime, until: datetime) -> str:
+def subscription_created(
+    address: str, now: datetime, until: datetime, reference_parameters: str = ""
+) -> str:
     return (
         "<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>"
-        f"<wsa:Address>{escape(address)}</wsa:Address></tev:SubscriptionReference>"
+        f"<wsa:Address>{escape(address)}</wsa:Address>{reference_parameters}"
+        "</tev:SubscriptionReference>"
         f"<wsnt:CurrentTime>{xml_time(now)}</wsnt:CurrentTime>"
         f"<wsnt:TerminationTime>{xml_time(until)}</wsnt:TerminationTime>"
         "</tev:CreatePullPointSubscriptionResponse>"

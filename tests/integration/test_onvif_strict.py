@@ -48,7 +48,7 @@ def test_media2_only_camera_answers_bare_profiles_unless_type_is_asked() -> None
             bare = await media2.GetProfiles()
             assert [p.token for p in bare] == ["main", "sub", "mjpeg"]
             assert profiles_from_media2(bare) == ()
-            # what it asks now: Type=All
+            # what it asks now: Type=VideoEncoder (All would add analytics and metadata)
             profiles = await client.profiles()
             assert client.media_version == 2
             assert [(p.token, p.encoding, p.width) for p in profiles] == [
@@ -77,8 +77,8 @@ def test_media2_without_usable_profiles_falls_back_to_media() -> None:
                 assert [p.token for p in profiles] == ["main", "sub", "mjpeg"]
                 assert "none with a video encoder" in client.media_note
                 assert await client.stream_uri("sub") == URIS["sub"]  # through Media (ver10)
-                # Media2 was asked (with Type=All), then Media
-                assert cam.requests.count("GetProfiles") == 2
+                # Media2 was asked (Type=VideoEncoder, then Type=All), then Media
+                assert cam.requests.count("GetProfiles") == 3
         [choice] = [e for e in logs if e["event"] == "camera.media_service"]
         assert choice["version"] == 1 and "Media2 listed 3 profile(s)" in choice["why"]
 

@@ -77,3 +77,23 @@ def test_unusable_messages_are_none() -> None:
 
     assert notification_from_zeep(Empty()) is None
     assert notification_from_zeep(None) is None
+
+
+def test_reference_parameters_are_copied_as_marked_header_blocks() -> None:
+    """Axis' SubscriptionId (an element zeep leaves raw) -> a header block to echo."""
+    from types import SimpleNamespace
+
+    from lxml import etree  # type: ignore[import-untyped]
+
+    from cameras.onvif_messages import WSA_NS, reference_parameters
+
+    axis = etree.fromstring(
+        b'<d:SubscriptionId xmlns:d="http://www.axis.com/2009/event">7</d:SubscriptionId>'
+    )
+    reference = SimpleNamespace(ReferenceParameters=SimpleNamespace(_value_1=[axis, "text"]))
+    [block] = reference_parameters(reference)
+    assert block.tag == "{http://www.axis.com/2009/event}SubscriptionId" and block.text == "7"
+    assert block.get(f"{{{WSA_NS}}}IsReferenceParameter") == "true"
+    assert axis.get(f"{{{WSA_NS}}}IsReferenceParameter") is None  # the answer is left alone
+    assert reference_parameters(SimpleNamespace(ReferenceParameters=None)) == []
+    assert reference_parameters(None) == []

@@ -119,3 +119,31 @@ def test_unable_to_create_pull_point_fault_is_a_soap_fault_with_detail() -> None
     assert detail is not None
     [child] = list(detail)
     assert child.tag == f"{{{soap.NS['wsnt']}}}UnableToCreatePullPointFault"
+
+
+def test_header_blocks_are_read_and_reference_parameters_answered() -> None:
+    from cameras.simulator import onvif_quirks as quirks
+
+    envelope = (
+        f'<s:Envelope xmlns:s="{soap.NS["s"]}"><s:Header>'
+        f'<d:SubscriptionId xmlns:d="{quirks.AXIS_EVENT_NS}"> 12 </d:SubscriptionId></s:Header>'
+        f'<s:Body><tev:PullMessages xmlns:tev="{soap.NS["tev"]}"/></s:Body></s:Envelope>'
+    ).encode()
+    req = soap.parse_envelope(envelope)
+    assert req is not None and req.header(quirks.SUBSCRIPTION_ID) == "12"
+    assert req.header("{urn:other}SubscriptionId") is None
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    created = soap.subscription_created(
+        "http://cam/onvif/services", now, now, quirks.reference_parameters_xml(12)
+    )
+    assert "<wsa:ReferenceParameters><dom0:SubscriptionId" in created and ">12<" in created
+
+
+def test_analytics_configurations_only_for_the_types_asked() -> None:
+    from cameras.simulator import onvif_quirks as quirks
+
+    assert quirks.media2_extra(4, ("VideoEncoder",)) == ""
+    everything = quirks.media2_extra(4, ("All",))
+    assert everything.count("<tt:Rule ") == 4 and "<tr2:Metadata" in everything
+    assert quirks.media2_extra(0, ("All",)) == ""
+    assert quirks.media1_extra(2).count("<tt:Rule ") == 2
