@@ -152,8 +152,33 @@ def demo(
         ),
     ] = None,
     log_level: LogLevel = LogLevelName.WARNING,
+    fleet: Annotated[
+        int | None,
+        typer.Option(
+            help="a province instead: a 3-node NATS cluster, N site leaves, N light simulated"
+            " centers, the central workers and the province page (docs/fleet.md)",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Run a simulated center: local mosquitto + InfluxDB, cameras, simulator, gateway, API."""
+    if fleet is not None:
+        configure_logging(json=False, level=log_level.value)
+        from gateway.fleet.demo_run import FleetDemoOptions, run_fleet_demo
+
+        sys.exit(
+            run_fleet_demo(
+                FleetDemoOptions(
+                    state_dir=state_dir.resolve(),
+                    sites=fleet,
+                    speed=speed,
+                    seed=seed,
+                    start=start,
+                    minutes=minutes,
+                    api_port=api_port,
+                )
+            )
+        )
     # The demo brings its own servers: a production file's secrets are not needed.
     loaded = load_or_exit(config, need_secrets=False)
     configure_logging(json=False, level=log_level.value)
