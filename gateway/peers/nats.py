@@ -44,6 +44,7 @@ from gateway.peers.process import LocalServer, ManagedProcess, PeerError, free_p
 from gateway.peers.tcp_proxy import LinkProxy
 
 START_TIMEOUT_S = 15.0
+RELOADED = "Reloaded server configuration"  # what nats-server logs after a reload
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +121,27 @@ class NatsProcess(LocalServer):
             ) from exc
 
     def reload(self) -> None:
-        """Write the config again and make the running server re-read it (SIGHUP)."""
+        """Write the config again, make the running server re-read it (SIGHUP), wait till done.
+
+        Returns once the server logged the reload, so what follows (a client
+        logging in with a changed password) meets the new config.
+        """
         self._write_config()
-        if self.running and self._process.proc is not None:
-            self._process.proc.send_signal(signal.SIGHUP)
+        if not self.running or self._process.proc is None:
+            return
+        before = self._reloads()
+        self._process.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while self._reloads() <= before:
+            if time.monotonic() > deadline:
+                raise PeerError(f"nats-server on {self._port} did not reload:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def _reloads(self) -> int:
+        try:
+            return self._process.log_path.read_text(errors="replace").count(RELOADED)
+        except OSError:
+            return 0
 
     def _write_config(self) -> None:
         self.conf_path.touch(mode=0o600, exist_ok=True)
