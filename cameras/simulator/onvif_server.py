@@ -26,10 +26,12 @@ UnableToCreatePullPointFault) or ``"absent"`` (not listed at all),
 (all subscriptions gone), ``go_silent()`` (subscriptions still answer but
 deliver nothing), ``analytics_rules`` (every profile carries an analytics
 configuration with that many rules and a metadata configuration: Hanwha's
-large GetProfiles answers) and ``reference_parameters`` (Axis: one shared
+large GetProfiles answers), ``reference_parameters`` (Axis: one shared
 subscription address, the subscription named by a ``SubscriptionId``
-reference parameter that must come back as a header); see
-``cameras.simulator.onvif_quirks``.
+reference parameter that must come back as a header; see
+``cameras.simulator.onvif_quirks``) and ``zulu_only`` (Hikvision: a token whose
+``Created`` time has a numeric offset such as ``+00:00`` instead of ``Z`` is
+refused).
 
 Its stream and snapshot URIs are constructor arguments: the MJPEG/RTSP
 servers live elsewhere (``cameras.simulator.mjpeg`` and the RTSP server).
@@ -107,6 +109,7 @@ class OnvifCameraServer:
         http_401: bool = False,
         analytics_rules: int = 0,
         reference_parameters: bool = False,
+        zulu_only: bool = False,
         identity: Identity = Identity(),
         discovery_port: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -129,6 +132,7 @@ class OnvifCameraServer:
         self.http_401 = http_401
         self.analytics_rules = analytics_rules
         self.reference_parameters = reference_parameters
+        self.zulu_only = zulu_only
         self.identity = identity
         self._discovery_port = discovery_port
         self._clock = clock
@@ -339,7 +343,7 @@ class OnvifCameraServer:
         if not soap.digest_ok(req, self.username, self._password):
             return False
         created = soap.parse_time(req.created)
-        if created is None:
+        if created is None or (self.zulu_only and not (req.created or "").endswith("Z")):
             return False
         return abs((created - self.camera_now()).total_seconds()) <= self.auth_window_s
 

@@ -1,21 +1,34 @@
-"""floorwatch against the virtual camera behaving as two makers' firmware does
-(docs/cameras.md, "What real cameras do"): Hanwha's large GetProfiles answers and
-Axis' subscription reference parameters. The client is the real library over HTTP.
+"""floorwatch against the virtual camera behaving as makers' firmware does
+(docs/cameras.md, "What real cameras do"): Hanwha's large GetProfiles answers,
+Axis' subscription reference parameters, Hikvision's Zulu-only token times. The
+client is the real library over HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tracemalloc
+from datetime import UTC, datetime
 
+import aiohttp
 import pytest
+from lxml import etree  # type: ignore[import-untyped]
+from zeep.wsse.username import UsernameToken
 
 from cameras.onvif_client import OnvifClient
 from cameras.onvif_models import CameraError, CameraErrorReason, Encoding
 from cameras.onvif_source import OnvifEventSource, resolve_stream
+from cameras.simulator import onvif_soap as soap
 from cameras.simulator.onvif_quirks import multi_channel_profiles
 from gateway.observations import DeviceHealth, Observation
-from tests.integration.onvif_support import camera, endpoint, run, until, virtual_camera
+from tests.integration.onvif_support import (
+    PASSWORD,
+    camera,
+    endpoint,
+    run,
+    until,
+    virtual_camera,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -156,3 +169,35 @@ def test_axis_camera_events_arrive_through_the_event_loop() -> None:
 
 def _details(got: list[Observation]) -> list[str]:
     return [o.detail for o in got if isinstance(o, DeviceHealth) and o.detail]
+
+
+def test_hikvision_refuses_a_created_time_with_an_offset() -> None:
+    """The token's Created time must end in Z; floorwatch's (the library's) does."""
+
+    async def main() -> None:
+        async with virtual_camera(zulu_only=True) as cam:
+            async with OnvifClient("cam-1", endpoint(cam)) as client:
+                await client.connect()
+                assert await client.profiles()
+            assert cam.auth_failures == 0
+            for zulu, status in ((True, 200), (False, 400)):
+                assert await _post_signed(cam.device_url, zulu) == status
+            assert cam.auth_failures == 1
+
+    run(main())
+
+
+async def _post_signed(url: str, zulu: bool) -> int:
+    """A right digest whose Created is written ...Z (zulu) or ...+00:00."""
+    envelope = etree.fromstring(
+        f'<s:Envelope xmlns:s="{soap.NS["s"]}"><s:Header/><s:Body>'
+        f'<tds:GetDeviceInformation xmlns:tds="{soap.NS["tds"]}"/></s:Body></s:Envelope>'
+    )
+    token = UsernameToken(  # type: ignore[no-untyped-call]
+        "admin", PASSWORD, use_digest=True, created=datetime.now(UTC), zulu_timestamp=zulu
+    )
+    envelope, _ = token.apply(envelope, {})  # type: ignore[no-untyped-call]
+    body = bytes(etree.tostring(envelope))
+    assert (b"+00:00</" in body) is not zulu
+    async with aiohttp.ClientSession() as http, http.post(url, data=body) as resp:
+        return resp.status
