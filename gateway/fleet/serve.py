@@ -32,6 +32,8 @@ from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.overview import Registered
 from gateway.logs import configure_logging
 
+STOP_RECHECK_S = 1.0
+
 
 def registered(cfg: CentralConfig) -> list[Registered]:
     return [Registered(s.province, s.id, s.name, s.area, s.control_room) for s in cfg.sites]
@@ -64,9 +66,17 @@ async def serve(
         # End the live streams first (they look each second), so uvicorn's graceful
         # shutdown does not wait its timeout for them; then stop both.
         app.state.floorwatch.closing.set()
-        for task in (api_task, board_task):
+        await _stop({api_task, board_task})
+
+
+async def _stop(tasks: set[asyncio.Task[None]]) -> None:
+    """Cancel until done: a cancellation can be swallowed by a library's own ``wait_for``
+    (nats-py's requests on Python 3.11), which would leave the task running for ever."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
             task.cancel()
-        await asyncio.gather(api_task, board_task, return_exceptions=True)
+        _, pending = await asyncio.wait(pending, timeout=STOP_RECHECK_S)
 
 
 def serve_command(

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -563,3 +564,25 @@ def test_floorwatch_fleet_serve_as_a_process(nats_server: NatsServer, tmp_path: 
     text = log_path.read_text(encoding="utf-8")
     assert "fleet.page_waiting_for_bucket" in text and "fleet.page_watching" in text
     assert token not in text
+
+
+def test_fleet_serve_exits_1_when_its_port_is_taken(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        central = tmp_path / "central.yaml"
+        central.write_text(
+            f"nats: {{url: '{nats_server.url}'}}\napi: {{port: {port}}}\n", encoding="utf-8"
+        )
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "floorwatch"), "fleet", "serve", "-c", str(central)],
+            capture_output=True,
+            timeout=120,  # a bound: the command imports the whole gateway first
+            env={**os.environ, "NO_COLOR": "1"},
+            check=False,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert b"fleet.serve_failed" in result.stdout + result.stderr
