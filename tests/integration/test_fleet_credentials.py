@@ -10,7 +10,9 @@ on its own inbox prefix) and logs in to the cluster as the site's link user.
   running link stays up; the site's server reconnecting with the old one is
   refused and keeps storing on its own disk; with the new one everything
   arrives, once.
-- A leaf with a wrong link password is refused by the cluster.
+- A leaf with a wrong link password is refused by the cluster; a revoked
+  center at its next connection (nats-server 2.9 does not close its running
+  link on the reload).
 """
 
 from __future__ import annotations
@@ -187,3 +189,23 @@ def test_a_leaf_with_a_wrong_link_password_is_refused(cluster: NatsCluster, tmp_
         produce(leaf_b, B, 0, 2)  # the site's own server takes them
         wait_for("the refusal", lambda: "Authorization Violation" in leaf_b.log_tail(200))
         assert asyncio.run(central_subjects(cluster)) == {}
+
+
+def test_a_revoked_center_is_refused_at_its_next_connection(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    c = FleetSubjects("floorwatch", "hue", "huong-thuy")
+    zone_c = c.subject(FleetKind.ZONE)
+    cluster.add_link(link(c))
+    with leaf(tmp_path, cluster, c, link(c)) as leaf_c:
+        source(cluster, [leaf_c.domain])
+        produce(leaf_c, c, 0, 2)
+        central_has(cluster, {zone_c: 2})
+        cluster.remove_link(link(c).name)
+        # nats-server 2.9 does not close a running leaf link on a reload (docs/fleet.md)
+        produce(leaf_c, c, 2, 2)
+        central_has(cluster, {zone_c: 4})
+        leaf_c.restart()  # its next connection
+        wait_for("the refusal", lambda: "Authorization Violation" in leaf_c.log_tail(50))
+        produce(leaf_c, c, 4, 2)
+        assert asyncio.run(central_subjects(cluster)) == {zone_c: 4}
