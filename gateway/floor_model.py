@@ -46,7 +46,7 @@ from gateway.observations import (
     Presence,
     presence_of,
 )
-from gateway.seats import SeatBook, SeatState, seat_counters, seat_specs
+from gateway.seats import SeatBook, SeatState, SeatStatus, seat_counters, seat_specs
 from gateway.settings import CrowdLevel, ServiceConfig, Settings
 from gateway.zones import (
     DoorBalances,
@@ -160,13 +160,13 @@ class FloorModel:
             self._closing(now)
         self._last_eval = max(self._last_eval, now)
         unusable = self._unusable_devices()
+        self.seats.evaluate(now, unusable)  # before the waits: they divide by open seats
         waits = {w.service_id: w for w in self.service_waits(now)}
         out = []
         for spec in self._specs.values():
             state = self._zone(spec, now, unusable, waits)
             self.states[spec.id] = state
             out.append(state)
-        self.seats.evaluate(now, unusable)
         return out
 
     def seat_states(self) -> list[SeatState]:
@@ -251,7 +251,10 @@ class FloorModel:
                 for counter, at in q.counters.items()
                 if counter in service.counters and (now - at).total_seconds() <= idle_s
             )
-            open_counters = active or len(service.counters)
+            staffed = self._staffed(service.counters)
+            # counters with somebody behind them when every seat of the group is known;
+            # else (or when none is) those that called recently, else all of them
+            open_counters = staffed or active or len(service.counters)
             waiting = len(q.waiting)
             out.append(
                 ServiceWait(
@@ -264,6 +267,14 @@ class FloorModel:
                 )
             )
         return out
+
+    def _staffed(self, counters: Sequence[int]) -> int:
+        """Open seats of ``counters`` when every one has a known seat state (else 0)."""
+        status = {s.counter: s.status for s in self.seats.states}
+        known = [status.get(c, SeatStatus.UNKNOWN) for c in counters]
+        if not known or SeatStatus.UNKNOWN in known:
+            return 0
+        return known.count(SeatStatus.OPEN)
 
     # ------------------------------------------------------------------ rules
 

@@ -161,8 +161,10 @@ def test_counters_open_and_per_service() -> None:
 
 
 def demo(*sensors: PresenceSensor) -> Settings:
+    """The demo site with its own seat sensors (one per counter) replaced by ``sensors``."""
     s = load_settings(ROOT / "config" / "demo-site.yaml", {}).settings
-    return s.model_copy(update={"sensors": [*s.sensors, *sensors]})
+    others = [x for x in s.sensors if x.counter is None]
+    return s.model_copy(update={"sensors": [*others, *sensors]})
 
 
 def seat_sensor(sensor_id: str, counter: int, **kw: object) -> PresenceSensor:
@@ -252,3 +254,25 @@ def test_a_vacant_delay_past_a_seat_sensors_stale_age_is_a_warning() -> None:
             "seats.vacant_after_s (300 s) is longer than this seat sensor's stale age (180 s)",
         )
     ]
+
+
+def test_the_expected_wait_divides_by_the_open_seats_when_every_seat_is_known() -> None:
+    from gateway.observations import TicketEvent, TicketEventKind
+
+    # civil: counters 5, 6, 7 (service time 600 s)
+    s = demo(*(seat_sensor(f"seat-{n}", n, interval_s=600) for n in (5, 6, 7)))
+    m = FloorModel(s, start=T0)
+    for i in range(6):
+        m.apply(TicketEvent("civil", f"B{i:03d}", TicketEventKind.ISSUED, at(0), "qms"))
+    m.apply(TicketEvent("civil", "B900", TicketEventKind.CALLED, at(1), "qms", counter=5))
+    m.evaluate(at(2))
+    (civil,) = [w for w in m.service_waits(at(2)) if w.service_id == "civil"]
+    assert civil.open_counters == 1  # no seat heard: the counters that called
+    for n, occupied in ((5, True), (6, True), (7, False)):
+        m.apply(Presence("f2-counters", f"seat-{n}", occupied, at(10), n))
+    m.evaluate(at(25))  # 5 and 6 open; 7 not yet closed (vacant for 15 s): unknown
+    (civil,) = [w for w in m.service_waits(at(25)) if w.service_id == "civil"]
+    assert civil.open_counters == 1
+    m.evaluate(at(310))  # 7 closed: every seat known, two open
+    (civil,) = [w for w in m.service_waits(at(310)) if w.service_id == "civil"]
+    assert (civil.open_counters, civil.expected_wait_s) == (2, 6 * 600 / 2)

@@ -136,13 +136,13 @@ F2_WAITING_POLYGON = "polygon: [[0, 0], [26, 0], [26, 12], [0, 12]]"
         (  # a user name without a password
             "onvif: {host: 127.0.0.1, port: 8021}",
             "onvif: {host: 127.0.0.1, port: 8021, username: operator}",
-            "cameras[0].onvif.password (line 175): user 'operator' has no password: add password:"
+            "cameras[0].onvif.password (line 225): user 'operator' has no password: add password:"
             " {env: NAME} or {file: PATH}, or leave out username for a camera without login",
         ),
         (  # an InfluxDB 1.x user without a password
             "  database: floorwatch\n",
             "  database: floorwatch\n  username: writer\n",
-            "influxdb.password (line 213): user 'writer' has no password: add password:"
+            "influxdb.password (line 263): user 'writer' has no password: add password:"
             " {env: NAME} or {file: PATH}, or leave out username when InfluxDB has no"
             " authentication",
         ),
@@ -183,7 +183,7 @@ def test_site_mistakes_are_errors(old: str, new: str, expected: str) -> None:
         (  # an MQTT user without a password: some brokers take it, most refuse
             "  client_id: floorwatch-demo-hcc\n",
             "  client_id: floorwatch-demo-hcc\n  username: gw\n",
-            "mqtt.password (line 187): user 'gw' has no password: a broker with accounts"
+            "mqtt.password (line 237): user 'gw' has no password: a broker with accounts"
             " refuses the connection; add password: {env: MQTT_PASSWORD}",
         ),
     ],
