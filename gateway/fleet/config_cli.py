@@ -34,7 +34,8 @@ from gateway.fleet.topology import (
     central_conf,
     central_stream_config,
     gateway_login,
-    link_user,
+    link_login,
+    link_permissions,
     site_conf,
 )
 
@@ -95,7 +96,7 @@ def site(
             gateway=gateway_login(
                 subjects, gateway_user, _secret(gateway_password_file, "gateway password"), stream
             ),
-            link=Login(link_user(province, site), _secret(link_password_file, "link password")),
+            link=link_login(province, site, _secret(link_password_file, "link password")),
             stream=stream,
             listen=listen,
             max_file_store=max_file_store,
@@ -120,13 +121,18 @@ def _user(spec: str) -> Login:
 
 
 def _links(folder: Path | None) -> tuple[Login, ...]:
-    """One link user per file of ``folder``: file ``<province>-<site>``, user ``link-<name>``."""
+    """One link user per file of ``folder``: file ``<province>-<site>`` (the site's domain),
+    user ``link-<name>``, limited to what its domain's sourcing needs (``link_permissions``).
+    """
     if folder is None:
         return ()
     if not folder.is_dir():
         raise ValueError(f"--links {folder}: not a directory")
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    return tuple(Login(f"link-{p.name}", _secret(p, f"link {p.name}")) for p in files)
+    return tuple(
+        Login(f"link-{p.name}", _secret(p, f"link {p.name}"), *link_permissions(p.name))
+        for p in files
+    )
 
 
 @config_app.command("central")

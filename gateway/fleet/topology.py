@@ -72,6 +72,29 @@ def link_user(province: str, site: str) -> str:
     return f"link-{province}-{site}"
 
 
+def link_permissions(domain: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a site's leaf link carries, as the link user's (publish, subscribe) allow lists.
+
+    For a leaf connection nats-server reads a user's permissions from the
+    cluster's side: what it may *publish* is what the leaf may send into the
+    cluster, what it may *subscribe* to is what the cluster sends to the leaf.
+    Sourcing needs, and gets, only: into the cluster, the replies to the
+    cluster's API requests (``$JSC.R.>``) and the source consumer's deliveries,
+    heartbeats and flow control (``$JS.S.>``); to the leaf, the requests to
+    *its own* domain's API, flow-control answers and acks. A leaf cannot
+    receive another site's API requests or deliveries, nor publish on the
+    central API or under ``floorwatch.>``.
+    """
+    _check_name("domain", domain)
+    return ("$JSC.R.>", "$JS.S.>"), (f"$JS.{domain}.API.>", "$JS.FC.>", "$JS.ACK.>")
+
+
+def link_login(province: str, site: str, password: str) -> Login:
+    """A site's link user on the cluster, with ``link_permissions`` of its domain."""
+    publish, subscribe = link_permissions(site_domain(province, site))
+    return Login(link_user(province, site), password, publish, subscribe)
+
+
 @dataclass(frozen=True, slots=True)
 class Login:
     """A NATS user: name, password and its allow lists (both empty: no restriction)."""

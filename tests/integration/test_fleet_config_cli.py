@@ -56,6 +56,7 @@ def test_the_printed_configs_run_and_fleet_sources_adds_the_site(
     )
     text = central.read_text()
     assert '"user": "link-hue-thuan-hoa", "password": "link-pw-1"' in text
+    assert '"subscribe": ["$JS.hue-thuan-hoa.API.>", "$JS.FC.>", "$JS.ACK.>"]' in text
     assert '"user": "fleet-central", "password": "c-pw"' in text
     check(central)
 

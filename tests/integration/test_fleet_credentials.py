@@ -10,6 +10,8 @@ on its own inbox prefix) and logs in to the cluster as the site's link user.
   running link stays up; the site's server reconnecting with the old one is
   refused and keeps storing on its own disk; with the new one everything
   arrives, once.
+- Whoever holds a site's server receives nothing of another site through its
+  link (the link users' permissions) and cannot reach the central API.
 - A leaf with a wrong link password is refused by the cluster; a revoked
   center at its next connection (nats-server 2.9 does not close its running
   link on the reload).
@@ -24,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import nats
+import nats.aio.msg
 import nats.errors
 import nats.js.errors
 import pytest
@@ -31,7 +34,7 @@ from pydantic import SecretStr
 
 from gateway.fleet.central_stream import add_sites
 from gateway.fleet.messages import FleetKind, FleetSubjects, zone_message
-from gateway.fleet.topology import Login, gateway_login, link_user
+from gateway.fleet.topology import Login, gateway_login, link_login, link_user
 from gateway.peers.nats import NatsCluster, NatsLeaf
 from tests.integration.fleet_cluster_support import STREAM, sites, wait_for, wait_until, zone
 
@@ -41,7 +44,7 @@ CENTRAL = Login("fleet-central", "central-password-for-the-test")
 
 
 def link(s: FleetSubjects, version: int = 1) -> Login:
-    return Login(link_user(s.province, s.site), f"link-{s.site}-v{version}")
+    return link_login(s.province, s.site, f"link-{s.site}-v{version}")
 
 
 def gateway(s: FleetSubjects) -> Login:
@@ -57,8 +60,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
         yield c
 
 
+ADMIN = Login("admin", "whoever-holds-the-site-servers-config")  # no limits on its server
+
+
 def leaf(tmp_path: Path, cluster: NatsCluster, s: FleetSubjects, login: Login) -> NatsLeaf:
-    return NatsLeaf(tmp_path / s.site, s, cluster.leaf_urls, gateway=gateway(s), link=login)
+    return NatsLeaf(
+        tmp_path / s.site, s, cluster.leaf_urls, gateway=gateway(s), link=login, users=[ADMIN]
+    )
 
 
 async def central_subjects(cluster: NatsCluster) -> dict[str, int]:
@@ -209,3 +217,42 @@ def test_a_revoked_center_is_refused_at_its_next_connection(
         wait_for("the refusal", lambda: "Authorization Violation" in leaf_c.log_tail(50))
         produce(leaf_c, c, 4, 2)
         assert asyncio.run(central_subjects(cluster)) == {zone_c: 4}
+
+
+def test_a_sites_server_receives_nothing_of_another_site_through_its_link(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """Whoever holds A's server (an unrestricted user there) listens for B: the link carries none.
+
+    Without the link users' permissions (``link_permissions``) A receives B's
+    states as B publishes them, the cluster's requests to B's API and B's
+    source deliveries, and reaches the central API: the test fails.
+    """
+    with (
+        leaf(tmp_path, cluster, A, link(A)) as leaf_a,
+        leaf(tmp_path, cluster, B, link(B)) as leaf_b,
+    ):
+
+        async def main() -> list[str]:
+            heard: list[str] = []
+
+            async def listen(msg: nats.aio.msg.Msg) -> None:
+                heard.append(msg.subject)
+
+            spy = await nats.connect(leaf_a.url, user=ADMIN.name, password=ADMIN.password)
+            try:
+                for subject in (B.site_wildcard, f"$JS.{leaf_b.domain}.API.>", "$JS.S.>"):
+                    await spy.subscribe(subject, cb=listen)
+                await spy.flush()
+                await asyncio.to_thread(produce, leaf_b, B, 0, 3)
+                await asyncio.to_thread(source, cluster, [leaf_a.domain, leaf_b.domain])
+                await asyncio.to_thread(central_has, cluster, {B.subject(FleetKind.ZONE): 3})
+                with contextlib.suppress(nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                    await spy.request("$JS.central.API.INFO", b"", timeout=1)
+                    heard.append("$JS.central.API.INFO answered")
+                await spy.flush()
+            finally:
+                await spy.close()
+            return heard
+
+        assert asyncio.run(main()) == []

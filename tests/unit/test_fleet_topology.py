@@ -13,6 +13,8 @@ from gateway.fleet.topology import (
     central_conf,
     central_stream_config,
     gateway_login,
+    link_login,
+    link_permissions,
     link_user,
     site_conf,
     site_domain,
@@ -23,7 +25,7 @@ SITE = FleetSubjects("floorwatch", "hue", "thuan-hoa")
 PLAN = CentralPlan(
     tuple(CentralNode(f"central-{i}", f"10.0.0.{i}") for i in (1, 2, 3)),
     users=(Login("fleet-central", "pw-central"),),
-    links=(Login(link_user("hue", "thuan-hoa"), "pw-link"),),
+    links=(link_login("hue", "thuan-hoa", "pw-link"),),
 )
 
 
@@ -39,7 +41,11 @@ def test_a_central_node_routes_to_every_node_in_the_central_domain_with_a_leafno
     assert f"routes: {routes}" in text
     assert 'listen: "0.0.0.0:7422"' in text
     assert '{"user": "fleet-central", "password": "pw-central"}' in text
-    assert '{"user": "link-hue-thuan-hoa", "password": "pw-link"}' in text
+    assert (
+        '{"user": "link-hue-thuan-hoa", "password": "pw-link", "permissions": '
+        '{"publish": ["$JSC.R.>", "$JS.S.>"], '
+        '"subscribe": ["$JS.hue-thuan-hoa.API.>", "$JS.FC.>", "$JS.ACK.>"]}}'
+    ) in text
 
 
 def test_a_site_leaf_has_its_own_domain_its_gateway_user_and_the_link_in_the_remote_urls() -> None:
@@ -88,6 +94,15 @@ def test_the_central_stream_has_no_subjects_and_one_source_per_site_domain() -> 
 def test_bad_plans_are_refused_with_the_reason(make: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()  # type: ignore[operator]
+
+
+def test_a_link_may_carry_its_own_domains_sourcing_only() -> None:
+    publish, subscribe = link_permissions("hue-thuan-hoa")
+    assert publish == ("$JSC.R.>", "$JS.S.>")
+    assert subscribe == ("$JS.hue-thuan-hoa.API.>", "$JS.FC.>", "$JS.ACK.>")
+    assert link_user("hue", "thuan-hoa") == "link-hue-thuan-hoa"
+    with pytest.raises(ValueError, match="domain"):
+        link_permissions("hue.*")
 
 
 def test_a_login_keeps_its_password_out_of_its_repr() -> None:
