@@ -88,6 +88,8 @@ class ConnectionLoop:
         self._acks: list[tuple[int, list[int]]] = []
         self._acks_lock = threading.Lock()
         self.fast_publishes = 0  # PUBLISH packets read here rather than by paho
+        self._noted = 0
+        self._note_read: Callable[[], None] | None = getattr(client, "note_bytes_received", None)
         self.stale_acks = 0  # acks dropped: their connection had ended before they were written
         client.on_socket_register_write = self._on_register_write
 
@@ -165,6 +167,14 @@ class ConnectionLoop:
 
     def _read(self, sock: Any, buffered: BufferedSocket | None) -> MQTTErrorCode:
         """Read up to READ_BURST packets: PUBLISHes here, the rest (and errors) by paho."""
+        try:
+            return self._read_burst(sock, buffered)
+        finally:
+            if self.fast_publishes != self._noted and self._note_read is not None:
+                self._noted = self.fast_publishes
+                self._note_read()  # bytes arrived that paho did not read: keep its keepalive
+
+    def _read_burst(self, sock: Any, buffered: BufferedSocket | None) -> MQTTErrorCode:
         client = self._client
         for _ in range(READ_BURST):
             frame = None

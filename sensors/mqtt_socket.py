@@ -239,6 +239,18 @@ class BufferedSocket:
 class BufferedClient(mqtt.Client):
     """paho's Client on a BufferedSocket (not for websockets, which paho wraps itself)."""
 
+    def note_bytes_received(self) -> None:
+        """Tell paho's keepalive that the broker sent something (read by our loop, not paho).
+
+        paho 2.2 (pinned) keeps the link while bytes arrive, even when the
+        answer to its PINGREQ is still behind a backlog of messages; it learns
+        of them in ``_sock_recv`` (``_last_bytes_received``), which PUBLISHes
+        read by ``ConnectionLoop`` bypass. Without this, a flood that keeps
+        the PINGRESP queued for two keepalives would make paho drop the link.
+        """
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
         if isinstance(sock, socket.socket):  # plain TCP, or ssl.SSLSocket (a subclass)

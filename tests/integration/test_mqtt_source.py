@@ -385,6 +385,41 @@ def test_a_full_buffer_pauses_reading_and_keeps_the_session_alive(
     asyncio.run(scenario())
 
 
+def test_a_backlog_drained_slowly_for_many_keepalives_keeps_the_link(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    # The broker queues its PINGRESP behind the backlog it is sending, so the answer
+    # to paho's PINGREQ comes only when the gateway has read that far. paho keeps the
+    # link while bytes arrive; the PUBLISHes the loop reads itself must count as such,
+    # or paho drops the link two keepalives into the drain and everything unacked
+    # comes again. The consumer takes 100 messages every 0.1 s (or slower on a
+    # loaded machine): reading pauses and resumes for three keepalives or more.
+    keepalive = 5
+    client_id = f"fw-drain-{topic_prefix[-8:]}"
+    config = _config(mosquitto, client_id).model_copy(update={"keepalive_s": keepalive})
+    n = 3 * keepalive * 1000  # 15 s of draining at 1,000 a second: three keepalives
+    messages = [(f"{topic_prefix}/s{i % 5}", f'{{"seq":{i}}}'.encode()) for i in range(n)]
+
+    async def scenario() -> None:
+        async with running(config, topic_prefix) as (source, _):
+            await wait_connected(source)  # the persistent session and its subscription
+        await asyncio.to_thread(publish, mosquitto, messages)
+        async with running(config, topic_prefix, queue_size=1000) as (source, buffer):
+            got: list[Inbound] = []
+            async with asyncio.timeout(120):
+                while len(got) < n:
+                    batch = await buffer.get_batch(100)
+                    source.ack(batch)
+                    got += batch
+                    await asyncio.sleep(0.1)  # a slow consumer (the scenario, not a wait)
+            assert [(m.topic, m.payload) for m in got] == messages  # once each, in order
+            assert source.stats.connects == 1 and source.stats.messages_in == n
+        lines = _broker_lines(mosquitto, client_id)
+        assert sum("New client connected" in ln for ln in lines) == 2, lines  # one per run
+
+    asyncio.run(scenario())
+
+
 def test_a_stalled_broker_holds_the_socket_output_at_its_bound(
     mosquitto_fresh: MosquittoServer, topic_prefix: str
 ) -> None:
