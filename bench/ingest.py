@@ -24,12 +24,30 @@ d/c (target >= 0.5). The corpus repeats each payload about
 ``--messages / 140`` times, so the duplicate filter is off in that run
 (``duplicate_window_s: 0``): with it on, the repeats would be dropped and
 the run would measure less work than it says.
+
+The bare subscriber runs on a clean session (until 2026-12-06 it kept a
+persistent one: the broker then queued for it all that (b) and the paced run
+published on the climate topic, and (c) counted that backlog of climate
+messages, delivered at the broker's full speed, instead of the mixed corpus:
+(c) was too high and d/c too low; the broker also did that queueing during
+the gateway's runs and not during (a)).
+
+Beside each rate it prints CPU time per message (Linux, from /proc): the
+bare subscriber's network thread for (a) and (c), the whole ``floorwatch
+run`` process (every thread, from connected to the last point stored) for
+(b) and (d). The rates and their ratios are the targets; the CPU figures
+do not replace them (InfluxDB's and mosquitto's work is in neither). They
+are there because on a shared machine the ratios swing with other people's
+load, which takes wall time from the ceiling and the gateway unevenly within
+one run, while CPU time per message moves much less: a change to the
+gateway shows in them when the ratios are noise.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -51,6 +69,19 @@ from tests.integration.gateway_proc import GatewayProcess, site_file
 from tests.integration.test_corpus_e2e import TOKEN, TOKEN_ENV, corpus_site, replay_plan
 
 TOPIC = "airq/cl-f2-counters/data"  # the demo site's generic_json climate sensor
+
+
+def cpu_s(stat: Path) -> float | None:
+    """User + system CPU seconds from a /proc/<pid>[/task/<tid>]/stat file; None off Linux."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _per_1000(used: float | None, n: int) -> str:
+    return "n/a" if used is None else f"{used * 1000 / n * 1000:.0f} ms CPU per 1000"
 
 
 def make_messages(n: int, hours_back: float = 6) -> list[tuple[str, bytes]]:
@@ -81,8 +112,8 @@ def make_messages(n: int, hours_back: float = 6) -> list[tuple[str, bytes]]:
 
 def ceiling(
     broker: MosquittoServer, messages: list[tuple[str, bytes]], topic_filter: str = TOPIC
-) -> float:
-    """Messages per second a bare paho QoS 1 subscriber receives."""
+) -> tuple[float, float | None]:
+    """Messages per second a bare paho QoS 1 subscriber receives, and its thread's CPU s."""
     n = len(messages)
     got = 0
     first = last = 0.0
@@ -97,7 +128,11 @@ def ceiling(
             last = time.monotonic()
             done.set()
 
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", clean_session=False)
+    # A clean session: a persistent one would outlive this call, and the broker would
+    # queue for it everything (b) publishes on TOPIC, then hand that backlog to the next
+    # ceiling, (c), which counted it instead of the mixed corpus (and the broker did the
+    # queueing during the gateway's runs, work it did not do during (a)).
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", clean_session=True)
     sub.on_message = on_message
     subscribed = threading.Event()
     sub.on_subscribe = lambda *_a: subscribed.set()
@@ -105,13 +140,18 @@ def ceiling(
     sub.subscribe(topic_filter, qos=1)
     sub.loop_start()
     subscribed.wait(10)
+    [network] = [t for t in threading.enumerate() if t.name.startswith("paho-mqtt-client-")]
+    stat = Path(f"/proc/self/task/{network.native_id}/stat")
+    start = cpu_s(stat)
     with RawPublisher(broker.host, broker.port, "bench-pub-a") as pub:
         pub.send(messages)
         if not done.wait(300):
             raise SystemExit(f"bare subscriber got only {got} of {n}")
+    end = cpu_s(stat)
     sub.loop_stop()
     sub.disconnect()
-    return n / (last - first)
+    used = None if start is None or end is None else end - start
+    return n / (last - first), used
 
 
 POLL_S = 0.1  # resolution of the latency figures; a count() poll costs InfluxDB CPU
@@ -137,8 +177,8 @@ def floorwatch_run(
     influx: InfluxDB1Server,
     messages: list[tuple[str, bytes]],
     pace: float | None = None,
-) -> tuple[float, float, float]:
-    """(sustained msg/s, p50 s, p99 s) of publish -> stored; ``pace`` msg/s or a burst."""
+) -> tuple[float, float, float, float | None]:
+    """(msg/s, p50 s, p99 s, gateway CPU s) of publish -> stored; ``pace`` msg/s or a burst."""
     db = f"bench_{uuid.uuid4().hex[:6]}"
     config = site_file(
         folder,
@@ -155,6 +195,8 @@ def floorwatch_run(
     gw = GatewayProcess(config, folder / "gateway.log")
     gw.start()
     gw.wait_log("mqtt.connected")
+    stat = Path(f"/proc/{gw.proc.pid}/stat") if gw.proc is not None else Path("/nonexistent")
+    start = cpu_s(stat)
     n = len(messages)
     polls: list[tuple[float, int]] = []
     done = threading.Event()
@@ -169,6 +211,7 @@ def floorwatch_run(
         poller.join(600)
     done.set()
     count = polls[-1][1] if polls else 0
+    end = cpu_s(stat)
     gw.stop()
     if count < n:
         raise SystemExit(f"floorwatch stored only {count} of {n}")
@@ -182,7 +225,8 @@ def floorwatch_run(
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    return rate, p50, p99
+    used = None if start is None or end is None else end - start
+    return rate, p50, p99, used
 
 
 def mixed_messages(n: int) -> tuple[list[tuple[str, bytes]], Counter[str]]:
@@ -200,8 +244,9 @@ def floorwatch_mixed(
     broker: MosquittoServer,
     influx: InfluxDB1Server,
     messages: list[tuple[str, bytes]],
-) -> float:
-    """Sustained msg/s of ``floorwatch run`` on the mixed corpus, to the sentinel stored."""
+) -> tuple[float, float | None]:
+    """Sustained msg/s of ``floorwatch run`` on the mixed corpus, to the sentinel stored,
+    and the gateway's CPU seconds meanwhile."""
     db = f"bench_{uuid.uuid4().hex[:6]}"
     config = corpus_site(
         folder,
@@ -215,6 +260,8 @@ def floorwatch_mixed(
     gw = GatewayProcess(config, folder / "gateway.log", env={TOKEN_ENV: TOKEN})
     gw.start()
     gw.wait_log("mqtt.subscribed", timeout_s=60)
+    stat = Path(f"/proc/{gw.proc.pid}/stat") if gw.proc is not None else Path("/nonexistent")
+    start = cpu_s(stat)
     q = "SELECT count(temperature) FROM climate WHERE sensor = 'e2e-sentinel'"
     stored_at = 0.0
     with (
@@ -229,6 +276,7 @@ def floorwatch_mixed(
                 stored_at = time.monotonic()
                 break
             time.sleep(POLL_S)
+    end = cpu_s(stat)
     gw.stop()
     if not stored_at:
         raise SystemExit("floorwatch did not store the mixed corpus's sentinel in 600 s")
@@ -239,7 +287,8 @@ def floorwatch_mixed(
     ]
     if stopped["messages"] != len(messages) + 1 or stopped["decode_errors"]:
         raise SystemExit(f"mixed corpus: the gateway saw {stopped}")
-    return (len(messages) + 1) / (stored_at - sent_at[0])
+    used = None if start is None or end is None else end - start
+    return (len(messages) + 1) / (stored_at - sent_at[0]), used
 
 
 def main() -> int:
@@ -257,20 +306,21 @@ def main() -> int:
         broker.start()
         influx.start()
         try:
-            a = ceiling(broker, messages)
-            b, _, _ = floorwatch_run(folder / "burst", broker, influx, messages)
+            a, a_cpu = ceiling(broker, messages)
+            b, _, _, b_cpu = floorwatch_run(folder / "burst", broker, influx, messages)
             paced = make_messages(min(args.messages, 60_000), hours_back=3)
-            _, p50, p99 = floorwatch_run(folder / "paced", broker, influx, paced, pace=0.8 * b)
+            _, p50, p99, _ = floorwatch_run(folder / "paced", broker, influx, paced, pace=0.8 * b)
             mixed, families = mixed_messages(args.messages)
-            c = ceiling(broker, mixed, topic_filter="e2e/#")
-            d = floorwatch_mixed(folder / "mixed", broker, influx, mixed)
+            c, c_cpu = ceiling(broker, mixed, topic_filter="e2e/#")
+            d, d_cpu = floorwatch_mixed(folder / "mixed", broker, influx, mixed)
         finally:
             influx.stop()
             broker.stop()
     ratio = b / a
     print(f"ingest: {args.messages} messages of {size:.0f} bytes, QoS 1")
-    print(f"  (a) ceiling, bare paho subscriber:        {a:10.0f} msg/s")
-    print(f"  (b) floorwatch decoded + stored (v1):     {b:10.0f} msg/s")
+    n = args.messages
+    print(f"  (a) ceiling, bare paho subscriber:        {a:10.0f} msg/s  {_per_1000(a_cpu, n)}")
+    print(f"  (b) floorwatch decoded + stored (v1):     {b:10.0f} msg/s  {_per_1000(b_cpu, n)}")
     print(
         f"  latency publish -> stored at 80 % of (b): p50 {p50 * 1000:.0f} ms,"
         f" p99 {p99 * 1000:.0f} ms (target p99 <= 2000 ms)"
@@ -281,8 +331,8 @@ def main() -> int:
     print(
         f"mixed device corpus: {len(mixed)} messages of {mixed_size:.0f} bytes on average ({mix})"
     )
-    print(f"  (c) ceiling, bare paho subscriber:        {c:10.0f} msg/s")
-    print(f"  (d) floorwatch decoded + stored (v1):     {d:10.0f} msg/s")
+    print(f"  (c) ceiling, bare paho subscriber:        {c:10.0f} msg/s  {_per_1000(c_cpu, n)}")
+    print(f"  (d) floorwatch decoded + stored (v1):     {d:10.0f} msg/s  {_per_1000(d_cpu, n)}")
     print(f"  ratio d/c = {d / c:.2f} (target >= 0.5)")
     return 0 if ratio >= 0.5 and p99 <= 2.0 and d / c >= 0.5 else 1
 
