@@ -1,4 +1,4 @@
-"""The fleet demo's province: its centers, their areas and sizes, their site files. Pure module.
+"""The fleet demo's province: its centers, their areas and sizes, their site files.
 
 The demo plays Huế (a centrally governed city run, since 1 July 2025, as a
 city and its 40 wards and communes): the city's own public administrative
@@ -11,6 +11,9 @@ commune centers, their cameras and sensors come from the seed.
 Each center's site file is written by ``gateway.site_template`` (the layout
 ``floorwatch init`` writes), so the simulator (sensors.simulator) can play
 it: a visitor population sized by its counters, on a busy day.
+
+No I/O of its own, but not a pure module: the site files are validated by
+``gateway.config_loader``, which may read a sensor's profile file.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ PURE = [
         f"gateway/{m}.py"
         for m in [
             *("levels", "zones", "climate", "alerts", "alert_rules", "floor_model"),
-            *("outbound", "day_state", "ha_discovery"),
+            *("outbound", "day_state", "ha_discovery", "seats"),
         ]
     ),
     "sensors/models.py",
