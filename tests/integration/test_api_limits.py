@@ -82,6 +82,7 @@ def test_every_operation_of_the_schema_refuses_a_large_body(small_bodies: TestCl
     for template, operations in paths.items():
         path = template.replace("{zone_id}", "f2-waiting").replace("{floor_id}", "f2")
         path = path.replace("{alert_id}", "crowd_level:f2-waiting")
+        path = path.replace("{source}", "qms-web")  # any name: the cap answers first
         assert "{" not in path, template
         for method in operations:
             r = small_bodies.request(method.upper(), path, content=body, headers=VIEWER)
