@@ -22,6 +22,7 @@ from gateway.app import run_until_signalled
 from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.central_worker import FleetWorker
+from gateway.fleet.stopping import cancel_until_done
 from gateway.influx_writer import InfluxWriter
 from gateway.logs import configure_logging
 from gateway.spool import Spool
@@ -43,13 +44,22 @@ def build(
 
 
 async def serve(cfg: CentralConfig) -> None:
-    """Run the writer and the worker until cancelled; then flush the writer."""
+    """Run the writer and the worker until cancelled or one fails; then flush the writer.
+
+    Stopped by ``cancel_until_done``, not a TaskGroup's single cancel: nats-py's
+    fetch can swallow that one cancellation and the process would never exit.
+    """
     writer, worker = build(cfg)
+    tasks = {
+        asyncio.create_task(writer.run(), name="fleet-writer"),
+        asyncio.create_task(worker.run(), name="fleet-worker"),
+    }
     try:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(writer.run(), name="fleet-writer")
-            tg.create_task(worker.run(), name="fleet-worker")
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # the one that failed (neither ends otherwise)
     finally:
+        await cancel_until_done(tasks)
         await writer.close()
 
 

@@ -5,9 +5,10 @@ every worker process bound to the same consumer gets a disjoint share of the
 messages (JetStream hands each pending message to one pull request). Per
 fetched batch it decodes each message (gateway.fleet.messages.decode), writes
 the points (gateway.fleet.central.record_lines) through the InfluxWriter,
-waits until the writer has them in the database or in its spool, folds the
-records into each site's state in the key-value bucket, and only then
-acknowledges. A worker that stops or dies before that leaves the messages
+and, while the writer makes them durable (in the database or its spool), folds
+the records into each site's state in the key-value bucket
+(gateway.fleet.site_sync: one compare-and-set per site per batch); only when
+both are done does it acknowledge. A worker that stops or dies before that leaves the messages
 unacknowledged: JetStream delivers them again after the consumer's ack wait,
 and they write the same points again (same series and time: stored once).
 
@@ -18,7 +19,6 @@ delivered again); it stays in the stream for an operator to read.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +33,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, KeyValueConfig
 from nats.js.kv import KeyValue
 from structlog.typing import FilteringBoundLogger
 
-from gateway.fleet.central import decode_state, encode_state, merge_site_state, record_lines
+from gateway.fleet.central import record_lines
 from gateway.fleet.central_config import CentralNatsConfig
 from gateway.fleet.messages import FleetDecodeError, FleetRecord, decode
+from gateway.fleet.site_sync import SiteSync
 from gateway.influx_writer import InfluxWriter
 
-CAS_ATTEMPTS = 20
 RETRY_S = 1.0
 
 
@@ -49,7 +49,8 @@ class WorkerStats:
     acked: int = 0
     rejected: int = 0  # undecodable, terminated
     points: int = 0
-    state_updates: int = 0
+    state_updates: int = 0  # site documents written (at most one per site per batch)
+    state_conflicts: int = 0  # site writes refused: another worker wrote the site first
     in_progress: int = 0  # times a held batch was marked in progress
     errors: int = 0
 
@@ -110,7 +111,7 @@ class FleetWorker:
         nc = await connect(self._cfg, self._name, self._log)
         try:
             js = nc.jetstream()
-            kv = await site_bucket(js, self._cfg)
+            sites = SiteSync(await site_bucket(js, self._cfg))
             psub = await js.pull_subscribe(
                 f"{self._cfg.subject_prefix}.>",
                 durable=self._cfg.consumer,
@@ -140,20 +141,28 @@ class FleetWorker:
                     await asyncio.sleep(RETRY_S)
                     continue
                 try:
-                    await self.handle(msgs, kv)
+                    await self.handle(msgs, sites)
                 except (nats.errors.Error, OSError) as exc:
                     # Not acknowledged: JetStream delivers them again after ack_wait.
                     self._failed("batch", exc)
                     await asyncio.sleep(RETRY_S)
         finally:
+            await self._close(nc)
+
+    async def _close(self, nc: Client) -> None:
+        """Close the connection; with the server away, nats-py's close ends in a lost
+        connection's error, which is not a failure of the worker's stop."""
+        try:
             await nc.close()
+        except (nats.errors.Error, OSError) as exc:
+            self._log.info("fleet.nats_closed_unclean", reason=str(exc) or type(exc).__name__)
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.stats.errors += 1
         reason = str(exc) or type(exc).__name__
         self._log.warning("fleet.worker_failed", step=what, reason=reason)
 
-    async def handle(self, msgs: list[Msg], kv: KeyValue) -> None:
+    async def handle(self, msgs: list[Msg], sites: SiteSync) -> None:
         """Decode, write (durably), update the sites' state, then acknowledge."""
         self.stats.fetched += len(msgs)
         self.stats.redelivered += sum(1 for m in msgs if m.reply and m.metadata.num_delivered > 1)
@@ -177,15 +186,23 @@ class FleetWorker:
             if not durable.done():
                 durable.set_result(None)
 
-        if lines:  # a zone nobody counts has no point: nothing to make durable
-            await self._writer.submit(lines, on_durable)
-            await self._until_durable(durable, [msg for msg, _ in taken])
+        # The sites folded while the writer makes the points durable; both before the ack.
+        # A batch folded but not durable when the worker dies comes again: folding is idempotent.
+        folding = asyncio.create_task(sites.fold([record for _, record in taken]))
+        waits: list[asyncio.Task[Any]] = [folding]
+        try:
+            if lines:  # a zone nobody counts has no point: nothing to make durable
+                await self._writer.submit(lines, on_durable)
+                waits.append(
+                    asyncio.create_task(self._until_durable(durable, [m for m, _ in taken]))
+                )
+            await asyncio.gather(*waits)  # the first failure raised as itself
+        finally:
+            for task in waits:
+                task.cancel()
         self.stats.points += len(lines)
-        by_site: dict[str, list[FleetRecord]] = defaultdict(list)
-        for _, record in taken:
-            by_site[record.site_key].append(record)
-        for key, records in by_site.items():
-            await self._update_site(kv, key, records)
+        self.stats.state_updates += folding.result()
+        self.stats.state_conflicts = sites.conflicts
         for msg, _ in taken:
             await msg.ack()
         self.stats.acked += len(taken)
@@ -207,30 +224,3 @@ class FleetWorker:
                 self.stats.in_progress += 1
                 continue
             return
-
-    async def _update_site(self, kv: KeyValue, key: str, records: list[FleetRecord]) -> None:
-        """Fold records into the site's state with compare-and-set (workers share sites)."""
-        for _ in range(CAS_ATTEMPTS):
-            previous: dict[str, Any] | None
-            try:
-                entry = await kv.get(key)
-                previous, revision = decode_state(entry.value), entry.revision
-            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-                previous, revision = None, None
-            state = previous
-            for record in records:
-                state = merge_site_state(state, record)
-            if state == previous or state is None:
-                return
-            try:
-                if revision is None:
-                    await kv.create(key, encode_state(state))
-                else:
-                    await kv.update(key, encode_state(state), last=revision)
-            except nats.js.errors.KeyWrongLastSequenceError:
-                continue  # another worker wrote the site meanwhile: read again
-            self.stats.state_updates += 1
-            return
-        raise nats.js.errors.KeyWrongLastSequenceError(
-            description=f"{key}: {CAS_ATTEMPTS} concurrent updates in a row"
-        )

@@ -30,9 +30,8 @@ from gateway.config_loader import ConfigError
 from gateway.fleet.board import SiteBoard
 from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.overview import Registered
+from gateway.fleet.stopping import cancel_until_done
 from gateway.logs import configure_logging
-
-STOP_RECHECK_S = 1.0
 
 
 def registered(cfg: CentralConfig) -> list[Registered]:
@@ -66,17 +65,7 @@ async def serve(
         # End the live streams first (they look each second), so uvicorn's graceful
         # shutdown does not wait its timeout for them; then stop both.
         app.state.floorwatch.closing.set()
-        await _stop({api_task, board_task})
-
-
-async def _stop(tasks: set[asyncio.Task[None]]) -> None:
-    """Cancel until done: a cancellation can be swallowed by a library's own ``wait_for``
-    (nats-py's requests on Python 3.11), which would leave the task running for ever."""
-    pending = {t for t in tasks if not t.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=STOP_RECHECK_S)
+        await cancel_until_done({api_task, board_task})
 
 
 def serve_command(
