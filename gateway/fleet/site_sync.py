@@ -1,0 +1,102 @@
+"""A worker's updates of the ``fleet_sites`` bucket: one compare-and-set per site per batch.
+
+Shell module (nats-py KV). ``SiteSync.fold(records)`` folds a batch's records
+into each site's state document (gateway.fleet.central.merge_site_state, pure)
+and writes each changed site once, with compare-and-set on the entry's
+revision, the sites of the batch concurrently (at most ``concurrency`` writes
+in flight).
+
+Each worker remembers the (revision, document) it last read or wrote per site,
+so a site it wrote last needs no read before its next write. When another
+worker wrote the site meanwhile the remembered revision is stale: the bucket
+refuses the write (wrong last sequence), and the site is read again, folded
+again and written again, up to ``CAS_ATTEMPTS`` times. So two workers folding
+one site never lose a change: each write is against the revision its
+document was folded from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import nats.js.errors
+from nats.js.kv import KeyValue
+
+from gateway.fleet.central import decode_state, encode_state, merge_site_state
+from gateway.fleet.messages import FleetRecord
+
+CAS_ATTEMPTS = 20
+CONCURRENCY = 32  # site writes in flight per batch
+REMEMBERED_SITES = 20_000  # a country's ~3,300 centers fit; the oldest is forgotten first
+
+_Known = tuple[int | None, dict[str, Any] | None]  # (revision, document); (None, None): no key
+
+
+class SiteSync:
+    """Constructor stores; ``fold()`` per batch. Not shared between workers (its memory)."""
+
+    def __init__(self, kv: KeyValue, *, concurrency: int = CONCURRENCY) -> None:
+        self._kv = kv
+        self._limit = asyncio.Semaphore(concurrency)
+        self._known: dict[str, _Known] = {}
+        self.writes = 0  # site documents written
+        self.conflicts = 0  # writes refused because another worker wrote the site first
+
+    async def fold(self, records: list[FleetRecord]) -> int:
+        """Fold the records into their sites; return the number of sites written.
+
+        Returns only once every changed site is in the bucket; raises a NATS
+        error (the batch then goes unacknowledged) when a write fails.
+        """
+        by_site: dict[str, list[FleetRecord]] = defaultdict(list)
+        for record in records:
+            by_site[record.site_key].append(record)
+        written = await asyncio.gather(*(self._site(k, rs) for k, rs in by_site.items()))
+        return sum(written)
+
+    async def _site(self, key: str, records: list[FleetRecord]) -> bool:
+        async with self._limit:
+            known = self._known.get(key)
+            for _ in range(CAS_ATTEMPTS):
+                if known is None:
+                    known = await self._read(key)
+                revision, previous = known
+                state = previous
+                for record in records:
+                    state = merge_site_state(state, record)
+                if state is None or state == previous:
+                    self._remember(key, known)
+                    return False
+                try:
+                    if revision is None:
+                        new_revision = await self._kv.create(key, encode_state(state))
+                    else:
+                        new_revision = await self._kv.update(
+                            key, encode_state(state), last=revision
+                        )
+                except nats.js.errors.KeyWrongLastSequenceError:
+                    self.conflicts += 1
+                    known = None  # another worker wrote the site: read it again
+                    continue
+                self._remember(key, (new_revision, state))
+                self.writes += 1
+                return True
+            self._known.pop(key, None)
+            raise nats.js.errors.KeyWrongLastSequenceError(
+                description=f"{key}: {CAS_ATTEMPTS} concurrent updates in a row"
+            )
+
+    async def _read(self, key: str) -> _Known:
+        try:
+            entry = await self._kv.get(key)
+        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+            return None, None
+        return entry.revision, decode_state(entry.value)
+
+    def _remember(self, key: str, known: _Known) -> None:
+        self._known.pop(key, None)
+        self._known[key] = known  # last used goes last
+        if len(self._known) > REMEMBERED_SITES:
+            del self._known[next(iter(self._known))]

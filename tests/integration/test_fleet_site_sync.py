@@ -1,0 +1,127 @@
+"""``fleet_sites`` updates (gateway.fleet.site_sync) against a real nats-server.
+
+Two ``SiteSync`` (two workers, each with its own connection and its own memory
+of the sites' revisions) fold records of the same site: each record a zone of
+its own, so the final document must hold every zone. A worker whose remembered
+revision is stale (the other wrote the site since) must be refused and fold
+again: written without compare-and-set, its document would drop the other
+worker's zones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import nats
+from nats.js.api import KeyValueConfig
+from nats.js.kv import KeyValue
+
+from gateway.fleet.central import decode_state
+from gateway.fleet.messages import FleetRecord, FleetSubjects, decode, zone_message
+from gateway.fleet.site_sync import SiteSync
+from gateway.live import ZoneClimateState, ZoneState
+from gateway.peers.nats import NatsServer
+from gateway.settings import CrowdLevel
+
+T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+A = FleetSubjects("floorwatch", "ha-noi", "ba-dinh")
+B = FleetSubjects("floorwatch", "ha-noi", "hoan-kiem")
+BUCKET = "fleet_sites"
+
+
+def record(site: FleetSubjects, zone_id: str, minute: int = 0) -> FleetRecord:
+    state = ZoneState(
+        zone_id,
+        "f1",
+        zone_id,
+        10,
+        100,
+        0.1,
+        0.1,
+        None,
+        CrowdLevel.CALM,
+        "camera",
+        0.9,
+        (),
+        False,
+        ZoneClimateState(),
+        None,
+        None,
+        T0 + timedelta(minutes=minute),
+    )
+    m = zone_message(site, state)
+    return decode("floorwatch", m.subject, m.payload)
+
+
+@asynccontextmanager
+async def bucket(server: NatsServer) -> AsyncIterator[KeyValue]:
+    nc = await nats.connect(server.url)
+    try:
+        yield await nc.jetstream().create_key_value(KeyValueConfig(bucket=BUCKET, history=1))
+    finally:
+        await nc.close()
+
+
+async def zones(kv: KeyValue, site: FleetSubjects) -> set[str]:
+    state = decode_state((await kv.get(f"{site.province}.{site.site}")).value)
+    assert state is not None
+    return set(state["zones"])
+
+
+def test_a_worker_with_a_stale_revision_folds_again_and_loses_no_change(
+    nats_server: NatsServer,
+) -> None:
+    async def main() -> tuple[set[str], int, int, int]:
+        async with bucket(nats_server) as kv1, bucket(nats_server) as kv2:
+            w1, w2 = SiteSync(kv1), SiteSync(kv2)
+            await w1.fold([record(A, "z0")])
+            await w2.fold([record(A, "z1")])  # w2 reads the site (w1's write) and writes
+            # w1 remembers the revision it wrote; w2 has written since: w1's is stale
+            for i in range(2, 12, 2):
+                await w1.fold([record(A, f"z{i}")])
+                await w2.fold([record(A, f"z{i + 1}")])
+            return await zones(kv1, A), w1.conflicts, w2.conflicts, w1.writes + w2.writes
+
+    got, conflicts1, conflicts2, writes = asyncio.run(main())
+    assert got == {f"z{i}" for i in range(12)}
+    assert (conflicts1, conflicts2) == (5, 5)  # every fold after the other's write: refused once
+    assert writes == 12
+
+
+def test_two_workers_folding_one_site_at_once_lose_no_change(nats_server: NatsServer) -> None:
+    async def main() -> tuple[set[str], set[str], int, int]:
+        async with bucket(nats_server) as kv1, bucket(nats_server) as kv2:
+            w1, w2 = SiteSync(kv1), SiteSync(kv2)
+            for i in range(0, 40, 2):  # both at once, each batch with both sites
+                await asyncio.gather(
+                    w1.fold([record(A, f"a{i}"), record(B, f"b{i}")]),
+                    w2.fold([record(A, f"a{i + 1}"), record(B, f"b{i + 1}")]),
+                )
+            return await zones(kv1, A), await zones(kv1, B), w1.writes, w2.writes
+
+    got_a, got_b, writes1, writes2 = asyncio.run(main())
+    assert got_a == {f"a{i}" for i in range(40)}
+    assert got_b == {f"b{i}" for i in range(40)}
+    assert (writes1, writes2) == (40, 40)  # one write per site per batch
+
+
+def test_a_batch_writes_each_site_once_and_an_unchanged_site_not_at_all(
+    nats_server: NatsServer,
+) -> None:
+    async def main() -> tuple[int, int, int, set[str], int]:
+        async with bucket(nats_server) as kv:
+            sync = SiteSync(kv)
+            batch = [record(A, f"z{i}", minute=i) for i in range(50)] + [record(B, "w")]
+            first = await sync.fold(batch)
+            again = await sync.fold(batch)  # redelivered: the newer wins, nothing changes
+            older = await sync.fold([record(A, "z3", minute=-5)])  # late: does not move back
+            written = (await kv.status()).stream_info.state.last_seq
+            return first, again, older, await zones(kv, A), written
+
+    first, again, older, got, written = asyncio.run(main())
+    assert (first, again, older) == (2, 0, 0)
+    assert got == {f"z{i}" for i in range(50)}
+    assert written == 2  # all the bucket was ever written: A once (50 records), B once
