@@ -386,6 +386,7 @@ async def drive(
             queue_size=1_000_000,
             retry_min_s=0.1,
             retry_max_s=1,
+            heartbeat_s=0,  # the stream counts the offered states; heartbeats: docs/fleet.md
         )
         s.uplink = FleetUplink(cfg, s.subjects, _nothing)
     tasks = [asyncio.create_task(s.uplink.run()) for s in sites if s.uplink is not None]

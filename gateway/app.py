@@ -268,8 +268,20 @@ def _build_fleet(
         resend.acked(message)
         feed.acked(message)
 
+    def devices_online() -> tuple[int, int]:
+        """The heartbeat's (online, configured) over the site file's cameras and sensors."""
+        online = sum(1 for d in engine.devices() if d.device_id in devices and d.online)
+        return online, len(devices)
+
     uplink = FleetUplink(
-        cfg, subjects, engine.subscribe, current, backlog=resend.backlog, on_acked=acked
+        cfg,
+        subjects,
+        engine.subscribe,
+        current,
+        backlog=resend.backlog,
+        on_acked=acked,
+        clock=clock,
+        devices=devices_online,
     )
     feed = HourlyFeed(
         subjects=subjects,

@@ -1268,6 +1268,13 @@ class FleetConfig(Model):
     publish_timeout_s: float = Field(5, gt=0, le=60, description="wait for JetStream's ack")
     retry_min_s: float = Field(0.5, gt=0, description="first wait after a failed publish")
     retry_max_s: float = Field(30, gt=0, description="cap of the retry backoff")
+    heartbeat_s: float = Field(
+        60,
+        ge=0,
+        le=3600,
+        description="a heartbeat (clock, uptime, queue, devices online) every so many seconds,"
+        " so the province page sees the link while no zone changes; 0: none",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FleetConfig:

@@ -22,6 +22,10 @@ EXAMPLE_ROW: dict[str, Any] = {
     "link": "live",
     "last_seen": "2026-12-01T01:30:00+00:00",
     "age_s": 4.0,
+    "data_seen": "2026-12-01T01:29:10+00:00",
+    "data_age_s": 54.0,
+    "link_seen": "2026-12-01T01:30:00+00:00",
+    "link_age_s": 4.0,
     "level": "crowded",
     "people": 142,
     "longest_wait_s": 1260.0,
@@ -46,11 +50,22 @@ class CenterOut(Out):
     control_room: str | None = Field(description="the center's own control room")
     registered: bool
     link: Literal["live", "offline", "never"] = Field(
-        description="offline: the latest record is older than offline_after_s;"
-        " never: registered, nothing received"
+        description="offline: the latest record (a heartbeat included) is older than"
+        " offline_after_s, the gateway is silent; never: registered, nothing received"
     )
-    last_seen: datetime | None = Field(description="the latest record's time (the site's clock)")
+    last_seen: datetime | None = Field(
+        description="the latest record's time, a heartbeat included (the site's clock)"
+    )
     age_s: float | None = Field(description="seconds since last_seen, at `time`")
+    data_seen: datetime | None = Field(
+        description="the latest zone, alert, device or hourly record's time: old while"
+        " nothing changes at a live center"
+    )
+    data_age_s: float | None = Field(description="seconds since data_seen, at `time`")
+    link_seen: datetime | None = Field(
+        description="the latest heartbeat's time; null when the gateway sends none"
+    )
+    link_age_s: float | None = Field(description="seconds since link_seen, at `time`")
     level: Literal["calm", "busy", "crowded", "critical"] | None = Field(
         description="the worst zone's crowd level"
     )
@@ -68,6 +83,10 @@ class CenterOut(Out):
     )
 
 
+def _round(age: float | None) -> float | None:
+    return round(age, 1) if age is not None else None
+
+
 def center_out(row: CenterRow) -> CenterOut:
     return CenterOut(
         key=row.key,
@@ -79,7 +98,11 @@ def center_out(row: CenterRow) -> CenterOut:
         registered=row.registered,
         link=row.link.value,
         last_seen=row.last_seen,
-        age_s=round(row.age_s, 1) if row.age_s is not None else None,
+        age_s=_round(row.age_s),
+        data_seen=row.data_seen,
+        data_age_s=_round(row.data_age_s),
+        link_seen=row.link_seen,
+        link_age_s=_round(row.link_age_s),
         level=row.level,
         people=row.people,
         longest_wait_s=row.longest_wait_s,

@@ -38,8 +38,8 @@ TICK_S = 1.0
 
 
 def _sameness(row: CenterRow) -> CenterRow:
-    """A row without its age, to tell a change from time passing."""
-    return dataclasses.replace(row, age_s=None)
+    """A row without its ages, to tell a change from time passing."""
+    return dataclasses.replace(row, age_s=None, data_age_s=None, link_age_s=None)
 
 
 def centers_frame(body: dict[str, Any]) -> str:

@@ -73,6 +73,8 @@ def record_lines(record: FleetRecord) -> list[str]:
     """
     b = record.body
     where = [("province", record.province), ("site", record.site)]
+    if record.kind is FleetKind.HEARTBEAT:  # the site document holds the latest: no point
+        return []
     if record.kind in _HOURLY_LINES:
         return _HOURLY_LINES[record.kind](b, where, record.at)
     if record.kind is FleetKind.ZONE:
@@ -251,8 +253,11 @@ def _newer(entry: object, at: str) -> bool:
 def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> dict[str, Any]:
     """The site's state document after ``record``; ``previous`` is not changed.
 
-    Keys: ``province``, ``site``, ``last_seen`` (the latest record time),
-    ``kinds`` (per kind: the time and id of its latest message), ``zones``
+    Keys: ``province``, ``site``, ``last_seen`` (the latest record time, a
+    heartbeat's included), ``last_data`` (the latest record time but
+    heartbeats'), ``heartbeat`` (the latest: at, uptime_s, queue,
+    devices_online, devices_configured), ``kinds`` (per kind but heartbeat:
+    the time and id of its latest message), ``zones``
     (per zone: occupancy, capacity ratio, level, at), ``devices`` (per
     device: online, detail, at) and ``alerts`` (the open ones: rule,
     severity, state, zone, at; a resolved alert leaves).
@@ -263,8 +268,16 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
         state.setdefault(key, {})
     at = record.at.isoformat()
     b = record.body
+    if "last_data" not in state and "heartbeat" not in state and state.get("last_seen"):
+        state["last_data"] = state["last_seen"]  # a document from before heartbeats
     if _newer({"at": state.get("last_seen")} if state.get("last_seen") else None, at):
         state["last_seen"] = at
+    if record.kind is FleetKind.HEARTBEAT:
+        if _newer(state.get("heartbeat"), at):
+            state["heartbeat"] = {"at": at, **{k: b.get(k) for k in _HEARTBEAT_KEPT}}
+        return state
+    if _newer({"at": state.get("last_data")} if state.get("last_data") else None, at):
+        state["last_data"] = at
     kind = record.kind.value
     if _newer(state["kinds"].get(kind), at):
         ident = b.get("zone_id") or b.get("id") or b.get("device_id") or b.get("hour")
@@ -296,6 +309,9 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
     elif record.kind is FleetKind.ALERT:
         _merge_alert(state, record, at)
     return state
+
+
+_HEARTBEAT_KEPT = ("uptime_s", "queue", "devices_online", "devices_configured")
 
 
 def _merge_alert(state: dict[str, Any], record: FleetRecord, at: str) -> None:

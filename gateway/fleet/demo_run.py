@@ -242,7 +242,7 @@ async def _main(
     options: FleetDemoOptions,
     influx: InfluxDB1Server,
 ) -> None:
-    uplinks = {s.center.key: _uplink(s) for s in sites}
+    uplinks = {s.center.key: _uplink(s, clock, options.speed) for s in sites}
     limit = options.minutes * 60 if options.minutes is not None else None
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(limit), asyncio.TaskGroup() as tg:
@@ -254,7 +254,7 @@ async def _main(
             tg.create_task(_report(sites, uplinks, clock, influx), name="fleet-report")
 
 
-def _uplink(s: _Site) -> FleetUplink:
+def _uplink(s: _Site, clock: SceneClock, speed: float) -> FleetUplink:
     fleet = FleetConfig(
         enabled=True,
         url=s.leaf.url,
@@ -262,8 +262,10 @@ def _uplink(s: _Site) -> FleetUplink:
         retry_min_s=0.2,
         retry_max_s=2,
         queue_size=100_000,
+        # a heartbeat every scene minute (at most one a real second): the page's link state
+        heartbeat_s=max(1.0, 60 / speed),
     )
-    return FleetUplink(fleet, s.subjects, _nothing, s.sim.current)
+    return FleetUplink(fleet, s.subjects, _nothing, s.sim.current, clock=clock)
 
 
 async def _play(

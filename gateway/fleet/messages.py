@@ -11,7 +11,10 @@ Every fleet subject is built here and nowhere else:
   waits, tickets and counters per service group (gateway.fleet.hourly);
 - ``<prefix>.<province>.<site>.health``: a local hour closed: devices online vs
   configured, downtime;
-- ``<prefix>.<province>.<site>.plan``: the day's staffing plan.
+- ``<prefix>.<province>.<site>.plan``: the day's staffing plan;
+- ``<prefix>.<province>.<site>.heartbeat``: every ``fleet.heartbeat_s``: the
+  gateway's clock, uptime, uplink queue depth, devices online vs configured
+  (the province page's link state while no zone changes).
 
 The kind is the last token, so a province subscribes to ``<prefix>.<province>.>``
 and a site's credentials can be limited to ``<prefix>.<province>.<site>.>``.
@@ -26,7 +29,8 @@ The payload is one JSON object: ``v`` (format version), ``province``, ``site``,
 ``kind`` and the record under the kind's name (``alert`` with ``transition``);
 times in ISO 8601 UTC, enums as their values (as gateway.outbound). The hourly
 kinds' ids are the hour's start (UTC), the plan's its day and a digest of its
-figures.
+figures, a heartbeat's the start of its time bucket (``heartbeat_s`` wide): a
+resend, or a restart's first heartbeat within the same bucket, is a duplicate.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class FleetKind(StrEnum):
     HOURLY = "hourly"
     HEALTH = "health"
     PLAN = "plan"
+    HEARTBEAT = "heartbeat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +206,44 @@ def plan_message(subjects: FleetSubjects, plan: dict[str, Any]) -> FleetMessage:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The gateway's sign of life: its clock, how long it has run, what it holds back.
+
+    ``devices_online``/``devices_configured`` are None where the sender does not
+    know its devices (the count is then left out of the payload).
+    """
+
+    at: datetime
+    uptime_s: float
+    queue: int
+    devices_online: int | None = None
+    devices_configured: int | None = None
+
+
+def heartbeat_message(subjects: FleetSubjects, beat: Heartbeat, bucket_s: float) -> FleetMessage:
+    """A heartbeat; its id is the start of its ``bucket_s``-wide time bucket (UTC)."""
+    if bucket_s <= 0:
+        raise ValueError(f"a heartbeat bucket must be positive: {bucket_s!r}")
+    _stamp(beat.at)  # refuses a naive time
+    epoch = beat.at.timestamp()
+    start = datetime.fromtimestamp(epoch - epoch % bucket_s, UTC)
+    msg_id = f"{subjects.site_root}:heartbeat:{_stamp(start)}"
+    body: dict[str, Any] = {
+        "at": beat.at.astimezone(UTC),
+        "uptime_s": round(beat.uptime_s, 1),
+        "queue": beat.queue,
+    }
+    if beat.devices_online is not None and beat.devices_configured is not None:
+        body["devices_online"] = beat.devices_online
+        body["devices_configured"] = beat.devices_configured
+    return FleetMessage(
+        subjects.subject(FleetKind.HEARTBEAT),
+        msg_id,
+        _payload(subjects, FleetKind.HEARTBEAT, {"heartbeat": body}),
+    )
+
+
 def message_for(subjects: FleetSubjects, event: LiveEvent) -> FleetMessage | None:
     """The fleet message of a live event; None for an event without its record."""
     if event.kind is LiveEventKind.ZONE and event.zone is not None:
@@ -272,6 +315,7 @@ _TIME_KEY = {
     FleetKind.HOURLY: "hour",
     FleetKind.HEALTH: "hour",
     FleetKind.PLAN: "computed_at",
+    FleetKind.HEARTBEAT: "at",
 }
 _ID_KEY = {
     FleetKind.ZONE: "zone_id",
@@ -280,6 +324,7 @@ _ID_KEY = {
     FleetKind.HOURLY: "hour",
     FleetKind.HEALTH: "hour",
     FleetKind.PLAN: "id",
+    FleetKind.HEARTBEAT: "at",
 }
 #: What a record of these kinds must hold besides its id and time: a mapping each.
 _MAPS = {
@@ -323,12 +368,29 @@ def decode(prefix: str, subject: str, payload: bytes) -> FleetRecord:
     for key in _MAPS.get(kind, ()):
         if not isinstance(body.get(key), dict):
             raise FleetDecodeError(f"{kind.value} without a {key!r} object")
+    if kind is FleetKind.HEARTBEAT:
+        _check_heartbeat(body)
     transition = None
     if kind is FleetKind.ALERT:
         transition = data.get("transition")
         if not isinstance(transition, str) or not transition:
             raise FleetDecodeError("alert without 'transition'")
     return FleetRecord(parts[1], parts[2], kind, at, body, transition)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_heartbeat(body: dict[str, Any]) -> None:
+    uptime = body.get("uptime_s")
+    if isinstance(uptime, bool) or not isinstance(uptime, int | float) or uptime < 0:
+        raise FleetDecodeError("heartbeat without a non-negative 'uptime_s'")
+    if not _count(body.get("queue")):
+        raise FleetDecodeError("heartbeat without a non-negative integer 'queue'")
+    online, configured = body.get("devices_online"), body.get("devices_configured")
+    if (online, configured) != (None, None) and not (_count(online) and _count(configured)):
+        raise FleetDecodeError("heartbeat's device counts must both be non-negative integers")
 
 
 def _parse_time(value: object, where: str) -> datetime:

@@ -3,9 +3,12 @@
 ``center_rows`` turns each site's latest state (as ``fleet run`` keeps it in
 the key-value bucket) and the registry of centers into one ``CenterRow``:
 crowd level (the worst zone's), people (the zones' sum), the longest expected
-wait, open alerts, devices down, and the link: ``live`` (its latest record is
-at most ``offline_after_s`` old), ``offline`` (older) or ``never`` (listed in
-the registry, nothing received). ``sort_rows`` puts first what needs attention
+wait, open alerts, devices down, and the link: ``live`` (its latest record,
+a heartbeat included, is at most ``offline_after_s`` old), ``offline``
+(older: the gateway is silent) or ``never`` (listed in the registry, nothing
+received). Beside it two ages: the data's (its latest zone, alert, device or
+hourly record: unchanged zones make it old while the link is live) and the
+link's (its latest heartbeat; None for a gateway that sends none). ``sort_rows`` puts first what needs attention
 (the order is documented in docs/fleet.md and in ``attention``);
 ``filter_rows`` keeps an area or a province.
 
@@ -69,6 +72,10 @@ class CenterRow:
     link: Link
     last_seen: datetime | None
     age_s: float | None  # now - last_seen (0 when the site's clock is ahead)
+    data_seen: datetime | None  # its latest record but heartbeats
+    data_age_s: float | None
+    link_seen: datetime | None  # its latest heartbeat; None: it sends none
+    link_age_s: float | None
     level: str | None  # the worst zone level; None when no zone reports one
     people: int | None  # the zones' occupancy summed; None when no zone counts
     longest_wait_s: float | None
@@ -107,6 +114,8 @@ class Figures:
     """What a site document says, apart from the clock: computed once per document."""
 
     last_seen: datetime | None
+    data_seen: datetime | None
+    link_seen: datetime | None
     level: str | None
     people: int | None
     longest_wait_s: float | None
@@ -118,7 +127,7 @@ class Figures:
     devices_down: int
 
 
-NO_FIGURES = Figures(None, None, None, None, None, 0, 0, 0, 0, 0)
+NO_FIGURES = Figures(None, None, None, None, None, None, None, 0, 0, 0, 0, 0)
 
 
 def figures_of(state: Mapping[str, Any] | None) -> Figures:
@@ -139,8 +148,15 @@ def figures_of(state: Mapping[str, Any] | None) -> Figures:
             wait, wait_zone = w, str(zone_id)
     alerts = [_dict(a) for a in _dict(state.get("alerts")).values()]
     devices = [_dict(d) for d in _dict(state.get("devices")).values()]
+    last_seen = _time(state.get("last_seen"))
+    heartbeat = _dict(state.get("heartbeat"))
+    data_seen = _time(state.get("last_data"))
+    if data_seen is None and not heartbeat:  # a document from before heartbeats
+        data_seen = last_seen
     return Figures(
-        last_seen=_time(state.get("last_seen")),
+        last_seen=last_seen,
+        data_seen=data_seen,
+        link_seen=_time(heartbeat.get("at")),
         level=_LEVELS[level_rank - 1] if level_rank else None,
         people=people if counted else None,
         longest_wait_s=wait,
@@ -174,7 +190,7 @@ def row_of(
     """One center's row from its document's figures, its registry entry and the clock."""
     province, _, site = key.partition(".")
     last_seen = f.last_seen
-    age = max(0.0, (now - last_seen).total_seconds()) if last_seen is not None else None
+    age = _age(now, last_seen)
     if last_seen is None:
         link = Link.NEVER
     elif age is not None and age > offline_after_s:
@@ -195,6 +211,10 @@ def row_of(
         link=link,
         last_seen=last_seen,
         age_s=age,
+        data_seen=f.data_seen,
+        data_age_s=_age(now, f.data_seen),
+        link_seen=f.link_seen,
+        link_age_s=_age(now, f.link_seen),
         level=f.level,
         people=f.people,
         longest_wait_s=f.longest_wait_s,
@@ -207,6 +227,11 @@ def row_of(
         attention=attention,
         reasons=reasons,
     )
+
+
+def _age(now: datetime, at: datetime | None) -> float | None:
+    """Seconds from ``at`` to ``now``; 0 when the site's clock is ahead; None without ``at``."""
+    return max(0.0, (now - at).total_seconds()) if at is not None else None
 
 
 def attention_of(

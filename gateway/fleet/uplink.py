@@ -20,6 +20,12 @@ gateway.fleet.alert_resend) is queued ahead of everything; ``on_acked`` hears
 of every message JetStream acknowledged (new or duplicate), so the alert
 cursor and the hourly feed know what is safely stored. Others queue messages
 with ``offer`` (the hourly feed).
+
+Every ``fleet.heartbeat_s`` (and at start) a heartbeat is queued: the
+``clock``'s time, the uptime since ``run()``, the queue's depth and, with
+``devices``, the devices online vs configured. At most one waits in the
+queue (a newer one replaces it), so an outage does not pile them up; the
+province page tells a silent gateway from unchanged zones by it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import nats
 import nats.errors
@@ -37,7 +44,13 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from gateway.fleet.messages import FleetMessage, FleetSubjects, message_for
+from gateway.fleet.messages import (
+    FleetMessage,
+    FleetSubjects,
+    Heartbeat,
+    heartbeat_message,
+    message_for,
+)
 from gateway.live import LiveEvent
 from gateway.settings import FleetConfig
 
@@ -71,6 +84,7 @@ class UplinkStats:
     failures: int = 0  # failed publish attempts (and connects nats-py gave up on)
     client_errors: int = 0  # what the client reported: failed (re)connects, a lost socket
     dropped: int = 0  # oldest messages dropped because the queue was full
+    heartbeats: int = 0  # heartbeats queued
     connected: bool = False
 
 
@@ -86,6 +100,8 @@ class FleetUplink:
         *,
         backlog: Callable[[], Awaitable[Sequence[FleetMessage]]] | None = None,
         on_acked: Callable[[FleetMessage], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        devices: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self._config = config
         self._subjects = subjects
@@ -93,6 +109,10 @@ class FleetUplink:
         self._snapshot = snapshot
         self._backlog = backlog
         self._on_acked = on_acked
+        self._clock = clock or _utc_now
+        self._devices = devices  # () -> (online, configured)
+        self._started: datetime | None = None
+        self._beat: FleetMessage | None = None  # the heartbeat waiting in the queue, if any
         self._queue: deque[FleetMessage] = deque()
         self._wake = asyncio.Event()
         self._catch_up = False  # queue the current states again once connected
@@ -134,8 +154,32 @@ class FleetUplink:
         self.stats.queued += len(kept)
         self._wake.set()
 
+    def heartbeat(self) -> FleetMessage:
+        """Queue a heartbeat now (replacing one still waiting) and return it."""
+        now = self._clock()
+        if self._started is None:
+            self._started = now
+        waiting = self._beat
+        if waiting is not None and len(self._queue) > 1 and self._queue[0] is not waiting:
+            # not the head: that one may be in flight (it leaves the queue once acked)
+            self._queue = deque(m for m in self._queue if m is not waiting)
+        online, configured = self._devices() if self._devices is not None else (None, None)
+        beat = Heartbeat(
+            at=now,
+            uptime_s=max(0.0, (now - self._started).total_seconds()),
+            queue=len(self._queue),
+            devices_online=online,
+            devices_configured=configured,
+        )
+        message = heartbeat_message(self._subjects, beat, self._config.heartbeat_s or 60.0)
+        self._beat = message
+        self.stats.heartbeats += 1
+        self.offer(message)
+        return message
+
     async def run(self) -> None:
         """Follow the engine and publish until cancelled."""
+        self._started = self._clock()
         log.info(
             "fleet.started",
             url=self._config.url,
@@ -147,6 +191,8 @@ class FleetUplink:
             tg.create_task(self._publish_forever(), name="fleet-publish")
             if self._backlog is not None:
                 tg.create_task(self._queue_backlog(self._backlog), name="fleet-backlog")
+            if self._config.heartbeat_s > 0:
+                tg.create_task(self._beat_forever(), name="fleet-heartbeat")
 
     # ------------------------------------------------------------------ internals
 
@@ -161,6 +207,11 @@ class FleetUplink:
             log.warning("fleet.events_resubscribed")
             self._queue_snapshot()
             await asyncio.sleep(self._config.retry_min_s)
+
+    async def _beat_forever(self) -> None:
+        while True:
+            self.heartbeat()
+            await asyncio.sleep(self._config.heartbeat_s)
 
     async def _queue_backlog(
         self, backlog: Callable[[], Awaitable[Sequence[FleetMessage]]]
@@ -317,6 +368,10 @@ class FleetUplink:
             max_age=cfg.max_age_days * 86400,
         )
         log.info("fleet.stream_created", stream=cfg.stream, subjects=self._subjects.site_wildcard)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def _close(nc: NatsClient) -> None:

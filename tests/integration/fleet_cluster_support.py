@@ -101,6 +101,7 @@ async def sites(leaves: list[tuple[FleetSubjects, str]], **auth: Any) -> AsyncIt
             publish_timeout_s=2,
             retry_min_s=0.05,
             retry_max_s=0.5,
+            heartbeat_s=0,  # the stream holds the zone states these tests produce, only
             **auth,
         )
         out.append(Site(subjects, FleetUplink(cfg, subjects, _nothing)))

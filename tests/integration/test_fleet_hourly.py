@@ -119,6 +119,7 @@ def uplink_config(url: str) -> FleetConfig:
             "publish_timeout_s": 30.0,  # no retry of a slow ack on a loaded machine
             "retry_min_s": 0.05,
             "retry_max_s": 0.5,
+            "heartbeat_s": 0,  # the stream's messages counted are the feed's
         }
     )
 

@@ -99,6 +99,7 @@ def test_a_site_publishes_its_own_subjects_and_not_another_sites(tmp_path: Path)
                 publish_timeout_s=1,
                 retry_min_s=0.05,
                 retry_max_s=0.2,
+                heartbeat_s=0,  # one message counted: the zone's
             )
             uplink = FleetUplink(cfg, SITE_A, nothing, lambda: [zone_message(SITE_A, zone(1))])
             task = asyncio.create_task(uplink.run())

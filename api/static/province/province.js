@@ -224,7 +224,9 @@ function centerRow(row, rank) {
     wait,
     alerts,
     down,
-    el("td", {}, el("span", { class: "link", "data-link": row.link, "data-seen": row.last_seen || "" })),
+    el("td", {},
+      el("span", { class: "link", "data-link": row.link, "data-seen": row.last_seen || "" }),
+      el("span", { class: "sub ages", "data-data": row.data_seen || "", "data-beat": row.link_seen || "" })),
   );
   if (state.open === row.key) tr.classList.add("open");
   tr.tabIndex = 0; // the month opens from the keyboard too
@@ -247,6 +249,14 @@ function tick() {
     span.textContent = link === "offline" && seen !== null
       ? T("link.offline", { age: ageText((now - seen) / 1000) })
       : T(`link.${link}`);
+  }
+  // data age (zones unchanged at a live center) apart from link age (the gateway's heartbeat)
+  for (const span of document.querySelectorAll("#centers .ages")) {
+    const since = (at) => (at ? ageText((now - new Date(at).getTime()) / 1000) : null);
+    const data = since(span.dataset.data);
+    const beat = since(span.dataset.beat);
+    span.textContent = [data && T("link.data_age", { age: data }), beat && T("link.beat_age", { age: beat })]
+      .filter(Boolean).join(" · ");
   }
 }
 
