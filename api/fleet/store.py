@@ -16,8 +16,8 @@ Which source answered is part of the result (``people_source``,
 
 InfluxDB 1.x answers InfluxQL natively, 2.x/3.x through their v1 API
 (``gateway.influx_query.query_target``). VictoriaMetrics does not answer
-InfluxQL: with it as the central store the month comparison answers 503
-(docs/fleet.md).
+InfluxQL: ``api.fleet.store_vm`` reads the same month from its export API
+(``overview.store: victoriametrics``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -96,6 +96,11 @@ class OverviewConfig(Model):
     )
     timezone: str = Field(
         "Asia/Ho_Chi_Minh", description="IANA time zone of the month and hours the page compares"
+    )
+    store: Literal["influxql", "victoriametrics"] = Field(
+        "influxql",
+        description="how the page reads a month from the central store (influxdb:): InfluxQL"
+        " (InfluxDB 1.x; 2.x/3.x through their v1 API) or VictoriaMetrics' export API",
     )
 
     @field_validator("timezone")

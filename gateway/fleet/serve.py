@@ -23,7 +23,8 @@ from prometheus_client import CollectorRegistry
 
 from api.app import utc_now
 from api.fleet.app import create_fleet_app
-from api.fleet.store import MonthReader
+from api.fleet.store import MonthReader, MonthSource
+from api.fleet.store_vm import VictoriaMonthReader
 from api.server import ApiStartError, serve_api
 from gateway.app import run_until_signalled
 from gateway.config_loader import ConfigError
@@ -38,6 +39,13 @@ def registered(cfg: CentralConfig) -> list[Registered]:
     return [Registered(s.province, s.id, s.name, s.area, s.control_room) for s in cfg.sites]
 
 
+def month_reader(cfg: CentralConfig) -> MonthSource:
+    """The central store's months: InfluxQL, or VictoriaMetrics' export (overview.store)."""
+    if cfg.overview.store == "victoriametrics":
+        return VictoriaMonthReader(cfg.influxdb)
+    return MonthReader(cfg.influxdb)
+
+
 async def serve(
     cfg: CentralConfig,
     *,
@@ -49,7 +57,7 @@ async def serve(
     app = create_fleet_app(
         cfg.api,
         board,
-        MonthReader(cfg.influxdb),
+        month_reader(cfg),
         CollectorRegistry(),
         sites=registered(cfg),
         overview=cfg.overview,
