@@ -19,6 +19,7 @@ import nats.js.errors
 import pytest
 import yaml
 
+from gateway.config_loader import load_settings
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.mosquitto import MosquittoServer
 from gateway.peers.nats import NatsServer
@@ -78,6 +79,12 @@ def test_the_gateway_publishes_its_zones_to_the_fleet_stream(
                 return {p["zone"]["zone_id"] for s, p in got if s.endswith(".zone")} >= zones
 
             wait_until(zones_arrived, 60, "a state of every zone in the stream")
+
+            def heartbeat_arrived() -> bool:
+                got = asyncio.run(stream_messages(server.url, "FLOORWATCH"))
+                return any(s.endswith(".heartbeat") for s, _ in got)
+
+            wait_until(heartbeat_arrived, 60, "the gateway's first heartbeat in the stream")
             got = asyncio.run(stream_messages(server.url, "FLOORWATCH"))
         finally:
             assert gw.stop() == 0
@@ -92,7 +99,14 @@ def test_the_gateway_publishes_its_zones_to_the_fleet_stream(
         f"floorwatch.ha-noi.{site_id}.device",
         f"floorwatch.ha-noi.{site_id}.alert",
         f"floorwatch.ha-noi.{site_id}.plan",  # when the day's plan could be computed
+        f"floorwatch.ha-noi.{site_id}.heartbeat",
     }
+    # the heartbeat counts the site file's cameras and sensors
+    beats = [p["heartbeat"] for s, p in got if s.endswith(".heartbeat")]
+    settings = load_settings(config, {}, need_secrets=False).settings
+    configured = len({c.id for c in settings.cameras} | {s.id for s in settings.sensors})
+    assert beats and {b["devices_configured"] for b in beats} == {configured}
+    assert all(0 <= b["devices_online"] <= configured and b["queue"] >= 0 for b in beats)
     assert {p["site"] for _, p in got} == {site_id}
     assert TOKEN not in log_text
     assert "fleet.stream_created" in log_text
