@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from gateway.observations import DeviceHealth, DeviceKind
 from gateway.settings import FieldMap, Unit, ValidationLimits
 from sensors.models import DecodeError, Message
@@ -78,6 +80,9 @@ def type_name(value: JsonValue) -> str:
 # --------------------------------------------------------------------------- JSON
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -98,7 +103,22 @@ def payload_text(payload: bytes) -> str:
 
 
 def parse_json(payload: bytes) -> JsonValue:
-    """Any JSON document; NaN, Infinity and numbers beyond a float are rejected."""
+    """Any JSON document; NaN, Infinity and numbers beyond a float are rejected.
+
+    orjson reads a valid document (UTF-8, no BOM) three to four times faster than
+    ``json``; whatever it refuses (a BOM, a lone surrogate, invalid UTF-8, bad JSON,
+    an infinite number, nesting past its limit) goes through the standard parser,
+    which either reads it as before or gives the reason a dead letter carries. So
+    does a document with a run of 20 digits: orjson turns an integer beyond 64 bits
+    into a float, where ``json`` keeps the integer (and a decoder's reason names it).
+    """
+    if _LONG_DIGITS.search(payload) is None:
+        try:
+            fast: JsonValue = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return fast
     text = payload_text(payload)
     if not text.strip():
         raise DecodeError("empty payload")
