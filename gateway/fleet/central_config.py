@@ -122,6 +122,19 @@ class ProvinceApiConfig(ApiConfig):
     cookie_name: str = Field("floorwatch_province_session", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
+class WorkerMetricsConfig(Model):
+    """``fleet run``'s own counters as Prometheus text on ``GET /metrics`` (off by default)."""
+
+    host: str = Field("127.0.0.1", description="address the endpoint listens on (loopback)")
+    port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="port (0: any free port; none: off); each process needs its own"
+        " (--metrics-port)",
+    )
+
+
 class CentralConfig(Model):
     """``floorwatch fleet run`` and ``fleet serve``'s file."""
 
@@ -132,6 +145,9 @@ class CentralConfig(Model):
         ProvinceApiConfig(), description="the province page's web service (fleet serve)"
     )
     overview: OverviewConfig = OverviewConfig()
+    metrics: WorkerMetricsConfig = Field(
+        WorkerMetricsConfig(), description="fleet run's counters for Prometheus (fleet serve: no)"
+    )
     sites: list[CentralSite] = Field(
         default_factory=list,
         description="the registry of centers (optional: a site that reports and is not listed"

@@ -1,6 +1,6 @@
 """``floorwatch fleet run``: the central service's composition root. Shell module.
 
-    floorwatch fleet run -c central.yaml [--state-dir DIR]
+    floorwatch fleet run -c central.yaml [--state-dir DIR] [--metrics-port N]
 
 One process = one InfluxWriter (with its own spool under ``state_dir``) and one
 FleetWorker on the shared durable consumer. Run as many processes as the load
@@ -23,6 +23,7 @@ from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.central_worker import FleetWorker
 from gateway.fleet.stopping import cancel_until_done
+from gateway.fleet.worker_metrics import Sources, serve_metrics
 from gateway.influx_writer import InfluxWriter
 from gateway.logs import configure_logging
 from gateway.spool import Spool
@@ -50,6 +51,13 @@ async def serve(cfg: CentralConfig) -> None:
     fetch can swallow that one cancellation and the process would never exit.
     """
     writer, worker = build(cfg)
+    metrics = None
+    if cfg.metrics.port is not None:
+        sources = Sources(worker=lambda: worker.stats, writer=writer.stats)
+        metrics = serve_metrics(cfg.metrics.host, cfg.metrics.port, sources)
+        structlog.get_logger("floorwatch.fleet").info(
+            "fleet.metrics_listening", host=cfg.metrics.host, port=metrics.server_port
+        )
     tasks = {
         asyncio.create_task(writer.run(), name="fleet-writer"),
         asyncio.create_task(worker.run(), name="fleet-worker"),
@@ -61,6 +69,9 @@ async def serve(cfg: CentralConfig) -> None:
     finally:
         await cancel_until_done(tasks)
         await writer.close()
+        if metrics is not None:
+            await asyncio.to_thread(metrics.shutdown)
+            metrics.server_close()
 
 
 def run(
@@ -69,6 +80,15 @@ def run(
     ),
     state_dir: Annotated[
         Path | None, typer.Option("--state-dir", help="this process's spool folder")
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="serve this process's counters on GET /metrics (0: any free port)",
+        ),
     ] = None,
     log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines")] = False,
 ) -> None:
@@ -83,6 +103,10 @@ def run(
         raise typer.Exit(2) from exc
     if state_dir is not None:
         cfg = cfg.model_copy(update={"state_dir": state_dir})
+    if metrics_port is not None:
+        cfg = cfg.model_copy(
+            update={"metrics": cfg.metrics.model_copy(update={"port": metrics_port})}
+        )
     try:
         asyncio.run(run_until_signalled(lambda: serve(cfg)))
     except* (nats.errors.Error, OSError) as group:

@@ -40,6 +40,7 @@ from gateway.fleet.site_sync import SiteSync
 from gateway.influx_writer import InfluxWriter
 
 RETRY_S = 1.0
+LAG_EVERY_S = 5.0
 
 
 @dataclass(slots=True)
@@ -53,6 +54,9 @@ class WorkerStats:
     state_conflicts: int = 0  # site writes refused: another worker wrote the site first
     in_progress: int = 0  # times a held batch was marked in progress
     errors: int = 0
+    # the shared consumer's lag (JetStream's figures, read every LAG_EVERY_S; None before)
+    pending: int | None = None  # in the stream, not yet handed to any worker
+    ack_pending: int | None = None  # handed out, not yet acknowledged
 
 
 async def connect(cfg: CentralNatsConfig, name: str, log: FilteringBoundLogger) -> Client:
@@ -129,7 +133,11 @@ class FleetWorker:
                 bucket=self._cfg.kv_bucket,
             )
             self.ready.set()
+            lag_due = 0.0
             while True:
+                if (now := asyncio.get_running_loop().time()) >= lag_due:
+                    lag_due = now + LAG_EVERY_S
+                    await self._read_lag(psub)
                 try:
                     msgs = await psub.fetch(self._cfg.batch, timeout=self._cfg.fetch_wait_s)
                 except TimeoutError:
@@ -156,6 +164,14 @@ class FleetWorker:
             await nc.close()
         except (nats.errors.Error, OSError) as exc:
             self._log.info("fleet.nats_closed_unclean", reason=str(exc) or type(exc).__name__)
+
+    async def _read_lag(self, psub: JetStreamContext.PullSubscription) -> None:
+        try:
+            info = await psub.consumer_info()
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            self._failed("lag", exc)
+            return
+        self.stats.pending, self.stats.ack_pending = info.num_pending, info.num_ack_pending
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.stats.errors += 1
