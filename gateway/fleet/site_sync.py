@@ -12,7 +12,9 @@ worker wrote the site meanwhile the remembered revision is stale: the bucket
 refuses the write (wrong last sequence), and the site is read again, folded
 again and written again, up to ``CAS_ATTEMPTS`` times. So two workers folding
 one site never lose a change: each write is against the revision its
-document was folded from.
+document was folded from. A site refused once is *contended* (other workers
+write it too): it is read before each write (two round trips, not a refused
+write and two more) until a read finds the revision this worker wrote last.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from gateway.fleet.central import decode_state, encode_state, merge_site_state
 from gateway.fleet.messages import FleetRecord
 
 CAS_ATTEMPTS = 20
-CONCURRENCY = 32  # site writes in flight per batch
+CONCURRENCY = 256  # site writes in flight per batch (a batch's sites, mostly)
 REMEMBERED_SITES = 20_000  # a country's ~3,300 centers fit; the oldest is forgotten first
 
 _Known = tuple[int | None, dict[str, Any] | None]  # (revision, document); (None, None): no key
@@ -41,6 +43,7 @@ class SiteSync:
         self._kv = kv
         self._limit = asyncio.Semaphore(concurrency)
         self._known: dict[str, _Known] = {}
+        self._contended: set[str] = set()
         self.writes = 0  # site documents written
         self.conflicts = 0  # writes refused because another worker wrote the site first
 
@@ -58,10 +61,13 @@ class SiteSync:
 
     async def _site(self, key: str, records: list[FleetRecord]) -> bool:
         async with self._limit:
-            known = self._known.get(key)
+            known = None if key in self._contended else self._known.get(key)
             for _ in range(CAS_ATTEMPTS):
                 if known is None:
                     known = await self._read(key)
+                    last = self._known.get(key)
+                    if last is not None and last[0] == known[0]:
+                        self._contended.discard(key)  # nobody else wrote it since
                 revision, previous = known
                 state = previous
                 for record in records:
@@ -78,12 +84,14 @@ class SiteSync:
                         )
                 except nats.js.errors.KeyWrongLastSequenceError:
                     self.conflicts += 1
+                    self._contended.add(key)
                     known = None  # another worker wrote the site: read it again
                     continue
                 self._remember(key, (new_revision, state))
                 self.writes += 1
                 return True
             self._known.pop(key, None)
+            self._contended.discard(key)
             raise nats.js.errors.KeyWrongLastSequenceError(
                 description=f"{key}: {CAS_ATTEMPTS} concurrent updates in a row"
             )
@@ -99,4 +107,6 @@ class SiteSync:
         self._known.pop(key, None)
         self._known[key] = known  # last used goes last
         if len(self._known) > REMEMBERED_SITES:
-            del self._known[next(iter(self._known))]
+            oldest = next(iter(self._known))
+            del self._known[oldest]
+            self._contended.discard(oldest)
