@@ -3,10 +3,11 @@
 Pure module. ``record_lines`` turns one decoded message into line-protocol
 points whose series (measurement + tags) and timestamp depend only on the
 message: a redelivered message writes the same point again, and InfluxDB (or
-VictoriaMetrics) keeps one. ``merge_site_state`` folds a record into the
-site's state document kept in the ``fleet_sites`` key-value bucket; it keeps
-the newer of two values per zone, device, alert and kind, so a late or
-redelivered message never moves the state back.
+VictoriaMetrics) keeps one; a heartbeat gives none (the site document holds
+the latest, which is all the page reads: docs/fleet.md). ``merge_site_state``
+folds a record into the site's state document kept in the ``fleet_sites``
+key-value bucket; it keeps the newer of two values per zone, device, alert
+and kind, so a late or redelivered message never moves the state back.
 """
 
 from __future__ import annotations
