@@ -10,7 +10,9 @@ Each worker remembers the (revision, document) it last read or wrote per site,
 so a site it wrote last needs no read before its next write. When another
 worker wrote the site meanwhile the remembered revision is stale: the bucket
 refuses the write (wrong last sequence), and the site is read again, folded
-again and written again, up to ``CAS_ATTEMPTS`` times. So two workers folding
+again and written again, up to ``CAS_ATTEMPTS`` times; a read or write the
+bucket does not answer in time (a leader being elected) is tried again the
+same way (a write that did land makes the next one refused, then a no-op). So two workers folding
 one site never lose a change: each write is against the revision its
 document was folded from. A site refused once is *contended* (other workers
 write it too): it is read before each write (two round trips, not a refused
@@ -23,6 +25,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
+import nats.errors
 import nats.js.errors
 from nats.js.kv import KeyValue
 
@@ -46,6 +49,7 @@ class SiteSync:
         self._contended: set[str] = set()
         self.writes = 0  # site documents written
         self.conflicts = 0  # writes refused because another worker wrote the site first
+        self.unanswered = 0  # reads and writes the bucket did not answer in time (tried again)
 
     async def fold(self, records: list[FleetRecord]) -> int:
         """Fold the records into their sites; return the number of sites written.
@@ -87,6 +91,12 @@ class SiteSync:
                     self._contended.add(key)
                     known = None  # another worker wrote the site: read it again
                     continue
+                except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+                    # No answer (a bucket leader being elected, a node lost): the write may
+                    # or may not be in. Read again: if it is, the fold changes nothing.
+                    self.unanswered += 1
+                    known = None
+                    continue
                 self._remember(key, (new_revision, state))
                 self.writes += 1
                 return True
@@ -97,10 +107,17 @@ class SiteSync:
             )
 
     async def _read(self, key: str) -> _Known:
-        try:
-            entry = await self._kv.get(key)
-        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-            return None, None
+        for _ in range(CAS_ATTEMPTS):
+            try:
+                entry = await self._kv.get(key)
+            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+                return None, None
+            except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+                self.unanswered += 1
+                continue
+            break
+        else:
+            raise nats.errors.TimeoutError
         return entry.revision, decode_state(entry.value)
 
     def _remember(self, key: str, known: _Known) -> None:
