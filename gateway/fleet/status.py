@@ -2,7 +2,8 @@
 
 The shell (gateway/fleet/cli.py) reads a stream's info, the last message of
 each of its subjects and its consumers; this module turns those facts into
-per-site rows (last seen, age, silent or not, messages per kind), the
+per-site rows (last seen, age, silent or not, messages per kind, the
+latest heartbeat), the
 consumers' lag, text lines and a JSON document.
 """
 
@@ -58,6 +59,7 @@ class SiteRow:
     silent: bool
     messages: dict[str, int]  # per kind
     stored_until: datetime | None = None  # the central store's latest record of the site
+    heartbeat_at: datetime | None = None  # when JetStream stored its latest heartbeat
 
 
 def site_rows(
@@ -66,11 +68,14 @@ def site_rows(
     """One row per (province, site) with fleet subjects in the stream, silent ones first."""
     parser = FleetSubjects(prefix, "p", "s")
     sites: dict[tuple[str, str], tuple[datetime | None, dict[str, int]]] = {}
+    beats: dict[tuple[str, str], datetime | None] = {}
     for seen in facts.seen:
         parsed = parser.parse(seen.subject)
         if parsed is None:
             continue
         province, site, kind = parsed
+        if kind is FleetKind.HEARTBEAT:
+            beats[(province, site)] = seen.last_at
         last, counts = sites.get((province, site), (None, {}))
         counts = {**counts, kind.value: counts.get(kind.value, 0) + seen.messages}
         if seen.last_at is not None and (last is None or seen.last_at > last):
@@ -84,7 +89,8 @@ def site_rows(
             str(k.value): counts[k.value] for k in FleetKind if k.value in counts
         }
         stored = facts.stored.get(f"{province}.{site}")
-        rows.append(SiteRow(province, site, last, age, silent, ordered, stored))
+        beat = beats.get((province, site))
+        rows.append(SiteRow(province, site, last, age, silent, ordered, stored, beat))
     rows.sort(key=lambda r: (not r.silent, -(r.age_s or 0.0), r.province, r.site))
     return rows
 
@@ -127,8 +133,12 @@ def status_lines(rows: Sequence[SiteRow], facts: StreamFacts, silent_after_s: fl
             if r.stored_until
             else ""
         )
+        beat = (
+            f"  heartbeat {r.heartbeat_at.isoformat(timespec='seconds')}" if r.heartbeat_at else ""
+        )
         lines.append(
             f"  {mark:<6} {r.province}.{r.site:<32} {_age(r.age_s):>12}  {last}  {kinds}{until}"
+            f"{beat}"
         )
     if facts.consumers:
         lines.append("consumers:")
@@ -165,6 +175,7 @@ def status_document(
                 "silent": r.silent,
                 "messages": r.messages,
                 "stored_until": r.stored_until.isoformat() if r.stored_until else None,
+                "heartbeat_at": r.heartbeat_at.isoformat() if r.heartbeat_at else None,
             }
             for r in rows
         ],

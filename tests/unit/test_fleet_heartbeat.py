@@ -22,7 +22,13 @@ from gateway.fleet.messages import (
     zone_message,
 )
 from gateway.fleet.overview import Link, center_row
-from gateway.fleet.status import StreamFacts, SubjectSeen, site_rows
+from gateway.fleet.status import (
+    StreamFacts,
+    SubjectSeen,
+    site_rows,
+    status_document,
+    status_lines,
+)
 from gateway.fleet.uplink import FleetUplink
 from gateway.live import LiveEvent, ZoneClimateState, ZoneState
 from gateway.settings import CrowdLevel, FleetConfig
@@ -221,6 +227,12 @@ def test_fleet_status_counts_heartbeats_and_is_not_silent_with_them() -> None:
     (row,) = site_rows(facts, "floorwatch", T0 + timedelta(minutes=31), 600)
     assert row.messages == {"zone": 1, "heartbeat": 31}
     assert not row.silent
+    assert row.heartbeat_at == T0 + timedelta(minutes=30)
+    text = status_lines([row], facts, 600)
+    assert text[2].endswith("zone 1, heartbeat 31  heartbeat 2026-12-01T01:30:30+00:00")
+    assert status_document([row], facts, 600)["sites"][0]["heartbeat_at"] == (
+        "2026-12-01T01:30:30+00:00"
+    )
 
 
 # --------------------------------------------------------------------------- the uplink's queue

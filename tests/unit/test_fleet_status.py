@@ -99,6 +99,7 @@ def test_json_document() -> None:
         "silent": True,
         "messages": {"zone": 12, "device": 2},
         "stored_until": None,
+        "heartbeat_at": None,
     }
     assert doc["consumers"] == [
         {"name": "central-1", "pending": 17, "ack_pending": 2, "redelivered": 1}
