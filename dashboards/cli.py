@@ -19,7 +19,7 @@ from dashboards.build import provisioning_files as export_files
 from dashboards.province import ProvinceView
 from dashboards.provision import ProvisionError, connect, push
 from dashboards.texts import LANGS, Lang
-from gateway.cli_support import settings_or_exit
+from gateway.cli_support import exit_invalid, settings_or_exit
 from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import CentralConfig, load_central
 
@@ -132,10 +132,7 @@ def export_province(
     try:
         central = load_central(config)
     except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
+        exit_invalid(exc)
     view = province_view(central)
     typer.echo(f"{len(view.site_names)} registered centers from {config}")
     _write(directory, province_files(view, spec, language))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -36,11 +36,16 @@ def load_or_exit(path: Path, *, as_json: bool = False, need_secrets: bool = True
         if as_json:
             errors = [{"path": i.path, "line": i.line, "message": i.message} for i in exc.issues]
             echo_json({"ok": False, "file": exc.source, "errors": errors})
-        else:
-            typer.echo(f"{exc.source}: configuration is not valid", err=True)
-            for issue in exc.issues:
-                typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
+            raise typer.Exit(2) from exc
+        exit_invalid(exc)
+
+
+def exit_invalid(exc: ConfigError) -> NoReturn:
+    """A file that is not valid: its problems on stderr, one a line, and exit 2."""
+    typer.echo(f"{exc.source}: configuration is not valid", err=True)
+    for issue in exc.issues:
+        typer.echo(f"  - {issue}", err=True)
+    raise typer.Exit(2) from exc
 
 
 def settings_or_exit(path: Path, *, need_secrets: bool = True) -> Settings:

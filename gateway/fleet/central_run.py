@@ -19,6 +19,7 @@ import structlog
 import typer
 
 from gateway.app import run_until_signalled
+from gateway.cli_support import exit_invalid
 from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.central_worker import FleetWorker
@@ -97,10 +98,7 @@ def run(
     try:
         cfg = load_central(config)
     except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
+        exit_invalid(exc)
     if state_dir is not None:
         cfg = cfg.model_copy(update={"state_dir": state_dir})
     if metrics_port is not None:

@@ -27,6 +27,7 @@ from api.fleet.store import MonthReader, MonthSource
 from api.fleet.store_vm import VictoriaMonthReader
 from api.server import ApiStartError, serve_api
 from gateway.app import run_until_signalled
+from gateway.cli_support import exit_invalid
 from gateway.config_loader import ConfigError
 from gateway.fleet.board import SiteBoard
 from gateway.fleet.central_config import CentralConfig, load_central
@@ -87,10 +88,7 @@ def serve_command(
     try:
         cfg = load_central(config)
     except ConfigError as exc:
-        typer.echo(f"{exc.source}: configuration is not valid", err=True)
-        for issue in exc.issues:
-            typer.echo(f"  - {issue}", err=True)
-        raise typer.Exit(2) from exc
+        exit_invalid(exc)
     try:
         asyncio.run(run_until_signalled(lambda: serve(cfg)))
     except* ApiStartError as group:
