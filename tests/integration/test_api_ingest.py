@@ -44,7 +44,7 @@ pytestmark = pytest.mark.integration
 TOKEN = "qms-ingest-token-7f3a9c0e41"
 OTHER_TOKEN = "kiosk-ingest-token-55d0e1b2c3"
 SECRET = "webhook-hmac-secret-0a1b2c3d4e"
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # the gateway's clock: a Tuesday, 09:00 in Hanoi
 # A third-party system's event: its own names and codes, read by the source's mapping.
 MAPPING: dict[str, Any] = {
     "fields": {
@@ -153,7 +153,7 @@ async def stack(
         sink=writer,
         dead_letters=dead,
         observer=observed,
-        clock=lambda: datetime.now(UTC),
+        clock=lambda: NOW,
         state_dir=state_dir,
     )
     attach_ingest(app, service)
