@@ -35,7 +35,11 @@ FLOORWATCH = Path(sys.executable).parent / "floorwatch"
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 STEP = timedelta(seconds=2)  # a zone state every 2 s of scene time
 STREAM = "FLOORWATCH"  # the sites' streams and the central stream share it (docs/fleet.md)
-WAIT_S = 120.0  # a bound on waits, never an expectation of speed
+# A bound on waits, never an expectation of speed. After a leaf link failed,
+# nats-server 2.9 retries the central stream's source with a backoff of 10 s per
+# failure up to 2 minutes (server/stream.go retryMaximum), so a catch-up may
+# start up to 2 min after the link is back: the bound leaves that much and more.
+WAIT_S = 240.0
 
 
 def zone(i: int) -> ZoneState:

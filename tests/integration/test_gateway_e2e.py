@@ -30,7 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.config_loader import load_settings
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.victoriametrics import VictoriaMetricsServer
-from sensors.simulator.publisher import run_simulator
+from sensors.simulator.publisher import SimulatorStats, run_simulator
 from tests.integration.gateway_proc import (
     GatewayProcess,
     publish_lines,
@@ -90,6 +90,10 @@ class Capture:
         with self._lock:
             self.messages[msg.topic].append(bytes(msg.payload))
 
+    def snapshot(self) -> dict[str, list[bytes]]:
+        with self._lock:
+            return {t: list(v) for t, v in self.messages.items()}
+
     def total(self) -> int:
         with self._lock:
             return sum(len(v) for t, v in self.messages.items() if not t.startswith("floorwatch/"))
@@ -99,9 +103,9 @@ class Capture:
         self._client.disconnect()
 
 
-def simulate(config: Path, host: str, port: int, start: datetime, hours: float) -> None:
+def simulate(config: Path, host: str, port: int, start: datetime, hours: float) -> SimulatorStats:
     settings = load_settings(config, {}).settings
-    run_simulator(
+    return run_simulator(
         settings,
         host=host,
         port=port,
@@ -133,9 +137,15 @@ def test_simulated_morning_reaches_influxdb_v1_intact(
     capture = Capture(mosquitto_fresh.host, mosquitto_fresh.port)
     try:
         gw.wait_log("mqtt.connected")
-        simulate(config, mosquitto_fresh.host, mosquitto_fresh.port, MORNING, hours=1.0)
-        wait_until(lambda: capture.total() > 0, 10, "the capture to see the simulator")
-        published = dict(capture.messages)
+        stats = simulate(config, mosquitto_fresh.host, mosquitto_fresh.port, MORNING, hours=1.0)
+        # the ground truth is complete only once the capture holds every message the
+        # broker acknowledged to the simulator (QoS 1): snapshotting earlier can miss
+        # the last ones in flight while the gateway already stored them
+        assert stats.dropped == 0 and stats.unacknowledged == 0
+        wait_until(
+            lambda: capture.total() >= stats.acknowledged, 30, "the capture to see everything"
+        )
+        published = capture.snapshot()
 
         # presence: every (time, count) published is stored, exactly
         for topic, source in (
