@@ -37,6 +37,8 @@ EXAMPLE_ROW: dict[str, Any] = {
     "devices_down": 1,
     "attention": 3,
     "reasons": ["crowded", "alerts", "devices_down"],
+    "wait_watch_s": 1800.0,
+    "wait_act_s": 3600.0,
 }
 
 
@@ -79,7 +81,16 @@ class CenterOut(Out):
     devices_down: int
     attention: int = Field(description="4 urgent, 3 act, 2 watch, 1 calm (docs/fleet.md)")
     reasons: list[str] = Field(
-        description="critical, crowded, busy, offline, never, critical_alerts, alerts, devices_down"
+        description="worst first: offline, never, critical, crowded, busy, wait_act (the longest"
+        " wait over wait_act_s), critical_alerts, alerts, wait_watch (over wait_watch_s),"
+        " devices_down"
+    )
+    wait_watch_s: float | None = Field(
+        description="the province's wait threshold for this center (its own, its area's or the"
+        " province's): a longer wait is watched; null: not judged"
+    )
+    wait_act_s: float | None = Field(
+        description="a longest wait over this is acted on, as a crowded center; null: not judged"
     )
 
 
@@ -114,6 +125,8 @@ def center_out(row: CenterRow) -> CenterOut:
         devices_down=row.devices_down,
         attention=int(row.attention),
         reasons=list(row.reasons),
+        wait_watch_s=row.wait_watch_s,
+        wait_act_s=row.wait_act_s,
     )
 
 

@@ -10,7 +10,14 @@ from typing import Any, Protocol
 from api.deps import AuthState
 from api.fleet.store import MonthSource
 from gateway.fleet.central_config import OverviewConfig
-from gateway.fleet.overview import CenterRow, Figures, Registered, figures_of, rows_of
+from gateway.fleet.overview import (
+    CenterRow,
+    Figures,
+    Registered,
+    WaitLimits,
+    figures_of,
+    rows_of,
+)
 
 
 class BoardView(Protocol):
@@ -52,7 +59,9 @@ class FleetState(AuthState):
                 known = (doc, figures_of(doc))
                 self._figures[key] = known
             figures[key] = known[1]
-        rows = rows_of(figures, self.sites, now, self.overview.offline_after_s)
+        o = self.overview
+        waits = WaitLimits.minutes(o.wait_watch_min, o.wait_act_min)  # the unregistered centers'
+        rows = rows_of(figures, self.sites, now, o.offline_after_s, waits)
         self._rows = (stamp, rows)
         return rows
 

@@ -68,7 +68,19 @@ class CentralNatsConfig(Model):
         return self
 
 
-class CentralSite(Model):
+class WaitThresholds(Model):
+    """An area's or a center's own thresholds on its longest expected wait (none: the
+    province's, ``overview.wait_watch_min`` and ``wait_act_min``)."""
+
+    wait_watch_min: float | None = Field(
+        None, gt=0, description="longest wait over this many minutes: watch"
+    )
+    wait_act_min: float | None = Field(
+        None, gt=0, description="longest wait over this many minutes: act"
+    )
+
+
+class CentralSite(WaitThresholds):
     """One center in the province's registry: how the province page names and groups it."""
 
     province: Ident = Field(description="the province id the site's uplink uses")
@@ -109,6 +121,22 @@ class OverviewConfig(Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
+    wait_watch_min: float | None = Field(
+        30,
+        gt=0,
+        description="a live center whose longest expected wait is over this many minutes is"
+        " watched, even without an alert of its own (null: not judged)",
+    )
+    wait_act_min: float | None = Field(
+        60,
+        gt=0,
+        description="over this many minutes it is acted on, as a crowded center (null: not judged)",
+    )
+    area_waits: dict[str, WaitThresholds] = Field(
+        default_factory=dict,
+        description="an area's own wait thresholds (the registry's area, case-insensitive);"
+        " a center's own (sites[].wait_watch_min, wait_act_min) come before them",
+    )
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
@@ -193,6 +221,29 @@ def load_central(path: Path, environ: Mapping[str, str] | None = None) -> Centra
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
+    def wait_thresholds(self, site: CentralSite | None) -> tuple[float | None, float | None]:
+        """(watch, act) minutes for a center: its own, else its area's, else the province's."""
+        o = self.overview
+        watch, act = o.wait_watch_min, o.wait_act_min
+        areas = {a.strip().casefold(): t for a, t in o.area_waits.items()}
+        for t in (areas.get(site.area.strip().casefold()), site) if site is not None else ():
+            if t is not None:
+                watch = t.wait_watch_min if t.wait_watch_min is not None else watch
+                act = t.wait_act_min if t.wait_act_min is not None else act
+        return watch, act
+
+    @model_validator(mode="after")
+    def _waits(self) -> CentralConfig:
+        known = {s.area.strip().casefold() for s in self.sites}
+        unknown = [a for a in self.overview.area_waits if a.strip().casefold() not in known]
+        if unknown:
+            raise ValueError(f"overview.area_waits: no site in area {', '.join(unknown)}")
+        for who, site in [("overview", None), *((s.key, s) for s in self.sites)]:
+            watch, act = self.wait_thresholds(site)
+            if watch is not None and act is not None and watch > act:
+                raise ValueError(f"{who}: wait_watch_min {watch:g} is over wait_act_min {act:g}")
+        return self
+
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc}")]) from exc
     env = os.environ if environ is None else environ

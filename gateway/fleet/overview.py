@@ -10,6 +10,9 @@ received). Beside it two ages: the data's (its latest zone, alert, device or
 hourly record: unchanged zones make it old while the link is live) and the
 link's (its latest heartbeat; None for a gateway that sends none). ``sort_rows`` puts first what needs attention
 (the order is documented in docs/fleet.md and in ``attention``);
+``WaitLimits`` are the province's own thresholds on a center's longest wait
+(a registered center may carry its own), so a long wait raises a center even
+when the site raised no alert of its own;
 ``filter_rows`` keeps an area or a province.
 
 Times come in as values: ``now`` is the caller's clock, ``last_seen`` the
@@ -40,9 +43,41 @@ class Attention(IntEnum):
     """How much a center needs the province's eyes now; the first key of the page's order."""
 
     CALM = 1  # live, nothing below
-    WATCH = 2  # live and busy, or a warning alert open, or a device down
-    ACT = 3  # live and crowded; or offline / never heard from: the province cannot see it
+    WATCH = 2  # live and busy, a warning alert open, a device down, or a wait over watch_s
+    ACT = 3  # live and crowded or a wait over act_s; or offline / never heard from
     URGENT = 4  # live and critical, or a critical alert open
+
+
+@dataclass(frozen=True, slots=True)
+class WaitLimits:
+    """Thresholds on a center's longest expected wait, seconds (None: not judged).
+
+    Over ``watch_s`` the center is watched, over ``act_s`` acted on, whatever
+    alerts the site raised itself.
+    """
+
+    watch_s: float | None = None
+    act_s: float | None = None
+
+    @classmethod
+    def minutes(cls, watch_min: float | None, act_min: float | None) -> WaitLimits:
+        return cls(
+            None if watch_min is None else watch_min * 60.0,
+            None if act_min is None else act_min * 60.0,
+        )
+
+    def over(self, wait_s: float | None) -> Attention | None:
+        """The tier a wait of ``wait_s`` calls for (None: within both, or no wait)."""
+        if wait_s is None:
+            return None
+        if self.act_s is not None and wait_s > self.act_s:
+            return Attention.ACT
+        if self.watch_s is not None and wait_s > self.watch_s:
+            return Attention.WATCH
+        return None
+
+
+NO_LIMITS = WaitLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +89,7 @@ class Registered:
     name: str
     area: str = ""
     control_room: str | None = None
+    waits: WaitLimits | None = None  # its own wait thresholds (None: the province's)
 
     @property
     def key(self) -> str:
@@ -86,7 +122,9 @@ class CenterRow:
     devices: int
     devices_down: int
     attention: Attention
-    reasons: tuple[str, ...]  # why: critical, crowded, offline, never, alerts, busy, devices_down
+    reasons: tuple[str, ...]  # why, worst first (see attention_of)
+    wait_watch_s: float | None = None  # the wait thresholds that apply to this center
+    wait_act_s: float | None = None
 
 
 def _number(value: object) -> float | None:
@@ -175,9 +213,11 @@ def center_row(
     registered: Registered | None,
     now: datetime,
     offline_after_s: float,
+    waits: WaitLimits = NO_LIMITS,
 ) -> CenterRow:
-    """One center's row from its state document (None: never received) and registry entry."""
-    return row_of(key, figures_of(state), registered, now, offline_after_s)
+    """One center's row from its state document (None: never received) and registry entry;
+    ``waits``: the province's wait thresholds (a registered center's own replace them)."""
+    return row_of(key, figures_of(state), registered, now, offline_after_s, waits)
 
 
 def row_of(
@@ -186,6 +226,7 @@ def row_of(
     registered: Registered | None,
     now: datetime,
     offline_after_s: float,
+    waits: WaitLimits = NO_LIMITS,
 ) -> CenterRow:
     """One center's row from its document's figures, its registry entry and the clock."""
     province, _, site = key.partition(".")
@@ -197,8 +238,14 @@ def row_of(
         link = Link.OFFLINE
     else:
         link = Link.LIVE
+    limits = registered.waits if registered is not None and registered.waits else waits
     attention, reasons = attention_of(
-        link, f.level, f.open_alerts, f.critical_alerts, f.devices_down
+        link,
+        f.level,
+        f.open_alerts,
+        f.critical_alerts,
+        f.devices_down,
+        limits.over(f.longest_wait_s),
     )
     return CenterRow(
         key=key,
@@ -226,6 +273,8 @@ def row_of(
         devices_down=f.devices_down,
         attention=attention,
         reasons=reasons,
+        wait_watch_s=limits.watch_s,
+        wait_act_s=limits.act_s,
     )
 
 
@@ -235,10 +284,17 @@ def _age(now: datetime, at: datetime | None) -> float | None:
 
 
 def attention_of(
-    link: Link, level: str | None, open_alerts: int, critical_alerts: int, devices_down: int
+    link: Link,
+    level: str | None,
+    open_alerts: int,
+    critical_alerts: int,
+    devices_down: int,
+    wait: Attention | None = None,
 ) -> tuple[Attention, tuple[str, ...]]:
     """The attention tier and its reasons, worst first.
 
+    ``wait``: the tier the longest wait calls for by the province's thresholds
+    (``WaitLimits.over``); its reason is ``wait_act`` or ``wait_watch``.
     A center the province cannot see (offline, never heard from) is ``ACT``: its
     last known figures are shown but do not raise it further, as they may be old.
     """
@@ -247,19 +303,23 @@ def attention_of(
         reasons.append(link.value)
     if level in ("critical", "crowded", "busy"):
         reasons.append(level)
+    if wait is Attention.ACT:
+        reasons.append("wait_act")
     if critical_alerts:
         reasons.append("critical_alerts")
     if open_alerts > critical_alerts:
         reasons.append("alerts")
+    if wait is Attention.WATCH:
+        reasons.append("wait_watch")
     if devices_down:
         reasons.append("devices_down")
     if link is not Link.LIVE:
         return Attention.ACT, tuple(reasons)
     if level == "critical" or critical_alerts:
         return Attention.URGENT, tuple(reasons)
-    if level == "crowded":
+    if level == "crowded" or wait is Attention.ACT:
         return Attention.ACT, tuple(reasons)
-    if level == "busy" or open_alerts or devices_down:
+    if level == "busy" or open_alerts or devices_down or wait is Attention.WATCH:
         return Attention.WATCH, tuple(reasons)
     return Attention.CALM, tuple(reasons)
 
@@ -269,9 +329,11 @@ def center_rows(
     registry: Iterable[Registered],
     now: datetime,
     offline_after_s: float,
+    waits: WaitLimits = NO_LIMITS,
 ) -> list[CenterRow]:
     """A row per center in the bucket or the registry, in the page's order (``sort_rows``)."""
-    return rows_of({k: figures_of(v) for k, v in states.items()}, registry, now, offline_after_s)
+    figures = {k: figures_of(v) for k, v in states.items()}
+    return rows_of(figures, registry, now, offline_after_s, waits)
 
 
 def rows_of(
@@ -279,12 +341,14 @@ def rows_of(
     registry: Iterable[Registered],
     now: datetime,
     offline_after_s: float,
+    waits: WaitLimits = NO_LIMITS,
 ) -> list[CenterRow]:
     """``center_rows`` from figures already computed (a caller keeps them per document)."""
     listed = {r.key: r for r in registry}
     keys = set(figures) | set(listed)
     return sort_rows(
-        row_of(k, figures.get(k, NO_FIGURES), listed.get(k), now, offline_after_s) for k in keys
+        row_of(k, figures.get(k, NO_FIGURES), listed.get(k), now, offline_after_s, waits)
+        for k in keys
     )
 
 

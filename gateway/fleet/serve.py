@@ -31,13 +31,24 @@ from gateway.cli_support import exit_invalid
 from gateway.config_loader import ConfigError
 from gateway.fleet.board import SiteBoard
 from gateway.fleet.central_config import CentralConfig, load_central
-from gateway.fleet.overview import Registered
+from gateway.fleet.overview import Registered, WaitLimits
 from gateway.fleet.stopping import cancel_until_done
 from gateway.logs import configure_logging
 
 
 def registered(cfg: CentralConfig) -> list[Registered]:
-    return [Registered(s.province, s.id, s.name, s.area, s.control_room) for s in cfg.sites]
+    """The registry, each center with the wait thresholds that apply to it."""
+    return [
+        Registered(
+            s.province,
+            s.id,
+            s.name,
+            s.area,
+            s.control_room,
+            WaitLimits.minutes(*cfg.wait_thresholds(s)),
+        )
+        for s in cfg.sites
+    ]
 
 
 def month_reader(cfg: CentralConfig) -> MonthSource:

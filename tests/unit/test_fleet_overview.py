@@ -22,6 +22,7 @@ from gateway.fleet.overview import (
     Attention,
     Link,
     Registered,
+    WaitLimits,
     areas_of,
     center_row,
     center_rows,
@@ -152,6 +153,55 @@ def test_a_center_turning_crowded_rises_above_an_offline_one() -> None:
     assert order(states) == ["p.x", "p.off"]
 
 
+PROVINCE_WAITS = WaitLimits.minutes(30, 60)  # the central file's defaults
+
+
+def test_a_long_wait_raises_a_calm_center_by_the_province_thresholds() -> None:
+    # the screenshot of issue 16: 19 people, calm, no alert, a 70-minute longest wait
+    commune = doc(zones={"hall": (19, "calm", 70 * 60.0)})
+    row = center_row("hue.a-luoi", commune, None, NOW, 600, PROVINCE_WAITS)
+    assert (row.attention, row.reasons) == (Attention.ACT, ("wait_act",))
+    assert (row.wait_watch_s, row.wait_act_s) == (1800.0, 3600.0)
+    # over the watch threshold only: watched, after the level and the alerts in the reasons
+    slow = doc(zones={"hall": (19, "busy", 45 * 60.0)}, alerts=["warning"])
+    row = center_row("hue.b", slow, None, NOW, 600, PROVINCE_WAITS)
+    assert (row.attention, row.reasons) == (Attention.WATCH, ("busy", "alerts", "wait_watch"))
+    # at the threshold (not over it), or without thresholds: calm
+    at = doc(zones={"hall": (19, "calm", 30 * 60.0)})
+    assert center_row("hue.c", at, None, NOW, 600, PROVINCE_WAITS).attention is Attention.CALM
+    assert center_row("hue.a-luoi", commune, None, NOW, 600).reasons == ()
+    # a crowded center with a long wait stays act; a critical one urgent
+    crowded = doc(zones={"hall": (90, "crowded", 80 * 60.0)})
+    row = center_row("hue.d", crowded, None, NOW, 600, PROVINCE_WAITS)
+    assert (row.attention, row.reasons) == (Attention.ACT, ("crowded", "wait_act"))
+    # offline: act whatever its last wait (the reason is still given, its figures shown old)
+    old = doc(age_s=3600, zones={"hall": (19, "calm", 70 * 60.0)})
+    row = center_row("hue.e", old, None, NOW, 600, PROVINCE_WAITS)
+    assert (row.attention, row.reasons) == (Attention.ACT, ("offline", "wait_act"))
+
+
+def test_a_registered_centers_own_wait_thresholds_replace_the_provinces() -> None:
+    states = {
+        "hue.land": doc(zones={"hall": (19, "calm", 70 * 60.0)}),
+        "hue.ward": doc(zones={"hall": (19, "calm", 40 * 60.0)}),
+        "hue.quiet": doc(zones={"hall": (5, "calm", 5 * 60.0)}),
+    }
+    registry = [Registered("hue", "land", "Land office", waits=WaitLimits.minutes(60, 90))]
+    rows = {r.key: r for r in center_rows(states, registry, NOW, 600, PROVINCE_WAITS)}
+    assert (rows["hue.land"].attention, rows["hue.land"].reasons) == (
+        Attention.WATCH,
+        ("wait_watch",),
+    )
+    assert (rows["hue.land"].wait_watch_s, rows["hue.land"].wait_act_s) == (3600.0, 5400.0)
+    assert rows["hue.ward"].reasons == ("wait_watch",)
+    # the order: within the watch tier the longest wait first
+    order_ = [r.key for r in center_rows(states, registry, NOW, 600, PROVINCE_WAITS)]
+    assert order_ == ["hue.land", "hue.ward", "hue.quiet"]
+    # thresholds off: nothing judged
+    off = WaitLimits(None, None)
+    assert all(r.attention is Attention.CALM for r in center_rows(states, [], NOW, 600, off))
+
+
 def test_filters_by_area_province_and_link() -> None:
     reg = [
         Registered("hue", "a", "A", "Thuận Hóa"),
@@ -264,6 +314,33 @@ sites:
     assert parse_central("", {}).api.port == 8090
 
 
+def test_the_wait_thresholds_a_center_an_area_and_the_province() -> None:
+    cfg = parse_central(
+        """
+overview:
+  wait_watch_min: 20
+  area_waits: {"phú vang": {wait_watch_min: 40, wait_act_min: 90}}
+sites:
+  - {province: hue, id: a, name: A, area: Phú Vang}
+  - {province: hue, id: b, name: B, area: Phú Vang, wait_act_min: 120}
+  - {province: hue, id: c, name: C, area: Thuận Hóa}
+  - {province: hue, id: d, name: D, wait_watch_min: 45}
+""",
+        {},
+    )
+    assert [cfg.wait_thresholds(s) for s in cfg.sites] == [
+        (40, 90),  # its area's (case-insensitive)
+        (40, 120),  # its own act, its area's watch
+        (20, 60),  # the province's (watch from the file, act the default)
+        (45, 60),
+    ]
+    assert cfg.wait_thresholds(None) == (20, 60)  # a center not in the registry
+    defaults = parse_central("", {})
+    assert (defaults.overview.wait_watch_min, defaults.overview.wait_act_min) == (30, 60)
+    off = parse_central("overview: {wait_watch_min: null, wait_act_min: null}", {})
+    assert off.wait_thresholds(None) == (None, None)
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [
@@ -278,6 +355,16 @@ sites:
         ("sites: [{province: Huế, id: a, name: A}]", "sites.0.province"),
         ("overview: {timezone: Mars/Olympus}", "overview.timezone"),
         ("overview: {offline_after_s: 0}", "overview.offline_after_s"),
+        ("overview: {wait_watch_min: 90}", "wait_watch_min 90 is over wait_act_min 60"),
+        ("overview: {wait_act_min: 0}", "overview.wait_act_min"),
+        (
+            "overview: {area_waits: {Nowhere: {wait_act_min: 90}}}",
+            "no site in area Nowhere",
+        ),
+        (
+            "sites: [{province: hue, id: a, name: A, wait_watch_min: 75}]",
+            "hue.a: wait_watch_min 75 is over wait_act_min 60",
+        ),
         ("api: {tokens: [{name: a, role: viewer, token: {env: NOPE}}]}", "NOPE"),
     ],
 )

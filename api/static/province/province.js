@@ -213,6 +213,14 @@ function centerRow(row, rank) {
   const down = el("td", { class: "num devices-down" }, String(row.devices_down));
   if (row.devices_down) down.classList.add("hot");
   const wait = el("td", { class: "num wait" }, waitText(row.longest_wait_s));
+  // over the province's wait threshold for this center: say which one (the reason of its rank)
+  const over = row.reasons.includes("wait_act") ? ["act", row.wait_act_s]
+    : row.reasons.includes("wait_watch") ? ["watch", row.wait_watch_s] : null;
+  if (over && over[1] !== null) {
+    wait.classList.add("hot");
+    wait.setAttribute("data-over", over[0]);
+    wait.append(el("span", { class: "sub wait-over" }, T("province.wait_over", { n: fmt(over[1] / 60) })));
+  }
   const tr = el(
     "tr",
     { "data-key": row.key, "data-level": levelKey, "data-link": row.link, "data-attention": String(row.attention) },
