@@ -12,7 +12,14 @@ what a center's uplink sends (gateway.fleet.messages):
   tickets x service time / counters of the group);
 - **alert transitions** of the ``crowd_level`` rule: raised when a zone reaches
   its alert level (crowded by default; critical is the critical severity),
-  re-notified when it turns critical, resolved when it falls back;
+  re-notified when it turns critical, resolved when it falls back; and of the
+  ``waiting_time`` rule, by the gateway's own rule and lifecycle
+  (``gateway.alert_rules.waiting_conditions`` into a ``gateway.alerts.AlertBook``
+  with the site's ``alerts:`` settings): a service group whose expected wait
+  stays over ``waiting_target_s`` for ``waiting_dwell_s`` raises a warning,
+  re-notified every ``renotify_s``, resolved ``clear_s`` after it falls back.
+  Nobody acknowledges in the demo, so escalation is off (it would turn every
+  such warning critical after ``escalate_s``);
 - **device health** changes: every camera and sensor online at start, and at
   some centers (from the seed) one device offline for a while on the day;
 - the **hourly** and **health** aggregates of each closed local hour, from the
@@ -31,6 +38,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from gateway.alert_rules import ServiceWait, waiting_conditions
+from gateway.alerts import AlertBook
 from gateway.fleet.hourly import HourlyAggregator
 from gateway.fleet.messages import (
     FleetMessage,
@@ -126,6 +135,9 @@ class SimulatedCenter:
         self._services = {s.id: s for s in settings.services}
         self._waiting: dict[str, set[str]] = {s: set() for s in self._services}
         self._zones = {z.id: self._zone(z) for z in settings.zones}
+        self._service_zone = {s: z.config.id for z in self._zones.values() for s in z.services}
+        rules = settings.alerts
+        self._book = AlertBook(renotify_s=rules.renotify_s, escalate_s=None, clear_s=rules.clear_s)
         self._device_kinds = devices_of(settings)
         self._devices = {
             d: DeviceHealth(d, DeviceKind(k), True, start, "")
@@ -148,6 +160,11 @@ class SimulatedCenter:
 
     def levels(self) -> dict[str, CrowdLevel]:
         return {z: s.tracker.level for z, s in self._zones.items()}
+
+    def open_alerts(self) -> list[Alert]:
+        """The alerts open now: each zone's crowd alert, then the wait alerts."""
+        crowd = [z.alert for z in self._zones.values() if z.alert is not None]
+        return crowd + list(self._book.active.values())
 
     def current(self) -> list[FleetMessage]:
         """Every zone's and device's present state (what the uplink re-sends on connection)."""
@@ -187,8 +204,11 @@ class SimulatedCenter:
             if isinstance(reading, TicketReading):
                 self._ticket(reading)
         out += self._outage(t)
+        waits = self._service_waits()
         for zone in self._zones.values():
-            out += self._zone_at(zone, t)
+            out += self._zone_at(zone, t, waits)
+        for tr in self._book.evaluate(t, waiting_conditions(waits.values(), self._settings.alerts)):
+            out.append(self._alert(tr.alert, tr.kind))
         for hourly, health in self._hours.close(t):
             if hourly is not None:
                 out.append(hourly_message(self._subjects, hourly))
@@ -208,22 +228,38 @@ class SimulatedCenter:
             TicketEvent(r.service_id, r.ticket, r.event, r.at, r.sensor_id, r.counter)
         )
 
-    def _expected_wait(self, services: tuple[str, ...]) -> tuple[int | None, float | None]:
+    def _service_waits(self) -> dict[str, ServiceWait]:
+        """Each service group's expected wait as the engine computes it (every counter open)."""
+        out = {}
+        for sid, svc in self._services.items():
+            waiting = len(self._waiting.get(sid, ()))
+            out[sid] = ServiceWait(
+                service_id=sid,
+                name=svc.name,
+                zone_id=self._service_zone.get(sid),
+                waiting=waiting,
+                open_counters=len(svc.counters),
+                expected_wait_s=waiting * svc.service_time_s / len(svc.counters),
+            )
+        return out
+
+    @staticmethod
+    def _expected_wait(
+        services: tuple[str, ...], waits: Mapping[str, ServiceWait]
+    ) -> tuple[int | None, float | None]:
         if not services:
             return None, None
-        waiting = sum(len(self._waiting.get(s, ())) for s in services)
-        waits = [
-            len(self._waiting.get(s, ())) * svc.service_time_s / len(svc.counters)
-            for s in services
-            if (svc := self._services.get(s)) is not None
-        ]
-        return waiting, max(waits, default=None)
+        mine = [waits[s] for s in services if s in waits]
+        waiting = sum(w.waiting for w in mine)
+        return waiting, max((w.expected_wait_s for w in mine), default=None)
 
-    def _zone_at(self, zone: _Zone, t: datetime) -> list[FleetMessage]:
+    def _zone_at(
+        self, zone: _Zone, t: datetime, waits: Mapping[str, ServiceWait]
+    ) -> list[FleetMessage]:
         z = zone.config
         people = self._model.occupancy.get(z.id, 0)
         level = zone.tracker.update(people, t)
-        waiting, wait_s = self._expected_wait(zone.services)
+        waiting, wait_s = self._expected_wait(zone.services, waits)
         air = self._model.air(z.id)
         climate = ZoneClimateState(
             at=t,

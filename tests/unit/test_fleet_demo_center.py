@@ -51,7 +51,7 @@ def play(site_index: int, hours: float, seed: int = 7) -> tuple[SimulatedCenter,
 
 def test_the_city_center_turns_crowded_on_the_morning_rush_and_calms_down() -> None:
     sim, records = play(0, 11)
-    alerts = [r for r in records if r.kind is FleetKind.ALERT]
+    alerts = [r for r in records if r.kind is FleetKind.ALERT and r.body["rule"] == "crowd_level"]
     transitions = [r.transition for r in alerts]
     assert transitions[0] == "raised" and "resolved" in transitions
     raised = alerts[0]
@@ -73,7 +73,9 @@ def test_the_city_center_turns_crowded_on_the_morning_rush_and_calms_down() -> N
 def test_a_commune_center_stays_below_crowded_and_sends_states_only_on_change() -> None:
     _, records = play(1, 4)
     zones = [r for r in records if r.kind is FleetKind.ZONE]
-    assert zones and not any(r.kind is FleetKind.ALERT for r in records)
+    assert zones and not any(
+        r.kind is FleetKind.ALERT and r.body["rule"] == "crowd_level" for r in records
+    )
     keys = [
         (
             r.body["level"],
@@ -86,6 +88,51 @@ def test_a_commune_center_stays_below_crowded_and_sends_states_only_on_change() 
     assert len(keys) < 4 * 60 * 12  # far fewer than one per 5 s sample
     times = [r.at for r in zones]
     assert times == sorted(times)
+
+
+def test_a_long_wait_raises_the_gateways_waiting_time_warning() -> None:
+    # the gateway's rule (waiting_conditions) and lifecycle (AlertBook) with the site's
+    # alerts: settings: over waiting_target_s (900 s) for waiting_dwell_s (120 s)
+    _, records = play(1, 4)
+    rules = center_settings(demo_centers(2, seed=7)[1]).alerts
+    waits = [r for r in records if r.kind is FleetKind.ALERT and r.body["rule"] == "waiting_time"]
+    assert waits, "a commune's morning queue raises no wait alert"
+    first = waits[0]
+    assert first.transition == "raised" and first.body["severity"] == "warning"
+    assert first.body["id"].startswith("waiting_time:") and first.body["id"].endswith(":1")
+    assert first.body["threshold"] == rules.waiting_target_s
+    assert first.body["value"] > rules.waiting_target_s
+    assert "phiếu đang chờ" in first.body["message"]
+    over = [
+        r.at
+        for r in records
+        if r.kind is FleetKind.ZONE and (r.body["expected_wait_s"] or 0) > rules.waiting_target_s
+    ]
+    assert first.at - over[0] >= timedelta(seconds=rules.waiting_dwell_s)
+    by_id: dict[str, list[tuple[str, datetime, str]]] = {}
+    for r in waits:
+        by_id.setdefault(r.body["id"], []).append((r.transition, r.at, r.body["severity"]))
+    for steps in by_id.values():
+        assert steps[0][0] == "raised"
+        assert all(kind == "renotified" for kind, _, _ in steps[1:-1])
+        assert steps[-1][0] in ("renotified", "resolved", "raised")
+        gaps = [b[1] - a[1] for a, b in zip(steps, steps[1:], strict=False) if b[0] != "resolved"]
+        assert all(g == timedelta(seconds=rules.renotify_s) for g in gaps)  # every 10 minutes
+        assert {sev for _, _, sev in steps} == {"warning"}  # nobody acknowledges: no escalation
+    assert any(steps[-1][0] == "resolved" for steps in by_id.values())
+
+
+def test_the_wait_alert_follows_the_sites_own_target() -> None:
+    c = demo_centers(2, seed=7)[1]
+    settings = center_settings(c)
+    patient = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"waiting_target_s": 6 * 3600})}
+    )
+    sim = SimulatedCenter(
+        patient, FleetSubjects("floorwatch", c.province, c.site_id), c.seed, START
+    )
+    out = sim.step(START + timedelta(hours=4))
+    assert not any(m.subject.endswith(".alert") for m in out)
 
 
 def test_same_seed_same_messages_and_a_device_outage_goes_down_and_up() -> None:
