@@ -21,12 +21,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from gateway.fleet.central_config import OverviewConfig, WaitThresholds
 from gateway.fleet.cli import fleet_app
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsServer
 from gateway.peers.process import free_port
 from gateway.settings import Role
 from tests.integration.fleet_page_support import (
+    SITES,
     T0,
     TOKENS,
     WAIT_S,
@@ -184,6 +186,53 @@ def test_the_centers_in_attention_order_follow_the_bucket_and_the_clock(
     # a site removed from the bucket leaves the list (the registry's still show)
     put_states(nats_server.url, {"hue.vinh-loc": None})
     until(server, ["hue.a-luoi", "hue.huong-thuy", "hue.thuan-hoa", "hue.phu-xuan"])
+
+
+def test_a_long_wait_ranks_a_center_by_the_provinces_thresholds(
+    nats_server: NatsServer,
+) -> None:
+    """The screenshot of issue 16: a calm commune center, 19 people, no alert of its own and a
+    70-minute longest wait ranked calm; by the province's thresholds (30 and 60 minutes by
+    default; Phú Xuân's area 90 to act; A Lưới's own 15 to watch) it is acted on, with why."""
+    cfg = central_config(nats_server.url)
+    sites = [s.model_copy(update={"wait_watch_min": 15}) if s.id == "a-luoi" else s for s in SITES]
+    cfg = cfg.model_copy(
+        update={
+            "sites": sites,
+            "overview": OverviewConfig(
+                offline_after_s=600, area_waits={"phú xuân": WaitThresholds(wait_act_min=90)}
+            ),
+        }
+    )
+    calm: dict[str, tuple[int | None, str | None, float | None]] = {"hall": (19, "calm", 4200.0)}
+    put_states(
+        nats_server.url,
+        {
+            "hue.thuan-hoa": site_doc("hue.thuan-hoa", T0, calm),
+            "hue.phu-xuan": site_doc("hue.phu-xuan", T0, calm),
+            "hue.a-luoi": site_doc("hue.a-luoi", T0, {"hall": (6, "calm", 20 * 60.0)}),
+            "hue.vinh-loc": site_doc("hue.vinh-loc", T0, {"hall": (3, "calm", 10 * 60.0)}),
+            "hue.huong-thuy": site_doc("hue.huong-thuy", T0, {"hall": (4, "calm", 60.0)}),
+        },
+    )
+    with PageServer(cfg, Clock(T0)) as server:
+        wait_ready(server)
+        body = until(
+            server,
+            ["hue.thuan-hoa", "hue.phu-xuan", "hue.a-luoi", "hue.vinh-loc", "hue.huong-thuy"],
+        )
+    by = {c["key"]: c for c in body["centers"]}
+    got = {
+        k: (c["attention"], c["reasons"], c["wait_watch_s"], c["wait_act_s"]) for k, c in by.items()
+    }
+    assert got == {
+        "hue.thuan-hoa": (3, ["wait_act"], 1800.0, 3600.0),  # the province's
+        "hue.phu-xuan": (2, ["wait_watch"], 1800.0, 5400.0),  # its area acts at 90 min
+        "hue.a-luoi": (2, ["wait_watch"], 900.0, 3600.0),  # its own watch at 15 min
+        "hue.huong-thuy": (1, [], 1800.0, 3600.0),
+        "hue.vinh-loc": (1, [], 1800.0, 3600.0),  # not registered: the province's
+    }
+    assert by["hue.thuan-hoa"]["level"] == "calm" and by["hue.thuan-hoa"]["open_alerts"] == 0
 
 
 def test_filters_by_area_and_link(page: tuple[PageServer, Clock]) -> None:

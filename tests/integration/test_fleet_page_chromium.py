@@ -1,6 +1,7 @@
 """The province page in a real headless Chromium, over ``fleet serve`` on a real nats-server
 and a real InfluxDB 1.x: a center turns crowded and rises to the top; an offline center is
-marked; each center links to its control room; a center's month beside the others; English.
+marked; each center links to its control room; a calm center with a long wait is acted on and
+its row says why; a center's month beside the others; English.
 Screenshots go to artifacts/fleet-page-*.png."""
 
 from __future__ import annotations
@@ -162,6 +163,20 @@ def test_the_province_page_live(
         expect(page.locator('#center-zones tr[data-zone="waiting"]')).to_contain_text("Đông")
         expect(page.locator("#center-problems li")).to_have_count(0)
 
+        # a calm center, 19 people, no alert of its own, a 70-minute wait: over the province's
+        # 60-minute threshold, it is acted on, and its row says why
+        put_states(
+            nats_server.url,
+            {"hue.vinh-loc": site_doc("hue.vinh-loc", clock.at, {"hall": (19, "calm", 4200.0)})},
+        )
+        slow = page.locator('#centers tr[data-key="hue.vinh-loc"]')
+        expect(slow).to_have_attribute("data-attention", "3")
+        expect(slow.locator(".badge")).to_have_text("Bình thường")
+        expect(slow.locator(".wait")).to_have_attribute("data-over", "act")
+        expect(slow.locator(".wait .wait-over")).to_have_text("vượt ngưỡng 60 phút")
+        expect(slow.locator(".wait")).to_have_text("70 phútvượt ngưỡng 60 phút")
+        screenshot(page, "fleet-page-5-long-wait")
+
         # English on a laptop
         page.set_viewport_size({"width": 1366, "height": 768})
         page.click("#topbar .lang-toggle")
@@ -172,7 +187,8 @@ def test_the_province_page_live(
         expect(page.locator("#board-title")).to_have_text("Needs attention first")
         expect(page.locator("#stream-status")).to_have_text("● Live")
         expect(page.locator("#summary")).to_have_text(
-            "2/5 centers online · 288 people · open alerts: 1"
+            "3/5 centers online · 307 people · open alerts: 1"
         )
+        expect(slow.locator(".wait .wait-over")).to_have_text("over the 60-min limit")
         screenshot(page, "fleet-page-4-english-laptop")
         assert errors == []
