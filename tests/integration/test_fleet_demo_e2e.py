@@ -122,12 +122,12 @@ def test_script_demo_fleet_serves_a_live_province(tmp_path: Path) -> None:
 
         wait_until(crowded_on_top, 240, "the city's center crowded, at the top")
 
-        def stored(measurement: str, field: str) -> dict[str, int]:
+        def stored(measurement: str, field: str, where: str = "") -> dict[str, int]:
             r = httpx.get(
                 f"{influx}/query",
                 params={
                     "db": "province",
-                    "q": f'SELECT count("{field}") FROM "{measurement}" GROUP BY "site"',  # noqa: S608
+                    "q": f'SELECT count("{field}") FROM "{measurement}"{where} GROUP BY "site"',  # noqa: S608
                 },
                 timeout=5,
             )
@@ -144,7 +144,16 @@ def test_script_demo_fleet_serves_a_live_province(tmp_path: Path) -> None:
         )
         # the city's crowd alert: raised with its crowded state, but maybe a batch after it
         # (the page shows the state from the bucket as soon as its own batch is folded)
-        wait_until(lambda: len(stored("alerts", "value")) >= 1, 60, "the city's crowd alert stored")
+        # (the centers' wait alerts are stored too: the crowd alert is asked for by its rule)
+        crowd = " WHERE \"rule\" = 'crowd_level'"
+        wait_until(
+            lambda: "thanh-pho-hue" in stored("alerts", "value", crowd),
+            60,
+            "the city's crowd alert stored",
+        )
+        # the centers' morning queues raise the gateway's wait warning, sent on their uplinks
+        waits = " WHERE \"rule\" = 'waiting_time'"
+        wait_until(lambda: bool(stored("alerts", "value", waits)), 60, "a wait alert stored")
     finally:
         code = demo.interrupt()
         print(demo.output()[-4000:])
