@@ -3,8 +3,11 @@
 The first three print what gateway.fleet.topology generates: a center's leaf
 nats-server.conf, a cluster node's nats-server.conf, the central stream's
 JetStream config (JSON). Passwords are read from files (``--*-password-file``,
-``--user NAME=FILE``, ``--links DIR``), never given on the command line; the
-printed configs hold them, so redirect them into files of mode 0600.
+``--user NAME=FILE``, ``--links DIR``), never given on the command line. The
+printed configs hold their users' bcrypt hashes (a file may hold the hash
+itself), and a center's config the link's password (its leaf logs in with
+it): redirect them into files of mode 0600. TLS on the leaf link is on when
+its files are given (``--leaf-cert``/``--leaf-key``, ``--hub-ca``).
 
 ``fleet sources`` applies: it creates the central stream on the cluster with a
 source per given site domain, or adds the sources it lacks (adding a site).
@@ -14,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
+import bcrypt
 import nats
 import nats.errors
 import typer
@@ -26,14 +31,18 @@ from gateway.fleet.central_config import load_central
 from gateway.fleet.central_stream import add_sites
 from gateway.fleet.messages import FleetSubjects
 from gateway.fleet.topology import (
+    BCRYPT_COST,
     STREAM,
     CentralNode,
     CentralPlan,
+    HubTls,
+    LeafTls,
     Login,
     SitePlan,
     central_conf,
     central_stream_config,
     gateway_login,
+    hashed,
     link_login,
     link_permissions,
     site_conf,
@@ -47,6 +56,10 @@ TIMEOUT_S = 5.0
 
 StoreDir = Annotated[
     str, typer.Option("--store-dir", help="JetStream's store directory on that machine")
+]
+BcryptCost = Annotated[
+    int,
+    typer.Option(min=4, max=16, help="bcrypt's cost for the users' hashes (2^cost rounds)"),
 ]
 
 
@@ -86,20 +99,35 @@ def site(
     max_file_store: Annotated[str, typer.Option(help="JetStream's disk limit")] = "10GB",
     prefix: Annotated[str, typer.Option(help="fleet.subject_prefix")] = "floorwatch",
     stream: Annotated[str, typer.Option(help="fleet.stream")] = STREAM,
+    hub_ca: Annotated[
+        str | None,
+        typer.Option(
+            help="TLS on the link: the CA file of the cluster's certificates (on the center)"
+        ),
+    ] = None,
+    client_cert: Annotated[
+        str | None, typer.Option(help="the center's certificate, where the cluster verifies one")
+    ] = None,
+    client_key: Annotated[str | None, typer.Option(help="that certificate's key")] = None,
+    bcrypt_cost: BcryptCost = BCRYPT_COST,
 ) -> None:
     """A center's leaf nats-server.conf: its domain, the gateway's user, the link to the cluster."""
     try:
+        if (client_cert or client_key) and not hub_ca:
+            raise ValueError("--client-cert and --client-key need --hub-ca (TLS on the link)")
         subjects = FleetSubjects(prefix, province, site)
+        gateway = gateway_login(
+            subjects, gateway_user, _secret(gateway_password_file, "gateway password"), stream
+        )
         plan = SitePlan(
             subjects,
             tuple(hub),
-            gateway=gateway_login(
-                subjects, gateway_user, _secret(gateway_password_file, "gateway password"), stream
-            ),
+            gateway=hashed(gateway, bcrypt.gensalt(bcrypt_cost)),
             link=link_login(province, site, _secret(link_password_file, "link password")),
             stream=stream,
             listen=listen,
             max_file_store=max_file_store,
+            hub_tls=HubTls(hub_ca, client_cert or "", client_key or "") if hub_ca else None,
         )
     except ValueError as exc:
         raise _refuse(exc) from None
@@ -135,6 +163,11 @@ def _links(folder: Path | None) -> tuple[Login, ...]:
     )
 
 
+def _hash_all(logins: Iterable[Login], cost: int) -> tuple[Login, ...]:
+    """Each login with its bcrypt hash (a salt of its own); a file holding a hash is kept."""
+    return tuple(hashed(u, bcrypt.gensalt(cost)) for u in logins)
+
+
 @config_app.command("central")
 def central(
     node: Annotated[str, typer.Option(help="the node this file is for (a --member's name)")],
@@ -151,14 +184,29 @@ def central(
     ] = None,
     store_dir: StoreDir = "/var/lib/nats/jetstream",
     max_file_store: Annotated[str, typer.Option(help="JetStream's disk limit")] = "200GB",
+    leaf_cert: Annotated[
+        str | None,
+        typer.Option(help="TLS on the leafnode port: this node's certificate file (on the node)"),
+    ] = None,
+    leaf_key: Annotated[str | None, typer.Option(help="that certificate's key file")] = None,
+    leaf_client_ca: Annotated[
+        str | None,
+        typer.Option(help="require the centers' certificates, signed by this CA file (verify)"),
+    ] = None,
+    bcrypt_cost: BcryptCost = BCRYPT_COST,
 ) -> None:
     """A cluster node's nats-server.conf: routes, the central domain, clients' and sites' users."""
     try:
+        if (leaf_cert or leaf_key or leaf_client_ca) and not (leaf_cert and leaf_key):
+            raise ValueError("TLS on the leafnode port needs both --leaf-cert and --leaf-key")
         plan = CentralPlan(
             tuple(_node(m) for m in member),
-            tuple(_user(u) for u in user or []),
-            _links(links),
+            _hash_all((_user(u) for u in user or []), bcrypt_cost),
+            _hash_all(_links(links), bcrypt_cost),
             max_file_store=max_file_store,
+            leaf_tls=LeafTls(leaf_cert, leaf_key, leaf_client_ca or "")
+            if leaf_cert and leaf_key
+            else None,
         )
         text = central_conf(plan, node, store_dir)
     except ValueError as exc:

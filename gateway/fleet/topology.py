@@ -24,7 +24,12 @@ Credentials (user/password per site, see docs/fleet.md "Security"):
   (``_INBOX.<province>.<site>``), as ``gateway.fleet.messages.site_permissions``
   says;
 - on the cluster, each site's leaf link has a user of its own
-  (``link-<province>-<site>``), so one site is revoked or rotated alone.
+  (``link-<province>-<site>``), so one site is revoked or rotated alone;
+- a server's config holds its users' bcrypt hashes (``hashed``), never their
+  passwords, once a ``Login`` is hashed; the one password a config must hold
+  is the link's, in the site's remote (the leaf logs in with it);
+- the leaf link in TLS (``LeafTls`` on the cluster's leafnode port,
+  ``HubTls`` in the site's remote): off unless given.
 
 Strings are written as JSON, which nats-server's configuration format reads.
 """
@@ -34,9 +39,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
+
+import bcrypt
 
 from gateway.fleet.messages import FleetSubjects, site_permissions
 
@@ -45,6 +52,12 @@ CENTRAL_CLUSTER = "floorwatch-central"
 STREAM = "FLOORWATCH"
 # A JetStream domain or server name: one subject token.
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# nats-server's own mkpasswd writes cost 11: ~0.12 s a hash here, checked at each login
+BCRYPT_COST = 11
+# what nats-server takes for a bcrypt hash in a password's place ($2a$, $2b$, ...)
+_BCRYPT = re.compile(r"^\$2[abxy]\$\d{2}\$[./A-Za-z0-9]{53}$")
+_BCRYPT_MAX_BYTES = 72
+TLS_TIMEOUT_S = 5.0  # a TLS handshake across a slow WAN
 
 
 def _q(value: object) -> str:
@@ -95,20 +108,117 @@ def link_login(province: str, site: str, password: str) -> Login:
     return Login(link_user(province, site), password, publish, subscribe)
 
 
+def is_bcrypt(secret: str) -> bool:
+    """Whether ``secret`` is a bcrypt hash (nats-server then checks a password against it)."""
+    return bool(_BCRYPT.match(secret))
+
+
+def bcrypt_hash(password: str, salt: bytes) -> str:
+    """``password``'s bcrypt hash with ``salt`` (``bcrypt.gensalt(cost)``: the caller's randomness).
+
+    bcrypt reads 72 bytes at most; a longer password is refused, not cut.
+    """
+    raw = password.encode()
+    if len(raw) > _BCRYPT_MAX_BYTES:
+        raise ValueError(
+            f"a password of {len(raw)} bytes: bcrypt takes {_BCRYPT_MAX_BYTES} at most"
+        )
+    if not raw:
+        raise ValueError("an empty password")
+    return bcrypt.hashpw(raw, salt).decode()
+
+
 @dataclass(frozen=True, slots=True)
 class Login:
-    """A NATS user: name, password and its allow lists (both empty: no restriction)."""
+    """A NATS user: name, password and its allow lists (both empty: no restriction).
+
+    ``password`` is what the client logs in with; ``password_hash``, when set,
+    is what the server's config holds in its place (``hashed``). A ``password``
+    that is itself a bcrypt hash (an operator handed only the hash) is written
+    as it is.
+    """
 
     name: str
     password: str = field(repr=False)
     publish: tuple[str, ...] = ()
     subscribe: tuple[str, ...] = ()
+    password_hash: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.password_hash and not is_bcrypt(self.password_hash):
+            raise ValueError(f"user {self.name}: password_hash is not a bcrypt hash")
+
+    @property
+    def stored(self) -> str:
+        """What a server's config holds for this user: the hash, else the password as given."""
+        return self.password_hash or self.password
 
     def entry(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"user": self.name, "password": self.password}
+        out: dict[str, Any] = {"user": self.name, "password": self.stored}
         if self.publish or self.subscribe:
             out["permissions"] = {"publish": list(self.publish), "subscribe": list(self.subscribe)}
         return out
+
+
+def hashed(login: Login, salt: bytes) -> Login:
+    """``login`` with its bcrypt hash for servers' configs (kept if it has one, or is one)."""
+    if login.password_hash:
+        return login
+    if is_bcrypt(login.password):
+        return replace(login, password_hash=login.password)
+    return replace(login, password_hash=bcrypt_hash(login.password, salt))
+
+
+@dataclass(frozen=True, slots=True)
+class LeafTls:
+    """TLS on the cluster's leafnode port: this node's certificate and key (paths on the node).
+
+    ``client_ca_file`` set: every leaf must present a certificate that CA
+    signed (``verify``), on top of its link user's password.
+    """
+
+    cert_file: str
+    key_file: str
+    client_ca_file: str = ""
+    timeout_s: float = TLS_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if not self.cert_file or not self.key_file:
+            raise ValueError("the leafnode port's TLS needs a certificate and its key")
+
+    def block(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"cert_file": self.cert_file, "key_file": self.key_file}
+        if self.client_ca_file:
+            out |= {"ca_file": self.client_ca_file, "verify": True}
+        return out | {"timeout": self.timeout_s}
+
+
+@dataclass(frozen=True, slots=True)
+class HubTls:
+    """TLS on a site's link: the CA the cluster's certificates are checked against (paths on
+    the center's machine), and the center's own certificate and key where the cluster verifies.
+
+    The leaf checks the certificate's names against the host of each hub URL.
+    """
+
+    ca_file: str
+    cert_file: str = ""
+    key_file: str = ""
+    timeout_s: float = TLS_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if not self.ca_file:
+            raise ValueError(
+                "the link's TLS needs the CA file that signed the cluster's certificates"
+            )
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("a client certificate needs its key, and a key its certificate")
+
+    def block(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ca_file": self.ca_file}
+        if self.cert_file:
+            out |= {"cert_file": self.cert_file, "key_file": self.key_file}
+        return out | {"timeout": self.timeout_s}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +262,9 @@ class CentralPlan:
     listen_host: str = "0.0.0.0"  # noqa: S104 - a server's listen address, the operator's choice
     max_file_store: str = "200GB"
     max_memory_store: str = "1GB"
+    # TLS on the leafnode port; the paths are the same on every node, each
+    # node's files holding its own certificate
+    leaf_tls: LeafTls | None = None
 
     def __post_init__(self) -> None:
         _check_name("cluster", self.cluster)
@@ -217,6 +330,7 @@ def central_conf(plan: CentralPlan, node: str, store_dir: str) -> str:
         "  # gossiped between the nodes, which it may not be able to reach",
         "  no_advertise: true",
         *([f"  advertise: {_q(me.leaf_advertise)}"] if me.leaf_advertise else []),
+        *([f"  tls: {_q(plan.leaf_tls.block())}"] if plan.leaf_tls else []),
         "}",
     ]
     if plan.users or plan.links:
@@ -241,6 +355,7 @@ class SitePlan:
     users: tuple[Login, ...] = ()
     stream: str = STREAM
     listen: str = "127.0.0.1:4222"
+    hub_tls: HubTls | None = None
     max_file_store: str = "10GB"
     max_memory_store: str = "64MB"
     domain: str = ""
@@ -256,6 +371,11 @@ class SitePlan:
         for url in self.hub_urls:
             if not url.startswith(("nats-leaf://", "tls://")) or "@" in url:
                 raise ValueError(f"hub URL {url!r}: nats-leaf://host:port, no credentials in it")
+        if self.link and is_bcrypt(self.link.password):
+            raise ValueError(
+                "the link's password is a bcrypt hash: the leaf logs in with the password itself"
+                " (the hash is for the cluster's config)"
+            )
 
     @property
     def server_name(self) -> str:
@@ -278,10 +398,11 @@ def site_conf(plan: SitePlan, store_dir: str) -> str:
 
     The link's password goes into the remote's URLs (nats-server 2.9 takes a
     leaf remote's user and password there): the file is a secret (mode 0600).
+    The local users are written as their hashes once hashed (``hashed``).
     """
     lines = [
         "# Generated by floorwatch (gateway/fleet/topology.py): a center's leaf node.",
-        "# Holds the site's passwords: keep it mode 0600, owned by the nats-server user.",
+        "# Holds the link's password: keep it mode 0600, owned by the nats-server user.",
         f"server_name: {_q(plan.server_name)}",
         f"listen: {_q(plan.listen)}",
         "jetstream {",
@@ -293,7 +414,8 @@ def site_conf(plan: SitePlan, store_dir: str) -> str:
     ]
     if plan.hub_urls:
         urls = [_with_userinfo(u, plan.link) if plan.link else u for u in plan.hub_urls]
-        lines += ["leafnodes {", "  remotes: [", f"    {{urls: {_q(urls)}}}", "  ]", "}"]
+        tls = f", tls: {_q(plan.hub_tls.block())}" if plan.hub_tls else ""
+        lines += ["leafnodes {", "  remotes: [", f"    {{urls: {_q(urls)}{tls}}}", "  ]", "}"]
     logins = ([plan.gateway] if plan.gateway else []) + list(plan.users)
     if logins:
         lines += _users_block(logins)

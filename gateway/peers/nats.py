@@ -35,6 +35,8 @@ from gateway.fleet.topology import (
     CENTRAL_DOMAIN,
     CentralNode,
     CentralPlan,
+    HubTls,
+    LeafTls,
     Login,
     SitePlan,
     central_conf,
@@ -233,6 +235,8 @@ class NatsCluster:
     to a running cluster by a config reload). ``start()`` returns once
     JetStream answers with a meta leader. ``kill(i)``/``start_node(i)`` make
     one node fail and come back with its store; a context manager.
+    ``leaf_tls`` puts the leafnode ports in TLS (one certificate for all
+    nodes, naming 127.0.0.1).
     """
 
     def __init__(
@@ -243,6 +247,7 @@ class NatsCluster:
         links: Sequence[Login] = (),
         domain: str = CENTRAL_DOMAIN,
         proxied: Sequence[int] = (),
+        leaf_tls: LeafTls | None = None,
     ) -> None:
         host = NatsNode.host
         ports = [(free_port(host), free_port(host), free_port(host)) for _ in range(size)]
@@ -259,7 +264,13 @@ class NatsCluster:
             for i in range(size)
         )
         self.plan = CentralPlan(
-            nodes, tuple(users), tuple(links), domain=domain, listen_host=host, max_file_store="4GB"
+            nodes,
+            tuple(users),
+            tuple(links),
+            domain=domain,
+            listen_host=host,
+            max_file_store="4GB",
+            leaf_tls=leaf_tls,
         )
         self.nodes = tuple(
             NatsNode(folder / n.name, n.client_port, self._config_of(n.name)) for n in nodes
@@ -337,7 +348,7 @@ class NatsLeaf(NatsNode):
     ``hub_urls`` are the cluster's leafnode URLs (or a LinkProxy's, to cut the
     link); ``gateway`` is the uplink's user (``topology.gateway_login``),
     ``link`` the leaf's user on the cluster; without them the server is open
-    (loopback) and the link anonymous.
+    (loopback) and the link anonymous. ``hub_tls``: the link in TLS.
     """
 
     def __init__(
@@ -350,6 +361,7 @@ class NatsLeaf(NatsNode):
         link: Login | None = None,
         users: Sequence[Login] = (),
         port: int | None = None,
+        hub_tls: HubTls | None = None,
     ) -> None:
         port = port if port is not None else free_port(self.host)
         self.plan = SitePlan(
@@ -360,6 +372,7 @@ class NatsLeaf(NatsNode):
             tuple(users),
             listen=f"{self.host}:{port}",
             max_file_store="1GB",
+            hub_tls=hub_tls,
         )
         super().__init__(folder, port, lambda store_dir: site_conf(self.plan, store_dir))
 
