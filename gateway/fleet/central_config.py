@@ -51,6 +51,13 @@ class CentralNatsConfig(Model):
     )
     kv_replicas: int = Field(1, ge=1, le=5, description="a new bucket's replicas (3 on a cluster)")
     batch: int = Field(100, ge=1, le=10000, description="messages per fetch")
+    in_flight: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="batches one process handles at once (the next fetched and folded while"
+        " the writer makes the previous ones durable)",
+    )
     fetch_wait_s: float = Field(1.0, gt=0, le=60, description="how long a fetch waits for messages")
     ack_wait_s: float = Field(
         60,
@@ -114,13 +121,6 @@ class OverviewConfig(Model):
         description="how the page reads a month from the central store (influxdb:): InfluxQL"
         " (InfluxDB 1.x; 2.x/3.x through their v1 API) or VictoriaMetrics' export API",
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
     wait_watch_min: float | None = Field(
         30,
         gt=0,
@@ -137,6 +137,13 @@ class OverviewConfig(Model):
         description="an area's own wait thresholds (the registry's area, case-insensitive);"
         " a center's own (sites[].wait_watch_min, wait_act_min) come before them",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
@@ -163,6 +170,27 @@ class WorkerMetricsConfig(Model):
     )
 
 
+class SourceWatchConfig(Model):
+    """fleet run's watch over the central stream's sources (gateway/fleet/source_watch.py):
+    a source silent while its site answers is restarted. One process watches at a time."""
+
+    enabled: bool = Field(True, description="watch the sources (off: only the engine's retries)")
+    check_s: float = Field(15, gt=0, le=3600, description="how often the sources are read")
+    stall_after_s: float = Field(
+        30,
+        ge=5,
+        description="a source silent this long is probed (a healthy one hears every second)",
+    )
+    probe_timeout_s: float = Field(
+        2, gt=0, le=60, description="how long a site's server has to answer the probe"
+    )
+    lease_bucket: str = Field(
+        "fleet_leases",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="key-value bucket of the lease that picks the one watching process",
+    )
+
+
 class CentralConfig(Model):
     """``floorwatch fleet run`` and ``fleet serve``'s file."""
 
@@ -173,6 +201,9 @@ class CentralConfig(Model):
         ProvinceApiConfig(), description="the province page's web service (fleet serve)"
     )
     overview: OverviewConfig = OverviewConfig()
+    source_watch: SourceWatchConfig = Field(
+        SourceWatchConfig(), description="restart a source the engine left stalled (fleet run)"
+    )
     metrics: WorkerMetricsConfig = Field(
         WorkerMetricsConfig(), description="fleet run's counters for Prometheus (fleet serve: no)"
     )
@@ -188,6 +219,29 @@ class CentralConfig(Model):
         twice = sorted({k for k in keys if keys.count(k) > 1})
         if twice:
             raise ValueError(f"sites listed twice: {', '.join(twice)}")
+        return self
+
+    def wait_thresholds(self, site: CentralSite | None) -> tuple[float | None, float | None]:
+        """(watch, act) minutes for a center: its own, else its area's, else the province's."""
+        o = self.overview
+        watch, act = o.wait_watch_min, o.wait_act_min
+        areas = {a.strip().casefold(): t for a, t in o.area_waits.items()}
+        for t in (areas.get(site.area.strip().casefold()), site) if site is not None else ():
+            if t is not None:
+                watch = t.wait_watch_min if t.wait_watch_min is not None else watch
+                act = t.wait_act_min if t.wait_act_min is not None else act
+        return watch, act
+
+    @model_validator(mode="after")
+    def _waits(self) -> CentralConfig:
+        known = {s.area.strip().casefold() for s in self.sites}
+        unknown = [a for a in self.overview.area_waits if a.strip().casefold() not in known]
+        if unknown:
+            raise ValueError(f"overview.area_waits: no site in area {', '.join(unknown)}")
+        for who, site in [("overview", None), *((s.key, s) for s in self.sites)]:
+            watch, act = self.wait_thresholds(site)
+            if watch is not None and act is not None and watch > act:
+                raise ValueError(f"{who}: wait_watch_min {watch:g} is over wait_act_min {act:g}")
         return self
 
 
@@ -221,29 +275,6 @@ def load_central(path: Path, environ: Mapping[str, str] | None = None) -> Centra
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-    def wait_thresholds(self, site: CentralSite | None) -> tuple[float | None, float | None]:
-        """(watch, act) minutes for a center: its own, else its area's, else the province's."""
-        o = self.overview
-        watch, act = o.wait_watch_min, o.wait_act_min
-        areas = {a.strip().casefold(): t for a, t in o.area_waits.items()}
-        for t in (areas.get(site.area.strip().casefold()), site) if site is not None else ():
-            if t is not None:
-                watch = t.wait_watch_min if t.wait_watch_min is not None else watch
-                act = t.wait_act_min if t.wait_act_min is not None else act
-        return watch, act
-
-    @model_validator(mode="after")
-    def _waits(self) -> CentralConfig:
-        known = {s.area.strip().casefold() for s in self.sites}
-        unknown = [a for a in self.overview.area_waits if a.strip().casefold() not in known]
-        if unknown:
-            raise ValueError(f"overview.area_waits: no site in area {', '.join(unknown)}")
-        for who, site in [("overview", None), *((s.key, s) for s in self.sites)]:
-            watch, act = self.wait_thresholds(site)
-            if watch is not None and act is not None and watch > act:
-                raise ValueError(f"{who}: wait_watch_min {watch:g} is over wait_act_min {act:g}")
-        return self
-
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc}")]) from exc
     env = os.environ if environ is None else environ

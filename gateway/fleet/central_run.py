@@ -2,9 +2,11 @@
 
     floorwatch fleet run -c central.yaml [--state-dir DIR] [--metrics-port N]
 
-One process = one InfluxWriter (with its own spool under ``state_dir``) and one
-FleetWorker on the shared durable consumer. Run as many processes as the load
-needs, each with its own ``--state-dir``; they split the stream between them.
+One process = one InfluxWriter (with its own spool under ``state_dir``), one
+FleetWorker on the shared durable consumer and a SourceWatch (the one holding
+its lease restarts stalled sources; ``source_watch.enabled``). Run as many
+processes as the load needs, each with its own ``--state-dir``; they split the
+stream between them.
 Exit 2: a bad central file; 1: NATS cannot be reached at start.
 """
 
@@ -23,6 +25,7 @@ from gateway.cli_support import exit_invalid
 from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.central_worker import FleetWorker
+from gateway.fleet.source_watch import SourceWatch
 from gateway.fleet.stopping import cancel_until_done
 from gateway.fleet.worker_metrics import Sources, serve_metrics
 from gateway.influx_writer import InfluxWriter
@@ -52,9 +55,14 @@ async def serve(cfg: CentralConfig) -> None:
     fetch can swallow that one cancellation and the process would never exit.
     """
     writer, worker = build(cfg)
+    watch = SourceWatch(cfg.nats, cfg.source_watch) if cfg.source_watch.enabled else None
     metrics = None
     if cfg.metrics.port is not None:
-        sources = Sources(worker=lambda: worker.stats, writer=writer.stats)
+        sources = Sources(
+            worker=lambda: worker.stats,
+            writer=writer.stats,
+            watch=(lambda: watch.stats) if watch is not None else None,
+        )
         metrics = serve_metrics(cfg.metrics.host, cfg.metrics.port, sources)
         structlog.get_logger("floorwatch.fleet").info(
             "fleet.metrics_listening", host=cfg.metrics.host, port=metrics.server_port
@@ -63,6 +71,8 @@ async def serve(cfg: CentralConfig) -> None:
         asyncio.create_task(writer.run(), name="fleet-writer"),
         asyncio.create_task(worker.run(), name="fleet-worker"),
     }
+    if watch is not None:
+        tasks.add(asyncio.create_task(watch.run(), name="fleet-source-watch"))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:

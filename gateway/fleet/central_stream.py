@@ -1,11 +1,17 @@
-"""The central stream on the cluster: create it, add a site's source. Shell module (nats-py).
+"""The central stream on the cluster: create it, add, remove or restart a site's source.
 
-The configuration is ``gateway.fleet.topology.central_stream_config``: no
-subjects of its own, one source per site domain. ``add_sites`` creates the
-stream with those sources when it is missing, or adds the missing ones to the
-existing stream (JetStream's stream update): adding a site is adding a
-source, and a source added later catches up from the site stream's first
-message. Sources already there are left as they are.
+Shell module (nats-py). The configuration is
+``gateway.fleet.topology.central_stream_config``: no subjects of its own, one
+source per site domain. ``add_sites`` creates the stream with those sources
+when it is missing, or adds the missing ones to the existing stream
+(JetStream's stream update): adding a site is adding a source, and a source
+added later catches up from the site stream's first message. Sources already
+there are left as they are. ``remove_sites`` takes sources out (the messages
+they brought stay). ``restart_source`` removes a source and adds it again,
+two updates: nats-server then sets the new source up from the last message
+the stream holds from that site (the ``Nats-Stream-Source`` header sourcing
+writes), so it resumes where it stopped; ``gateway.fleet.source_watch`` uses
+it on a source the engine left stalled.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, StreamInfo
 
-from gateway.fleet.topology import STREAM, central_stream_config
+from gateway.fleet.topology import STREAM, central_stream_config, site_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +85,39 @@ async def add_sites(
         ]
         await js.update_stream(config)
     return SourcesChange(False, tuple(new), tuple(d for d in domains if d in present))
+
+
+async def remove_sites(
+    js: JetStreamContext, domains: Sequence[str], *, name: str = STREAM
+) -> tuple[str, ...]:
+    """Take these domains' sources out of the central stream; returns the ones it had."""
+    info = await js.stream_info(name)
+    gone = set(domains)
+    config = info.config
+    kept = [
+        src
+        for src in config.sources or []
+        if _domain_of(src.external.api if src.external else None) not in gone
+    ]
+    removed = tuple(d for d in sourced_domains(info) if d in gone)
+    if removed:
+        config.sources = kept
+        await js.update_stream(config)
+    return removed
+
+
+async def restart_source(
+    js: JetStreamContext, domain: str, *, name: str = STREAM, site_stream: str = STREAM
+) -> bool:
+    """Remove ``domain``'s source and add it again (it resumes after the last message the
+    stream holds from it). False: the stream does not source that domain."""
+    if not await remove_sites(js, [domain], name=name):
+        return False
+    info = await js.stream_info(name)
+    config = info.config
+    extra = StreamConfig.from_response(
+        {"name": name, "sources": [site_source(domain, site_stream)]}
+    )
+    config.sources = [*(config.sources or []), *(extra.sources or [])]
+    await js.update_stream(config)
+    return True

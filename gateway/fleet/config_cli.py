@@ -28,7 +28,7 @@ import typer
 
 from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import load_central
-from gateway.fleet.central_stream import add_sites
+from gateway.fleet.central_stream import add_sites, remove_sites
 from gateway.fleet.messages import FleetSubjects
 from gateway.fleet.topology import (
     BCRYPT_COST,
@@ -231,13 +231,22 @@ def stream(
 
 
 def sources(
-    add: Annotated[list[str], typer.Option("--add", help="a site's JetStream domain (repeat)")],
+    add: Annotated[
+        list[str] | None, typer.Option("--add", help="a site's JetStream domain (repeat)")
+    ] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option("--remove", help="stop sourcing this domain (repeat); its messages stay"),
+    ] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="central file (YAML)")] = Path(
         "central.yaml"
     ),
     replicas: Annotated[int, typer.Option(min=1, max=5, help="a new stream's replicas")] = 3,
 ) -> None:
-    """Create the central stream sourcing these site domains, or add those it lacks."""
+    """Create the central stream sourcing these site domains, add those it lacks, or remove some."""
+    if not add and not remove:
+        typer.echo("give --add or --remove (a site's JetStream domain)", err=True)
+        raise typer.Exit(2)
     try:
         cfg = load_central(config).nats
     except ConfigError as exc:
@@ -254,19 +263,32 @@ def sources(
             password=cfg.password.get_secret_value() if cfg.password is not None else None,
         )
         try:
-            change = await asyncio.wait_for(
-                add_sites(
-                    nc.jetstream(), add, name=cfg.stream, replicas=replicas, site_stream=cfg.stream
-                ),
-                TIMEOUT_S * 2,
-            )
+            if add:
+                change = await asyncio.wait_for(
+                    add_sites(
+                        nc.jetstream(),
+                        add,
+                        name=cfg.stream,
+                        replicas=replicas,
+                        site_stream=cfg.stream,
+                    ),
+                    TIMEOUT_S * 2,
+                )
+                verb = "created with" if change.created else "now also sources"
+                if change.added:
+                    typer.echo(f"stream {cfg.stream} {verb}: {', '.join(change.added)}")
+                if change.present:
+                    typer.echo(f"already sourced: {', '.join(change.present)}")
+            if remove:
+                removed = await asyncio.wait_for(
+                    remove_sites(nc.jetstream(), remove, name=cfg.stream), TIMEOUT_S * 2
+                )
+                if removed:
+                    typer.echo(f"stream {cfg.stream} removed: {', '.join(removed)}")
+                if left := [d for d in remove if d not in removed]:
+                    typer.echo(f"not sourced: {', '.join(left)}")
         finally:
             await nc.close()
-        verb = "created with" if change.created else "now also sources"
-        if change.added:
-            typer.echo(f"stream {cfg.stream} {verb}: {', '.join(change.added)}")
-        if change.present:
-            typer.echo(f"already sourced: {', '.join(change.present)}")
 
     try:
         asyncio.run(apply())

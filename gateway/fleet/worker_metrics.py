@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gateway.fleet.central_worker import WorkerStats
+from gateway.fleet.source_watch import WatchStats
 from gateway.influx_writer import WriterStats
 
 PREFIX = "floorwatch_fleet_worker"
@@ -38,6 +39,7 @@ COUNTERS = (
 class Sources:
     worker: Callable[[], WorkerStats]
     writer: Callable[[], WriterStats]
+    watch: Callable[[], WatchStats] | None = None
 
 
 class WorkerCollector(Collector):
@@ -72,6 +74,28 @@ class WorkerCollector(Collector):
         errors = CounterMetricFamily(f"{PREFIX}_writer_write_errors", "failed write requests")
         errors.add_metric([], float(w.write_errors))
         yield errors
+        if self._sources.watch is not None:
+            yield from _watch_metrics(self._sources.watch())
+
+
+WATCH_COUNTERS = (
+    ("checks", "source checks made while holding the watch's lease"),
+    ("restarts", "stalled sources restarted (silent while their site answered)"),
+    ("unreachable", "silent sources whose site did not answer (link down)"),
+    ("errors", "failed source checks"),
+)
+
+
+def _watch_metrics(stats: WatchStats) -> Iterator[Metric]:
+    for name, help_text in WATCH_COUNTERS:
+        counter = CounterMetricFamily(f"{PREFIX}_source_watch_{name}", help_text)
+        counter.add_metric([], float(getattr(stats, name)))
+        yield counter
+    yield GaugeMetricFamily(
+        f"{PREFIX}_source_watch_leader",
+        "1 while this process holds the watch's lease",
+        value=1.0 if stats.leader else 0.0,
+    )
 
 
 def serve_metrics(host: str, port: int, sources: Sources) -> WSGIServer:
