@@ -11,7 +11,11 @@ comes back on a ``$JSC.R.`` subject, the only replies a site's link may carry
 silent is stalled: the watch removes the source and adds it again
 (``central_stream.restart_source``), and nats-server resumes it after the last
 message the stream holds from that site. A site that does not answer is
-offline (its link is down): nothing to do, the engine retries by itself.
+offline (its link is down), unless another node reaches it: then the
+cluster lost the interest of the site's link on the other nodes (a
+nats-server 2.9.10 fault, see ``SourceWatch._relay``), and the watch holds a
+subscription on the node that reaches it, which restores the interest, then
+restarts the source. Otherwise nothing to do: the engine retries by itself.
 
 Why: nats-server 2.9.10 (Debian's) can leave a source silent for good after
 its leaf reconnected quickly (docs/fleet.md, *Operations*); the site's
@@ -38,6 +42,7 @@ import nats.errors
 import nats.js.errors
 import structlog
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
@@ -49,6 +54,12 @@ from gateway.fleet.central_worker import connect
 from gateway.fleet.source_health import StallTracker, parse_sources
 
 LEASE_KEY = "source-watch"
+
+
+async def _drop(_msg: Msg) -> None:
+    """A relay's copy of a request: the site's server answers it, not the relay."""
+
+
 API_TIMEOUT_S = 5.0
 
 
@@ -58,6 +69,7 @@ class WatchStats:
     restarts: int = 0  # stalled sources restarted
     unreachable: int = 0  # suspects whose site did not answer (link down)
     errors: int = 0
+    relays: int = 0  # sites reachable through one node only, relayed (see SourceWatch._relay)
     leader: bool = False  # holds the lease now
 
 
@@ -81,6 +93,8 @@ class SourceWatch:
         self._tracker = StallTracker(cfg.stall_after_s)
         self._owner = f"{name}-{uuid.uuid4().hex[:12]}".encode()
         self._lease_rev: int | None = None
+        self._nodes: dict[str, Client] = {}  # connections to single nodes, holding relays
+        self._relayed: set[tuple[str, str]] = set()  # (node URL, domain)
         self.stats = WatchStats()
 
     async def run(self) -> None:
@@ -98,10 +112,12 @@ class SourceWatch:
                     self._log.warning("fleet.source_watch_failed", reason=reason)
                 await asyncio.sleep(self._cfg.check_s)
         finally:
-            try:
-                await nc.close()
-            except (nats.errors.Error, OSError) as exc:
-                self._log.info("fleet.nats_closed_unclean", reason=str(exc) or type(exc).__name__)
+            for conn in [nc, *self._nodes.values()]:
+                try:
+                    await conn.close()
+                except (nats.errors.Error, OSError) as exc:
+                    reason = str(exc) or type(exc).__name__
+                    self._log.info("fleet.nats_closed_unclean", reason=reason)
 
     async def _lease_bucket(self, js: JetStreamContext) -> KeyValue:
         try:
@@ -146,12 +162,16 @@ class SourceWatch:
         sources = {s.domain: s for s in parse_sources(info)}
         for domain in self._tracker.suspects(now, list(sources.values())):
             seen = sources[domain]
-            site = await self._probe(nc, domain)
             self._tracker.acted(domain, now)
-            if site is None:
+            answers = await self._probe_nodes(nc, domain)
+            reached = {url: a for url, a in answers.items() if a is not None}
+            if not reached:
                 self.stats.unreachable += 1
                 self._log.info("fleet.source_silent", domain=domain, reason="site unreachable")
                 continue
+            if len(reached) < len(answers):
+                await self._relay(domain, list(reached), [u for u in answers if u not in reached])
+            site = next(iter(reached.values()))
             if "error" in site:
                 self._log.warning(
                     "fleet.source_silent",
@@ -169,6 +189,65 @@ class SourceWatch:
                 site_last_seq=(site.get("state") or {}).get("last_seq"),
             )
         return restarted
+
+    async def _probe_nodes(self, nc: Client, domain: str) -> dict[str, dict[str, Any] | None]:
+        """The site's answer through each node of the cluster (the client's known servers)."""
+        out: dict[str, dict[str, Any] | None] = {}
+        for uri in nc.servers:
+            url = uri.geturl()
+            try:
+                out[url] = await self._probe(await self._node(url), domain)
+            except (nats.errors.Error, OSError, TimeoutError) as exc:
+                # a node that is down is not a node that lost the site's interest
+                self._log.info("fleet.source_watch_node", url=url, reason=str(exc) or type(exc))
+        return out
+
+    async def _relay(self, domain: str, reached: list[str], lost: list[str]) -> None:
+        """The site answers through some nodes only: hold a subscription to its API on
+        each node that reaches it, which restores the routes' interest.
+
+        nats-server 2.9.10 can lose, on the cluster's other nodes, the interest a
+        leaf's subscriptions put on the node it is connected to (seen when a
+        site's server reconnected to the same node within a fraction of a second,
+        docs/fleet.md): requests for that site's domain then find "no responders"
+        on those nodes, and a source whose stream leader is on one stays silent. A
+        client's own subscription on the leaf's node is interest that node
+        announces to its routes again; the requests then reach it, and it hands
+        them to the leaf. Which of the reaching nodes holds the leaf is not known
+        here (a route does not pass messages on to another route), so each gets
+        one. The relays' copies of the requests are dropped.
+        """
+        for url in reached:
+            if (url, domain) in self._relayed:
+                continue
+            node = await self._node(url)
+            await node.subscribe(f"$JS.{domain}.API.>", cb=_drop)
+            await node.flush()
+            self._relayed.add((url, domain))
+        self.stats.relays += 1
+        self._log.error(
+            "fleet.link_interest_lost",
+            domain=domain,
+            reached_through=reached,
+            lost_on=lost,
+            remedy="relayed by subscriptions on the nodes that reach it; restarting the"
+            " site's nats-server restores the interest for good",
+        )
+
+    async def _node(self, url: str) -> Client:
+        """A connection to this one node (kept while the watch runs; its relays live on it)."""
+        if (conn := self._nodes.get(url)) is None or conn.is_closed:
+            conn = await nats.connect(
+                servers=[url],
+                name=f"{self._name}-relay",
+                connect_timeout=self._cfg.probe_timeout_s,
+                max_reconnect_attempts=-1,
+                token=self._nats.token.get_secret_value() if self._nats.token else None,
+                user=self._nats.user,
+                password=(self._nats.password.get_secret_value() if self._nats.password else None),
+            )
+            self._nodes[url] = conn
+        return conn
 
     async def _api(self, nc: Client, subject: str) -> dict[str, Any]:
         msg = await nc.request(subject, b"", timeout=API_TIMEOUT_S)

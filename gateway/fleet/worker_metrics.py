@@ -82,6 +82,7 @@ WATCH_COUNTERS = (
     ("checks", "source checks made while holding the watch's lease"),
     ("restarts", "stalled sources restarted (silent while their site answered)"),
     ("unreachable", "silent sources whose site did not answer (link down)"),
+    ("relays", "sites reachable through one node only, relayed by a subscription there"),
     ("errors", "failed source checks"),
 )
 
