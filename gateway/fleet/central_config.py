@@ -35,6 +35,23 @@ class CentralNatsConfig(Model):
     user: str | None = Field(None, description="user name, with password")
     password: Secret | None = Field(None, description="by reference: {env: NAME} or {file: PATH}")
     token: Secret | None = Field(None, description="by reference: {env: NAME} or {file: PATH}")
+    tls_ca_file: Path | None = Field(
+        None,
+        description="TLS: the CA file of the cluster's certificates (none: the system's CAs"
+        " for a tls:// URL, no TLS for nats://)",
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="TLS: this client's certificate, where the cluster verifies one"
+    )
+    tls_key_file: Path | None = Field(None, description="TLS: that certificate's key")
+    cert_warn_days: float = Field(
+        30, gt=0, description="fleet status warns when a certificate has fewer days left"
+    )
+    cert_ports: list[str] = Field(
+        default_factory=list,
+        description="host:port of further TLS ports whose certificate fleet status checks"
+        " (the cluster's leafnode ports)",
+    )
     subject_prefix: Ident = Field("floorwatch", description="subjects <prefix>.<province>.<site>.*")
     stream: str = Field(
         "FLOORWATCH", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the stream the workers read"
@@ -72,6 +89,12 @@ class CentralNatsConfig(Model):
             raise ValueError("give both user and password, or neither")
         if self.token is not None and self.user is not None:
             raise ValueError("give a token or a user and password, not both")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("give both tls_cert_file and tls_key_file, or neither")
+        for port in self.cert_ports:
+            host, _, number = port.rpartition(":")
+            if not host or not number.isdigit() or not 0 < int(number) < 65536:
+                raise ValueError(f"cert_ports: {port!r} is not host:port")
         return self
 
 
