@@ -36,6 +36,7 @@ from structlog.typing import FilteringBoundLogger
 from gateway.fleet.central import record_lines
 from gateway.fleet.central_config import CentralNatsConfig
 from gateway.fleet.messages import FleetDecodeError, FleetRecord, decode
+from gateway.fleet.nats_tls import nats_tls
 from gateway.fleet.site_sync import SiteSync
 from gateway.influx_writer import InfluxWriter
 
@@ -81,6 +82,7 @@ async def connect(cfg: CentralNatsConfig, name: str, log: FilteringBoundLogger) 
         token=cfg.token.get_secret_value() if cfg.token is not None else None,
         user=cfg.user,
         password=cfg.password.get_secret_value() if cfg.password is not None else None,
+        tls=nats_tls(cfg),
     )
 
 

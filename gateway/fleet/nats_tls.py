@@ -1,0 +1,94 @@
+"""TLS for the central side's NATS clients, and reading the certificates a cluster presents. Shell.
+
+``client_context`` is the ``tls=`` every central connection passes to
+``nats.connect`` (workers, the province page, ``fleet status``, ``fleet
+sources``, the source watch): the CA of the cluster's certificates from the
+central file's ``nats.tls_ca_file``, and a client certificate where the
+cluster verifies one. nats-py checks the certificate's names against the
+URL's host.
+
+``presented_certificate`` is ``fleet status``'s look at a port's certificate:
+nats-server (2.9) first sends its INFO in the clear, then the client starts
+TLS; it is read without checking it against a CA (an expired or unknown
+certificate must still be reported), only its bytes go on to
+gateway.fleet.cert_expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gateway.fleet.central_config import CentralNatsConfig
+
+_INFO_MAX = 64 * 1024  # nats-server's INFO is a few hundred bytes; a bound against a stranger
+_PEM = "-----BEGIN CERTIFICATE-----"
+
+
+def client_context(
+    ca_file: Path | None, cert_file: Path | None = None, key_file: Path | None = None
+) -> ssl.SSLContext | None:
+    """An SSL context trusting ``ca_file`` (with a client certificate if given); None: no TLS
+    settings (nats-py then uses the system's CAs for a ``tls://`` URL)."""
+    if ca_file is None and cert_file is None:
+        return None
+    ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if cert_file is not None:
+        ctx.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    return ctx
+
+
+def nats_tls(cfg: CentralNatsConfig) -> ssl.SSLContext | None:
+    """The ``tls=`` for ``nats.connect`` from the central file's ``nats:``."""
+    return client_context(cfg.tls_ca_file, cfg.tls_cert_file, cfg.tls_key_file)
+
+
+def server_addresses(url: str) -> list[tuple[str, int]]:
+    """(host, port) of each server in a ``nats://``/``tls://`` URL (comma-separated hosts)."""
+    scheme, _, rest = url.partition("://")
+    out = []
+    for part in rest.split(","):
+        split = urlsplit(f"{scheme}://{part.removeprefix(f'{scheme}://')}")
+        if split.hostname:
+            out.append((split.hostname, split.port or 4222))
+    return out
+
+
+def presented_certificate(host: str, port: int, timeout_s: float) -> bytes | None:
+    """The DER certificate a nats-server port presents, None when the port is not in TLS.
+
+    OSError (refused, timeout, a failed handshake) goes to the caller.
+    """
+    with socket.create_connection((host, port), timeout=timeout_s) as sock:
+        info = b""
+        while not info.endswith(b"\r\n"):
+            chunk = sock.recv(4096)
+            if not chunk or len(info) > _INFO_MAX:
+                raise OSError(f"{host}:{port} sent no INFO line")
+            info += chunk
+        if not info.startswith(b"INFO "):
+            raise OSError(f"{host}:{port} is not a NATS port")
+        try:
+            fields = json.loads(info[5:])
+        except ValueError:
+            raise OSError(f"{host}:{port} sent an INFO that is not JSON") from None
+        if not fields.get("tls_required"):
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        # read, not trusted: an expired or unknown certificate is what we report
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ctx.wrap_socket(sock, server_hostname=host) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def file_certificates(path: Path) -> list[bytes]:
+    """Every certificate of a PEM file, as DER (a CA file may hold several)."""
+    text = path.read_text(encoding="ascii", errors="replace")
+    blocks = [f"{_PEM}{b}" for b in text.split(_PEM)[1:]]
+    return [
+        ssl.PEM_cert_to_DER_cert(b[: b.index("-----END CERTIFICATE-----") + 25]) for b in blocks
+    ]
