@@ -178,6 +178,14 @@ class AlertStore:
         """
         return await self._run(lambda: self._transitions_after_sync(after, limit))
 
+    async def latest_transitions(self, alert_ids: Sequence[str]) -> dict[str, tuple[str, Alert]]:
+        """Each alert's latest stored transition: alert id -> (kind, alert as after it).
+
+        Alerts the store does not hold are left out.
+        """
+        ids = list(alert_ids)
+        return await self._run(lambda: self._latest_transitions_sync(ids))
+
     # ------------------------------------------------------------------ worker thread
 
     async def _run(self, fn: Callable[[], T]) -> T:
@@ -333,6 +341,18 @@ class AlertStore:
             (seq, limit),
         )
         return [(str(kind), alert_from_json(body)) for kind, body in rows]
+
+    def _latest_transitions_sync(self, alert_ids: list[str]) -> dict[str, tuple[str, Alert]]:
+        db = self._conn()
+        out: dict[str, tuple[str, Alert]] = {}
+        for alert_id in alert_ids:
+            row = db.execute(
+                "SELECT kind, body FROM transitions WHERE alert_id = ? ORDER BY seq DESC LIMIT 1",
+                (alert_id,),
+            ).fetchone()
+            if row is not None:
+                out[alert_id] = (str(row[0]), alert_from_json(row[1]))
+        return out
 
     def _alert_sync(self, alert_id: str) -> Alert | None:
         row = self._conn().execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()

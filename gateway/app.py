@@ -282,6 +282,8 @@ def _build_fleet(
         on_acked=acked,
         clock=clock,
         devices=devices_online,
+        on_dropped=resend.dropped,
+        resend_dropped=resend.resend_dropped,
     )
     feed = HourlyFeed(
         subjects=subjects,

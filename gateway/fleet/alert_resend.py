@@ -9,13 +9,18 @@ acknowledged alert message; at start ``backlog()`` returns the store's
 transitions after it as fleet messages, with the ids they were first sent
 with, so JetStream drops those it already has (within its duplicate window;
 after it the central side writes the same points: docs/fleet.md).
+
+While the gateway runs, the uplink's full queue may drop alert transitions:
+``dropped`` hears of each dropped message, and once the queue has drained
+``resend_dropped`` returns each affected alert's latest transition from the
+store (the decision is gateway.fleet.alert_drops').
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +28,7 @@ from typing import Protocol
 import structlog
 
 from gateway.alert_store import StoreError, TransitionKey
+from gateway.fleet.alert_drops import DroppedAlert, dropped_alert, note_dropped, resend_messages
 from gateway.fleet.messages import FleetKind, FleetMessage, FleetSubjects, alert_message
 from gateway.live import Alert
 
@@ -35,6 +41,10 @@ class TransitionSource(Protocol):
     async def last_transition(self) -> TransitionKey | None: ...
 
     async def transitions_after(self, after: TransitionKey) -> list[tuple[str, Alert]] | None: ...
+
+    async def latest_transitions(
+        self, alert_ids: Sequence[str]
+    ) -> dict[str, tuple[str, Alert]]: ...
 
 
 def read_cursor(path: Path) -> TransitionKey | None:
@@ -73,7 +83,9 @@ class AlertResend:
         self._ready = ready  # the engine has opened the store
         self._alert_subject = subjects.subject(FleetKind.ALERT)
         self._cursor_at: datetime | None = None
-        self.resent = 0
+        self.resent = 0  # transitions re-sent at start
+        self._dropped: dict[str, DroppedAlert] = {}  # alert id -> newest dropped transition
+        self.dropped_resent = 0  # transitions re-sent after the queue dropped some
 
     async def backlog(self) -> list[FleetMessage]:
         """The store's transitions after the cursor, as fleet messages, oldest first."""
@@ -115,3 +127,26 @@ class AlertResend:
             TransitionKey(str(alert["id"]), str(data["transition"]), alert["updated_at"]),
         )
         self._cursor_at = at
+
+    def dropped(self, message: FleetMessage) -> None:
+        """The uplink's full queue dropped this message: an alert's is remembered."""
+        if message.subject != self._alert_subject:
+            return
+        dropped = dropped_alert(message)
+        if dropped is not None:
+            self._dropped = note_dropped(self._dropped, dropped)
+
+    async def resend_dropped(self) -> list[FleetMessage]:
+        """Once the queue drained: the dropped alerts' latest transitions, oldest first."""
+        if not self._dropped:
+            return []
+        pending, self._dropped = self._dropped, {}
+        try:
+            latest = await self._store.latest_transitions(sorted(pending))
+        except (StoreError, OSError) as exc:  # the dropped transitions themselves, then
+            log.warning("fleet.alert_store_unread", reason=str(exc))
+            latest = {}
+        messages = resend_messages(self._subjects, pending, latest)
+        self.dropped_resent += len(messages)
+        log.info("fleet.dropped_alerts_resent", count=len(messages))
+        return messages

@@ -11,7 +11,10 @@ Nothing here blocks the event loop: events go into a bounded in-memory queue
 (``fleet.queue_size``); when NATS is away longer than the queue holds, the
 oldest messages are dropped, counted and logged (``fleet.queue_overflow``) and
 the zones' and devices' current states are queued again on reconnection, so
-the central view catches up with the present. Durable store-and-forward
+the central view catches up with the present. Alert transitions are events,
+not states: ``on_dropped`` hears of every dropped message, and once the
+queue has drained ``resend_dropped`` is asked what to send again
+(gateway.fleet.alert_resend: each affected alert's latest transition). Durable store-and-forward
 through long WAN outages is the job of the site's own nats-server (a leaf node
 with JetStream on local disk), not of this queue: docs/fleet.md.
 
@@ -102,6 +105,8 @@ class FleetUplink:
         on_acked: Callable[[FleetMessage], None] | None = None,
         clock: Callable[[], datetime] | None = None,
         devices: Callable[[], tuple[int, int]] | None = None,
+        on_dropped: Callable[[FleetMessage], None] | None = None,
+        resend_dropped: Callable[[], Awaitable[Sequence[FleetMessage]]] | None = None,
     ) -> None:
         self._config = config
         self._subjects = subjects
@@ -111,6 +116,9 @@ class FleetUplink:
         self._on_acked = on_acked
         self._clock = clock or _utc_now
         self._devices = devices  # () -> (online, configured)
+        self._on_dropped = on_dropped
+        self._resend_dropped = resend_dropped
+        self._resend_due = False  # a message was dropped: ask resend_dropped once drained
         self._started: datetime | None = None
         self._beat: FleetMessage | None = None  # the heartbeat waiting in the queue, if any
         self._queue: deque[FleetMessage] = deque()
@@ -130,7 +138,7 @@ class FleetUplink:
     def offer(self, message: FleetMessage) -> None:
         """Queue a message (never blocks); a full queue drops its oldest one."""
         if len(self._queue) >= self._config.queue_size:
-            self._queue.popleft()
+            self._dropped(self._queue.popleft())
             self.stats.dropped += 1
             self._catch_up = True
             if self.stats.dropped == 1 or self.stats.dropped % 1000 == 0:
@@ -148,6 +156,8 @@ class FleetUplink:
         room = max(0, self._config.queue_size - len(self._queue))
         kept = list(messages)[:room]
         if len(kept) < len(messages):
+            for lost in list(messages)[room:]:
+                self._dropped(lost)
             self.stats.dropped += len(messages) - len(kept)
             log.warning("fleet.queue_overflow", dropped=self.stats.dropped, backlog=len(messages))
         self._queue.extendleft(reversed(kept))
@@ -195,6 +205,14 @@ class FleetUplink:
                 tg.create_task(self._beat_forever(), name="fleet-heartbeat")
 
     # ------------------------------------------------------------------ internals
+
+    def _dropped(self, message: FleetMessage) -> None:
+        self._resend_due = True
+        if self._on_dropped is not None:
+            try:
+                self._on_dropped(message)
+            except Exception:  # the per-message guard: a listener's fault stops no queueing
+                log.exception("fleet.drop_listener_failed", subject=message.subject)
 
     async def _follow(self) -> None:
         while True:
@@ -273,6 +291,12 @@ class FleetUplink:
 
     async def _publish_head(self, js: JetStreamContext) -> None:
         while not self._queue:
+            if self._resend_due and self._resend_dropped is not None:
+                # drained after drops: what the drops took away, as it stands now
+                self._resend_due = False
+                for again in await self._resend_dropped():
+                    self.offer(again)
+                continue
             self._wake.clear()
             await self._wake.wait()
         if self._catch_up:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -217,6 +217,9 @@ class _NoStore:
     async def transitions_after(self, after: TransitionKey) -> list[tuple[str, Alert]] | None:
         return None
 
+    async def latest_transitions(self, alert_ids: Sequence[str]) -> dict[str, tuple[str, Alert]]:
+        return {}
+
 
 class _BrokenStore:
     async def last_transition(self) -> TransitionKey | None:
@@ -225,10 +228,51 @@ class _BrokenStore:
     async def transitions_after(self, after: TransitionKey) -> list[tuple[str, Alert]] | None:
         raise StoreError("alerts.sqlite3: disk I/O error")
 
+    async def latest_transitions(self, alert_ids: Sequence[str]) -> dict[str, tuple[str, Alert]]:
+        raise StoreError("alerts.sqlite3: disk I/O error")
+
 
 def test_a_store_that_cannot_be_read_resends_nothing_and_stops_nothing(tmp_path: Path) -> None:
     resend = AlertResend(tmp_path / "fleet-uplink.json", SUBJECTS, _BrokenStore(), _ready)
     assert asyncio.run(resend.backlog()) == []
+
+
+def test_dropped_alert_transitions_come_back_at_their_latest_from_the_store(
+    tmp_path: Path,
+) -> None:
+    from gateway.fleet.messages import alert_message, hourly_message
+    from tests.unit.test_fleet_hourly import EXPECTED_HOUR
+
+    async def main() -> tuple[list[FleetMessage], list[FleetMessage]]:
+        store = AlertStore(tmp_path / "alerts.sqlite3")
+        await store.open()
+        try:
+            await store.record([RAISED], {})
+            await store.record([RESOLVED], {})
+            resend = AlertResend(tmp_path / "fleet-uplink.json", SUBJECTS, store, _ready)
+            resend.dropped(hourly_message(SUBJECTS, EXPECTED_HOUR))  # comes back by itself
+            resend.dropped(alert_message(SUBJECTS, RAISED.alert, "raised"))
+            first = await resend.resend_dropped()
+            again = await resend.resend_dropped()  # nothing dropped since
+            return first, again
+        finally:
+            await store.close()
+
+    first, again = asyncio.run(main())
+    assert first == [alert_message(SUBJECTS, RESOLVED.alert, "resolved")]
+    assert again == []
+
+
+def test_a_store_that_cannot_be_read_resends_the_dropped_transition_itself(
+    tmp_path: Path,
+) -> None:
+    from gateway.fleet.messages import alert_message
+
+    raised = alert_message(SUBJECTS, RAISED.alert, "raised")
+    resend = AlertResend(tmp_path / "fleet-uplink.json", SUBJECTS, _BrokenStore(), _ready)
+    resend.dropped(raised)
+    assert asyncio.run(resend.resend_dropped()) == [raised]
+    assert resend.dropped_resent == 1
 
 
 def test_a_state_file_that_cannot_be_written_stops_no_hour(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ PURE = [
     *("gateway/geometry.py", "gateway/site_checks.py", "gateway/site_template.py"),
     "gateway/config_reference.py",
     "gateway/fleet/topology.py",
+    "gateway/fleet/alert_drops.py",
     *("gateway/fleet/overview.py", "gateway/fleet/month.py", "api/fleet/schemas.py"),
     *("api/auth.py", "api/influxql.py", "api/events.py", "api/ingest_auth.py"),
     "gateway/ingest_events.py",
