@@ -10,7 +10,8 @@ or writes files: ``dashboards.provision`` pushes, ``dashboards.cli`` writes.
   from the central file (``dashboards.cli.province_view``), over the central store.
 - ``dashboard_json`` / ``parse_dashboard``: model <-> Grafana's JSON.
 - ``datasource_body(spec, secret)``: the InfluxDB (InfluxQL) datasource as the
-  Grafana HTTP API takes it.
+  Grafana HTTP API takes it, or for a VictoriaMetrics central store
+  (``spec.store``) a Prometheus datasource.
 - ``provisioning_files(settings, spec, lang)``: what ``floorwatch dashboards export``
   writes: Grafana's provisioning YAML (datasource, dashboard provider) and one
   JSON file per dashboard; secrets there are ``$ENV`` references that Grafana
@@ -27,6 +28,7 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
+from dashboards import province_promql
 from dashboards.common import (
     DATASOURCE_NAME,
     DATASOURCE_UID,
@@ -38,7 +40,7 @@ from dashboards.control_room import control_room
 from dashboards.facility import facility
 from dashboards.influxql import INFLUXDB_TYPE, register_plugins
 from dashboards.managers import managers
-from dashboards.province import ProvinceView, province
+from dashboards.province import ProvinceView, Store, province
 from dashboards.texts import Lang, texts
 from gateway.settings import Settings
 
@@ -56,6 +58,11 @@ class DatasourceSpec:
     ``v1``: InfluxDB 1.x, optional user and password. ``v2``: InfluxDB 2.x or
     3.x, a token sent as ``Authorization: Token ...`` (InfluxQL needs a DBRP
     mapping of ``database`` to the bucket on 2.x).
+
+    ``store="victoriametrics"`` (the province dashboard only): a Prometheus
+    datasource on VictoriaMetrics (``flavour`` and ``database`` unused); the
+    secret goes as a bearer token (vmauth), or with ``user`` as basic
+    authentication's password.
     """
 
     url: str = "http://influxdb:8086"
@@ -64,6 +71,7 @@ class DatasourceSpec:
     user: str | None = None
     # for provisioning files: the variable Grafana expands (a name, not a secret)
     secret_env: str = "FLOORWATCH_INFLUX_TOKEN"  # noqa: S105
+    store: Store = "influxql"
 
 
 def build_dashboards(settings: Settings, lang: Lang = "vi") -> list[Dashboard]:
@@ -100,6 +108,8 @@ def parse_dashboard(data: dict[str, Any]) -> Dashboard:
 
 def datasource_body(spec: DatasourceSpec, secret: str | None) -> dict[str, Any]:
     """The datasource as POST/PUT /api/datasources take it (``secret``: token or password)."""
+    if spec.store == "victoriametrics":
+        return _victoria_body(spec, secret)
     json_data: dict[str, Any] = {
         "dbName": spec.database,
         "httpMode": "POST",
@@ -127,6 +137,27 @@ def datasource_body(spec: DatasourceSpec, secret: str | None) -> dict[str, Any]:
             secure["password"] = secret
     if secure:
         body["secureJsonData"] = secure
+    return body
+
+
+def _victoria_body(spec: DatasourceSpec, secret: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "uid": province_promql.DATASOURCE_UID,
+        "name": province_promql.DATASOURCE_NAME,
+        "type": province_promql.PROMETHEUS_TYPE,
+        "access": "proxy",
+        "url": spec.url,
+        "isDefault": False,
+        "jsonData": {"httpMethod": "POST", "timeInterval": MIN_INTERVAL},
+    }
+    if spec.user is not None:
+        body["basicAuth"] = True
+        body["basicAuthUser"] = spec.user
+        if secret is not None:
+            body["secureJsonData"] = {"basicAuthPassword": secret}
+    elif secret is not None:
+        body["jsonData"]["httpHeaderName1"] = "Authorization"
+        body["secureJsonData"] = {"httpHeaderValue1": f"Bearer {secret}"}
     return body
 
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
 from dashboards.build import (
     DatasourceSpec,
     build_dashboards,
+    build_province,
     dashboard_json,
     datasource_body,
     province_files,
 )
 from dashboards.build import provisioning_files as export_files
-from dashboards.province import ProvinceView
+from dashboards.province import STORES, ProvinceView, Store
 from dashboards.provision import ProvisionError, connect, push
 from dashboards.texts import LANGS, Lang
 from gateway.cli_support import exit_invalid, settings_or_exit
@@ -102,14 +104,64 @@ def _write(directory: Path, files: dict[str, str]) -> None:
         typer.echo(f"wrote {path}")
 
 
-def province_view(central: CentralConfig) -> ProvinceView:
-    """The part of the central file the province dashboard needs."""
+def province_view(central: CentralConfig, store: Store | None = None) -> ProvinceView:
+    """The part of the central file the province dashboard needs (``store``: instead of
+    the file's ``overview.store``)."""
     provinces = tuple(dict.fromkeys(s.province for s in central.sites))
     return ProvinceView(
         timezone=central.overview.timezone,
         provinces=provinces,
         site_names=tuple((s.id, s.name) for s in central.sites),
+        store=store or central.overview.store,
     )
+
+
+CentralOption = Annotated[
+    Path, typer.Option("--config", "-c", help="the central file (YAML) of fleet run/serve")
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="the central store: influxql or victoriametrics (default: overview.store)",
+    ),
+]
+StoreUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--influx-url",
+        help="the central store's URL as Grafana's server reaches it"
+        " (default http://influxdb:8086, or http://victoriametrics:8428)",
+    ),
+]
+StoreUser = Annotated[
+    str | None, typer.Option(help="InfluxDB 1.x user, or VictoriaMetrics basic-auth user")
+]
+DEFAULT_URLS = {
+    "influxql": "http://influxdb:8086",
+    "victoriametrics": "http://victoriametrics:8428",
+}
+
+
+def _province(config: Path, store: str | None) -> ProvinceView:
+    chosen = next((s for s in STORES if s == store), None)
+    if store is not None and chosen is None:
+        typer.echo(f"--store must be one of {', '.join(STORES)}, not {store!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        central = load_central(config)
+    except ConfigError as exc:
+        exit_invalid(exc)
+    view = province_view(central, chosen)
+    typer.echo(f"{len(view.site_names)} registered centers from {config} ({view.store})")
+    return view
+
+
+def _province_spec(
+    view: ProvinceView, url: str | None, flavour: str, database: str, user: str | None
+) -> DatasourceSpec:
+    spec = _spec(url or DEFAULT_URLS[view.store], flavour, database, user)
+    return dataclasses.replace(spec, store=view.store)
 
 
 @dashboards_app.command("province")
@@ -117,24 +169,18 @@ def export_province(
     directory: Annotated[
         Path, typer.Argument(help="where to write (e.g. deploy/grafana-province)")
     ],
-    config: Annotated[
-        Path, typer.Option("--config", "-c", help="the central file (YAML) of fleet run/serve")
-    ],
-    influx_url: InfluxUrl = "http://influxdb:8086",
+    config: CentralOption,
+    store: StoreOption = None,
+    influx_url: StoreUrl = None,
     influx_version: Flavour = "v1",
     database: Database = "province",
-    influx_user: Annotated[str | None, typer.Option(help="v1: InfluxDB user")] = None,
+    influx_user: StoreUser = None,
     lang: LangOption = "vi",
 ) -> None:
     """Write the province dashboard (every center, from the central store) and its provisioning."""
-    spec = _spec(influx_url, influx_version, database, influx_user)
     language = _lang(lang)
-    try:
-        central = load_central(config)
-    except ConfigError as exc:
-        exit_invalid(exc)
-    view = province_view(central)
-    typer.echo(f"{len(view.site_names)} registered centers from {config}")
+    view = _province(config, store)
+    spec = _province_spec(view, influx_url, influx_version, database, influx_user)
     _write(directory, province_files(view, spec, language))
 
 
@@ -170,20 +216,60 @@ def push_command(
     lang: LangOption = "vi",
 ) -> None:
     """Create or update the floorwatch folder, datasource and dashboards in a Grafana."""
-    grafana_token = token or _read_secret(token_file, TOKEN_ENV, "token")
-    if not grafana_token:
-        typer.echo(f"no Grafana token: give --token-file or set ${TOKEN_ENV}", err=True)
-        raise typer.Exit(2)
+    grafana_token = _grafana_token(token, token_file)
     spec = _spec(influx_url, influx_version, database, influx_user)
     language = _lang(lang)
     secret = _read_secret(influx_secret_file, INFLUX_SECRET_ENV, "InfluxDB secret")
     settings = settings_or_exit(config)
     boards = [dashboard_json(m) for m in build_dashboards(settings, language)]
+    _push(url, grafana_token, datasource_body(spec, secret), boards)
+
+
+def _grafana_token(token: str | None, token_file: Path | None) -> str:
+    grafana_token = token or _read_secret(token_file, TOKEN_ENV, "token")
+    if not grafana_token:
+        typer.echo(f"no Grafana token: give --token-file or set ${TOKEN_ENV}", err=True)
+        raise typer.Exit(2)
+    return grafana_token
+
+
+def _push(
+    url: str, grafana_token: str, datasource: dict[str, Any], boards: list[dict[str, Any]]
+) -> None:
     try:
-        report = push(connect(url, grafana_token), url, datasource_body(spec, secret), boards)
+        report = push(connect(url, grafana_token), url, datasource, boards)
     except ProvisionError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"folder {report.folder}; datasource {report.datasource}")
     for uid, action in report.dashboards.items():
         typer.echo(f"dashboard {uid} {action}")
+
+
+@dashboards_app.command("province-push")
+def push_province(
+    url: Annotated[str, typer.Option("--url", help="Grafana URL, e.g. http://grafana:3000")],
+    config: CentralOption,
+    token_file: Annotated[
+        Path | None, typer.Option(help=f"file holding the service-account token (or ${TOKEN_ENV})")
+    ] = None,
+    store: StoreOption = None,
+    influx_url: StoreUrl = None,
+    influx_version: Flavour = "v1",
+    database: Database = "province",
+    influx_user: StoreUser = None,
+    influx_secret_file: Annotated[
+        Path | None,
+        typer.Option(help=f"the central store's token or password file (or ${INFLUX_SECRET_ENV})"),
+    ] = None,
+    lang: LangOption = "vi",
+) -> None:
+    """Create or update the floorwatch folder, the central store's datasource and the province
+    dashboard in a Grafana (same uids: a second push overwrites)."""
+    grafana_token = _grafana_token(None, token_file)
+    language = _lang(lang)
+    view = _province(config, store)
+    spec = _province_spec(view, influx_url, influx_version, database, influx_user)
+    secret = _read_secret(influx_secret_file, INFLUX_SECRET_ENV, "central store secret")
+    board = dashboard_json(build_province(view, language))
+    _push(url, grafana_token, datasource_body(spec, secret), [board])

@@ -5,6 +5,12 @@ and ``overview.timezone``), not from a site file: the points ``fleet run``
 writes carry ``province`` and ``site`` tags (docs/fleet.md), the hourly
 aggregates the uplink sends (``zone_hourly``, ``service_hourly``,
 ``device_hourly``) too. Centers not in the registry are shown under their ids.
+
+Two kinds of central store (the central file's ``overview.store``): InfluxDB
+(``influxql``, the queries here, on the InfluxDB datasource) or
+VictoriaMetrics (``victoriametrics``, the PromQL of ``dashboards.province_promql``
+on a Prometheus datasource). Same uid, variables, panels and layout, but the
+VictoriaMetrics board has no "alerts raised" panel (see that module).
 """
 
 # The queries are Grafana templates built from fixed names and the registry's ids
@@ -14,15 +20,22 @@ aggregates the uplink sends (``zone_hourly``, ``service_hourly``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import stat, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from dashboards import province_promql as pq
 from dashboards.common import DASHBOARD_TAG, FUSED, datasource_ref, q, steps, with_names
 from dashboards.texts import Texts
+
+Store = Literal["influxql", "victoriametrics"]
+STORES: tuple[Store, ...] = ("influxql", "victoriametrics")
 
 UID = "floorwatch-province"
 PROVINCE = '"province" =~ /^$province$/'
@@ -37,14 +50,24 @@ class ProvinceView:
     timezone: str
     provinces: tuple[str, ...]  # the registry's provinces (the variable's default: the first)
     site_names: tuple[tuple[str, str], ...]  # (site id, name) from the registry
+    store: Store = "influxql"  # the central store's query language (overview.store)
+
+    @property
+    def vm(self) -> bool:
+        return self.store == "victoriametrics"
 
 
-def _site_variable(t: Texts) -> dash.QueryVariable:
+def _ref(view: ProvinceView) -> dm.DataSourceRef:
+    return pq.datasource_ref() if view.vm else datasource_ref()
+
+
+def _site_variable(view: ProvinceView, t: Texts) -> dash.QueryVariable:
+    influxql = f'SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "site" WHERE {PROVINCE}'
     return (
         dash.QueryVariable("site")
         .label(t("var.site"))
-        .datasource(datasource_ref())
-        .query(f'SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "site" WHERE {PROVINCE}')
+        .datasource(_ref(view))
+        .query(pq.SITE_VARIABLE if view.vm else influxql)
         .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
         .multi(True)
@@ -57,8 +80,12 @@ def _province_variable(view: ProvinceView, t: Texts) -> dash.QueryVariable:
     variable = (
         dash.QueryVariable("province")
         .label(t("var.province"))
-        .datasource(datasource_ref())
-        .query('SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "province"')
+        .datasource(_ref(view))
+        .query(
+            pq.PROVINCE_VARIABLE
+            if view.vm
+            else 'SHOW TAG VALUES FROM "zone_occupancy" WITH KEY = "province"'
+        )
         .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
     )
@@ -68,12 +95,25 @@ def _province_variable(view: ProvinceView, t: Texts) -> dash.QueryVariable:
     return variable
 
 
-def _now_stat(view: ProvinceView, title: str, description: str, query: str) -> stat.Panel:
+def _target(
+    view: ProvinceView, influxql: str, promql: pq.PromQL | None
+) -> cogbuilder.Builder[cogvariants.Dataquery]:
+    """The panel's one target on the central store, a series per site named by its id."""
+    if not view.vm:
+        return q("A", influxql, "$tag_site")
+    if promql is None:
+        raise ValueError("this panel has no query for VictoriaMetrics")
+    return pq.target(promql)
+
+
+def _now_stat(
+    view: ProvinceView, title: str, description: str, query: str, promql: pq.PromQL
+) -> stat.Panel:
     panel = (
         stat.Panel()
         .title(title)
         .description(description)
-        .with_target(q("A", query, "$tag_site"))
+        .with_target(_target(view, query, promql))
         .decimals(0)
         .color_mode(cm.BigValueColorMode.BACKGROUND)
         .graph_mode(cm.BigValueGraphMode.NONE)
@@ -96,7 +136,7 @@ def _per_zone_last(field: str, measurement: str = "zone_occupancy") -> str:
 def _people_now(view: ProvinceView, t: Texts) -> stat.Panel:
     query = f'SELECT sum("v") FROM ({_per_zone_last("count")}) GROUP BY "site"'
     return (
-        _now_stat(view, t("p.people_now"), t("p.people_now.desc"), query)
+        _now_stat(view, t("p.people_now"), t("p.people_now.desc"), query, pq.PEOPLE_NOW)
         .unit("none")
         .thresholds(steps("blue"))
     )
@@ -105,7 +145,7 @@ def _people_now(view: ProvinceView, t: Texts) -> stat.Panel:
 def _fill_now(view: ProvinceView, t: Texts) -> stat.Panel:
     query = f'SELECT max("v") FROM ({_per_zone_last("capacity_ratio")}) GROUP BY "site"'
     return (
-        _now_stat(view, t("p.fill_now"), t("p.fill_now.desc"), query)
+        _now_stat(view, t("p.fill_now"), t("p.fill_now.desc"), query, pq.FILL_NOW)
         .unit("percentunit")
         .thresholds(steps("green", (0.5, "yellow"), (0.8, "orange"), (1.0, "red")))
     )
@@ -114,7 +154,7 @@ def _fill_now(view: ProvinceView, t: Texts) -> stat.Panel:
 def _wait_now(view: ProvinceView, t: Texts) -> stat.Panel:
     query = f'SELECT max("v") / 60 FROM ({_per_zone_last("expected_wait_s")}) GROUP BY "site"'
     return (
-        _now_stat(view, t("p.wait_now"), t("p.wait_now.desc"), query)
+        _now_stat(view, t("p.wait_now"), t("p.wait_now.desc"), query, pq.WAIT_NOW)
         .unit("m")
         .thresholds(steps("green", (15, "yellow"), (30, "orange"), (60, "red")))
     )
@@ -127,18 +167,20 @@ def _devices_down(view: ProvinceView, t: Texts) -> stat.Panel:
     )
     query = f'SELECT sum("v") FROM ({inner}) GROUP BY "site"'
     return (
-        _now_stat(view, t("p.devices_down"), t("p.devices_down.desc"), query)
+        _now_stat(view, t("p.devices_down"), t("p.devices_down.desc"), query, pq.DEVICES_DOWN)
         .unit("none")
         .thresholds(steps("green", (1, "red")))
     )
 
 
-def _series(view: ProvinceView, title: str, description: str, query: str) -> timeseries.Panel:
+def _series(
+    view: ProvinceView, title: str, description: str, query: str, promql: pq.PromQL | None
+) -> timeseries.Panel:
     panel = (
         timeseries.Panel()
         .title(title)
         .description(description)
-        .with_target(q("A", query, "$tag_site"))
+        .with_target(_target(view, query, promql))
         .min(0)
         .line_width(2)
         .fill_opacity(0)
@@ -161,7 +203,7 @@ def _people_over_time(view: ProvinceView, t: Texts) -> timeseries.Panel:
         ' AND $timeFilter GROUP BY time($__interval), "site", "zone" fill(none)'
     )
     query = f'SELECT sum("v") FROM ({inner}) GROUP BY time($__interval), "site" fill(none)'
-    return _series(view, t("p.people"), t("p.people.desc"), query).unit("none")
+    return _series(view, t("p.people"), t("p.people.desc"), query, pq.PEOPLE).unit("none")
 
 
 def _wait_over_time(view: ProvinceView, t: Texts) -> timeseries.Panel:
@@ -169,7 +211,7 @@ def _wait_over_time(view: ProvinceView, t: Texts) -> timeseries.Panel:
         f'SELECT max("expected_wait_s") / 60 FROM "zone_occupancy" WHERE {WHERE} AND {FUSED}'
         ' AND $timeFilter GROUP BY time($__interval), "site" fill(none)'
     )
-    return _series(view, t("p.wait"), t("p.wait.desc"), query).unit("m")
+    return _series(view, t("p.wait"), t("p.wait.desc"), query, pq.WAIT).unit("m")
 
 
 def _measured_waits(view: ProvinceView, t: Texts) -> timeseries.Panel:
@@ -178,7 +220,7 @@ def _measured_waits(view: ProvinceView, t: Texts) -> timeseries.Panel:
         ' AND $timeFilter GROUP BY time(1h), "site" fill(none)'
     )
     return (
-        _series(view, t("p.measured_wait"), t("p.measured_wait.desc"), query)
+        _series(view, t("p.measured_wait"), t("p.measured_wait.desc"), query, pq.MEASURED_WAIT)
         .unit("m")
         .draw_style(cm.GraphDrawStyle.POINTS)
         .point_size(6)
@@ -191,7 +233,7 @@ def _alerts_raised(view: ProvinceView, t: Texts) -> timeseries.Panel:
         ' AND "transition" = \'raised\' AND $timeFilter GROUP BY time(1h), "site" fill(none)'
     )
     return (
-        _series(view, t("p.alerts"), t("p.alerts.desc"), query)
+        _series(view, t("p.alerts"), t("p.alerts.desc"), query, None)
         .unit("none")
         .draw_style(cm.GraphDrawStyle.BARS)
         .fill_opacity(70)
@@ -205,7 +247,7 @@ def _league(view: ProvinceView, t: Texts) -> stat.Panel:
         ' AND $timeFilter GROUP BY "site"'
     )
     return (
-        _now_stat(view, t("p.league"), t("p.league.desc"), query)
+        _now_stat(view, t("p.league"), t("p.league.desc"), query, pq.LEAGUE)
         .unit("m")
         .thresholds(steps("green", (15, "yellow"), (30, "orange"), (60, "red")))
         .time_from("30d")
@@ -213,7 +255,7 @@ def _league(view: ProvinceView, t: Texts) -> stat.Panel:
 
 
 def province(view: ProvinceView, t: Texts) -> dash.Dashboard:
-    return (
+    board = (
         dash.Dashboard(t("board.province"))
         .uid(UID)
         .description(t("board.province.desc"))
@@ -224,7 +266,7 @@ def province(view: ProvinceView, t: Texts) -> dash.Dashboard:
         .time("now-24h", "now")
         .refresh("1m")
         .with_variable(_province_variable(view, t))
-        .with_variable(_site_variable(t))
+        .with_variable(_site_variable(view, t))
         .with_row(dash.Row(t("row.now")))
         .with_panel(_people_now(view, t))
         .with_panel(_fill_now(view, t))
@@ -234,7 +276,7 @@ def province(view: ProvinceView, t: Texts) -> dash.Dashboard:
         .with_panel(_people_over_time(view, t))
         .with_panel(_wait_over_time(view, t))
         .with_panel(_measured_waits(view, t))
-        .with_panel(_alerts_raised(view, t))
-        .with_row(dash.Row(t("p.row.month")))
-        .with_panel(_league(view, t))
     )
+    if not view.vm:  # VictoriaMetrics keeps no transition (module docstring)
+        board = board.with_panel(_alerts_raised(view, t))
+    return board.with_row(dash.Row(t("p.row.month"))).with_panel(_league(view, t))

@@ -141,18 +141,19 @@ def push(
         report.folder = "created"
     log.info("grafana.folder_provisioned", uid=FOLDER_UID, action=report.folder)
 
-    ds_path = lambda: api.datasource.get_datasource_by_uid(DATASOURCE_UID)  # noqa: E731
+    ds_uid = str(datasource.get("uid") or DATASOURCE_UID)
+    ds_path = lambda: api.datasource.get_datasource_by_uid(ds_uid)  # noqa: E731
     if _exists("reading the datasource", url, ds_path):
         _call(
             "updating the datasource",
             url,
-            lambda: api.datasource.update_datasource_by_uid(DATASOURCE_UID, datasource),
+            lambda: api.datasource.update_datasource_by_uid(ds_uid, datasource),
         )
         report.datasource = "updated"
     else:
         _call("creating the datasource", url, lambda: api.datasource.create_datasource(datasource))
         report.datasource = "created"
-    log.info("grafana.datasource_provisioned", uid=DATASOURCE_UID, action=report.datasource)
+    log.info("grafana.datasource_provisioned", uid=ds_uid, action=report.datasource)
 
     found = _call(
         "searching the dashboards",
