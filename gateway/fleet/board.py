@@ -27,6 +27,7 @@ from structlog.typing import FilteringBoundLogger
 
 from gateway.fleet.central import decode_state
 from gateway.fleet.central_config import CentralNatsConfig
+from gateway.fleet.nats_tls import nats_tls
 
 RETRY_S = 1.0
 
@@ -110,6 +111,7 @@ class SiteBoard:
             token=cfg.token.get_secret_value() if cfg.token is not None else None,
             user=cfg.user,
             password=cfg.password.get_secret_value() if cfg.password is not None else None,
+            tls=nats_tls(cfg),
         )
 
     async def _bucket(self, nc: Client) -> KeyValue:

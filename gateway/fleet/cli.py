@@ -1,13 +1,20 @@
 """``floorwatch fleet status``: the fleet stream as JetStream sees it. Shell module.
 
     floorwatch fleet status -c site.yaml [--stream NAME] [--silent-after 600] [--json]
+    floorwatch fleet status --central central.yaml [...]
 
-Connects with the site file's ``fleet:`` section (URL and credentials), reads
-the stream's info, the last message of each of its subjects and its
-consumers, and prints per site: last seen, age, messages per kind, silent or
-not; and per consumer its lag. Pointed at a province's stream it lists every
-site. Exit 0: every site seen recently; 3: a site is silent (or none has
-published yet); 1: NATS or the stream cannot be read; 2: a bad site file.
+Connects with the site file's ``fleet:`` section (URL and credentials), or
+with a central file's ``nats:`` (URL, credentials and TLS), reads the
+stream's info, the last message of each of its subjects and its consumers,
+and prints per site: last seen, age, messages per kind, silent or not; and
+per consumer its lag. Pointed at a province's stream it lists every site.
+It also prints the days left on each certificate it can see: the one each
+server of the URL presents (and the central file's ``nats.cert_ports``, the
+leafnode ports) and the central file's TLS files, warning under
+``nats.cert_warn_days`` (30). Exit 0: every site seen recently; 3: a site is
+silent (or none has published yet); 4: a certificate expires within the
+threshold or has expired; 1: NATS or the stream cannot be read; 2: a bad
+site or central file.
 """
 
 from __future__ import annotations
@@ -23,8 +30,17 @@ import nats.js.errors
 import typer
 from nats.js import JetStreamContext
 
-from gateway.cli_support import JsonOption, echo_json, settings_or_exit
+from gateway.cli_support import JsonOption, echo_json, exit_invalid, settings_or_exit
+from gateway.config_loader import ConfigError
 from gateway.fleet.central import decode_state
+from gateway.fleet.central_config import CentralNatsConfig, load_central
+from gateway.fleet.cert_expiry import CertCheck, CertificateError, check
+from gateway.fleet.nats_tls import (
+    file_certificates,
+    nats_tls,
+    presented_certificate,
+    server_addresses,
+)
 from gateway.fleet.status import (
     ConsumerLag,
     StreamFacts,
@@ -44,6 +60,7 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="site file (Y
 TIMEOUT_S = 5.0
 SITES_BUCKET = "fleet_sites"
 EXIT_SILENT = 3
+EXIT_CERTIFICATE = 4
 
 
 async def read_stored(js: JetStreamContext, bucket: str) -> dict[str, datetime]:
@@ -65,7 +82,9 @@ async def read_stored(js: JetStreamContext, bucket: str) -> dict[str, datetime]:
     return stored
 
 
-async def read_facts(cfg: FleetConfig, stream: str, bucket: str = SITES_BUCKET) -> StreamFacts:
+async def read_facts(
+    cfg: FleetConfig | CentralNatsConfig, stream: str, bucket: str = SITES_BUCKET
+) -> StreamFacts:
     """Stream info, each subject's last message time, and the consumers, from JetStream."""
 
     async def quiet(exc: Exception) -> None:
@@ -83,6 +102,7 @@ async def read_facts(cfg: FleetConfig, stream: str, bucket: str = SITES_BUCKET) 
                 token=cfg.token.get_secret_value() if cfg.token is not None else None,
                 user=cfg.user,
                 password=cfg.password.get_secret_value() if cfg.password is not None else None,
+                tls=nats_tls(cfg) if isinstance(cfg, CentralNatsConfig) else None,
             ),
             TIMEOUT_S,
         )
@@ -121,9 +141,45 @@ async def read_facts(cfg: FleetConfig, stream: str, bucket: str = SITES_BUCKET) 
         await nc.close()
 
 
+def read_certificates(
+    cfg: FleetConfig | CentralNatsConfig, now: datetime, warn_days: float
+) -> tuple[list[CertCheck], list[str]]:
+    """The certificates the servers present and the central file's TLS files, checked at
+    ``now``; and a line per one that could not be read."""
+    checks: list[CertCheck] = []
+    problems: list[str] = []
+    ports = server_addresses(cfg.url)
+    files: list[Path] = []
+    if isinstance(cfg, CentralNatsConfig):
+        ports += [(h, int(p)) for h, _, p in (a.rpartition(":") for a in cfg.cert_ports)]
+        files = [f for f in (cfg.tls_cert_file, cfg.tls_ca_file) if f is not None]
+    for host, port in ports:
+        source = f"{host}:{port}"
+        try:
+            der = presented_certificate(host, port, TIMEOUT_S)
+            if der is not None:
+                checks.append(check(source, der, now, warn_days))
+        except (OSError, CertificateError) as exc:
+            problems.append(f"certificate {source}: cannot read it ({exc})")
+    for path in files:
+        try:
+            ders = file_certificates(path)
+            checks += [
+                check(f"{path}" + (f" #{i + 1}" if len(ders) > 1 else ""), der, now, warn_days)
+                for i, der in enumerate(ders)
+            ]
+        except (OSError, ValueError) as exc:
+            problems.append(f"certificate {path}: cannot read it ({exc})")
+    return checks, problems
+
+
 @fleet_app.command("status")
 def status(
     config: ConfigOption = Path("site.yaml"),
+    central: Annotated[
+        Path | None,
+        typer.Option(help="a central file (YAML): connect with its nats: (credentials, TLS)"),
+    ] = None,
     stream: Annotated[
         str | None, typer.Option(help="the stream to read (default: fleet.stream)")
     ] = None,
@@ -135,8 +191,17 @@ def status(
     ] = SITES_BUCKET,
     as_json: JsonOption = False,
 ) -> None:
-    """Per site: last seen, age and messages per kind; per consumer: its lag."""
-    cfg = settings_or_exit(config).fleet
+    """Per site: last seen, age and messages per kind; per consumer: its lag; certificates."""
+    cfg: FleetConfig | CentralNatsConfig
+    if central is not None:
+        try:
+            cfg = load_central(central).nats
+        except ConfigError as exc:
+            exit_invalid(exc)
+    else:
+        cfg = settings_or_exit(config).fleet
+    warn_days = cfg.cert_warn_days if isinstance(cfg, CentralNatsConfig) else 30.0
+    certs, cert_problems = read_certificates(cfg, datetime.now(UTC), warn_days)
     name = stream or cfg.stream
     try:
         facts = asyncio.run(read_facts(cfg, name, sites_bucket))
@@ -145,16 +210,25 @@ def status(
         raise typer.Exit(1) from None
     except (nats.errors.Error, OSError, TimeoutError) as exc:
         reason = str(exc) or type(exc).__name__
+        for line in (*(c.line() for c in certs), *cert_problems):
+            typer.echo(line, err=True)
         typer.echo(f"cannot read the fleet stream at {cfg.url}: {reason}", err=True)
         raise typer.Exit(1) from None
     rows = site_rows(facts, cfg.subject_prefix, datetime.now(UTC), silent_after)
     if as_json:
-        echo_json(status_document(rows, facts, silent_after))
+        doc = status_document(rows, facts, silent_after)
+        doc["certificates"] = [c.document() for c in certs]
+        doc["certificate_problems"] = cert_problems
+        echo_json(doc)
     else:
         for line in status_lines(rows, facts, silent_after):
             typer.echo(line)
+        for line in (*(c.line() for c in certs), *cert_problems):
+            typer.echo(line)
     if not rows or any(r.silent for r in rows):
         raise typer.Exit(EXIT_SILENT)
+    if any(c.level != "ok" for c in certs):
+        raise typer.Exit(EXIT_CERTIFICATE)
 
 
 fleet_app.command("run")(__import__("gateway.fleet.central_run").fleet.central_run.run)

@@ -7,7 +7,9 @@ JetStream config (JSON). Passwords are read from files (``--*-password-file``,
 printed configs hold their users' bcrypt hashes (a file may hold the hash
 itself), and a center's config the link's password (its leaf logs in with
 it): redirect them into files of mode 0600. TLS on the leaf link is on when
-its files are given (``--leaf-cert``/``--leaf-key``, ``--hub-ca``).
+its files are given (``--leaf-cert``/``--leaf-key``, ``--hub-ca``), on the
+clients' port with ``--client-tls-cert``/``--client-tls-key`` and on the
+routes with ``--route-cert``/``--route-key``/``--route-ca``.
 
 ``fleet sources`` applies: it creates the central stream on the cluster with a
 source per given site domain, or adds the sources it lacks (adding a site).
@@ -30,6 +32,7 @@ from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import load_central
 from gateway.fleet.central_stream import add_sites, remove_sites
 from gateway.fleet.messages import FleetSubjects
+from gateway.fleet.nats_tls import nats_tls
 from gateway.fleet.topology import (
     BCRYPT_COST,
     STREAM,
@@ -38,6 +41,7 @@ from gateway.fleet.topology import (
     HubTls,
     LeafTls,
     Login,
+    RouteTls,
     SitePlan,
     central_conf,
     central_stream_config,
@@ -193,12 +197,37 @@ def central(
         str | None,
         typer.Option(help="require the centers' certificates, signed by this CA file (verify)"),
     ] = None,
+    client_tls_cert: Annotated[
+        str | None,
+        typer.Option(help="TLS on the clients' port: this node's certificate file (on the node)"),
+    ] = None,
+    client_tls_key: Annotated[str | None, typer.Option(help="that certificate's key file")] = None,
+    client_tls_ca: Annotated[
+        str | None,
+        typer.Option(help="require the clients' certificates, signed by this CA file (verify)"),
+    ] = None,
+    route_cert: Annotated[
+        str | None,
+        typer.Option(help="TLS on the routes: this node's certificate file (on the node)"),
+    ] = None,
+    route_key: Annotated[str | None, typer.Option(help="that certificate's key file")] = None,
+    route_ca: Annotated[
+        str | None, typer.Option(help="the CA file that signed every node's route certificate")
+    ] = None,
     bcrypt_cost: BcryptCost = BCRYPT_COST,
 ) -> None:
     """A cluster node's nats-server.conf: routes, the central domain, clients' and sites' users."""
     try:
         if (leaf_cert or leaf_key or leaf_client_ca) and not (leaf_cert and leaf_key):
             raise ValueError("TLS on the leafnode port needs both --leaf-cert and --leaf-key")
+        if (client_tls_cert or client_tls_key or client_tls_ca) and not (
+            client_tls_cert and client_tls_key
+        ):
+            raise ValueError(
+                "TLS on the clients' port needs both --client-tls-cert and --client-tls-key"
+            )
+        if (route_cert or route_key or route_ca) and not (route_cert and route_key and route_ca):
+            raise ValueError("TLS on the routes needs --route-cert, --route-key and --route-ca")
         plan = CentralPlan(
             tuple(_node(m) for m in member),
             _hash_all((_user(u) for u in user or []), bcrypt_cost),
@@ -206,6 +235,12 @@ def central(
             max_file_store=max_file_store,
             leaf_tls=LeafTls(leaf_cert, leaf_key, leaf_client_ca or "")
             if leaf_cert and leaf_key
+            else None,
+            client_tls=LeafTls(client_tls_cert, client_tls_key, client_tls_ca or "")
+            if client_tls_cert and client_tls_key
+            else None,
+            route_tls=RouteTls(route_cert, route_key, route_ca)
+            if route_cert and route_key and route_ca
             else None,
         )
         text = central_conf(plan, node, store_dir)
@@ -261,6 +296,7 @@ def sources(
             token=cfg.token.get_secret_value() if cfg.token is not None else None,
             user=cfg.user,
             password=cfg.password.get_secret_value() if cfg.password is not None else None,
+            tls=nats_tls(cfg),
         )
         try:
             if add:

@@ -26,6 +26,7 @@ from gateway.fleet.central_config import CentralNatsConfig
 
 _INFO_MAX = 64 * 1024  # nats-server's INFO is a few hundred bytes; a bound against a stranger
 _PEM = "-----BEGIN CERTIFICATE-----"
+TLS_FIRST_WAIT_S = 1.0  # a NATS client or leafnode port sends its INFO at once
 
 
 def client_context(
@@ -60,29 +61,42 @@ def server_addresses(url: str) -> list[tuple[str, int]]:
 def presented_certificate(host: str, port: int, timeout_s: float) -> bytes | None:
     """The DER certificate a nats-server port presents, None when the port is not in TLS.
 
+    Client and leafnode ports send their INFO first and TLS follows if it says
+    ``tls_required``; a route port in TLS sends nothing before the handshake,
+    so a port silent for ``TLS_FIRST_WAIT_S`` is asked for TLS at once.
     OSError (refused, timeout, a failed handshake) goes to the caller.
     """
     with socket.create_connection((host, port), timeout=timeout_s) as sock:
+        sock.settimeout(min(timeout_s, TLS_FIRST_WAIT_S))
         info = b""
-        while not info.endswith(b"\r\n"):
-            chunk = sock.recv(4096)
-            if not chunk or len(info) > _INFO_MAX:
-                raise OSError(f"{host}:{port} sent no INFO line")
-            info += chunk
-        if not info.startswith(b"INFO "):
-            raise OSError(f"{host}:{port} is not a NATS port")
         try:
-            fields = json.loads(info[5:])
-        except ValueError:
-            raise OSError(f"{host}:{port} sent an INFO that is not JSON") from None
-        if not fields.get("tls_required"):
-            return None
+            while not info.endswith(b"\r\n"):
+                chunk = sock.recv(4096)
+                if not chunk or len(info) > _INFO_MAX:
+                    raise OSError(f"{host}:{port} sent no INFO line")
+                info += chunk
+        except TimeoutError:
+            if info:
+                raise OSError(f"{host}:{port} sent no whole INFO line") from None
+        sock.settimeout(timeout_s)
+        if info:
+            if not info.startswith(b"INFO "):
+                raise OSError(f"{host}:{port} is not a NATS port")
+            try:
+                fields = json.loads(info[5:])
+            except ValueError:
+                raise OSError(f"{host}:{port} sent an INFO that is not JSON") from None
+            if not fields.get("tls_required"):
+                return None
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         # read, not trusted: an expired or unknown certificate is what we report
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         with ctx.wrap_socket(sock, server_hostname=host) as tls:
-            return tls.getpeercert(binary_form=True)
+            der = tls.getpeercert(binary_form=True)
+        if der is None:
+            raise OSError(f"{host}:{port} presented no certificate")
+        return der
 
 
 def file_certificates(path: Path) -> list[bytes]:

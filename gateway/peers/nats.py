@@ -21,6 +21,7 @@ import asyncio
 import json
 import shutil
 import signal
+import ssl
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ from gateway.fleet.topology import (
     HubTls,
     LeafTls,
     Login,
+    RouteTls,
     SitePlan,
     central_conf,
     site_conf,
@@ -236,7 +238,9 @@ class NatsCluster:
     JetStream answers with a meta leader. ``kill(i)``/``start_node(i)`` make
     one node fail and come back with its store; a context manager.
     ``leaf_tls`` puts the leafnode ports in TLS (one certificate for all
-    nodes, naming 127.0.0.1).
+    nodes, naming 127.0.0.1); ``client_tls`` the client ports (``client_ssl``:
+    the context the cluster's own readiness check connects with) and
+    ``route_tls`` the routes between the nodes.
     """
 
     def __init__(
@@ -248,8 +252,12 @@ class NatsCluster:
         domain: str = CENTRAL_DOMAIN,
         proxied: Sequence[int] = (),
         leaf_tls: LeafTls | None = None,
+        client_tls: LeafTls | None = None,
+        client_ssl: ssl.SSLContext | None = None,
+        route_tls: RouteTls | None = None,
     ) -> None:
         host = NatsNode.host
+        self.client_ssl = client_ssl
         ports = [(free_port(host), free_port(host), free_port(host)) for _ in range(size)]
         # a LinkProxy in front of these nodes' leafnode ports, advertised as theirs:
         # a leaf that dials it learns no other way to that node, so cut() cuts it off
@@ -271,6 +279,8 @@ class NatsCluster:
             listen_host=host,
             max_file_store="4GB",
             leaf_tls=leaf_tls,
+            client_tls=client_tls,
+            route_tls=route_tls,
         )
         self.nodes = tuple(
             NatsNode(folder / n.name, n.client_port, self._config_of(n.name)) for n in nodes
@@ -303,7 +313,7 @@ class NatsCluster:
             proxy.start()
         for node in self.nodes:
             node.start()
-        wait_jetstream(self.urls, self._login(), JETSTREAM_TIMEOUT_S)
+        wait_jetstream(self.urls, self._login(), JETSTREAM_TIMEOUT_S, self.client_ssl)
 
     def start_node(self, index: int) -> None:
         self.nodes[index].start()
@@ -384,7 +394,9 @@ class NatsLeaf(NatsNode):
 JETSTREAM_TIMEOUT_S = 60.0
 
 
-def wait_jetstream(urls: Sequence[str], login: Login | None, timeout_s: float) -> None:
+def wait_jetstream(
+    urls: Sequence[str], login: Login | None, timeout_s: float, tls: ssl.SSLContext | None = None
+) -> None:
     """Block until JetStream answers through ``urls`` (a cluster has elected its meta leader)."""
 
     async def ask() -> None:
@@ -398,6 +410,7 @@ def wait_jetstream(urls: Sequence[str], login: Login | None, timeout_s: float) -
                     password=login.password if login else None,
                     connect_timeout=2,
                     allow_reconnect=False,
+                    tls=tls,
                 )
             except (nats.errors.Error, OSError) as exc:
                 last = exc
