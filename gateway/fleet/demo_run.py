@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import bcrypt
 import httpx
 import nats
 
@@ -49,7 +50,7 @@ from gateway.fleet.demo_center import SimulatedCenter
 from gateway.fleet.demo_sites import DemoCenter, center_settings, demo_centers
 from gateway.fleet.messages import FleetSubjects
 from gateway.fleet.serve import serve
-from gateway.fleet.topology import Login, link_user
+from gateway.fleet.topology import BCRYPT_COST, Login, hashed, link_user
 from gateway.fleet.uplink import FleetUplink
 from gateway.live import LiveEvent
 from gateway.peers.influxdb1 import InfluxDB1Server
@@ -162,11 +163,13 @@ def run_fleet_demo(options: FleetDemoOptions) -> int:
     links = {
         c.key: Login(link_user(c.province, c.site_id), secrets.token_urlsafe(18)) for c in centers
     }
+    # the cluster's config holds bcrypt hashes as fleet config central writes them
+    # (cost 11); the leaves log in with the passwords
     cluster = NatsCluster(
         root / "central",
         size=3,
-        users=(Login(CENTRAL_USER, central_password),),
-        links=tuple(links.values()),
+        users=(hashed(Login(CENTRAL_USER, central_password), bcrypt.gensalt(BCRYPT_COST)),),
+        links=tuple(hashed(u, bcrypt.gensalt(BCRYPT_COST)) for u in links.values()),
     )
     influx = InfluxDB1Server(root / "influxdb")
     leaves: list[NatsLeaf] = []

@@ -94,6 +94,15 @@ def test_script_demo_fleet_serves_a_live_province(tmp_path: Path) -> None:
         wait_until(lambda: demo.banner("token") is not None, 300, "the banner with its token")
         token, influx = demo.banner("token"), demo.banner("InfluxDB 1.x")
         assert token is not None and influx is not None
+        # the cluster's configs hold bcrypt hashes (cost 11, as fleet config writes), never
+        # the workers' password the central file reads
+        fleet = tmp_path / "demo-state" / "fleet"
+        password = (fleet / "central-password").read_text().strip()
+        for node in ("central-1", "central-2", "central-3"):
+            conf = (fleet / "central" / node / "nats-server.conf").read_text()
+            assert "$2b$11$" in conf and password not in conf, node
+            log = (fleet / "central" / node / "nats-server.log").read_text()
+            assert "Plaintext passwords detected" not in log, node
         wait_until(lambda: _ok(f"{base}/health"), 120, "the province page's service")
         page = httpx.get(f"{base}/ui/province/", timeout=5)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
