@@ -20,6 +20,7 @@ are bcrypt hashes (cost 4 here).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import subprocess
@@ -35,6 +36,7 @@ import structlog
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.fleet.board import SiteBoard
 from gateway.fleet.central_config import CentralNatsConfig
 from gateway.fleet.central_worker import connect, site_bucket
 from gateway.fleet.messages import FleetSubjects, zone_message
@@ -279,3 +281,35 @@ def test_half_a_client_or_route_tls_setting_exits_2(args: tuple[str, ...], messa
     )
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_the_province_pages_board_watches_the_bucket_over_tls(
+    cluster: NatsCluster, certs: NodeCertificates
+) -> None:
+    cfg = central_nats(cluster, certs)
+    asyncio.run(worker_session(cfg))  # the fleet_sites bucket exists
+
+    async def watch() -> bool:
+        board = SiteBoard(cfg, retry_s=0.1)
+        task = asyncio.create_task(board.run())
+        try:
+            await asyncio.wait_for(board.ready.wait(), 20)
+            return board.watching
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    assert asyncio.run(watch())
+
+
+def test_fleet_sources_adds_a_site_over_tls(
+    cluster: NatsCluster, certs: NodeCertificates, tmp_path: Path
+) -> None:
+    cfg = central_nats(cluster, certs).model_copy(update={"stream": "CENTRAL_TLS"})
+    path = write_central(tmp_path, cfg, stream="CENTRAL_TLS")
+    result = CliRunner().invoke(
+        app, ["fleet", "sources", "-c", str(path), "--add", "hue-thuan-hoa", "--replicas", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "stream CENTRAL_TLS created with: hue-thuan-hoa" in result.output
