@@ -1275,6 +1275,19 @@ class FleetConfig(Model):
         description="a heartbeat (clock, uptime, queue, devices online) every so many seconds,"
         " so the province page sees the link while no zone changes; 0: none",
     )
+    # TLS as the central file's nats: (gateway/fleet/nats_tls.py); paths from the working directory
+    tls_ca_file: Path | None = Field(
+        None,
+        description="TLS: the CA file of the server's certificate (none: the system's CAs"
+        " for a tls:// URL, no TLS for nats://)",
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="TLS: this gateway's client certificate, where the server verifies one"
+    )
+    tls_key_file: Path | None = Field(None, description="TLS: that certificate's key")
+    cert_warn_days: float = Field(
+        30, gt=0, description="fleet status warns when a certificate has fewer days left"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FleetConfig:
@@ -1286,6 +1299,15 @@ class FleetConfig(Model):
             raise ValueError("give a token or a user and password, not both")
         if self.retry_max_s < self.retry_min_s:
             raise ValueError("retry_max_s must be >= retry_min_s")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("give both tls_cert_file and tls_key_file, or neither")
+        for name in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
+            path: Path | None = getattr(self, name)
+            try:
+                if path is not None:
+                    path.open("rb").close()
+            except OSError as exc:
+                raise ValueError(f"{name}: cannot read {path} ({exc.strerror})") from None
         return self
 
 
