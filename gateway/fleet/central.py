@@ -6,13 +6,15 @@ message: a redelivered message writes the same point again, and InfluxDB (or
 VictoriaMetrics) keeps one; a heartbeat gives none (the site document holds
 the latest, which is all the page reads: docs/fleet.md). ``merge_site_state``
 folds a record into the site's state document kept in the ``fleet_sites``
-key-value bucket; it keeps the newer of two values per zone, device, alert
+key-value bucket (``merge_site_records`` a batch's records of one site, with one
+copy of the document); it keeps the newer of two values per zone, device, alert
 and kind, so a late or redelivered message never moves the state back.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -264,6 +266,26 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
     severity, state, zone, at; a resolved alert leaves).
     """
     state: dict[str, Any] = json.loads(json.dumps(previous)) if previous else {}
+    _merge_into(state, record)
+    return state
+
+
+def merge_site_records(
+    previous: dict[str, Any] | None, records: Sequence[FleetRecord]
+) -> dict[str, Any] | None:
+    """``merge_site_state`` over ``records`` in turn, with one copy of ``previous`` instead
+    of one per record (a batch's records of one site); ``previous`` itself when there are
+    no records. ``previous`` is not changed."""
+    if not records:
+        return previous
+    state: dict[str, Any] = json.loads(json.dumps(previous)) if previous else {}
+    for record in records:
+        _merge_into(state, record)
+    return state
+
+
+def _merge_into(state: dict[str, Any], record: FleetRecord) -> None:
+    """Fold one record into ``state`` in place."""
     state.update({"v": STATE_VERSION, "province": record.province, "site": record.site})
     for key in ("kinds", "zones", "devices", "alerts", "closed_alerts", "hours"):
         state.setdefault(key, {})
@@ -276,7 +298,7 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
     if record.kind is FleetKind.HEARTBEAT:
         if _newer(state.get("heartbeat"), at):
             state["heartbeat"] = {"at": at, **{k: b.get(k) for k in _HEARTBEAT_KEPT}}
-        return state
+        return
     if _newer({"at": state.get("last_data")} if state.get("last_data") else None, at):
         state["last_data"] = at
     kind = record.kind.value
@@ -309,7 +331,6 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
             }
     elif record.kind is FleetKind.ALERT:
         _merge_alert(state, record, at)
-    return state
 
 
 _HEARTBEAT_KEPT = ("uptime_s", "queue", "devices_online", "devices_configured")

@@ -8,9 +8,13 @@ the points (gateway.fleet.central.record_lines) through the InfluxWriter,
 and, while the writer makes them durable (in the database or its spool), folds
 the records into each site's state in the key-value bucket
 (gateway.fleet.site_sync: one compare-and-set per site per batch); only when
-both are done does it acknowledge. A worker that stops or dies before that leaves the messages
-unacknowledged: JetStream delivers them again after the consumer's ack wait,
-and they write the same points again (same series and time: stored once).
+both are done does it acknowledge. Up to ``in_flight`` batches are handled at
+once (the next fetched, decoded and folded while the writer makes the previous
+ones durable; a site's folds in turn, gateway.fleet.site_sync). A worker that
+stops or dies before the ack leaves the messages unacknowledged: JetStream
+delivers them again after the consumer's ack wait, and they write the same
+points again (same series and time: stored once). A batch that fails on a
+NATS error is handed back at once (``nak``, delivered again a second later).
 
 A message that cannot be decoded is logged and terminated (``term``: not
 delivered again); it stays in the stream for an operator to read.
@@ -19,7 +23,8 @@ delivered again); it stays in the stream for an operator to read.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, replace
 from typing import Any
 
 import nats
@@ -54,6 +59,7 @@ class WorkerStats:
     state_updates: int = 0  # site documents written (at most one per site per batch)
     state_conflicts: int = 0  # site writes refused: another worker wrote the site first
     in_progress: int = 0  # times a held batch was marked in progress
+    nacked: int = 0  # messages of failed batches handed back (nak) to come again
     errors: int = 0
     # the shared consumer's lag (JetStream's figures, read every LAG_EVERY_S; None before)
     pending: int | None = None  # in the stream, not yet handed to any worker
@@ -126,8 +132,10 @@ class FleetWorker:
                     ack_policy=AckPolicy.EXPLICIT,
                     ack_wait=self._cfg.ack_wait_s,
                     max_deliver=self._cfg.max_deliver,
+                    max_ack_pending=-1,  # each process bounds its own: in_flight batches
                 ),
             )
+            await self._unbound_ack_pending(js, psub)
             self._log.info(
                 "fleet.worker_started",
                 stream=self._cfg.stream,
@@ -135,8 +143,36 @@ class FleetWorker:
                 bucket=self._cfg.kv_bucket,
             )
             self.ready.set()
-            lag_due = 0.0
+            await self._consume(psub, sites)
+        finally:
+            await self._close(nc)
+
+    async def _unbound_ack_pending(
+        self, js: JetStreamContext, psub: JetStreamContext.PullSubscription
+    ) -> None:
+        """A consumer created before ``in_flight`` has JetStream's default ack-pending
+        limit (1,000 messages): it would hold each process to one batch in flight.
+        Raised to no limit when below one process's ``batch`` x ``in_flight``."""
+        config = (await psub.consumer_info()).config
+        limit = config.max_ack_pending
+        if limit is None or limit < 0 or limit >= self._cfg.batch * self._cfg.in_flight:
+            return
+        await js.add_consumer(self._cfg.stream, config=replace(config, max_ack_pending=-1))
+        self._log.info("fleet.consumer_updated", consumer=self._cfg.consumer, max_ack_pending=-1)
+
+    async def _consume(self, psub: JetStreamContext.PullSubscription, sites: SiteSync) -> None:
+        """Fetch while fewer than ``in_flight`` batches are being handled; handle each in a
+        task of its own, so the next batch is fetched and folded while the writer makes
+        the previous one durable."""
+        busy: set[asyncio.Task[None]] = set()
+        lag_due = 0.0
+        try:
             while True:
+                if len(busy) >= self._cfg.in_flight:
+                    await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
+                for task in [t for t in busy if t.done()]:
+                    busy.discard(task)
+                    task.result()  # a failure not of NATS (a bug, the writer closed) stops
                 if (now := asyncio.get_running_loop().time()) >= lag_due:
                     lag_due = now + LAG_EVERY_S
                     await self._read_lag(psub)
@@ -150,14 +186,23 @@ class FleetWorker:
                     self._failed("fetch", exc)
                     await asyncio.sleep(RETRY_S)
                     continue
-                try:
-                    await self.handle(msgs, sites)
-                except (nats.errors.Error, OSError) as exc:
-                    # Not acknowledged: JetStream delivers them again after ack_wait.
-                    self._failed("batch", exc)
-                    await asyncio.sleep(RETRY_S)
+                busy.add(asyncio.create_task(self._batch(msgs, sites)))
         finally:
-            await self._close(nc)
+            for task in busy:
+                task.cancel()
+            await asyncio.gather(*busy, return_exceptions=True)
+
+    async def _batch(self, msgs: list[Msg], sites: SiteSync) -> None:
+        try:
+            await self.handle(msgs, sites)
+        except (nats.errors.Error, OSError) as exc:
+            self._failed("batch", exc)
+            # Not acknowledged: handed out again RETRY_S from now, not after the ack wait.
+            for msg in msgs:
+                with contextlib.suppress(nats.errors.Error, OSError):
+                    await msg.nak(delay=RETRY_S)
+            self.stats.nacked += len(msgs)
+            await asyncio.sleep(RETRY_S)
 
     async def _close(self, nc: Client) -> None:
         """Close the connection; with the server away, nats-py's close ends in a lost

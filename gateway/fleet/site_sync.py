@@ -1,7 +1,8 @@
 """A worker's updates of the ``fleet_sites`` bucket: one compare-and-set per site per batch.
 
 Shell module (nats-py KV). ``SiteSync.fold(records)`` folds a batch's records
-into each site's state document (gateway.fleet.central.merge_site_state, pure)
+into each site's state document (gateway.fleet.central.merge_site_records, pure: one copy of
+the document per site and batch)
 and writes each changed site once, with compare-and-set on the entry's
 revision, the sites of the batch concurrently (at most ``concurrency`` writes
 in flight).
@@ -12,24 +13,29 @@ worker wrote the site meanwhile the remembered revision is stale: the bucket
 refuses the write (wrong last sequence), and the site is read again, folded
 again and written again, up to ``CAS_ATTEMPTS`` times; a read or write the
 bucket does not answer in time (a leader being elected) is tried again the
-same way (a write that did land makes the next one refused, then a no-op). So two workers folding
-one site never lose a change: each write is against the revision its
-document was folded from. A site refused once is *contended* (other workers
-write it too): it is read before each write (two round trips, not a refused
-write and two more) until a read finds the revision this worker wrote last.
+same way (a write that did land makes the next one refused, then a no-op).
+So two workers folding one site never lose a change: each write is against
+the revision its document was folded from. A site refused once is
+*contended* (other workers write it too): it is read before each write (two
+round trips, not a refused write and two more) until a read finds the
+revision this worker wrote last. Within one worker, its batches in flight
+(``nats.in_flight``) fold a site one after the other (a lock per site), each
+against the revision the one before wrote (never refused); the folds of a site
+that waited for the one before are written together, in one write.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import nats.errors
 import nats.js.errors
 from nats.js.kv import KeyValue
 
-from gateway.fleet.central import decode_state, encode_state, merge_site_state
+from gateway.fleet.central import decode_state, encode_state, merge_site_records
 from gateway.fleet.messages import FleetRecord
 
 CAS_ATTEMPTS = 20
@@ -37,6 +43,15 @@ CONCURRENCY = 256  # site writes in flight per batch (a batch's sites, mostly)
 REMEMBERED_SITES = 20_000  # a country's ~3,300 centers fit; the oldest is forgotten first
 
 _Known = tuple[int | None, dict[str, Any] | None]  # (revision, document); (None, None): no key
+
+
+@dataclass(slots=True)
+class _Slot:
+    """A site's folds in this worker: one at a time; those waiting, with their records."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: list[tuple[list[FleetRecord], asyncio.Future[bool]]] = field(default_factory=list)
+    users: int = 0
 
 
 class SiteSync:
@@ -47,9 +62,11 @@ class SiteSync:
         self._limit = asyncio.Semaphore(concurrency)
         self._known: dict[str, _Known] = {}
         self._contended: set[str] = set()
+        self._slots: dict[str, _Slot] = {}
         self.writes = 0  # site documents written
         self.conflicts = 0  # writes refused because another worker wrote the site first
         self.unanswered = 0  # reads and writes the bucket did not answer in time (tried again)
+        self.coalesced = 0  # folds written with another batch's fold of the same site
 
     async def fold(self, records: list[FleetRecord]) -> int:
         """Fold the records into their sites; return the number of sites written.
@@ -64,47 +81,75 @@ class SiteSync:
         return sum(written)
 
     async def _site(self, key: str, records: list[FleetRecord]) -> bool:
-        async with self._limit:
-            known = None if key in self._contended else self._known.get(key)
-            for _ in range(CAS_ATTEMPTS):
-                if known is None:
-                    known = await self._read(key)
-                    last = self._known.get(key)
-                    if last is not None and last[0] == known[0]:
-                        self._contended.discard(key)  # nobody else wrote it since
-                revision, previous = known
-                state = previous
-                for record in records:
-                    state = merge_site_state(state, record)
-                if state is None or state == previous:
-                    self._remember(key, known)
-                    return False
+        # One fold of a site at a time in this worker (its batches in flight share the
+        # site's remembered revision). The folds that waited meanwhile are written
+        # together: the first to get the site folds their records with its own, in one
+        # write, and the others find theirs done.
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = _Slot()
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        slot.waiting.append((records, done))
+        slot.users += 1
+        try:
+            async with slot.lock:
+                if done.done():
+                    return done.result()
+                taken, slot.waiting = slot.waiting, []
                 try:
-                    if revision is None:
-                        new_revision = await self._kv.create(key, encode_state(state))
-                    else:
-                        new_revision = await self._kv.update(
-                            key, encode_state(state), last=revision
-                        )
-                except nats.js.errors.KeyWrongLastSequenceError:
-                    self.conflicts += 1
-                    self._contended.add(key)
-                    known = None  # another worker wrote the site: read it again
-                    continue
-                except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
-                    # No answer (a bucket leader being elected, a node lost): the write may
-                    # or may not be in. Read again: if it is, the fold changes nothing.
-                    self.unanswered += 1
-                    known = None
-                    continue
-                self._remember(key, (new_revision, state))
-                self.writes += 1
-                return True
-            self._known.pop(key, None)
-            self._contended.discard(key)
-            raise nats.js.errors.KeyWrongLastSequenceError(
-                description=f"{key}: {CAS_ATTEMPTS} concurrent updates in a row"
-            )
+                    async with self._limit:
+                        written = await self._fold_site(key, [r for rs, _ in taken for r in rs])
+                except BaseException:
+                    # failed or cancelled: the others' records wait for the next to fold
+                    slot.waiting[:0] = [(rs, f) for rs, f in taken if f is not done]
+                    raise
+                for _, other in taken:
+                    if not other.done():
+                        other.set_result(False)  # written (and counted) by this fold
+                self.coalesced += len(taken) - 1
+                return written
+        finally:
+            slot.users -= 1
+            if not slot.users:
+                del self._slots[key]
+
+    async def _fold_site(self, key: str, records: list[FleetRecord]) -> bool:
+        known = None if key in self._contended else self._known.get(key)
+        for _ in range(CAS_ATTEMPTS):
+            if known is None:
+                known = await self._read(key)
+                last = self._known.get(key)
+                if last is not None and last[0] == known[0]:
+                    self._contended.discard(key)  # nobody else wrote it since
+            revision, previous = known
+            state = merge_site_records(previous, records)
+            if state is None or state == previous:
+                self._remember(key, known)
+                return False
+            try:
+                if revision is None:
+                    new_revision = await self._kv.create(key, encode_state(state))
+                else:
+                    new_revision = await self._kv.update(key, encode_state(state), last=revision)
+            except nats.js.errors.KeyWrongLastSequenceError:
+                self.conflicts += 1
+                self._contended.add(key)
+                known = None  # another worker wrote the site: read it again
+                continue
+            except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+                # No answer (a bucket leader being elected, a node lost): the write may
+                # or may not be in. Read again: if it is, the fold changes nothing.
+                self.unanswered += 1
+                known = None
+                continue
+            self._remember(key, (new_revision, state))
+            self.writes += 1
+            return True
+        self._known.pop(key, None)
+        self._contended.discard(key)
+        raise nats.js.errors.KeyWrongLastSequenceError(
+            description=f"{key}: {CAS_ATTEMPTS} concurrent updates in a row"
+        )
 
     async def _read(self, key: str) -> _Known:
         for _ in range(CAS_ATTEMPTS):

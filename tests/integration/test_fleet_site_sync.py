@@ -126,3 +126,35 @@ def test_a_batch_writes_each_site_once_and_an_unchanged_site_not_at_all(
     assert (first, again, older) == (2, 0, 0)
     assert got == {f"z{i}" for i in range(50)}
     assert written == 2  # all the bucket was ever written: A once (50 records), B once
+
+
+def test_one_workers_batches_in_flight_fold_a_site_in_turn_without_a_conflict(
+    nats_server: NatsServer,
+) -> None:
+    """A worker's batches in flight (nats.in_flight) fold the same sites at once: one
+    fold of a site at a time, each against the revision the one before wrote; the folds
+    that waited for it are written together."""
+
+    async def main() -> tuple[set[str], set[str], int, int, int, int]:
+        async with bucket(nats_server) as kv:
+            sync = SiteSync(kv)
+            await asyncio.gather(
+                *(sync.fold([record(A, f"a{i}"), record(B, f"b{i}")]) for i in range(30))
+            )
+            written = (await kv.status()).stream_info.state.last_seq
+            s = sync
+            return (
+                await zones(kv, A),
+                await zones(kv, B),
+                s.writes,
+                s.coalesced,
+                s.conflicts,
+                written,
+            )
+
+    got_a, got_b, writes, coalesced, conflicts, written = asyncio.run(main())
+    assert got_a == {f"a{i}" for i in range(30)}
+    assert got_b == {f"b{i}" for i in range(30)}
+    assert conflicts == 0  # never refused: no read, no retry
+    assert writes == written < 60  # the bucket's writes, fewer than one per site and batch
+    assert writes + coalesced == 60

@@ -13,6 +13,7 @@ from gateway.fleet.central import (
     CLOSED_ALERTS_KEPT,
     decode_state,
     encode_state,
+    merge_site_records,
     merge_site_state,
     record_lines,
 )
@@ -207,3 +208,19 @@ def test_resolved_alerts_remembered_are_bounded_oldest_first() -> None:
     assert len(closed) == CLOSED_ALERTS_KEPT
     assert "a0" not in closed and "a2" not in closed and "a3" in closed
     assert f"a{CLOSED_ALERTS_KEPT + 2}" in closed
+
+
+def test_a_sites_records_folded_with_one_copy_equal_them_folded_one_by_one() -> None:
+    raised = decode(P, "floorwatch.ha-noi.ba-dinh.alert", ALERT)
+    dev = decode(P, "floorwatch.ha-noi.ba-dinh.device", DEVICE)
+    new = decode(P, "floorwatch.ha-noi.ba-dinh.zone", _zone(60, "2026-03-09T03:00:00+00:00"))
+    old = decode(P, "floorwatch.ha-noi.ba-dinh.zone", _zone(10, "2026-03-09T01:00:00+00:00"))
+    previous = merge_site_state(None, raised)
+    kept = json.loads(json.dumps(previous))
+    one_by_one = previous
+    for record in (dev, new, old, raised):
+        one_by_one = merge_site_state(one_by_one, record)
+    assert merge_site_records(previous, [dev, new, old, raised]) == one_by_one
+    assert previous == kept  # not changed
+    assert merge_site_records(previous, []) is previous
+    assert merge_site_records(None, [new]) == merge_site_state(None, new)
