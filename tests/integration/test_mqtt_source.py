@@ -177,9 +177,11 @@ def test_tls_with_a_password_carries_the_backlog_and_its_acks(
 ) -> None:
     config = _config(tls_broker, "fw-tls", test_certificates)
     sock = asyncio.run(_backlog_then_ack(tls_broker, config, topic_prefix, test_certificates))
-    # mosquitto writes a TLS record per packet and an SSL read returns one record
+    # mosquitto writes a TLS record per packet and an SSL read returns one record, so
+    # about one read per packet, plus reads that found nothing yet (more on a loaded
+    # machine: 15 seen); paho alone makes three or four reads of each packet
     assert isinstance(sock.inner, ssl.SSLSocket)
-    assert sock.recv_calls <= BACKLOG + 10
+    assert sock.recv_calls < 2 * BACKLOG
 
 
 def test_unacknowledged_messages_come_again_on_the_next_connection(
