@@ -3,15 +3,15 @@
     floorwatch fleet status -c site.yaml [--stream NAME] [--silent-after 600] [--json]
     floorwatch fleet status --central central.yaml [...]
 
-Connects with the site file's ``fleet:`` section (URL and credentials), or
-with a central file's ``nats:`` (URL, credentials and TLS), reads the
+Connects with the site file's ``fleet:`` section or with a central file's
+``nats:`` (URL, credentials and TLS: ``tls_ca_file``, client certificate), reads the
 stream's info, the last message of each of its subjects and its consumers,
 and prints per site: last seen, age, messages per kind, silent or not; and
 per consumer its lag. Pointed at a province's stream it lists every site.
 It also prints the days left on each certificate it can see: the one each
 server of the URL presents (and the central file's ``nats.cert_ports``, the
-leafnode ports) and the central file's TLS files, warning under
-``nats.cert_warn_days`` (30). Exit 0: every site seen recently; 3: a site is
+leafnode ports) and the file's TLS files (CA, client certificate), warning
+under ``cert_warn_days`` (30). Exit 0: every site seen recently; 3: a site is
 silent (or none has published yet); 4: a certificate expires within the
 threshold or has expired; 1: NATS or the stream cannot be read; 2: a bad
 site or central file.
@@ -102,7 +102,7 @@ async def read_facts(
                 token=cfg.token.get_secret_value() if cfg.token is not None else None,
                 user=cfg.user,
                 password=cfg.password.get_secret_value() if cfg.password is not None else None,
-                tls=nats_tls(cfg) if isinstance(cfg, CentralNatsConfig) else None,
+                tls=nats_tls(cfg),
             ),
             TIMEOUT_S,
         )
@@ -144,15 +144,14 @@ async def read_facts(
 def read_certificates(
     cfg: FleetConfig | CentralNatsConfig, now: datetime, warn_days: float
 ) -> tuple[list[CertCheck], list[str]]:
-    """The certificates the servers present and the central file's TLS files, checked at
+    """The certificates the servers present and the file's TLS files, checked at
     ``now``; and a line per one that could not be read."""
     checks: list[CertCheck] = []
     problems: list[str] = []
     ports = server_addresses(cfg.url)
-    files: list[Path] = []
     if isinstance(cfg, CentralNatsConfig):
         ports += [(h, int(p)) for h, _, p in (a.rpartition(":") for a in cfg.cert_ports)]
-        files = [f for f in (cfg.tls_cert_file, cfg.tls_ca_file) if f is not None]
+    files = [f for f in (cfg.tls_cert_file, cfg.tls_ca_file) if f is not None]
     for host, port in ports:
         source = f"{host}:{port}"
         try:
@@ -200,8 +199,7 @@ def status(
             exit_invalid(exc)
     else:
         cfg = settings_or_exit(config).fleet
-    warn_days = cfg.cert_warn_days if isinstance(cfg, CentralNatsConfig) else 30.0
-    certs, cert_problems = read_certificates(cfg, datetime.now(UTC), warn_days)
+    certs, cert_problems = read_certificates(cfg, datetime.now(UTC), cfg.cert_warn_days)
     name = stream or cfg.stream
     try:
         facts = asyncio.run(read_facts(cfg, name, sites_bucket))

@@ -4,8 +4,9 @@
 ``nats.connect`` (workers, the province page, ``fleet status``, ``fleet
 sources``, the source watch): the CA of the cluster's certificates from the
 central file's ``nats.tls_ca_file``, and a client certificate where the
-cluster verifies one. nats-py checks the certificate's names against the
-URL's host.
+cluster verifies one. A site's uplink and ``fleet status -c site.yaml`` take
+the same settings from the site file's ``fleet:``. nats-py checks the
+certificate's names against the URL's host.
 
 ``presented_certificate`` is ``fleet status``'s look at a port's certificate:
 nats-server (2.9) first sends its INFO in the clear, then the client starts
@@ -23,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.fleet.central_config import CentralNatsConfig
+from gateway.settings import FleetConfig
 
 _INFO_MAX = 64 * 1024  # nats-server's INFO is a few hundred bytes; a bound against a stranger
 _PEM = "-----BEGIN CERTIFICATE-----"
@@ -42,8 +44,8 @@ def client_context(
     return ctx
 
 
-def nats_tls(cfg: CentralNatsConfig) -> ssl.SSLContext | None:
-    """The ``tls=`` for ``nats.connect`` from the central file's ``nats:``."""
+def nats_tls(cfg: CentralNatsConfig | FleetConfig) -> ssl.SSLContext | None:
+    """The ``tls=`` for ``nats.connect`` from the central file's ``nats:`` or a site's ``fleet:``."""
     return client_context(cfg.tls_ca_file, cfg.tls_cert_file, cfg.tls_key_file)
 
 

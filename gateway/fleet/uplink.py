@@ -18,6 +18,12 @@ queue has drained ``resend_dropped`` is asked what to send again
 through long WAN outages is the job of the site's own nats-server (a leaf node
 with JetStream on local disk), not of this queue: docs/fleet.md.
 
+The connection takes ``fleet.tls_ca_file`` and a client certificate where
+given (gateway.fleet.nats_tls). A server whose certificate is not trusted
+(no CA given, the wrong one, a wrong name) refuses the connection like an
+absent one: logged with the reason (``fleet.connect_failed``), tried again
+with the backoff, the queue kept.
+
 At start, ``backlog`` (the alert transitions the last run may have lost,
 gateway.fleet.alert_resend) is queued ahead of everything; ``on_acked`` hears
 of every message JetStream acknowledged (new or duplicate), so the alert
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -54,6 +61,7 @@ from gateway.fleet.messages import (
     heartbeat_message,
     message_for,
 )
+from gateway.fleet.nats_tls import nats_tls
 from gateway.live import LiveEvent
 from gateway.settings import FleetConfig
 
@@ -341,8 +349,6 @@ class FleetUplink:
             return nc
 
     async def _open(self) -> NatsClient:
-        cfg = self._config
-
         async def disconnected() -> None:
             self.stats.connected = False
             log.warning("fleet.disconnected", pending=len(self._queue))
@@ -351,13 +357,40 @@ class FleetUplink:
             self.stats.connected = True
             log.info("fleet.reconnected", pending=len(self._queue))
 
+        # nats-py 2.16, after a failed TLS handshake on a first connection, waits without
+        # end for the broken socket to close and never tries again: a TLS refusal (an
+        # unknown CA, a wrong name) ends this attempt, and _connect retries with backoff.
+        tls_refused: asyncio.Future[ssl.SSLError] = asyncio.get_running_loop().create_future()
+
         async def error(exc: Exception) -> None:
             # nats-py retries (re)connects every RECONNECT_WAIT_S and reports each failure
             # here: the first of a run is worth a warning, the rest a debug line.
             self.stats.client_errors += 1
             level = log.debug if self.stats.client_errors % 60 != 1 else log.warning
             level("fleet.client_error", reason=_reason(exc), errors=self.stats.client_errors)
+            if isinstance(exc, ssl.SSLError) and not tls_refused.done():
+                tls_refused.set_result(exc)
 
+        connecting = asyncio.ensure_future(self._nats_connect(error, disconnected, reconnected))
+        try:
+            await asyncio.wait((connecting, tls_refused), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *_FAILURES):
+                    await connecting
+            tls_refused.cancel()  # a later TLS error (a reconnect) is only logged
+        if connecting.cancelled():
+            raise tls_refused.result()
+        return connecting.result()
+
+    async def _nats_connect(
+        self,
+        error: Callable[[Exception], Awaitable[None]],
+        disconnected: Callable[[], Awaitable[None]],
+        reconnected: Callable[[], Awaitable[None]],
+    ) -> NatsClient:
+        cfg = self._config
         return await nats.connect(
             servers=[cfg.url],
             name=f"floorwatch-{self._subjects.province}-{self._subjects.site}",
@@ -373,6 +406,7 @@ class FleetUplink:
             password=cfg.password.get_secret_value() if cfg.password is not None else None,
             # replies (acks) under the site's own prefix: its user may read only those
             inbox_prefix=self._subjects.inbox_prefix,
+            tls=nats_tls(cfg),  # fleet.tls_*: none unless given
         )
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
