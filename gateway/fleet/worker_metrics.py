@@ -25,6 +25,7 @@ PREFIX = "floorwatch_fleet_worker"
 COUNTERS = (
     ("fetched", "messages fetched from the stream"),
     ("redelivered", "fetched messages JetStream had delivered before"),
+    ("nacked", "messages of failed batches handed back (nak) to come again"),
     ("acked", "messages acknowledged (stored and folded)"),
     ("rejected", "undecodable messages, terminated"),
     ("points", "points made durable (database or spool)"),
