@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -31,10 +32,46 @@ def scrub_secrets(
     return event_dict
 
 
-def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
-    """Configure structlog and stdlib logging once, at the composition root."""
+class LineWriter:
+    """A stream both loggers write to, a whole line per write under one lock.
+
+    structlog's lines and stdlib logging's (uvicorn, paho, httpx) come from
+    different threads. structlog's ``PrintLogger`` wrote a line as two writes
+    (``print``: the text, then the newline) under a lock of its own, so
+    uvicorn's line could land between them: seen in a gateway's JSON log as
+    ``{..."mqtt.subscribed"...}{..."Uvicorn running"...}`` on one line, which no
+    reader can parse (a test waiting for that event timed out). Here each
+    ``write`` is one whole line (``WriteLogger`` and ``StreamHandler`` both
+    write the text and its newline as one string), taken under one lock and
+    flushed at once.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            written = self._stream.write(text)
+            self._stream.flush()
+        return written
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
+def configure_logging(
+    *, json: bool | None = None, level: str = "info", stream: TextIO | None = None
+) -> None:
+    """Configure structlog and stdlib logging once, at the composition root
+    (``stream``: standard error unless given)."""
+    out = LineWriter(stream if stream is not None else sys.stderr)
     if json is None:
-        json = not sys.stderr.isatty()
+        json = not out.isatty()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -44,16 +81,16 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     numeric = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=out),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,
