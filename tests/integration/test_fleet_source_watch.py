@@ -98,6 +98,31 @@ async def central_count(nc: Client, s: FleetSubjects) -> int:
     return int((info.state.subjects or {}).get(s.subject(FleetKind.ZONE), 0))
 
 
+async def while_counting(
+    cluster: NatsCluster,
+    sites_by_name: dict[str, FleetSubjects],
+    counts: dict[str, int],
+    main: Callable[[], Awaitable[None]],
+) -> None:
+    """Run ``main`` while ``counts[name]`` follows each site's zone states in the central
+    stream (read every 0.2 s on a connection of its own)."""
+
+    async def count_loop() -> None:
+        async with central(cluster) as nc:
+            while True:
+                for name, s in sites_by_name.items():
+                    counts[name] = await central_count(nc, s)
+                await asyncio.sleep(0.2)
+
+    counter = asyncio.create_task(count_loop())
+    try:
+        await main()
+    finally:
+        counter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await counter
+
+
 async def source_silence(nc: Client) -> dict[str, float | None]:
     msg = await nc.request(f"$JS.API.STREAM.INFO.{STREAM}", b"", timeout=5)
     return {s.domain: s.silent_s for s in parse_sources(json.loads(msg.data))}
@@ -139,23 +164,7 @@ def test_a_restarted_source_resumes_after_what_the_stream_holds(
                 assert await restart_source(nc.jetstream(), "hue-nowhere") is False
 
         counts: dict[str, int] = {}
-
-        async def count_loop() -> None:
-            async with central(cluster) as nc:
-                while True:
-                    counts["n"] = await central_count(nc, A)
-                    await asyncio.sleep(0.2)
-
-        async def both() -> None:
-            counter = asyncio.create_task(count_loop())
-            try:
-                await main()
-            finally:
-                counter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await counter
-
-        asyncio.run(both())
+        asyncio.run(while_counting(cluster, {"n": A}, counts, main))
 
 
 def test_the_watch_restarts_a_silent_source_whose_site_answers_and_only_that(
@@ -194,24 +203,7 @@ def test_the_watch_restarts_a_silent_source_whose_site_answers_and_only_that(
                         assert watch.stats.unreachable == 1
 
         seen: dict[str, int] = {}
-
-        async def count_loop() -> None:
-            async with central(cluster) as nc:
-                while True:
-                    seen["a"] = await central_count(nc, A)
-                    seen["b"] = await central_count(nc, B)
-                    await asyncio.sleep(0.2)
-
-        async def both() -> None:
-            counter = asyncio.create_task(count_loop())
-            try:
-                await main()
-            finally:
-                counter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await counter
-
-        asyncio.run(both())
+        asyncio.run(while_counting(cluster, {"a": A, "b": B}, seen, main))
 
 
 def test_one_watch_holds_the_lease_and_another_takes_it_when_it_expires(
