@@ -27,7 +27,7 @@ from structlog.typing import FilteringBoundLogger
 
 from gateway.fleet.central import decode_state
 from gateway.fleet.central_config import CentralNatsConfig
-from gateway.fleet.nats_tls import nats_tls
+from gateway.fleet.nats_tls import login_options
 
 RETRY_S = 1.0
 
@@ -108,10 +108,7 @@ class SiteBoard:
             error_cb=on_error,
             disconnected_cb=on_disconnected,
             reconnected_cb=on_reconnected,
-            token=cfg.token.get_secret_value() if cfg.token is not None else None,
-            user=cfg.user,
-            password=cfg.password.get_secret_value() if cfg.password is not None else None,
-            tls=nats_tls(cfg),
+            **login_options(cfg),  # credentials and fleet TLS (none unless given)
         )
 
     async def _bucket(self, nc: Client) -> KeyValue:

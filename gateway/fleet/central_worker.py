@@ -41,7 +41,7 @@ from structlog.typing import FilteringBoundLogger
 from gateway.fleet.central import record_lines
 from gateway.fleet.central_config import CentralNatsConfig
 from gateway.fleet.messages import FleetDecodeError, FleetRecord, decode
-from gateway.fleet.nats_tls import nats_tls
+from gateway.fleet.nats_tls import login_options
 from gateway.fleet.site_sync import SiteSync
 from gateway.influx_writer import InfluxWriter
 
@@ -85,10 +85,7 @@ async def connect(cfg: CentralNatsConfig, name: str, log: FilteringBoundLogger) 
         error_cb=on_error,
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,
-        token=cfg.token.get_secret_value() if cfg.token is not None else None,
-        user=cfg.user,
-        password=cfg.password.get_secret_value() if cfg.password is not None else None,
-        tls=nats_tls(cfg),
+        **login_options(cfg),  # credentials and fleet TLS (none unless given)
     )
 
 

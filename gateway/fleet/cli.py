@@ -37,7 +37,7 @@ from gateway.fleet.central_config import CentralNatsConfig, load_central
 from gateway.fleet.cert_expiry import CertCheck, CertificateError, check
 from gateway.fleet.nats_tls import (
     file_certificates,
-    nats_tls,
+    login_options,
     presented_certificate,
     server_addresses,
 )
@@ -99,10 +99,7 @@ async def read_facts(
                 connect_timeout=int(TIMEOUT_S),
                 allow_reconnect=False,
                 error_cb=quiet,
-                token=cfg.token.get_secret_value() if cfg.token is not None else None,
-                user=cfg.user,
-                password=cfg.password.get_secret_value() if cfg.password is not None else None,
-                tls=nats_tls(cfg),
+                **login_options(cfg),  # credentials and fleet TLS (none unless given)
             ),
             TIMEOUT_S,
         )

@@ -32,7 +32,7 @@ from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import load_central
 from gateway.fleet.central_stream import add_sites, remove_sites
 from gateway.fleet.messages import FleetSubjects
-from gateway.fleet.nats_tls import nats_tls
+from gateway.fleet.nats_tls import login_options
 from gateway.fleet.topology import (
     BCRYPT_COST,
     STREAM,
@@ -293,10 +293,7 @@ def sources(
             servers=[cfg.url],
             connect_timeout=TIMEOUT_S,
             allow_reconnect=False,
-            token=cfg.token.get_secret_value() if cfg.token is not None else None,
-            user=cfg.user,
-            password=cfg.password.get_secret_value() if cfg.password is not None else None,
-            tls=nats_tls(cfg),
+            **login_options(cfg),  # credentials and fleet TLS (none unless given)
         )
         try:
             if add:

@@ -21,6 +21,7 @@ import json
 import socket
 import ssl
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from gateway.fleet.central_config import CentralNatsConfig
@@ -47,6 +48,24 @@ def client_context(
 def nats_tls(cfg: CentralNatsConfig | FleetConfig) -> ssl.SSLContext | None:
     """The ``tls=`` for ``nats.connect`` from the central file's ``nats:`` or a site's ``fleet:``."""
     return client_context(cfg.tls_ca_file, cfg.tls_cert_file, cfg.tls_key_file)
+
+
+class LoginOptions(TypedDict):
+    token: str | None
+    user: str | None
+    password: str | None
+    tls: ssl.SSLContext | None
+
+
+def login_options(cfg: CentralNatsConfig | FleetConfig) -> LoginOptions:
+    """``nats.connect``'s credentials and ``tls=`` from the central file's ``nats:`` or a
+    site's ``fleet:`` (every fleet client connects with these)."""
+    return {
+        "token": cfg.token.get_secret_value() if cfg.token is not None else None,
+        "user": cfg.user,
+        "password": cfg.password.get_secret_value() if cfg.password is not None else None,
+        "tls": nats_tls(cfg),
+    }
 
 
 def server_addresses(url: str) -> list[tuple[str, int]]:

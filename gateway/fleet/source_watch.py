@@ -51,7 +51,7 @@ from structlog.typing import FilteringBoundLogger
 from gateway.fleet.central_config import CentralNatsConfig, SourceWatchConfig
 from gateway.fleet.central_stream import restart_source
 from gateway.fleet.central_worker import connect
-from gateway.fleet.nats_tls import nats_tls
+from gateway.fleet.nats_tls import login_options
 from gateway.fleet.source_health import StallTracker, parse_sources
 
 LEASE_KEY = "source-watch"
@@ -243,10 +243,7 @@ class SourceWatch:
                 name=f"{self._name}-relay",
                 connect_timeout=self._cfg.probe_timeout_s,
                 max_reconnect_attempts=-1,
-                token=self._nats.token.get_secret_value() if self._nats.token else None,
-                user=self._nats.user,
-                password=(self._nats.password.get_secret_value() if self._nats.password else None),
-                tls=nats_tls(self._nats),
+                **login_options(self._nats),  # credentials and fleet TLS (none unless given)
             )
             self._nodes[url] = conn
         return conn

@@ -61,7 +61,7 @@ from gateway.fleet.messages import (
     heartbeat_message,
     message_for,
 )
-from gateway.fleet.nats_tls import nats_tls
+from gateway.fleet.nats_tls import login_options
 from gateway.live import LiveEvent
 from gateway.settings import FleetConfig
 
@@ -401,12 +401,9 @@ class FleetUplink:
             disconnected_cb=disconnected,
             reconnected_cb=reconnected,
             error_cb=error,
-            token=cfg.token.get_secret_value() if cfg.token is not None else None,
-            user=cfg.user,
-            password=cfg.password.get_secret_value() if cfg.password is not None else None,
             # replies (acks) under the site's own prefix: its user may read only those
             inbox_prefix=self._subjects.inbox_prefix,
-            tls=nats_tls(cfg),  # fleet.tls_*: none unless given
+            **login_options(cfg),  # credentials and fleet TLS (none unless given)
         )
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
