@@ -214,6 +214,27 @@ class SourceWatchConfig(Model):
     )
 
 
+class DeadLettersConfig(Model):
+    """Where fleet run keeps the messages it cannot decode (gateway/fleet/dead_letters.py):
+    a JetStream stream of their own, read with ``floorwatch fleet dead-letters``."""
+
+    enabled: bool = Field(
+        True, description="keep undecodable messages (off: only logged and terminated)"
+    )
+    stream: str = Field(
+        "FLEET_DEAD",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="the dead-letter stream (subjects <prefix>_dead.<province>.<site>)",
+    )
+    replicas: int | None = Field(
+        None, ge=1, le=5, description="a new stream's replicas (none: nats.kv_replicas)"
+    )
+    max_age_days: float = Field(30, gt=0, description="a dead letter is kept this many days")
+    max_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024, description="the stream's size limit (oldest dropped first)"
+    )
+
+
 class CentralConfig(Model):
     """``floorwatch fleet run`` and ``fleet serve``'s file."""
 
@@ -229,6 +250,9 @@ class CentralConfig(Model):
     )
     metrics: WorkerMetricsConfig = Field(
         WorkerMetricsConfig(), description="fleet run's counters for Prometheus (fleet serve: no)"
+    )
+    dead_letters: DeadLettersConfig = Field(
+        DeadLettersConfig(), description="keep undecodable messages for an operator (fleet run)"
     )
     sites: list[CentralSite] = Field(
         default_factory=list,
