@@ -26,6 +26,10 @@ STATE_VERSION = 1
 #: oldest go first. A late message older than the 500th last resolution is rare.
 CLOSED_ALERTS_KEPT = 500
 _OPEN_STATES = ("active", "acknowledged")
+#: An alert point's transitions that also get an integer field of their name, ``raised=1i``
+#: beside ``transition="raised"``: VictoriaMetrics keeps no string field (it stores 0), so
+#: ``count_over_time(alerts_raised[1h])`` is how PromQL counts new alerts (docs/fleet.md).
+ALERT_TRANSITIONS = ("raised", "renotified", "acknowledged", "resolved")
 
 
 def _tags(pairs: list[tuple[str, str]]) -> str:
@@ -109,6 +113,8 @@ def record_lines(record: FleetRecord) -> list[str]:
             ("zone", str(b.get("zone_id") or "")),
         ]
         fields = [f"transition={quote_string(record.transition or '')}"]
+        if record.transition in ALERT_TRANSITIONS:  # a number VictoriaMetrics keeps
+            fields.append(f"{record.transition}=1i")
         fields += _fields(
             b,
             [

@@ -94,6 +94,34 @@ def test_the_same_message_twice_gives_the_same_point() -> None:
     assert 'message="Waiting is \\"crowded\\""' in a[0]
 
 
+@pytest.mark.parametrize(
+    ("transition", "state", "number"),
+    [
+        ("raised", "active", "raised=1i"),
+        ("renotified", "active", "renotified=1i"),
+        ("acknowledged", "acknowledged", "acknowledged=1i"),
+        ("resolved", "resolved", "resolved=1i"),
+        ("escalated", "active", None),  # not one the engine makes: the string field only
+    ],
+)
+def test_an_alert_point_has_its_transition_as_a_string_and_as_an_integer_field(
+    transition: str, state: str, number: str | None
+) -> None:
+    """VictoriaMetrics stores a string field as 0: ``raised=1i`` is what PromQL counts, while
+    ``transition`` stays for InfluxQL; same series and time, so a redelivery is one point."""
+    payload = ALERT.replace(b'"raised"', f'"{transition}"'.encode()).replace(
+        b'"state":"active"', f'"state":"{state}"'.encode()
+    )
+    (line,) = record_lines(decode(P, "floorwatch.ha-noi.ba-dinh.alert", payload))
+    assert line == (
+        "alerts,province=ha-noi,rule=crowd_level,severity=warning,site=ba-dinh,zone=waiting "
+        f'transition="{transition}",{number + "," if number else ""}state="{state}",'
+        'alert_id="crowd_level-waiting",message="Waiting is \\"crowded\\"",notifications=1i,'
+        "value=0.85,threshold=0.8 1773021660000000000"  # the alert's updated_at
+    )
+    assert record_lines(decode(P, "floorwatch.ha-noi.ba-dinh.alert", bytes(payload))) == [line]
+
+
 def test_device_point_escapes_its_tag_and_skips_nulls() -> None:
     (line,) = record_lines(decode(P, "floorwatch.ha-noi.ba-dinh.device", DEVICE))
     assert line.startswith("device_health,device=cam\\ 1,kind=camera,province=ha-noi,site=ba-dinh ")
