@@ -25,6 +25,7 @@ from gateway.cli_support import exit_invalid
 from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.central_worker import FleetWorker
+from gateway.fleet.dead_letters import DeadLetters
 from gateway.fleet.source_watch import SourceWatch
 from gateway.fleet.stopping import cancel_until_done
 from gateway.fleet.worker_metrics import Sources, serve_metrics
@@ -45,7 +46,13 @@ def build(
         max_rejected=spool_cfg.max_rejected,
     )
     writer = InfluxWriter(cfg.influxdb, spool)
-    return writer, FleetWorker(cfg.nats, writer, name=name)
+    dead = cfg.dead_letters
+    dead_letters = (
+        DeadLetters(dead, prefix=cfg.nats.subject_prefix, replicas=cfg.nats.kv_replicas)
+        if dead.enabled
+        else None
+    )
+    return writer, FleetWorker(cfg.nats, writer, name=name, dead_letters=dead_letters)
 
 
 async def serve(cfg: CentralConfig) -> None:

@@ -16,8 +16,10 @@ delivers them again after the consumer's ack wait, and they write the same
 points again (same series and time: stored once). A batch that fails on a
 NATS error is handed back at once (``nak``, delivered again a second later).
 
-A message that cannot be decoded is logged and terminated (``term``: not
-delivered again); it stays in the stream for an operator to read.
+A message that cannot be decoded is logged, kept as a dead letter
+(gateway.fleet.dead_letters) and only then terminated (``term``: not delivered
+again); when the dead letter cannot be stored it is handed back (``nak``) and
+comes again. Without dead letters it is terminated at once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from structlog.typing import FilteringBoundLogger
 
 from gateway.fleet.central import record_lines
 from gateway.fleet.central_config import CentralNatsConfig
+from gateway.fleet.dead_letters import DeadLetters
 from gateway.fleet.messages import FleetDecodeError, FleetRecord, decode
 from gateway.fleet.nats_tls import login_options
 from gateway.fleet.site_sync import SiteSync
@@ -55,6 +58,7 @@ class WorkerStats:
     redelivered: int = 0  # fetched messages JetStream had delivered before (unacked)
     acked: int = 0
     rejected: int = 0  # undecodable, terminated
+    dead_lettered: int = 0  # undecodable, kept in the dead-letter stream (then terminated)
     points: int = 0
     state_updates: int = 0  # site documents written (at most one per site per batch)
     state_conflicts: int = 0  # site writes refused: another worker wrote the site first
@@ -108,8 +112,11 @@ class FleetWorker:
         *,
         name: str = "floorwatch-fleet-worker",
         log: FilteringBoundLogger | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self._cfg = config
+        self._dead_letters = dead_letters
+        self._js: JetStreamContext | None = None  # the dead letters' (set in run)
         self._writer = writer
         self._name = name
         self._log: FilteringBoundLogger = log or structlog.get_logger("floorwatch.fleet")
@@ -119,7 +126,7 @@ class FleetWorker:
     async def run(self) -> None:
         nc = await connect(self._cfg, self._name, self._log)
         try:
-            js = nc.jetstream()
+            js = self._js = nc.jetstream()
             sites = SiteSync(await site_bucket(js, self._cfg))
             psub = await js.pull_subscribe(
                 f"{self._cfg.subject_prefix}.>",
@@ -231,12 +238,13 @@ class FleetWorker:
             try:
                 taken.append((msg, decode(self._cfg.subject_prefix, msg.subject, msg.data)))
             except FleetDecodeError as exc:
-                self.stats.rejected += 1
                 seq = msg.metadata.sequence.stream if msg.reply else None
                 self._log.warning(
                     "fleet.message_rejected", subject=msg.subject, seq=seq, reason=str(exc)
                 )
-                await msg.term()
+                if await self._dead_letter(msg, str(exc)):
+                    await msg.term()
+                    self.stats.rejected += 1
         if not taken:
             return
         lines = [line for _, record in taken for line in record_lines(record)]
@@ -266,6 +274,22 @@ class FleetWorker:
         for msg, _ in taken:
             await msg.ack()
         self.stats.acked += len(taken)
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> bool:
+        """Keep ``msg`` as a dead letter: True once stored (or with none configured); else
+        False, the message handed back to come again (nothing terminated unkept)."""
+        if self._dead_letters is None or self._js is None:
+            return True
+        try:
+            await self._dead_letters.put(self._js, msg, reason)
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            self._failed("dead_letter", exc)
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await msg.nak(delay=RETRY_S)
+            self.stats.nacked += 1
+            return False
+        self.stats.dead_lettered += 1
+        return True
 
     async def _until_durable(self, durable: asyncio.Future[None], msgs: list[Msg]) -> None:
         """Wait for the writer; meanwhile tell JetStream the batch is in progress.

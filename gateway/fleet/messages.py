@@ -279,6 +279,55 @@ def site_permissions(subjects: FleetSubjects, stream: str, *, create: bool) -> S
     return SitePermissions((subjects.site_wildcard, *api), (f"{subjects.inbox_prefix}.>",))
 
 
+# --------------------------------------------------------------------------- dead letters
+
+#: Headers of a dead letter (a message the central worker could not decode, kept).
+DEAD_REASON_HEADER = "Floorwatch-Reason"
+DEAD_SUBJECT_HEADER = "Floorwatch-Subject"
+DEAD_STREAM_HEADER = "Floorwatch-Stream"
+DEAD_SEQ_HEADER = "Floorwatch-Stream-Seq"
+_HEADER_MAX = 1024
+
+
+def dead_letter_wildcard(prefix: str) -> str:
+    """Every dead letter: ``<prefix>_dead.>``, apart from the sites' ``<prefix>.>``."""
+    return f"{prefix}_dead.>"
+
+
+def dead_letter_subject(prefix: str, subject: str) -> str:
+    """``<prefix>_dead.<province>.<site>`` of an undecodable message's subject; ``unknown``
+    for both where the subject is not ``<prefix>.<province>.<site>...``."""
+    parts = subject.split(".")
+    where = ("unknown", "unknown")
+    if len(parts) >= 3 and parts[0] == prefix and all(_TOKEN.match(p) for p in parts[1:3]):
+        where = (parts[1], parts[2])
+    return f"{prefix}_dead.{where[0]}.{where[1]}"
+
+
+def _header_value(text: str) -> str:
+    """One line of printable ASCII (NATS header values), at most _HEADER_MAX characters."""
+    flat = " ".join(text.split()).encode("ascii", "backslashreplace").decode("ascii")
+    return flat if len(flat) <= _HEADER_MAX else flat[: _HEADER_MAX - 3] + "..."
+
+
+def dead_letter_headers(
+    reason: str, subject: str, stream: str | None, seq: int | None
+) -> dict[str, str]:
+    """A dead letter's headers; with the stream and sequence it came from, the message id
+    ``<stream>:<seq>``, so the same message rejected again is stored once."""
+    headers = {
+        DEAD_REASON_HEADER: _header_value(reason),
+        DEAD_SUBJECT_HEADER: _header_value(subject),
+    }
+    if stream is not None and seq is not None:
+        headers |= {
+            DEAD_STREAM_HEADER: stream,
+            DEAD_SEQ_HEADER: str(seq),
+            MSG_ID_HEADER: f"{stream}:{seq}",
+        }
+    return headers
+
+
 # --------------------------------------------------------------------------- decoding
 
 

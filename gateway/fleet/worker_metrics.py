@@ -25,14 +25,15 @@ PREFIX = "floorwatch_fleet_worker"
 COUNTERS = (
     ("fetched", "messages fetched from the stream"),
     ("redelivered", "fetched messages JetStream had delivered before"),
-    ("nacked", "messages of failed batches handed back (nak) to come again"),
+    ("nacked", "messages handed back (nak) to come again: failed batches, unkept dead letters"),
     ("acked", "messages acknowledged (stored and folded)"),
     ("rejected", "undecodable messages, terminated"),
+    ("dead_lettered", "undecodable messages kept in the dead-letter stream"),
     ("points", "points made durable (database or spool)"),
     ("state_updates", "site documents written to the bucket"),
     ("state_conflicts", "site writes refused: another worker wrote first"),
     ("in_progress", "times a held batch was marked in progress"),
-    ("errors", "NATS errors met (fetch, batch, lag)"),
+    ("errors", "NATS errors met (fetch, batch, lag, dead letter)"),
 )
 
 
