@@ -9,8 +9,12 @@ aggregates the uplink sends (``zone_hourly``, ``service_hourly``,
 Two kinds of central store (the central file's ``overview.store``): InfluxDB
 (``influxql``, the queries here, on the InfluxDB datasource) or
 VictoriaMetrics (``victoriametrics``, the PromQL of ``dashboards.province_promql``
-on a Prometheus datasource). Same uid, variables, panels and layout, but the
-VictoriaMetrics board has no "alerts raised" panel (see that module).
+on a Prometheus datasource). Same uid, variables, panels and layout.
+
+New alerts: InfluxQL counts the ``transition = 'raised'`` points (the string
+field, which every point since the first has); PromQL counts ``alerts_raised``,
+the integer field the writer adds for VictoriaMetrics (``raised=1i``), so a
+VictoriaMetrics store shows only alerts written since that field exists.
 """
 
 # The queries are Grafana templates built from fixed names and the registry's ids
@@ -96,14 +100,18 @@ def _province_variable(view: ProvinceView, t: Texts) -> dash.QueryVariable:
 
 
 def _target(
-    view: ProvinceView, influxql: str, promql: pq.PromQL | None
+    view: ProvinceView,
+    influxql: str,
+    promql: pq.PromQL,
+    ref_id: str = "A",
+    by: str = "site",
+    name: str | None = None,
 ) -> cogbuilder.Builder[cogvariants.Dataquery]:
-    """The panel's one target on the central store, a series per site named by its id."""
+    """A target on the central store: a series per value of the tag ``by`` named by it, or
+    one series named ``name``."""
     if not view.vm:
-        return q("A", influxql, "$tag_site")
-    if promql is None:
-        raise ValueError("this panel has no query for VictoriaMetrics")
-    return pq.target(promql)
+        return q(ref_id, influxql, name if name is not None else f"$tag_{by}")
+    return pq.target(promql, ref_id, name if name is not None else "{{" + by + "}}")
 
 
 def _now_stat(
@@ -174,7 +182,7 @@ def _devices_down(view: ProvinceView, t: Texts) -> stat.Panel:
 
 
 def _series(
-    view: ProvinceView, title: str, description: str, query: str, promql: pq.PromQL | None
+    view: ProvinceView, title: str, description: str, query: str, promql: pq.PromQL
 ) -> timeseries.Panel:
     panel = (
         timeseries.Panel()
@@ -227,18 +235,70 @@ def _measured_waits(view: ProvinceView, t: Texts) -> timeseries.Panel:
     )
 
 
-def _alerts_raised(view: ProvinceView, t: Texts) -> timeseries.Panel:
-    query = (
-        f'SELECT count("transition") FROM "alerts" WHERE {WHERE}'
-        ' AND "transition" = \'raised\' AND $timeFilter GROUP BY time(1h), "site" fill(none)'
-    )
+def _raised(group_by: str) -> str:
+    """The raised transitions per hour (and per tag ``group_by`` unless empty)."""
+    tag = f', "{group_by}"' if group_by else ""
     return (
-        _series(view, t("p.alerts"), t("p.alerts.desc"), query, None)
-        .unit("none")
+        f'SELECT count("transition") FROM "alerts" WHERE {WHERE}'
+        f" AND \"transition\" = 'raised' AND $timeFilter GROUP BY time(1h){tag} fill(none)"
+    )
+
+
+def _bars(panel: timeseries.Panel) -> timeseries.Panel:
+    """Counts per hour: stacked bars, the range's sum and busiest hour in the legend."""
+    return (
+        panel.unit("none")
+        .legend(
+            cb.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(cm.LegendDisplayMode.TABLE)
+            .placement(cm.LegendPlacement.RIGHT)
+            .calcs(["sum", "max"])
+        )
+        .decimals(0)
         .draw_style(cm.GraphDrawStyle.BARS)
         .fill_opacity(70)
         .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL))
     )
+
+
+def _alerts_raised(view: ProvinceView, t: Texts) -> timeseries.Panel:
+    """Per center, stacked, and the province's total as a line over the stack (query B)."""
+    total = _target(view, _raised(""), pq.NEW_ALERTS_TOTAL, "B", name=t("p.alerts.total"))
+    line = [
+        dm.DynamicConfigValue(id_val="custom.drawStyle", value="line"),
+        dm.DynamicConfigValue(id_val="custom.stacking", value={"mode": "none", "group": "B"}),
+        dm.DynamicConfigValue(id_val="custom.fillOpacity", value=0),
+        dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "text"}),
+    ]
+    panel = _series(view, t("p.alerts"), t("p.alerts.desc"), _raised("site"), pq.NEW_ALERTS)
+    return _bars(panel.with_target(total).override_by_query("B", line))
+
+
+SEVERITY_COLORS = (("info", "blue"), ("warning", "orange"), ("critical", "red"))
+
+
+def _alerts_by_severity(view: ProvinceView, t: Texts) -> timeseries.Panel:
+    """The province's new alerts per hour, stacked by severity, named and coloured."""
+    query = _raised("severity")
+    panel = (
+        timeseries.Panel()
+        .title(t("p.alerts_severity"))
+        .description(t("p.alerts_severity.desc"))
+        .with_target(_target(view, query, pq.NEW_ALERTS_BY_SEVERITY, by="severity"))
+        .min(0)
+        .height(9)
+        .span(24)
+    )
+    for severity, color in SEVERITY_COLORS:
+        panel = panel.override_by_name(
+            severity,
+            [
+                dm.DynamicConfigValue(id_val="displayName", value=t(f"severity.{severity}")),
+                dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": color}),
+            ],
+        )
+    return _bars(panel)
 
 
 def _league(view: ProvinceView, t: Texts) -> stat.Panel:
@@ -276,7 +336,7 @@ def province(view: ProvinceView, t: Texts) -> dash.Dashboard:
         .with_panel(_people_over_time(view, t))
         .with_panel(_wait_over_time(view, t))
         .with_panel(_measured_waits(view, t))
+        .with_panel(_alerts_raised(view, t))
+        .with_panel(_alerts_by_severity(view, t))
     )
-    if not view.vm:  # VictoriaMetrics keeps no transition (module docstring)
-        board = board.with_panel(_alerts_raised(view, t))
     return board.with_row(dash.Row(t("p.row.month"))).with_panel(_league(view, t))

@@ -17,9 +17,13 @@ superset), each the counterpart of the InfluxQL one in ``dashboards.province``:
 - the league: the 30 days' mean of the hourly p90 waits per site (the sum
   over the count, so that every hourly sample weighs the same as in InfluxQL).
 
-Not here: the alerts raised per hour. An alert's ``transition`` is a string
-field, and VictoriaMetrics stores a string field as the value 0, so a raised
-alert cannot be told from a resolved one (docs/fleet.md).
+- new alerts: the samples of ``alerts_raised`` in each step of at least an
+  hour (``count_over_time(...[$__interval])``), per site, for the province
+  and per severity. An alert's ``transition`` is a string field, which
+  VictoriaMetrics stores as the value 0; the writer adds ``raised=1i`` to a
+  raised transition's point for this (``gateway.fleet.central.ALERT_TRANSITIONS``).
+  A step's window ends at its time: the bar at 10:00 counts 09:00 to 10:00
+  (InfluxQL's ``time(1h)`` labels the same hour 09:00).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class PromQL:
     expr: str
     instant: bool
     interval: str | None = None  # the shortest step (``1h`` for hourly aggregates)
+    legend: str = "{{site}}"  # a series' name: a label's value, or a fixed text
 
 
 PROVINCE_VARIABLE = f"label_values({metric('zone_occupancy', 'count')}, province)"
@@ -88,19 +93,32 @@ LEAGUE = PromQL(
     f" / sum by (site) (count_over_time({_P90}[$__range])) / 60",
     instant=True,
 )
+_RAISED = _sel("alerts", "raised")
+NEW_ALERTS = PromQL(
+    f"sum by (site) (count_over_time({_RAISED}[$__interval]))", instant=False, interval="1h"
+)
+NEW_ALERTS_TOTAL = PromQL(
+    f"sum(count_over_time({_RAISED}[$__interval]))", instant=False, interval="1h", legend=""
+)
+NEW_ALERTS_BY_SEVERITY = PromQL(
+    f"sum by (severity) (count_over_time({_RAISED}[$__interval]))",
+    instant=False,
+    interval="1h",
+    legend="{{severity}}",
+)
 
 
 def datasource_ref() -> dm.DataSourceRef:
     return dm.DataSourceRef(type_val=PROMETHEUS_TYPE, uid=DATASOURCE_UID)
 
 
-def target(query: PromQL) -> prometheus.Dataquery:
-    """The panel's target, one series per site named by its id (``{{site}}``)."""
+def target(query: PromQL, ref_id: str = "A", legend: str | None = None) -> prometheus.Dataquery:
+    """A panel's target, its series named by ``legend`` or the query's own (per site: its id)."""
     built = (
         prometheus.Dataquery()
-        .ref_id("A")
+        .ref_id(ref_id)
         .expr(query.expr)
-        .legend_format("{{site}}")
+        .legend_format(legend if legend is not None else query.legend)
         .datasource(datasource_ref())
     )
     built = built.instant() if query.instant else built.range()

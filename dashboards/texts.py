@@ -181,7 +181,13 @@ _VI: dict[str, str] = {
         "Mỗi giờ: mức 90% thời gian chờ của các phiếu thứ tự đã gọi, ở nhóm dịch vụ chờ lâu nhất."
     ),
     "p.alerts": "Cảnh báo mới theo giờ",
-    "p.alerts.desc": "Số cảnh báo mới mỗi giờ ở mỗi trung tâm.",
+    "p.alerts.desc": (
+        "Số cảnh báo mới mỗi giờ ở mỗi trung tâm (cột chồng) và tổng của các trung tâm đã chọn"
+        " (đường: cả tỉnh khi chọn tất cả)."
+    ),
+    "p.alerts.total": "Cả tỉnh",
+    "p.alerts_severity": "Cảnh báo mới theo giờ và mức độ",
+    "p.alerts_severity.desc": "Số cảnh báo mới mỗi giờ của các trung tâm đã chọn, theo mức độ.",
     "p.league": "Bảng xếp hạng thời gian chờ (30 ngày)",
     "p.league.desc": (
         "Trung bình của mức 90% thời gian chờ thực tế mỗi giờ, trong 30 ngày qua, theo trung tâm."
@@ -331,7 +337,13 @@ _EN: dict[str, str] = {
         " group."
     ),
     "p.alerts": "New alerts per hour",
-    "p.alerts.desc": "Alerts raised per hour at each center.",
+    "p.alerts.desc": (
+        "Alerts raised per hour at each center (stacked bars) and at the chosen centers together"
+        " (line: the province when all are chosen)."
+    ),
+    "p.alerts.total": "Province",
+    "p.alerts_severity": "New alerts per hour by severity",
+    "p.alerts_severity.desc": "Alerts raised per hour at the chosen centers, by severity.",
     "p.league": "Waiting-time league (30 days)",
     "p.league.desc": (
         "The mean of each hour's 90th percentile measured wait over the last 30 days, per center."

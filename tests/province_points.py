@@ -1,15 +1,18 @@
 """What ``fleet run`` writes to the central store for two centers, for the province dashboard's
-tests: zone states, an alert, the uplink's hourly and health records, every line through
-``gateway.fleet.central.record_lines`` (the central writer), none written by hand."""
+tests: zone states, an alert, the uplink's hourly and health records (``central_lines``) and
+alert transitions (``alert_lines``), every line through ``gateway.fleet.central.record_lines``
+(the central writer), none written by hand."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gateway.fleet.central import record_lines
 from gateway.fleet.hourly_records import HealthSummary, HourSummary, KindHour, ServiceHour, ZoneHour
 from gateway.fleet.messages import (
+    FleetMessage,
     FleetSubjects,
     alert_message,
     decode,
@@ -17,7 +20,7 @@ from gateway.fleet.messages import (
     hourly_message,
     zone_message,
 )
-from gateway.live import AlertState
+from gateway.live import AlertState, Severity
 from tests.integration.test_fleet_central import alert, zone
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # test_fleet_central's zone() and alert() times
@@ -58,6 +61,38 @@ def central_lines(province: str = PROVINCE) -> list[str]:
         for m in messages:
             lines += record_lines(decode("floorwatch", m.subject, m.payload))
     return lines
+
+
+def alert_lines(province: str = PROVINCE) -> tuple[list[str], list[str]]:
+    """Two batches of what the central writer writes for alert transitions (the second a
+    redelivery of one message): ba-dinh raises 3 alerts between T0 and T0+1h (a warning twice,
+    acknowledged and resolved between, and a critical), hoan-kiem 1 in the next hour (a warning,
+    renotified, resolved)."""
+
+    def message(site: str, transition: str, minute: int, **change: Any) -> FleetMessage:
+        state = AlertState.RESOLVED if transition == "resolved" else AlertState.ACTIVE
+        a = dataclasses.replace(alert(state, minute), **change)
+        return alert_message(FleetSubjects("floorwatch", province, site), a, transition)
+
+    climate = {"id": "co2-entrance", "rule": "co2", "severity": Severity.CRITICAL}
+    first = message("ba-dinh", "raised", 5)
+    messages = [
+        first,
+        message("ba-dinh", "acknowledged", 10, state=AlertState.ACKNOWLEDGED),
+        message("ba-dinh", "resolved", 20),
+        message("ba-dinh", "raised", 30),
+        message("ba-dinh", "raised", 40, zone_id="entrance", **climate),
+        message("hoan-kiem", "raised", 70),
+        message("hoan-kiem", "renotified", 80),
+        message("hoan-kiem", "resolved", 90),
+    ]
+
+    def lines(batch: list[FleetMessage]) -> list[str]:
+        return [
+            line for m in batch for line in record_lines(decode("floorwatch", m.subject, m.payload))
+        ]
+
+    return lines(messages), lines([first])
 
 
 def numeric_metrics(lines: list[str]) -> dict[str, set[str]]:

@@ -19,6 +19,7 @@ from gateway.fleet.messages import FleetSubjects, alert_message, decode, zone_me
 from gateway.live import AlertState
 from gateway.peers.influxdb1 import InfluxDB1Server
 from tests.integration.test_fleet_central import alert, zone
+from tests.province_points import alert_lines
 
 pytestmark = pytest.mark.integration
 
@@ -89,10 +90,16 @@ def test_every_province_panel_query_returns_series(
                 variables=variables,
             )
             series = influxdb1.query(query, influxdb1_database).get("series", [])
-            assert {s["tags"]["site"] for s in series} == set(SITES), f"{panel['title']}: {query}"
-            results[panel["title"]] = {
-                s["tags"]["site"]: [v for _, v in s["values"] if v is not None] for s in series
+            label = "severity" if target["alias"] == "$tag_severity" else "site"
+            got = {
+                s.get("tags", {}).get(label, ""): [v for _, v in s["values"] if v is not None]
+                for s in series
             }
+            if target["alias"] == "$tag_site":
+                assert set(got) == set(SITES), f"{panel['title']}: {query}"
+                results[panel["title"]] = got
+            else:  # the province's total, the severities
+                results[f"{panel['title']} / {target['alias']}"] = got
     # people now: the zones' latest counts summed (minute 110: 21 per zone, times the factor)
     assert results["Số người lúc này theo trung tâm"] == {"ba-dinh": [42], "hoan-kiem": [126]}
     assert results["Thời gian chờ dự kiến lâu nhất lúc này"] == {
@@ -101,7 +108,55 @@ def test_every_province_panel_query_returns_series(
     }
     assert results["Thiết bị hỏng trong giờ gần nhất"] == {"ba-dinh": [0], "hoan-kiem": [2]}
     assert results["Cảnh báo mới theo giờ"] == {"ba-dinh": [1], "hoan-kiem": [1]}
+    assert results["Cảnh báo mới theo giờ / Cả tỉnh"] == {"": [2]}
+    assert results["Cảnh báo mới theo giờ và mức độ / $tag_severity"] == {"warning": [2]}
     assert results["Bảng xếp hạng thời gian chờ (30 ngày)"] == {
         "ba-dinh": [5.0],
         "hoan-kiem": [15.0],
     }
+
+
+def test_new_alerts_per_hour_on_influxdb(
+    influxdb1: InfluxDB1Server, influxdb1_database: str
+) -> None:
+    """The alert panels' InfluxQL over the same transitions as the VictoriaMetrics test: counted
+    from the string ``transition`` beside the new integer field (no type conflict), the
+    redelivered raise overwriting its point; ``time(1h)`` labels an hour by its start."""
+    influxdb1.create_database(influxdb1_database)
+    batch, again = alert_lines("ha-noi")
+    for lines in (batch, again):
+        r = httpx.post(
+            f"{influxdb1.url}/write", params={"db": influxdb1_database}, content="\n".join(lines)
+        )
+        assert r.status_code == 204, r.text
+    view = ProvinceView("Asia/Ho_Chi_Minh", ("ha-noi",), (), store="influxql")
+    panels = {p["title"]: p for p in dashboard_json(build_province(view, "en"))["panels"]}
+    targets = [
+        *panels["New alerts per hour"]["targets"],
+        *panels["New alerts per hour by severity"]["targets"],
+    ]
+    from_ms = int(T0.timestamp() * 1000)
+    to_ms = int((T0 + timedelta(hours=3)).timestamp() * 1000)
+    variables = {"province": ["ha-noi"], "site": sorted(SITES)}
+    h0 = int(T0.timestamp()) * 10**9  # the hours' starts, in the query's ns
+    h1 = h0 + 3600 * 10**9
+    got: dict[str, dict[str, dict[int, int]]] = {}
+    for target in targets:
+        query = expand(
+            target["query"],
+            from_ms=from_ms,
+            to_ms=to_ms,
+            interval_ms=grafana_interval(from_ms, to_ms, 800, "30s"),
+            variables=variables,
+        )
+        label = target["alias"].removeprefix("$tag_")
+        got[target["alias"]] = {
+            s.get("tags", {}).get(label, ""): {t: v for t, v in s["values"] if v is not None}
+            for s in influxdb1.query(query, influxdb1_database).get("series", [])
+        }
+    assert got["$tag_site"] == {"ba-dinh": {h0: 3}, "hoan-kiem": {h1: 1}}
+    assert got["Province"] == {"": {h0: 3, h1: 1}}
+    assert got["$tag_severity"] == {"warning": {h0: 2, h1: 1}, "critical": {h0: 1}}
+    fields = influxdb1.query('SHOW FIELD KEYS FROM "alerts"', influxdb1_database)["series"][0]
+    assert ["raised", "integer"] in fields["values"]
+    assert ["transition", "string"] in fields["values"]

@@ -20,10 +20,12 @@ from dashboards.build import build_province, dashboard_json
 from dashboards.influxql import grafana_interval
 from dashboards.province import ProvinceView
 from gateway.cli import app
+from gateway.influx_writer import make_client
 from gateway.peers.process import free_port
 from gateway.peers.victoriametrics import VictoriaMetricsServer
+from gateway.settings import InfluxConfig
 from tests.integration.test_dashboards_provision import TOKEN, FakeGrafana, grafana  # noqa: F401
-from tests.province_points import SITES, T0, central_lines
+from tests.province_points import SITES, T0, alert_lines, central_lines
 
 pytestmark = pytest.mark.integration
 
@@ -87,17 +89,22 @@ def test_every_query_runs_on_victoriametrics(victoriametrics: VictoriaMetricsSer
             interval_ms = grafana_interval(start_s * 1000, to_s * 1000, 800, "30s")
             step = max(interval_ms // 1000, _seconds(target.get("interval") or "1s"))
             expr = _expand(target["expr"], variables, to_s - start_s, step)
+            label = "severity" if target["legendFormat"] == "{{severity}}" else "site"
             if target["instant"]:
                 data = _values(victoriametrics, "/api/v1/query", {"query": expr, "time": to_s})
-                got = {s["metric"]["site"]: [float(s["value"][1])] for s in data["result"]}
+                got = {s["metric"].get(label, ""): [float(s["value"][1])] for s in data["result"]}
             else:
                 params = {"query": expr, "start": start_s // step * step, "end": to_s, "step": step}
                 data = _values(victoriametrics, "/api/v1/query_range", params)
                 got = {
-                    s["metric"]["site"]: [float(v) for _, v in s["values"]] for s in data["result"]
+                    s["metric"].get(label, ""): [float(v) for _, v in s["values"]]
+                    for s in data["result"]
                 }
-            assert set(got) == set(SITES), f"{panel['title']}: {expr} -> {data}"
-            results[panel["title"]] = got
+            if target["legendFormat"] == "{{site}}":
+                assert set(got) == set(SITES), f"{panel['title']}: {expr} -> {data}"
+                results[panel["title"]] = got
+            else:  # the province's total, the severities
+                results[f"{panel['title']} / {target['legendFormat']}"] = got
     # the same figures as the InfluxQL board's test (test_dashboards_province_queries)
     assert results["Số người lúc này theo trung tâm"] == {"ba-dinh": [42.0], "hoan-kiem": [126.0]}
     assert results["Thời gian chờ dự kiến lâu nhất lúc này"] == {
@@ -121,6 +128,57 @@ def test_every_query_runs_on_victoriametrics(victoriametrics: VictoriaMetricsSer
     assert (min(people["hoan-kiem"]), max(people["hoan-kiem"])) == (60.0, 126.0)
     waits = results["Thời gian chờ dự kiến lâu nhất theo trung tâm"]
     assert {site: max(v) for site, v in waits.items()} == {"ba-dinh": 110.0, "hoan-kiem": 330.0}
+    # one alert raised per center at minute 5: the InfluxQL board's counts
+    assert results["Cảnh báo mới theo giờ"] == {"ba-dinh": [1.0], "hoan-kiem": [1.0]}
+    assert results["Cảnh báo mới theo giờ / Cả tỉnh"] == {"": [2.0]}
+    assert results["Cảnh báo mới theo giờ và mức độ / {{severity}}"] == {"warning": [2.0]}
+
+
+def test_new_alerts_per_hour_on_victoriametrics(victoriametrics: VictoriaMetricsServer) -> None:
+    """The alert panels' exact PromQL over what the central writer's v2 client wrote: raised
+    transitions counted per hour, a redelivered one once, the other transitions not at all."""
+    province = f"p-{uuid.uuid4().hex[:10]}"
+    batch, again = alert_lines(province)
+    client = make_client(
+        InfluxConfig(protocol="v2", url=victoriametrics.url, bucket="province", timeout_s=10)
+    )
+    try:
+        client.write("\n".join(batch))
+        client.write("\n".join(again))  # JetStream redelivered the first raise
+    finally:
+        client.close()
+    victoriametrics.force_flush()
+    view = ProvinceView("Asia/Ho_Chi_Minh", (province,), (), store="victoriametrics")
+    panels = {p["title"]: p for p in dashboard_json(build_province(view, "en"))["panels"]}
+    targets = [
+        *panels["New alerts per hour"]["targets"],
+        *panels["New alerts per hour by severity"]["targets"],
+    ]
+    variables = {"province": [province], "site": sorted(SITES)}
+    h1, h2 = int((T0 + timedelta(hours=1)).timestamp()), int((T0 + timedelta(hours=2)).timestamp())
+    got: dict[str, dict[str, dict[int, float]]] = {}
+    for target in targets:
+        step = _seconds(target["interval"])  # a day's range: Grafana's interval is below 1h
+        expr = _expand(target["expr"], variables, 86400, step)
+        params = {"query": expr, "start": int(T0.timestamp()), "end": h2 + 3600, "step": step}
+        data = _values(victoriametrics, "/api/v1/query_range", params)
+        label = target["legendFormat"].strip("{}")
+        got[target["legendFormat"]] = {
+            s["metric"].get(label, ""): {int(t): float(v) for t, v in s["values"]}
+            for s in data["result"]
+        }
+    # a bar at h1 counts (T0, h1], at h2 (h1, h2]
+    assert got["{{site}}"] == {"ba-dinh": {h1: 3.0}, "hoan-kiem": {h2: 1.0}}
+    assert got["Province"] == {"": {h1: 3.0, h2: 1.0}}
+    assert got["{{severity}}"] == {"warning": {h1: 2.0, h2: 1.0}, "critical": {h1: 1.0}}
+    # why the integer field: the string transition is stored, but as 0 (raised or not)
+    where = f'province="{province}"'
+    data = _values(
+        victoriametrics,
+        "/api/v1/query",
+        {"query": f"max_over_time(alerts_transition{{{where}}}[3h])", "time": h2 + 3600},
+    )
+    assert {float(s["value"][1]) for s in data["result"]} == {0.0}
 
 
 CENTRAL = """

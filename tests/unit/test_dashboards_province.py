@@ -60,19 +60,23 @@ def test_a_stable_uid_variables_and_every_panel_on_the_datasource_with_both_filt
     assert variables["province"]["current"]["value"] == "hue"
     assert variables["site"]["multi"] is True
     assert [p["id"] for p in b["panels"]] == list(range(1, len(b["panels"]) + 1))
-    assert len(panels(b)) == 9
+    assert len(panels(b)) == 10
+    aliases = []
     for p in panels(b):
         assert p["targets"], p["title"]
         for t in p["targets"]:
             assert t["datasource"]["uid"] == DATASOURCE_UID and t["rawQuery"] is True
             assert '"province" =~ /^$province$/' in t["query"], p["title"]
             assert '"site" =~ /^$site$/' in t["query"], p["title"]
-            assert t["alias"] == "$tag_site"
+            aliases.append(t["alias"])
         names = {
             o["matcher"]["options"]: o["properties"][0]["value"]
             for o in p["fieldConfig"]["overrides"]
         }
-        assert names["thuan-hoa"] == "TT Thuận Hóa", p["title"]
+        if "$tag_site" in [t["alias"] for t in p["targets"]]:
+            assert names["thuan-hoa"] == "TT Thuận Hóa", p["title"]
+    # a series per center, but the province's total of new alerts and their split by severity
+    assert aliases == ["$tag_site"] * 8 + ["Cả tỉnh", "$tag_severity", "$tag_site"]
 
 
 def test_the_json_round_trips_through_the_models() -> None:
@@ -97,6 +101,8 @@ def test_both_languages_same_panels_and_queries() -> None:
         for text in (p["title"], p.get("description", "")):
             assert text.isascii(), text
         for o in p.get("fieldConfig", {}).get("overrides", []):
+            if o["matcher"]["options"] in ("B", "info", "warning", "critical"):
+                continue  # the province's total and the severities (the last test)
             assert o["properties"][0]["value"] in registry_names
     assert [p["title"] for p in vi["panels"]][:2] == ["Hiện tại", "Số người lúc này theo trung tâm"]
 
@@ -133,3 +139,36 @@ def test_the_export_command_writes_the_dashboard_and_provisioning(tmp_path: Path
     bad.write_text("sites: [{province: hue}]", encoding="utf-8")
     result = CliRunner().invoke(dashboards_app, ["province", str(out), "-c", str(bad)])
     assert result.exit_code == 2 and "sites.0.id" in result.output
+
+
+RAISED = (
+    'SELECT count("transition") FROM "alerts" WHERE "province" =~ /^$province$/'
+    ' AND "site" =~ /^$site$/ AND "transition" = \'raised\' AND $timeFilter GROUP BY time(1h)'
+)
+
+
+def test_new_alerts_per_hour_per_center_for_the_province_and_by_severity() -> None:
+    """Counted from the string field ``transition``, which every alert point has (the integer
+    ``raised`` only those written since it exists): per center stacked, the total as a line."""
+    by_title = {p["title"]: p for p in panels(board("en"))}
+    alerts = by_title["New alerts per hour"]
+    assert [(t["refId"], t["query"], t["alias"]) for t in alerts["targets"]] == [
+        ("A", RAISED + ', "site" fill(none)', "$tag_site"),
+        ("B", RAISED + " fill(none)", "Province"),
+    ]
+    custom = alerts["fieldConfig"]["defaults"]["custom"]
+    assert (custom["drawStyle"], custom["stacking"]["mode"]) == ("bars", "normal")
+    (total,) = [
+        o for o in alerts["fieldConfig"]["overrides"] if o["matcher"]["id"] == "byFrameRefID"
+    ]
+    assert total["matcher"]["options"] == "B"
+    assert {p["id"]: p["value"] for p in total["properties"]}["custom.stacking"]["mode"] == "none"
+    severity = by_title["New alerts per hour by severity"]
+    assert [(t["query"], t["alias"]) for t in severity["targets"]] == [
+        (RAISED + ', "severity" fill(none)', "$tag_severity")
+    ]
+    names = {
+        o["matcher"]["options"]: o["properties"][0]["value"]
+        for o in severity["fieldConfig"]["overrides"]
+    }
+    assert names == {"info": "info", "warning": "warning", "critical": "CRITICAL"}

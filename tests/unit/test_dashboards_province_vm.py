@@ -27,6 +27,7 @@ sites:
 """
 VARIABLE = re.compile(r"label_values\(([a-z_][a-z0-9_]*)(?:\{[^}]*\})?, ([a-z_]+)\)")
 SELECTOR = re.compile(r"([a-z_][a-z0-9_]*)\{([^}]*)\}")
+BY = re.compile(r"by \(([a-z_, ]+)\)")
 
 
 def board(lang: str = "vi", central: str = CENTRAL) -> dict[str, Any]:
@@ -52,18 +53,21 @@ def test_every_target_is_promql_on_the_prometheus_datasource() -> None:
         assert variable["datasource"] == {"type": PROMETHEUS_TYPE, "uid": DATASOURCE_UID}
         assert variable["query"].startswith("label_values(")
     found = targets(b)
-    assert len(found) == 8  # the InfluxQL board's 9 but the alerts raised
+    assert len(found) == 11  # the InfluxQL board's
+    legends = []
     for title, t in found:
         assert t["datasource"] == {"type": PROMETHEUS_TYPE, "uid": DATASOURCE_UID}, title
         assert "query" not in t and "rawQuery" not in t, title
         expr = t["expr"]
         assert expr.count("(") == expr.count(")") and "SELECT" not in expr, title
-        assert t["legendFormat"] == "{{site}}"
+        legends.append(t["legendFormat"])
         assert t["instant"] is (t["range"] is False), title
         if title.startswith(
             ("Số người lúc", "Khu vực đầy nhất", "Thời gian chờ dự kiến lâu nhất lúc")
         ):
             assert t["instant"] is True, title
+    # a series per center, but the province's total of new alerts and their split by severity
+    assert legends == ["{{site}}"] * 8 + ["Cả tỉnh", "{{severity}}", "{{site}}"]
 
 
 def test_every_query_names_series_and_labels_the_central_writer_writes() -> None:
@@ -80,6 +84,8 @@ def test_every_query_names_series_and_labels_the_central_writer_writes() -> None
             assert labels <= written[name], (name, labels)
             assert {"province"} <= labels
             seen.add(name)
+        for name, by in zip(SELECTOR.findall(expr), BY.findall(expr), strict=False):
+            assert set(by.split(", ")) <= written[name[0]], (name, by)
     for variable in b["templating"]["list"]:
         name, label = VARIABLE.fullmatch(variable["query"]).groups()  # type: ignore[union-attr]
         assert name in written and label == variable["name"] and label in written[name]
@@ -89,6 +95,7 @@ def test_every_query_names_series_and_labels_the_central_writer_writes() -> None
         "zone_occupancy_expected_wait_s",
         "device_hourly_down",
         "service_hourly_wait_p90_s",
+        "alerts_raised",
     }
 
 
@@ -154,3 +161,24 @@ def test_the_export_command_follows_the_store(tmp_path: Path) -> None:
         dashboards_app, ["province", str(out2), "-c", str(central), "--store", "sql"]
     )
     assert result.exit_code == 2 and "--store must be one of" in result.output
+
+
+RAISED = 'alerts_raised{province=~"$province",site=~"$site"}'
+
+
+def test_new_alerts_per_hour_count_the_integer_raised_field() -> None:
+    """``alerts_raised`` (the writer's ``raised=1i``; its string ``transition`` is 0 there),
+    counted in steps of at least an hour: per center, for the province, by severity."""
+    by_title = {p["title"]: p for p in board("en")["panels"]}
+    alerts = by_title["New alerts per hour"]
+    assert [
+        (t["refId"], t["expr"], t["legendFormat"], t["interval"]) for t in alerts["targets"]
+    ] == [
+        ("A", f"sum by (site) (count_over_time({RAISED}[$__interval]))", "{{site}}", "1h"),
+        ("B", f"sum(count_over_time({RAISED}[$__interval]))", "Province", "1h"),
+    ]
+    severity = by_title["New alerts per hour by severity"]
+    assert [(t["expr"], t["legendFormat"]) for t in severity["targets"]] == [
+        (f"sum by (severity) (count_over_time({RAISED}[$__interval]))", "{{severity}}")
+    ]
+    assert all(t["range"] is True for p in (alerts, severity) for t in p["targets"])
