@@ -232,3 +232,6 @@ fleet_app.add_typer(
     __import__("gateway.fleet.config_cli").fleet.config_cli.config_app, name="config"
 )
 fleet_app.command("sources")(__import__("gateway.fleet.config_cli").fleet.config_cli.sources)
+fleet_app.command("dead-letters")(
+    __import__("gateway.fleet.dead_letters_cli").fleet.dead_letters_cli.dead_letters
+)
