@@ -14,9 +14,10 @@ import dataclasses
 import json
 from pathlib import Path
 
+import nats
 import pytest
 import yaml
-from nats.js.api import DiscardPolicy, StreamConfig
+from nats.js.api import DiscardPolicy, KeyValueConfig, StreamConfig
 from typer.testing import CliRunner
 
 from gateway.cli import app
@@ -24,7 +25,7 @@ from gateway.fleet.central_config import CentralConfig, DeadLettersConfig
 from gateway.fleet.dead_letters import DeadLetters, read_dead_letters
 from gateway.fleet.messages import zone_message
 from gateway.peers.influxdb1 import InfluxDB1Server
-from gateway.peers.nats import NatsServer
+from gateway.peers.nats import NatsServer, NatsUser
 from tests.integration.test_fleet_central import (
     STREAM,
     A,
@@ -116,6 +117,10 @@ def test_undecodable_messages_are_kept_with_their_reason_and_terminated_good_one
     doc = json.loads(shown.stdout)
     assert [d["stream_seq"] for d in doc["dead_letters"]] == [3, 5]
     assert doc["dead_letters"][1]["payload"] == "{}"
+    deleted = CliRunner().invoke(
+        app, ["fleet", "dead-letters", "-c", str(path), "--delete", "1", "--json"]
+    )
+    assert [d["seq"] for d in json.loads(deleted.stdout)["dead_letters"]] == [2, 3]
     purged = CliRunner().invoke(app, ["fleet", "dead-letters", "-c", str(path), "--purge"])
     assert purged.exit_code == 0, purged.output
     assert "no dead letters in FLEET_DEAD" in purged.stdout
@@ -169,3 +174,54 @@ def test_a_dead_letter_the_stream_refuses_leaves_the_message_to_come_again(
     assert held == (0, 0, 0)  # neither terminated nor acknowledged while it could not be kept
     assert kept == 2  # the earlier one and, at last, the bad one
     assert lag == (0, 0)
+
+
+def test_a_worker_not_allowed_to_create_the_stream_leaves_the_message_to_come_again(
+    tmp_path: Path, influxdb1: InfluxDB1Server, influxdb1_database: str
+) -> None:
+    """The dead-letter stream missing and the worker's user without the right to create it:
+    the message comes again until an operator creates the stream, then it is kept."""
+    worker_user = NatsUser(
+        "fleet-central",
+        "worker-password",
+        publish=(
+            *("$JS.API.INFO", "$JS.API.CONSUMER.>", "$JS.API.STREAM.INFO.>"),
+            *("$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.>", "$JS.ACK.>", "$KV.>"),
+            "floorwatch_dead.>",
+        ),
+        subscribe=("_INBOX.>",),
+    )
+    admin = NatsUser("admin", "admin-password", publish=(">",), subscribe=(">",))
+    server = NatsServer(tmp_path / "nats", users=(worker_user, admin))
+    server.start()
+    cfg = central(
+        server.url,
+        influxdb1.url,
+        influxdb1_database,
+        tmp_path / "state",
+        user="fleet-central",
+        password="worker-password",
+    )
+    dead = DeadLetters(DeadLettersConfig(), prefix="floorwatch", replicas=1)
+
+    async def main() -> tuple[tuple[int, int], list[str]]:
+        nc = await nats.connect(server.url, user="admin", password="admin-password")
+        try:
+            js = nc.jetstream()
+            await js.add_stream(name=STREAM, subjects=["floorwatch.>"])
+            await js.create_key_value(KeyValueConfig(bucket=cfg.nats.kv_bucket, history=1))
+            await js.publish(SUBJECT, b"{not json")
+            async with running(cfg) as worker:
+                await wait_until("the bad one come again", lambda: worker.stats.redelivered >= 1)
+                held = (worker.stats.rejected, worker.stats.dead_lettered)
+                await js.add_stream(dead.stream_config())  # the operator creates it
+                await wait_until("kept and terminated", lambda: worker.stats.rejected == 1)
+            kept = await read_dead_letters(js, DEAD, 10)
+            return held, [d.subject for d in kept]
+        finally:
+            await nc.close()
+
+    try:
+        assert asyncio.run(main()) == ((0, 0), [SUBJECT])
+    finally:
+        server.stop()
