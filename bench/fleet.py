@@ -77,12 +77,20 @@ import httpx
 import nats
 import nats.errors
 import nats.js.errors
-from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    ConsumerInfo,
+    SequenceInfo,
+    StreamConfig,
+    StreamInfo,
+)
 
 from gateway.fleet.central_stream import add_sites
 from gateway.fleet.demo_center import SimulatedCenter
 from gateway.fleet.demo_sites import center_settings, demo_centers
 from gateway.fleet.messages import FleetMessage, FleetSubjects
+from gateway.fleet.partitions import partition_names
 from gateway.fleet.topology import STREAM
 from gateway.fleet.uplink import FleetUplink
 from gateway.live import LiveEvent
@@ -103,6 +111,7 @@ RATIO_TARGET = 0.5
 SCALE_TARGET = 1.6
 WAIT_S = 600.0
 BATCH = 1000  # messages per fetch, the bare consumer's and the workers' (nats.batch)
+LEASE_S = 3.0  # the workers' partition leases: renewed every second
 
 
 async def _nothing() -> AsyncIterator[LiveEvent]:
@@ -138,12 +147,17 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def central_file(path: Path, url: str, influx: str, db: str, consumer: str, bucket: str) -> Path:
+def central_file(
+    path: Path, url: str, influx: str, db: str, consumer: str, bucket: str, partitions: int
+) -> Path:
     path.write_text(
         f"""
 nats:
   url: {url}
   stream: {STREAM}
+  partitions: {partitions}
+  lease_s: {LEASE_S}
+  partition_bucket: leases_{bucket}
   consumer: {consumer}
   kv_bucket: {bucket}
   kv_replicas: 3
@@ -190,7 +204,10 @@ async def until(what: str, check: object, timeout_s: float = WAIT_S) -> None:
     while True:
         value = check() if callable(check) else check
         if asyncio.iscoroutine(value):
-            value = await value
+            try:
+                value = await value
+            except (nats.errors.TimeoutError, TimeoutError):  # a loaded cluster: ask again
+                value = False
         if value:
             return
         if time.monotonic() > deadline:
@@ -237,85 +254,152 @@ class Latency:
         return len(self.offered), missing, lat[len(lat) // 2], lat[int(0.99 * (len(lat) - 1))]
 
 
-async def stream_count(url: str) -> int:
-    nc = await nats.connect(url)
-    try:
-        return (await nc.jetstream().stream_info(STREAM)).state.messages
-    finally:
-        await nc.close()
-
-
-async def drained(url: str, consumer: str, total: int) -> bool:
-    nc = await nats.connect(url)
-    try:
-        info = await nc.jetstream().consumer_info(STREAM, consumer)
-    except nats.js.errors.NotFoundError:
-        return False
-    finally:
-        await nc.close()
-    return bool(info.delivered.stream_seq >= total and info.num_ack_pending == 0)
-
-
-async def fetching(url: str, consumer: str, n: int) -> bool:
-    """At least ``n`` pull requests wait on the consumer: the workers are up and bound."""
-    nc = await nats.connect(url)
-    try:
-        info = await nc.jetstream().consumer_info(STREAM, consumer)
-    except nats.js.errors.NotFoundError:
-        return False
-    finally:
-        await nc.close()
-    return bool((info.num_waiting or 0) >= n)
-
-
-async def first_delivery(url: str, consumer: str) -> bool:
-    nc = await nats.connect(url)
-    try:
-        info = await nc.jetstream().consumer_info(STREAM, consumer)
-    except nats.js.errors.NotFoundError:
-        return False
-    finally:
-        await nc.close()
-    return bool(info.delivered.stream_seq > 0)
-
-
-async def bare_ceiling(url: str, total: int) -> float:
-    """A bare nats-py pull consumer over the whole stream: fetch 200, ack each."""
+async def _infos(url: str, partitions: int) -> dict[str, StreamInfo]:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        psub = await js.pull_subscribe(
-            "floorwatch.>",
-            durable="bench-bare",
-            stream=STREAM,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
-        )
-        got = 0
+        return {name: await js.stream_info(name) for name in partition_names(STREAM, partitions)}
+    finally:
+        await nc.close()
+
+
+async def stream_counts(url: str, partitions: int) -> dict[str, int]:
+    """Messages per partition stream."""
+    return {n: i.state.messages for n, i in (await _infos(url, partitions)).items()}
+
+
+async def stream_count(url: str, partitions: int) -> int:
+    return sum((await stream_counts(url, partitions)).values())
+
+
+async def _consumers(url: str, consumer: str, partitions: int) -> list[ConsumerInfo] | None:
+    """The consumer's info on each partition; None while one is missing."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        out = []
+        for name in partition_names(STREAM, partitions):
+            try:
+                out.append(await js.consumer_info(name, consumer))
+            except nats.js.errors.NotFoundError:
+                return None
+        return out
+    finally:
+        await nc.close()
+
+
+async def drained(url: str, consumer: str, totals: dict[str, int]) -> bool:
+    """Every partition's consumer delivered up to its stream's count, nothing unacked."""
+    infos = await _consumers(url, consumer, len(totals))
+    return infos is not None and all(
+        _seq(i.delivered) >= totals[i.stream_name] and i.num_ack_pending == 0 for i in infos
+    )
+
+
+async def acked(url: str, consumer: str, partitions: int) -> int:
+    """Messages acknowledged so far over the partitions (each consumer's ack floor)."""
+    infos = await _consumers(url, consumer, partitions) or []
+    return sum(_seq(i.ack_floor) for i in infos)
+
+
+def _seq(at: SequenceInfo | None) -> int:
+    return at.stream_seq if at is not None and at.stream_seq is not None else 0
+
+
+async def fetching(url: str, consumer: str, n: int, partitions: int) -> bool:
+    """Pull requests wait on every partition's consumer, ``n`` at least in all: the
+    workers are up, bound and hold every partition."""
+    infos = await _consumers(url, consumer, partitions)
+    return (
+        infos is not None
+        and all(i.num_waiting for i in infos)
+        and (sum(i.num_waiting or 0 for i in infos) >= n)
+    )
+
+
+async def balanced(url: str, bucket: str, n: int, partitions: int) -> bool:
+    """Each of ``n`` workers holds its share of the partitions (one partition: trivially)."""
+    if partitions == 1:
+        return True
+    nc = await nats.connect(url)
+    try:
+        kv = await nc.jetstream().key_value(f"leases_{bucket}")
+        holders = []
+        for name in partition_names(STREAM, partitions):
+            try:
+                holders.append((await kv.get(f"part.{name}")).value)
+            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+                return False
+    except nats.js.errors.BucketNotFoundError:
+        return False
+    finally:
+        await nc.close()
+    counts = sorted(holders.count(h) for h in set(holders))
+    return len(counts) == n and counts[-1] - counts[0] <= 1
+
+
+async def bare_ceiling(url: str, totals: dict[str, int]) -> float:
+    """A bare nats-py pull consumer over the whole central stream (each partition's
+    consumer read by a task of its own, as a worker holding them all does): fetch
+    BATCH, ack each."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+
+        async def drain(name: str, total: int) -> None:
+            psub = await js.pull_subscribe(
+                "floorwatch.>",
+                durable="bench-bare",
+                stream=name,
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
+            )
+            got = 0
+            while got < total:
+                with contextlib.suppress(nats.errors.TimeoutError):
+                    for m in await psub.fetch(BATCH, timeout=1):
+                        await m.ack()
+                        got += 1
+
         start = time.perf_counter()
-        while got < total:
-            with contextlib.suppress(nats.errors.TimeoutError):
-                for m in await psub.fetch(BATCH, timeout=1):
-                    await m.ack()
-                    got += 1
+        await asyncio.gather(*(drain(name, n) for name, n in totals.items()))
         await nc.flush()
-        return total / (time.perf_counter() - start)
+        return sum(totals.values()) / (time.perf_counter() - start)
     finally:
         await nc.close()
 
 
 async def workers_rate(
-    url: str, influx: InfluxDB1Server, folder: Path, n: int, total: int
-) -> float:
+    url: str, influx: InfluxDB1Server, folder: Path, n: int, totals: dict[str, int]
+) -> tuple[float, dict[str, float]]:
+    """Stored msg/s of ``n`` fleet run processes, timed from the moment they hold their
+    shares of the partitions (what they stored before is not counted) to the last
+    acknowledgement; and the CPU seconds each process and the cluster spent meanwhile."""
     name = f"bench-{n}w"
+    partitions = len(totals)
     influx.create_database(name.replace("-", "_"))
     config = central_file(
-        folder / f"{name}.yaml", url, influx.url, name.replace("-", "_"), name, f"sites_{n}w"
+        folder / f"{name}.yaml",
+        url,
+        influx.url,
+        name.replace("-", "_"),
+        name,
+        f"sites_{n}w",
+        partitions,
     )
-    with workers(config, folder, n):
-        await until(f"{name}'s first delivery", lambda: first_delivery(url, name))
+    with workers(config, folder, n) as procs:
+        await until(f"{name} balanced", lambda: balanced(url, f"sites_{n}w", n, partitions))
+        await until(f"{name}'s first delivery", lambda: acked(url, name, partitions))
+        before = await acked(url, name, partitions)
+        cpu0 = {f"w{i + 1}": cpu_s(p.pid) for i, p in enumerate(procs)}
         start = time.perf_counter()
-        await until(f"{name} drained", lambda: drained(url, name, total))
-        return total / (time.perf_counter() - start)
+        await until(f"{name} drained", lambda: drained(url, name, totals))
+        elapsed = time.perf_counter() - start
+        cpu = {k: (cpu_s(p.pid) - cpu0[k]) / elapsed for k, p in zip(cpu0, procs, strict=True)}
+        left = sum(totals.values()) - before
+        if left < sum(totals.values()) / 10:
+            print(f"  {name}: {left} messages left once balanced: too few to time (more backlog)")
+            return float("nan"), cpu
+        return left / elapsed, cpu
 
 
 def run(args: argparse.Namespace, folder: Path) -> int:
@@ -373,7 +457,12 @@ async def drive(
     nc = await nats.connect(cluster.urls)
     try:
         # one request creates the stream with every source: give it time (300 sources)
-        await add_sites(nc.jetstream(timeout=120), [leaf.domain for leaf in leaves], replicas=3)
+        await add_sites(
+            nc.jetstream(timeout=120),
+            [leaf.domain for leaf in leaves],
+            partitions=args.partitions,
+            replicas=3,
+        )
     finally:
         await nc.close()
     url = cluster.urls[0]
@@ -408,11 +497,14 @@ async def phases(
     sites: list[Site],
 ) -> int:
     latency = Latency(influx.url, "nominal")
-    config = central_file(folder / "nominal.yaml", url, influx.url, "nominal", "nominal", "nominal")
+    parts = args.partitions
+    config = central_file(
+        folder / "nominal.yaml", url, influx.url, "nominal", "nominal", "nominal", parts
+    )
     nominal_end = PEAK + timedelta(seconds=args.seconds * SPEED)
     cpu0 = {leaf.domain: cpu_s(pid_of(leaf)) for leaf in leaves}
     with workers(config, folder, 2):
-        await until("two workers fetching", lambda: fetching(url, "nominal", 2))
+        await until("two workers fetching", lambda: fetching(url, "nominal", 2, parts))
         # 0. warm-up, not timed: every center's first states and devices at once (a start-up
         # burst, not the nominal load), through to the store
         for s in sites:
@@ -423,8 +515,9 @@ async def phases(
             lambda: all(s.uplink.pending == 0 for s in sites if s.uplink is not None),
         )
         warm = sum(s.uplink.stats.published for s in sites if s.uplink is not None)
-        await until("the warm-up in the stream", lambda: _at_least(url, warm))
-        await until("the warm-up stored", lambda: drained(url, "nominal", warm))
+        await until("the warm-up in the stream", lambda: _at_least(url, warm, parts))
+        counts = await stream_counts(url, parts)
+        await until("the warm-up stored", lambda: drained(url, "nominal", counts))
         # 1. nominal: the scene at 10x real time, each state timed to the store
         start = time.monotonic()
         last_poll = 0.0
@@ -487,17 +580,40 @@ async def phases(
     published = sum(s.uplink.stats.published for s in sites if s.uplink is not None)
     await until(
         "every message in the central stream",
-        lambda: _at_least(url, published),
+        lambda: _at_least(url, published, parts),
     )
-    total = await stream_count(url)
-    print(f"central stream: {total} messages (backlog of {args.backlog_hours} h played)")
+    totals = await stream_counts(url, parts)
+    total = sum(totals.values())
+    print(
+        f"central stream: {total} messages (backlog of {args.backlog_hours} h played)"
+        f" in {parts} partition(s): {', '.join(f'{k} {v}' for k, v in totals.items())}"
+    )
     # 3. the ceiling, then one and two workers, each over the whole stream
-    bare = await bare_ceiling(url, total)
-    one = await workers_rate(url, influx, folder, 1, total)
-    two = await workers_rate(url, influx, folder, 2, total)
-    print(f"(a) bare nats-py pull consumer (fetch {BATCH}, ack each): {bare:,.0f} msg/s")
-    print(f"(b) 1 fleet run process, stored:                      {one:,.0f} msg/s")
-    print(f"(c) 2 fleet run processes, stored:                    {two:,.0f} msg/s")
+    nodes = [n._process.proc.pid for n in cluster.nodes if n._process.proc]  # noqa: SLF001
+    figures = []
+    for what in ("bare", 1, 2):
+        c0, t0 = sum(cpu_s(p) for p in nodes), time.perf_counter()
+        if what == "bare":
+            rate, own = await bare_ceiling(url, totals), dict[str, float]()
+        else:
+            rate, own = await workers_rate(url, influx, folder, int(what), totals)
+        cluster_cores = (sum(cpu_s(p) for p in nodes) - c0) / (time.perf_counter() - t0)
+        figures.append((rate, own, cluster_cores))
+    (bare, _, bare_cl), (one, one_cpu, one_cl), (two, two_cpu, two_cl) = figures
+    print(
+        f"(a) bare nats-py pull consumer (fetch {BATCH}, ack each): {bare:,.0f} msg/s"
+        f"  [cluster {bare_cl:.2f} core]"
+    )
+    print(
+        f"(b) 1 fleet run process, stored:                      {one:,.0f} msg/s"
+        f"  [{_cores(one_cpu)}; cluster {one_cl:.2f} core;"
+        f" {_per_msg(one_cpu, one)} worker CPU per message]"
+    )
+    print(
+        f"(c) 2 fleet run processes, stored:                    {two:,.0f} msg/s"
+        f"  [{_cores(two_cpu)}; cluster {two_cl:.2f} core;"
+        f" {_per_msg(two_cpu, two)} worker CPU per message]"
+    )
     ratio, scale = one / bare, two / one
     print(f"ratio (b)/(a): {ratio:.2f} (target >= {RATIO_TARGET})")
     print(f"scaling (c)/(b): {scale:.2f}x (target >= {SCALE_TARGET}x on 2 cores)")
@@ -518,8 +634,16 @@ async def phases(
     return 0
 
 
-async def _at_least(url: str, n: int) -> bool:
-    return await stream_count(url) >= n
+async def _at_least(url: str, n: int, partitions: int) -> bool:
+    return await stream_count(url, partitions) >= n
+
+
+def _cores(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f} core" for k, v in cpu.items())
+
+
+def _per_msg(cpu: dict[str, float], rate: float) -> str:
+    return f"{sum(cpu.values()) / rate * 1e6:.0f} µs" if rate else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -528,6 +652,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leaves", type=int, default=30, help="leaf nats-servers (<= sites)")
     parser.add_argument("--seconds", type=float, default=60, help="nominal phase, real seconds")
     parser.add_argument("--backlog-hours", type=float, default=1.0)
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=4,
+        help="central stream partitions (nats.partitions); 1: one stream all workers share",
+    )
     args = parser.parse_args(argv)
     args.leaves = max(1, min(args.leaves, args.sites))
     configure_logging(json=False, level="error")  # the uplinks' reconnection warnings

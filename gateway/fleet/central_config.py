@@ -21,6 +21,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gateway.config_loader import ConfigError, ConfigIssue, _resolve_secrets, _Sink
+from gateway.fleet.partitions import MAX_PARTITIONS
 from gateway.settings import ApiConfig, Ident, InfluxConfig, Model, Secret
 
 
@@ -67,6 +68,25 @@ class CentralNatsConfig(Model):
         description="key-value bucket of each site's latest state (key <province>.<site>)",
     )
     kv_replicas: int = Field(1, ge=1, le=5, description="a new bucket's replicas (3 on a cluster)")
+    partitions: int = Field(
+        1,
+        ge=1,
+        le=MAX_PARTITIONS,
+        description="central streams the sites are spread over (<stream>, <stream>_1, ...), each"
+        " read by one process at a time; 1: one stream that every process shares",
+    )
+    lease_s: float = Field(
+        15,
+        ge=3,
+        le=600,
+        description="with partitions: a process's hold on a partition lasts this long unless"
+        " renewed (a process that dies frees its partitions within it)",
+    )
+    partition_bucket: str = Field(
+        "fleet_partitions",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="key-value bucket of the partitions' leases",
+    )
     batch: int = Field(100, ge=1, le=10000, description="messages per fetch")
     in_flight: int = Field(
         4,

@@ -2,11 +2,13 @@
 
 Shell module (nats-py). The configuration is
 ``gateway.fleet.topology.central_stream_config``: no subjects of its own, one
-source per site domain. ``add_sites`` creates the stream with those sources
-when it is missing, or adds the missing ones to the existing stream
-(JetStream's stream update): adding a site is adding a source, and a source
-added later catches up from the site stream's first message. Sources already
-there are left as they are. ``remove_sites`` takes sources out (the messages
+source per site domain. With ``nats.partitions`` above 1 the sites are spread
+over that many such streams (gateway.fleet.partitions: ``<stream>``,
+``<stream>_1``, ...). ``add_sites`` puts each new site in the partition with the
+fewest sources, creating that stream when it is missing or adding the source
+to it (JetStream's stream update): adding a site is adding a source, and a
+source added later catches up from the site stream's first message. Sources
+already there (in any partition) are left as they are. ``remove_sites`` takes sources out (the messages
 they brought stay). ``restart_source`` removes a source and adds it again,
 two updates: nats-server then sets the new source up from the last message
 the stream holds from that site (the ``Nats-Stream-Source`` header sourcing
@@ -17,20 +19,23 @@ it on a source the engine left stalled.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, StreamInfo
 
+from gateway.fleet.partitions import partition_names, place
 from gateway.fleet.topology import STREAM, central_stream_config, site_source
 
 
 @dataclass(frozen=True, slots=True)
 class SourcesChange:
-    created: bool
+    created: bool  # a (partition) stream was created now
     added: tuple[str, ...]  # domains whose source was added now
     present: tuple[str, ...]  # domains that were already sourced
+    placed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stream -> added there
+    new_streams: tuple[str, ...] = ()  # the (partition) streams created now
 
 
 def _domain_of(api: str | None) -> str | None:
@@ -50,48 +55,93 @@ def sourced_domains(info: StreamInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
+async def partition_infos(
+    js: JetStreamContext, name: str = STREAM, partitions: int = 1
+) -> dict[str, StreamInfo | None]:
+    """Each partition stream's info, None for one not created yet."""
+    out: dict[str, StreamInfo | None] = {}
+    for stream in partition_names(name, partitions):
+        try:
+            out[stream] = await js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            out[stream] = None
+    return out
+
+
 async def add_sites(
     js: JetStreamContext,
     domains: Sequence[str],
     *,
     name: str = STREAM,
+    partitions: int = 1,
     replicas: int = 3,
     duplicate_window_s: float = 600,
     max_age_days: float = 400,
     site_stream: str = STREAM,
 ) -> SourcesChange:
-    """Create the central stream sourcing ``domains``, or add the ones it lacks."""
-    try:
-        info = await js.stream_info(name)
-    except nats.js.errors.NotFoundError:
-        wanted = central_stream_config(
-            list(dict.fromkeys(domains)),
-            name=name,
+    """Source the ``domains`` the central stream lacks: each new one in the partition
+    with the fewest sources (gateway.fleet.partitions.place), the partition's stream
+    created with it when missing. A domain sourced by any partition stays where it is."""
+    infos = await partition_infos(js, name, partitions)
+    sourced = {stream: sourced_domains(i) if i else () for stream, i in infos.items()}
+    placed = place(domains, sourced)
+    created: list[str] = []
+    for stream, new in placed.items():
+        extra = central_stream_config(
+            new,
+            name=stream,
             replicas=replicas,
             duplicate_window_s=duplicate_window_s,
             max_age_days=max_age_days,
             site_stream=site_stream,
         )
-        await js.add_stream(StreamConfig.from_response(wanted))
-        return SourcesChange(True, tuple(dict.fromkeys(domains)), ())
-    present = sourced_domains(info)
-    new = [d for d in dict.fromkeys(domains) if d not in present]
-    if new:
-        extra = central_stream_config(new, name=name, site_stream=site_stream)
+        info = infos[stream]
+        if info is None:
+            await js.add_stream(StreamConfig.from_response(extra))
+            created.append(stream)
+            continue
         config = info.config
         config.sources = [
             *(config.sources or []),
             *(StreamConfig.from_response(extra).sources or []),
         ]
         await js.update_stream(config)
-    return SourcesChange(False, tuple(new), tuple(d for d in domains if d in present))
+    added = tuple(d for new in placed.values() for d in new)
+    present = {d for ds in sourced.values() for d in ds}
+    return SourcesChange(
+        bool(created),
+        added,
+        tuple(d for d in dict.fromkeys(domains) if d in present),
+        {stream: tuple(new) for stream, new in placed.items()},
+        tuple(created),
+    )
+
+
+async def stream_of(
+    js: JetStreamContext, domain: str, *, name: str = STREAM, partitions: int = 1
+) -> str | None:
+    """The partition stream that sources ``domain`` (None: none does)."""
+    for stream, info in (await partition_infos(js, name, partitions)).items():
+        if info is not None and domain in sourced_domains(info):
+            return stream
+    return None
 
 
 async def remove_sites(
-    js: JetStreamContext, domains: Sequence[str], *, name: str = STREAM
+    js: JetStreamContext, domains: Sequence[str], *, name: str = STREAM, partitions: int = 1
 ) -> tuple[str, ...]:
-    """Take these domains' sources out of the central stream; returns the ones it had."""
-    info = await js.stream_info(name)
+    """Take these domains' sources out of the central stream (each of its partitions);
+    returns the ones it had."""
+    removed: list[str] = []
+    for info in (await partition_infos(js, name, partitions)).values():
+        if info is not None:
+            removed += await _remove_from(js, info, domains)
+    return tuple(removed)
+
+
+async def _remove_from(
+    js: JetStreamContext, info: StreamInfo, domains: Sequence[str]
+) -> tuple[str, ...]:
     gone = set(domains)
     config = info.config
     kept = [
@@ -111,7 +161,8 @@ async def restart_source(
 ) -> bool:
     """Remove ``domain``'s source and add it again (it resumes after the last message the
     stream holds from it). False: the stream does not source that domain."""
-    if not await remove_sites(js, [domain], name=name):
+    info = await js.stream_info(name)
+    if not await _remove_from(js, info, [domain]):
         return False
     info = await js.stream_info(name)
     config = info.config

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,6 +46,8 @@ from gateway.fleet.central_config import CentralNatsConfig
 from gateway.fleet.dead_letters import DeadLetters
 from gateway.fleet.messages import FleetDecodeError, FleetRecord, decode
 from gateway.fleet.nats_tls import login_options
+from gateway.fleet.partition_leases import PartitionLeases, lease_bucket
+from gateway.fleet.partitions import partition_names
 from gateway.fleet.site_sync import SiteSync
 from gateway.influx_writer import InfluxWriter
 
@@ -68,6 +71,8 @@ class WorkerStats:
     # the shared consumer's lag (JetStream's figures, read every LAG_EVERY_S; None before)
     pending: int | None = None  # in the stream, not yet handed to any worker
     ack_pending: int | None = None  # handed out, not yet acknowledged
+    # (the sums over the partitions this process reads)
+    partitions: int = 0  # partitions this process holds (with nats.partitions > 1)
 
 
 async def connect(cfg: CentralNatsConfig, name: str, log: FilteringBoundLogger) -> Client:
@@ -121,38 +126,112 @@ class FleetWorker:
         self._name = name
         self._log: FilteringBoundLogger = log or structlog.get_logger("floorwatch.fleet")
         self.stats = WorkerStats()
-        self.ready = asyncio.Event()  # set once the consumer is bound
+        self.ready = asyncio.Event()  # set once the consumer is bound (partitions: leases read)
+        self._owner = f"{name}-{uuid.uuid4().hex[:12]}"
+        self._lag: dict[str, tuple[int, int]] = {}  # per partition read: (pending, ack pending)
 
     async def run(self) -> None:
         nc = await connect(self._cfg, self._name, self._log)
         try:
             js = self._js = nc.jetstream()
             sites = SiteSync(await site_bucket(js, self._cfg))
-            psub = await js.pull_subscribe(
-                f"{self._cfg.subject_prefix}.>",
-                durable=self._cfg.consumer,
-                stream=self._cfg.stream,
-                config=ConsumerConfig(
-                    ack_policy=AckPolicy.EXPLICIT,
-                    ack_wait=self._cfg.ack_wait_s,
-                    max_deliver=self._cfg.max_deliver,
-                    max_ack_pending=-1,  # each process bounds its own: in_flight batches
-                ),
-            )
-            await self._unbound_ack_pending(js, psub)
-            self._log.info(
-                "fleet.worker_started",
-                stream=self._cfg.stream,
-                consumer=self._cfg.consumer,
-                bucket=self._cfg.kv_bucket,
-            )
-            self.ready.set()
-            await self._consume(psub, sites)
+            names = partition_names(self._cfg.stream, self._cfg.partitions)
+            if len(names) == 1:  # one stream, its consumer shared by every process
+                psub = await self._bind(js, names[0])
+                self.ready.set()
+                await self._consume(names[0], psub, sites, asyncio.Event())
+            else:
+                await self._partitioned(js, names, sites)
         finally:
             await self._close(nc)
 
+    async def _bind(self, js: JetStreamContext, stream: str) -> JetStreamContext.PullSubscription:
+        """The durable pull consumer on one (partition) stream, created when missing."""
+        psub = await js.pull_subscribe(
+            f"{self._cfg.subject_prefix}.>",
+            durable=self._cfg.consumer,
+            stream=stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._cfg.ack_wait_s,
+                max_deliver=self._cfg.max_deliver,
+                max_ack_pending=-1,  # each process bounds its own: in_flight batches
+            ),
+        )
+        await self._unbound_ack_pending(js, stream, psub)
+        self._log.info(
+            "fleet.worker_started",
+            stream=stream,
+            consumer=self._cfg.consumer,
+            bucket=self._cfg.kv_bucket,
+        )
+        return psub
+
+    async def _partitioned(
+        self, js: JetStreamContext, names: tuple[str, ...], sites: SiteSync
+    ) -> None:
+        """Read the partitions this process holds a lease on; every ``lease_s / 3`` renew
+        them, take free ones up to the fair share, hand back the ones above it (their
+        batches finished first)."""
+        kv = await lease_bucket(
+            js, self._cfg.partition_bucket, self._cfg.lease_s, self._cfg.kv_replicas
+        )
+        leases = PartitionLeases(kv, names, self._owner)
+        readers: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}
+
+        async def read(name: str, stop: asyncio.Event) -> None:
+            try:
+                psub, said = None, False
+                while psub is None and not stop.is_set():
+                    try:
+                        psub = await self._bind(js, name)
+                    except nats.js.errors.NotFoundError:
+                        # a partition no site was placed in yet (central_stream.add_sites)
+                        if not said:
+                            self._log.info("fleet.partition_not_created", stream=name)
+                            said = True
+                        await asyncio.sleep(self._cfg.lease_s / 3)
+                if psub is not None:
+                    await self._consume(name, psub, sites, stop)
+            finally:
+                self._lag.pop(name, None)
+                if stop.is_set():  # handed back: its batches are done
+                    with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
+                        await leases.release(name)
+                        self._log.info("fleet.partition_released", stream=name)
+
+        try:
+            while True:
+                for name, (task, _) in list(readers.items()):
+                    if task.done():
+                        del readers[name]
+                        task.result()  # a failure not of NATS stops the process
+                try:
+                    plan, lost = await leases.round()
+                    for name in lost:
+                        self._log.warning("fleet.partition_lost", stream=name)
+                    for name in (*lost, *plan.release):
+                        if name in readers:
+                            readers[name][1].set()
+                    for name in plan.take:
+                        if name not in readers and await leases.take(name):
+                            stop = asyncio.Event()
+                            readers[name] = (asyncio.create_task(read(name, stop)), stop)
+                            self._log.info("fleet.partition_taken", stream=name)
+                except (nats.errors.Error, OSError, TimeoutError) as exc:
+                    self._failed("leases", exc)
+                self.stats.partitions = len(readers)
+                self.ready.set()
+                await asyncio.sleep(self._cfg.lease_s / 3)
+        finally:
+            for _, stop in readers.values():
+                stop.set()
+            await asyncio.gather(*(t for t, _ in readers.values()), return_exceptions=True)
+            with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
+                await leases.leave()
+
     async def _unbound_ack_pending(
-        self, js: JetStreamContext, psub: JetStreamContext.PullSubscription
+        self, js: JetStreamContext, stream: str, psub: JetStreamContext.PullSubscription
     ) -> None:
         """A consumer created before ``in_flight`` has JetStream's default ack-pending
         limit (1,000 messages): it would hold each process to one batch in flight.
@@ -161,17 +240,24 @@ class FleetWorker:
         limit = config.max_ack_pending
         if limit is None or limit < 0 or limit >= self._cfg.batch * self._cfg.in_flight:
             return
-        await js.add_consumer(self._cfg.stream, config=replace(config, max_ack_pending=-1))
+        await js.add_consumer(stream, config=replace(config, max_ack_pending=-1))
         self._log.info("fleet.consumer_updated", consumer=self._cfg.consumer, max_ack_pending=-1)
 
-    async def _consume(self, psub: JetStreamContext.PullSubscription, sites: SiteSync) -> None:
+    async def _consume(
+        self,
+        name: str,
+        psub: JetStreamContext.PullSubscription,
+        sites: SiteSync,
+        stop: asyncio.Event,
+    ) -> None:
         """Fetch while fewer than ``in_flight`` batches are being handled; handle each in a
         task of its own, so the next batch is fetched and folded while the writer makes
-        the previous one durable."""
+        the previous one durable. Once ``stop`` is set: no more fetches, the batches in
+        hand finished (not cancelled: they would come again only after the ack wait)."""
         busy: set[asyncio.Task[None]] = set()
         lag_due = 0.0
         try:
-            while True:
+            while not stop.is_set():
                 if len(busy) >= self._cfg.in_flight:
                     await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
                 for task in [t for t in busy if t.done()]:
@@ -179,7 +265,7 @@ class FleetWorker:
                     task.result()  # a failure not of NATS (a bug, the writer closed) stops
                 if (now := asyncio.get_running_loop().time()) >= lag_due:
                     lag_due = now + LAG_EVERY_S
-                    await self._read_lag(psub)
+                    await self._read_lag(name, psub)
                 try:
                     msgs = await psub.fetch(self._cfg.batch, timeout=self._cfg.fetch_wait_s)
                 except TimeoutError:
@@ -191,10 +277,39 @@ class FleetWorker:
                     await asyncio.sleep(RETRY_S)
                     continue
                 busy.add(asyncio.create_task(self._batch(msgs, sites)))
+            if busy:
+                await asyncio.wait(busy)
+                for task in busy:
+                    task.result()
+                busy.clear()
+            await self._hand_back(psub)
         finally:
             for task in busy:
                 task.cancel()
             await asyncio.gather(*busy, return_exceptions=True)
+
+    async def _hand_back(self, psub: JetStreamContext.PullSubscription) -> None:
+        """A partition handed back: what the server still delivered to this process's
+        pull requests (a request outlives the fetch that timed out, up to its expiry)
+        goes back at once (``nak``), not after the ack wait, to the next holder.
+
+        nats-py keeps such messages for the next fetch in the subscription's queue
+        and has no public way to take them out: ``_sub._pending_queue`` (nats-py is
+        pinned). Without it they would come again after ``ack_wait_s``.
+        """
+        await asyncio.sleep(self._cfg.fetch_wait_s)  # the last request's expiry
+        queue = getattr(getattr(psub, "_sub", None), "_pending_queue", None)
+        handed = 0
+        while queue is not None and not queue.empty():
+            msg = queue.get_nowait()
+            if not (msg.reply or "").startswith("$JS.ACK."):
+                continue  # a status message (no messages, request expired)
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await msg.nak()
+                handed += 1
+        with contextlib.suppress(nats.errors.Error, OSError):
+            await psub.unsubscribe()
+        self.stats.nacked += handed
 
     async def _batch(self, msgs: list[Msg], sites: SiteSync) -> None:
         try:
@@ -216,13 +331,15 @@ class FleetWorker:
         except (nats.errors.Error, OSError) as exc:
             self._log.info("fleet.nats_closed_unclean", reason=str(exc) or type(exc).__name__)
 
-    async def _read_lag(self, psub: JetStreamContext.PullSubscription) -> None:
+    async def _read_lag(self, name: str, psub: JetStreamContext.PullSubscription) -> None:
         try:
             info = await psub.consumer_info()
         except (nats.errors.Error, OSError, TimeoutError) as exc:
             self._failed("lag", exc)
             return
-        self.stats.pending, self.stats.ack_pending = info.num_pending, info.num_ack_pending
+        self._lag[name] = (info.num_pending or 0, info.num_ack_pending or 0)
+        self.stats.pending = sum(p for p, _ in self._lag.values())
+        self.stats.ack_pending = sum(a for _, a in self._lag.values())
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.stats.errors += 1

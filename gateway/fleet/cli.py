@@ -41,10 +41,12 @@ from gateway.fleet.nats_tls import (
     presented_certificate,
     server_addresses,
 )
+from gateway.fleet.partitions import partition_names
 from gateway.fleet.status import (
     ConsumerLag,
     StreamFacts,
     SubjectSeen,
+    merge_partitions,
     site_rows,
     status_document,
     status_lines,
@@ -83,9 +85,13 @@ async def read_stored(js: JetStreamContext, bucket: str) -> dict[str, datetime]:
 
 
 async def read_facts(
-    cfg: FleetConfig | CentralNatsConfig, stream: str, bucket: str = SITES_BUCKET
+    cfg: FleetConfig | CentralNatsConfig,
+    stream: str,
+    bucket: str = SITES_BUCKET,
+    partitions: int = 1,
 ) -> StreamFacts:
-    """Stream info, each subject's last message time, and the consumers, from JetStream."""
+    """Stream info, each subject's last message time, and the consumers, from JetStream
+    (of each partition stream there is, with ``partitions`` above 1)."""
 
     async def quiet(exc: Exception) -> None:
         """nats-py prints each failed attempt; the command reports the outcome once."""
@@ -107,35 +113,49 @@ async def read_facts(
         raise ConnectionError(f"no answer within {TIMEOUT_S:g} s") from None
     try:
         js = nc.jetstream(timeout=TIMEOUT_S)
-        info = await js.stream_info(stream, subjects_filter=">")
-        counts = info.state.subjects or {}
-        seen = []
-        for subject, n in sorted(counts.items()):
-            last = await js.get_last_msg(stream, subject)
-            seen.append(SubjectSeen(subject, n, last.time))
-        consumers = [
-            ConsumerLag(
-                c.name,
-                c.num_pending or 0,
-                c.num_ack_pending or 0,
-                c.num_redelivered or 0,
-            )
-            for c in await js.consumers_info(stream)
-        ]
-        return StreamFacts(
-            stream=stream,
-            subjects=list(info.config.subjects or []),
-            messages=info.state.messages,
-            bytes=info.state.bytes,
-            first_seq=info.state.first_seq,
-            last_seq=info.state.last_seq,
-            duplicate_window_s=info.config.duplicate_window,
-            seen=seen,
-            consumers=consumers,
-            stored=await read_stored(js, bucket),
-        )
+        stored = await read_stored(js, bucket)
+        parts = []
+        for name in partition_names(stream, partitions):
+            try:
+                parts.append(await _stream_facts(js, name, stored))
+            except nats.js.errors.NotFoundError:
+                if name == stream:  # the first is there once the province is set up
+                    raise
+        return merge_partitions(parts)
     finally:
         await nc.close()
+
+
+async def _stream_facts(
+    js: JetStreamContext, stream: str, stored: dict[str, datetime]
+) -> StreamFacts:
+    info = await js.stream_info(stream, subjects_filter=">")
+    counts = info.state.subjects or {}
+    seen = []
+    for subject, n in sorted(counts.items()):
+        last = await js.get_last_msg(stream, subject)
+        seen.append(SubjectSeen(subject, n, last.time))
+    consumers = [
+        ConsumerLag(
+            c.name,
+            c.num_pending or 0,
+            c.num_ack_pending or 0,
+            c.num_redelivered or 0,
+        )
+        for c in await js.consumers_info(stream)
+    ]
+    return StreamFacts(
+        stream=stream,
+        subjects=list(info.config.subjects or []),
+        messages=info.state.messages,
+        bytes=info.state.bytes,
+        first_seq=info.state.first_seq,
+        last_seq=info.state.last_seq,
+        duplicate_window_s=info.config.duplicate_window,
+        seen=seen,
+        consumers=consumers,
+        stored=stored,
+    )
 
 
 def read_certificates(
@@ -198,8 +218,9 @@ def status(
         cfg = settings_or_exit(config).fleet
     certs, cert_problems = read_certificates(cfg, datetime.now(UTC), cfg.cert_warn_days)
     name = stream or cfg.stream
+    partitions = cfg.partitions if isinstance(cfg, CentralNatsConfig) and stream is None else 1
     try:
-        facts = asyncio.run(read_facts(cfg, name, sites_bucket))
+        facts = asyncio.run(read_facts(cfg, name, sites_bucket, partitions))
     except nats.js.errors.NotFoundError:
         typer.echo(f"no stream {name} at {cfg.url}", err=True)
         raise typer.Exit(1) from None

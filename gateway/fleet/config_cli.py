@@ -254,12 +254,13 @@ def stream(
     domain: Annotated[list[str], typer.Option(help="a site's JetStream domain (repeat)")],
     replicas: Annotated[int, typer.Option(min=1, max=5)] = 3,
     name: Annotated[
-        str, typer.Option(help="the central stream's name: the sites' stream's (fleet.stream)")
+        str, typer.Option(help="the central stream's name (a partition's: <stream>_<i>)")
     ] = STREAM,
+    site_stream: Annotated[str, typer.Option(help="the sites' stream (fleet.stream)")] = STREAM,
 ) -> None:
     """The central stream's JetStream config (JSON): no subjects, one source per site domain."""
     try:
-        cfg = central_stream_config(domain, name=name, replicas=replicas, site_stream=name)
+        cfg = central_stream_config(domain, name=name, replicas=replicas, site_stream=site_stream)
     except ValueError as exc:
         raise _refuse(exc) from None
     typer.echo(json.dumps(cfg, indent=2))
@@ -302,22 +303,26 @@ def sources(
                         nc.jetstream(),
                         add,
                         name=cfg.stream,
+                        partitions=cfg.partitions,
                         replicas=replicas,
                         site_stream=cfg.stream,
                     ),
                     TIMEOUT_S * 2,
                 )
-                verb = "created with" if change.created else "now also sources"
-                if change.added:
-                    typer.echo(f"stream {cfg.stream} {verb}: {', '.join(change.added)}")
+                for stream, added in change.placed.items():
+                    verb = "created with" if stream in change.new_streams else "now also sources"
+                    typer.echo(f"stream {stream} {verb}: {', '.join(added)}")
                 if change.present:
                     typer.echo(f"already sourced: {', '.join(change.present)}")
             if remove:
                 removed = await asyncio.wait_for(
-                    remove_sites(nc.jetstream(), remove, name=cfg.stream), TIMEOUT_S * 2
+                    remove_sites(
+                        nc.jetstream(), remove, name=cfg.stream, partitions=cfg.partitions
+                    ),
+                    TIMEOUT_S * 2,
                 )
                 if removed:
-                    typer.echo(f"stream {cfg.stream} removed: {', '.join(removed)}")
+                    typer.echo(f"central stream removed: {', '.join(removed)}")
                 if left := [d for d in remove if d not in removed]:
                     typer.echo(f"not sourced: {', '.join(left)}")
         finally:

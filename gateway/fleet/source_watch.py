@@ -2,8 +2,8 @@
 
 Every ``source_watch.check_s`` one ``fleet run`` process (the holder of a
 lease in the ``source_watch.lease_bucket`` key-value bucket; the others wait)
-reads the central stream's sources from the server (STREAM.INFO, the raw
-answer: see ``source_health``). A source silent for longer than
+reads the central stream's sources from the server (STREAM.INFO of each
+partition, the raw answer: see ``source_health``). A source silent for longer than
 ``stall_after_s`` is a suspect; the watch then asks that site's server for its
 stream through the leaf link (``$JS.<domain>.API.STREAM.INFO``). The reply
 comes back on a ``$JSC.R.`` subject, the only replies a site's link may carry
@@ -52,6 +52,7 @@ from gateway.fleet.central_config import CentralNatsConfig, SourceWatchConfig
 from gateway.fleet.central_stream import restart_source
 from gateway.fleet.central_worker import connect
 from gateway.fleet.nats_tls import login_options
+from gateway.fleet.partitions import partition_names
 from gateway.fleet.source_health import StallTracker, parse_sources
 
 LEASE_KEY = "source-watch"
@@ -155,12 +156,17 @@ class SourceWatch:
     async def check(self, nc: Client, js: JetStreamContext) -> list[str]:
         """One round: the sources restarted now."""
         self.stats.checks += 1
-        info = await self._api(nc, f"$JS.API.STREAM.INFO.{self._nats.stream}")
-        if "error" in info:  # no central stream yet: nothing to watch
-            return []
+        sources = {}
+        held_by: dict[str, str] = {}  # domain -> the partition stream sourcing it
+        for stream in partition_names(self._nats.stream, self._nats.partitions):
+            info = await self._api(nc, f"$JS.API.STREAM.INFO.{stream}")
+            if "error" in info:  # a partition not created yet: nothing to watch there
+                continue
+            for source in parse_sources(info):
+                sources[source.domain] = source
+                held_by[source.domain] = stream
         now = self._clock()
         restarted = []
-        sources = {s.domain: s for s in parse_sources(info)}
         for domain in self._tracker.suspects(now, list(sources.values())):
             seen = sources[domain]
             self._tracker.acted(domain, now)
@@ -180,7 +186,7 @@ class SourceWatch:
                     reason=str(site["error"].get("description", site["error"])),
                 )
                 continue
-            await restart_source(js, domain, name=self._nats.stream, site_stream=self._nats.stream)
+            await restart_source(js, domain, name=held_by[domain], site_stream=self._nats.stream)
             self.stats.restarts += 1
             restarted.append(domain)
             self._log.warning(

@@ -10,7 +10,7 @@ consumers' lag, text lines and a JSON document.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,25 @@ class StreamFacts:
     # From the central workers' key-value bucket (fleet run), when there is one:
     # per "<province>.<site>", the time of the latest record the central store holds.
     stored: Mapping[str, datetime] = field(default_factory=dict)
+    # With central partitions (nats.partitions > 1): each partition stream's own facts;
+    # the fields above are then their sums (messages, bytes), union (seen, consumers)
+    # and the first partition's (name, subjects, sequences, window).
+    partitions: Sequence[StreamFacts] = ()
+
+
+def merge_partitions(parts: Sequence[StreamFacts]) -> StreamFacts:
+    """One view of a central stream in partitions (``parts`` in partition order)."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    return replace(
+        first,
+        messages=sum(p.messages for p in parts),
+        bytes=sum(p.bytes for p in parts),
+        seen=[s for p in parts for s in p.seen],
+        consumers=[replace(c, name=f"{p.stream}/{c.name}") for p in parts for c in p.consumers],
+        partitions=tuple(parts),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +134,9 @@ def status_lines(rows: Sequence[SiteRow], facts: StreamFacts, silent_after_s: fl
         else ""
     )
     lines = [
-        f"stream {facts.stream} ({', '.join(facts.subjects)}): {facts.messages} messages,"
-        f" {facts.bytes} bytes, seq {facts.first_seq}..{facts.last_seq}{window}",
+        f"stream {f.stream} ({', '.join(f.subjects)}): {f.messages} messages,"
+        f" {f.bytes} bytes, seq {f.first_seq}..{f.last_seq}{window}"
+        for f in (facts.partitions or [facts])
     ]
     silent = sum(r.silent for r in rows)
     lines.append(
@@ -165,6 +185,10 @@ def status_document(
             "last_seq": facts.last_seq,
             "duplicate_window_s": facts.duplicate_window_s,
         },
+        "partitions": [
+            {"name": p.stream, "messages": p.messages, "bytes": p.bytes, "last_seq": p.last_seq}
+            for p in facts.partitions
+        ],
         "silent_after_s": silent_after_s,
         "sites": [
             {

@@ -479,20 +479,15 @@ def central_stream_config(
     """The central stream (JetStream's JSON config): no subjects, one source per site domain.
 
     It keeps the sourced messages' ``Nats-Msg-Id`` headers and de-duplicates
-    on them within ``duplicate_window_s``, as the site's stream did.
-
-    Its name must be the sites' stream name: the uplink publishes with
-    ``Nats-Expected-Stream: <fleet.stream>``, a header sourcing copies, and a
-    stream of another name refuses every such message ("expected stream does
-    not match", the source stalls).
+    on them within ``duplicate_window_s``, as the site's stream did. Its name
+    may differ from the sites' stream (``site_stream``, each source's name):
+    partitions are ``<stream>_1`` ... (gateway.fleet.partitions). That holds
+    because the uplink publishes without ``Nats-Expected-Stream``: sourcing
+    copies that header, and a stream of another name refuses every message
+    carrying it ("expected stream does not match", the source stalls).
     """
     if len(set(domains)) != len(domains):
         raise ValueError("a site domain is listed twice")
-    if name != site_stream:
-        raise ValueError(
-            f"the central stream must be named as the sites' stream ({site_stream}), not {name}:"
-            " the uplink's messages carry Nats-Expected-Stream"
-        )
     return {
         "name": _check_name("stream", name),
         "storage": "file",

@@ -82,7 +82,8 @@ _FAILURES = (nats.errors.Error, OSError, TimeoutError)
 
 
 class StreamMissing(Exception):
-    """The stream does not exist and fleet.create_stream is off."""
+    """The stream does not exist and fleet.create_stream is off, or another stream of
+    the site's server took a message (it stays queued)."""
 
 
 @dataclass(slots=True)
@@ -312,13 +313,21 @@ class FleetUplink:
             # drops the snapshot itself caused call for no second one
             self._catch_up = False
         message = self._queue[0]
+        # Not ``stream=`` (the Nats-Expected-Stream header): sourcing copies headers, and a
+        # central partition of another name would refuse the message (topology.
+        # central_stream_config). The ack says which stream took it: another one is a
+        # misconfigured server, and the message stays queued, as a refused one would.
         ack = await js.publish(
             message.subject,
             message.payload,
             timeout=self._config.publish_timeout_s,
-            stream=self._config.stream,
             headers=message.headers,
         )
+        if ack.stream != self._config.stream:
+            raise StreamMissing(
+                f"{message.subject} was stored by stream {ack.stream}, not {self._config.stream}:"
+                " the site's server has another stream on these subjects"
+            )
         # The head may have been dropped meanwhile by an overflow: remove only ours.
         if self._queue and self._queue[0] is message:
             self._queue.popleft()

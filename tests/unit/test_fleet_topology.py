@@ -80,7 +80,6 @@ def test_the_central_stream_has_no_subjects_and_one_source_per_site_domain() -> 
     [
         (lambda: central_stream_config(["a-b", "a-b"]), "listed twice"),
         (lambda: central_stream_config(["a.b"]), "domain 'a.b'"),
-        (lambda: central_stream_config(["a-b"], name="CENTRAL"), "Nats-Expected-Stream"),
         (lambda: SitePlan(SITE, ("nats-leaf://u:p@h:7422",)), "no credentials"),
         (lambda: SitePlan(SITE, (), domain="central"), "central domain"),
         (lambda: CentralPlan(()), "at least one node"),

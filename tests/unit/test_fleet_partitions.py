@@ -1,0 +1,71 @@
+"""The central stream's partitions: names, where a new site goes, who reads which."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.fleet.partitions import LeasePlan, fair_share, partition_names, place, plan_leases
+
+
+def test_partition_zero_keeps_the_stream_name() -> None:
+    assert partition_names("FLOORWATCH", 1) == ("FLOORWATCH",)
+    assert partition_names("FLOORWATCH", 3) == ("FLOORWATCH", "FLOORWATCH_1", "FLOORWATCH_2")
+
+
+@pytest.mark.parametrize("count", [0, -1, 65])
+def test_a_partition_count_out_of_range_is_refused(count: int) -> None:
+    with pytest.raises(ValueError, match="between 1 and 64"):
+        partition_names("S", count)
+
+
+def test_new_sites_fill_the_least_sourced_partitions_first() -> None:
+    sourced = {"S": ("a", "b", "c"), "S_1": ("d",), "S_2": ()}
+    placed = place(["e", "f", "g", "h"], sourced)
+    # S_2 (0) gets e; then S_1 and S_2 tie at 1 and the first of equals, S_1, gets f; ...
+    assert placed == {"S_2": ["e", "g"], "S_1": ["f", "h"]}
+
+
+def test_a_site_already_sourced_anywhere_stays_and_a_repeat_is_placed_once() -> None:
+    sourced = {"S": ("a",), "S_1": ("b",)}
+    assert place(["b", "c", "c", "a"], sourced) == {"S": ["c"]}
+    assert place([], sourced) == {}
+
+
+def test_placing_without_partitions_is_refused() -> None:
+    with pytest.raises(ValueError, match="no partition"):
+        place(["a"], {})
+
+
+def test_three_hundred_sites_over_eight_partitions_differ_by_at_most_one() -> None:
+    names = partition_names("S", 8)
+    placed = place([f"site-{i}" for i in range(300)], {n: () for n in names})
+    sizes = sorted(len(v) for v in placed.values())
+    assert sizes[0] == 37 and sizes[-1] == 38 and sum(sizes) == 300
+
+
+@pytest.mark.parametrize(
+    ("partitions", "workers", "share"), [(8, 1, 8), (8, 2, 4), (8, 3, 3), (2, 3, 1), (1, 0, 1)]
+)
+def test_fair_share(partitions: int, workers: int, share: int) -> None:
+    assert fair_share(partitions, workers) == share
+
+
+NAMES = partition_names("S", 4)
+
+
+def test_a_lone_worker_takes_every_free_partition() -> None:
+    assert plan_leases(NAMES, [], [], 1) == LeasePlan(NAMES, ())
+
+
+def test_a_second_worker_makes_the_first_hand_back_the_last_half() -> None:
+    assert plan_leases(NAMES, NAMES, [], 2) == LeasePlan((), ("S_2", "S_3"))
+    # ... and the newcomer takes what is free, up to its share, never another's
+    assert plan_leases(NAMES, [], ["S", "S_1"], 2) == LeasePlan(("S_2", "S_3"), ())
+    assert plan_leases(NAMES, [], NAMES, 2) == LeasePlan((), ())
+
+
+def test_a_dead_workers_partitions_are_taken_once_free() -> None:
+    # the other worker's leases expired: one live worker, all four for it
+    assert plan_leases(NAMES, ["S", "S_1"], [], 1) == LeasePlan(("S_2", "S_3"), ())
+    # while they have not expired (and it still counts as alive) nothing is taken
+    assert plan_leases(NAMES, ["S", "S_1"], ["S_2", "S_3"], 2) == LeasePlan((), ())
