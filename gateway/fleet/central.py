@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from gateway.fleet.messages import FleetKind, FleetRecord
+import orjson
+
+from gateway.fleet.messages import FleetKind, FleetRecord, loads
 from gateway.points import escape_name, quote_string, timestamp_ns
 
 STATE_VERSION = 1
@@ -271,7 +273,7 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
     device: online, detail, at) and ``alerts`` (the open ones: rule,
     severity, state, zone, at; a resolved alert leaves).
     """
-    state: dict[str, Any] = json.loads(json.dumps(previous)) if previous else {}
+    state: dict[str, Any] = _copy(previous) if previous else {}
     _merge_into(state, record)
     return state
 
@@ -284,7 +286,7 @@ def merge_site_records(
     no records. ``previous`` is not changed."""
     if not records:
         return previous
-    state: dict[str, Any] = json.loads(json.dumps(previous)) if previous else {}
+    state: dict[str, Any] = _copy(previous) if previous else {}
     for record in records:
         _merge_into(state, record)
     return state
@@ -366,8 +368,23 @@ def _merge_alert(state: dict[str, Any], record: FleetRecord, at: str) -> None:
             state["closed_alerts"] = dict(newest[-CLOSED_ALERTS_KEPT:])
 
 
+def _copy(doc: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON document (orjson's round trip; ``json``'s for what orjson
+    cannot write: an integer beyond 64 bits)."""
+    try:
+        copied: dict[str, Any] = orjson.loads(orjson.dumps(doc))
+    except orjson.JSONEncodeError:
+        copied = json.loads(json.dumps(doc))
+    return copied
+
+
 def encode_state(state: dict[str, Any]) -> bytes:
-    return json.dumps(state, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    """The document as compact JSON, keys sorted (orjson; ``json`` for an integer beyond
+    64 bits, which orjson cannot write)."""
+    try:
+        return orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(state, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def decode_state(value: bytes | None) -> dict[str, Any] | None:
@@ -375,7 +392,7 @@ def decode_state(value: bytes | None) -> dict[str, Any] | None:
     if not value:
         return None
     try:
-        data = json.loads(value)
+        data = loads(value)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None

@@ -43,6 +43,8 @@ from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
+import orjson
+
 from gateway.fleet.hourly_records import HealthSummary, HourSummary
 from gateway.live import Alert, LiveEvent, LiveEventKind, ZoneState
 from gateway.observations import DeviceHealth
@@ -383,6 +385,22 @@ _MAPS = {
 }
 
 
+_LONG_DIGITS = re.compile(rb"\d{20}")
+
+
+def loads(payload: bytes) -> Any:
+    """``json.loads(payload)``, faster: orjson reads a document three to four times
+    faster and the same way, except what it refuses (NaN, an infinite number, bad
+    JSON: then ``json`` reads it, or gives its reason) and an integer of 20 digits
+    or more (orjson makes it a float; ``json`` keeps the integer)."""
+    if _LONG_DIGITS.search(payload) is None:
+        try:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(payload)
+
+
 def decode(prefix: str, subject: str, payload: bytes) -> FleetRecord:
     """The record of a fleet message; FleetDecodeError for anything else.
 
@@ -397,7 +415,7 @@ def decode(prefix: str, subject: str, payload: bytes) -> FleetRecord:
     except ValueError:
         raise FleetDecodeError(f"unknown kind {parts[3]!r} in {subject!r}") from None
     try:
-        data = json.loads(payload)
+        data = loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
         raise FleetDecodeError(f"payload is not JSON: {exc}") from None
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ from typing import Any
 
 import nats
 from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
 
 from gateway.fleet.messages import MSG_ID_HEADER, FleetSubjects, zone_message
 from gateway.fleet.uplink import FleetUplink
@@ -359,6 +360,39 @@ def test_without_create_stream_a_missing_stream_is_retried_not_fatal(
         finally:
             await reader.close()
             await stop(task)
+
+    asyncio.run(main())
+
+
+def test_a_message_another_stream_took_stays_queued_and_is_not_counted_published(
+    nats_server: NatsServer,
+) -> None:
+    """The uplink sends no Nats-Expected-Stream (docs/fleet.md, *Partitions*): it reads
+    the stream in JetStream's acknowledgement instead, and one not its own is a failure."""
+
+    async def main() -> None:
+        reader = await nats.connect(nats_server.url)
+        try:
+            js = reader.jetstream()
+            await js.add_stream(name=STREAM, subjects=["floorwatch.hue.another-site.>"])
+            await js.add_stream(name="STRAY", subjects=[SUBJECTS.site_wildcard])
+            feed = Feed()
+            cfg = config(nats_server.url, create_stream=False)
+            uplink = FleetUplink(cfg, SUBJECTS, feed.events)
+            task = await start(uplink)
+            feed.send(zone_event(0, 1))
+            await wait_until("two failures", lambda: uplink.stats.failures >= 2)
+            assert uplink.stats.published == 0
+            assert uplink.pending == 1  # kept, to go out once the servers are put right
+            assert (await js.stream_info("STRAY")).state.messages == 1  # stored there once
+            # put right: the stray stream goes, the site's stream takes its subjects
+            await js.delete_stream("STRAY")
+            await js.update_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS.site_wildcard]))
+            await wait_until("1 published", lambda: uplink.stats.published == 1)
+            assert await stream_count(js) == 1
+            await stop(task)
+        finally:
+            await reader.close()
 
     asyncio.run(main())
 
