@@ -15,7 +15,9 @@ processes with partition leases, InfluxDB 1.x:
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from gateway.fleet.messages import FleetSubjects
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsCluster
 from tests.integration.fleet_cluster_support import (
+    FLOORWATCH,
     STREAM,
     assert_each_once_in_order,
     lag,
@@ -195,3 +198,16 @@ def test_two_processes_read_a_partition_each_and_one_takes_both_when_the_other_d
             wait_for(f"no lag on {name}", lambda name=name: asyncio.run(lag(urls, name)) == (0, 0))
     messages = asyncio.run(all_messages(urls))
     assert_each_once_in_order(messages, {s.site: 2 * n for s in names})
+    # fleet status --central reads every partition: its streams, consumers and centers
+    done = subprocess.run(  # noqa: S603 - our own command
+        [str(FLOORWATCH), "fleet", "status", "--central", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    status = json.loads(done.stdout)
+    parts = {p["name"]: p["messages"] for p in status["partitions"]}
+    assert set(parts) == set(PARTITIONS) and sum(parts.values()) == len(messages), status
+    assert {c["name"] for c in status["consumers"]} == {f"{p}/fleet-central" for p in PARTITIONS}
+    assert {s["site"] for s in status["sites"]} == {s.site for s in names}

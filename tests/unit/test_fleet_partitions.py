@@ -38,7 +38,7 @@ def test_placing_without_partitions_is_refused() -> None:
 
 def test_three_hundred_sites_over_eight_partitions_differ_by_at_most_one() -> None:
     names = partition_names("S", 8)
-    placed = place([f"site-{i}" for i in range(300)], {n: () for n in names})
+    placed = place([f"site-{i}" for i in range(300)], dict.fromkeys(names, ()))
     sizes = sorted(len(v) for v in placed.values())
     assert sizes[0] == 37 and sizes[-1] == 38 and sum(sizes) == 300
 
