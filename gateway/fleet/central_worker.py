@@ -207,6 +207,9 @@ class FleetWorker:
                             self._log.info("fleet.partition_not_created", stream=name)
                             said = True
                         await asyncio.sleep(self._cfg.lease_s / 3)
+                    except (nats.errors.Error, OSError, TimeoutError) as exc:
+                        self._failed(f"bind {name}", exc)  # the next lease round starts it again
+                        return
                 if psub is not None:
                     await self._consume(name, psub, sites, stop)
             finally:
@@ -229,11 +232,14 @@ class FleetWorker:
                     for name in (*lost, *plan.release):
                         if name in readers:
                             readers[name][1].set()
-                    for name in plan.take:
-                        if name not in readers and await leases.take(name):
+                    taken = [n for n in plan.take if n not in readers and await leases.take(n)]
+                    for name in taken:
+                        self._log.info("fleet.partition_taken", stream=name)
+                    # what it holds and nobody reads: just taken, or a reader that failed
+                    for name in leases.held:
+                        if name not in readers and name not in plan.release:
                             stop = asyncio.Event()
                             readers[name] = (asyncio.create_task(read(name, stop)), stop)
-                            self._log.info("fleet.partition_taken", stream=name)
                 except (nats.errors.Error, OSError, TimeoutError) as exc:
                     self._failed("leases", exc)
                 self.stats.partitions = len(readers)
