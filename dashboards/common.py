@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self, TypeVar
 
+from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.influxql import INFLUXDB_TYPE, InfluxQL
@@ -154,6 +156,17 @@ def base_dashboard(uid: str, title: str, view: SiteView, description: str) -> da
             .include_vars(True)
             .keep_time(True)
         )
+    )
+
+
+def table_legend(calcs: Sequence[str]) -> cb.VizLegendOptions:
+    """A legend as a table on the panel's right, with these figures per series."""
+    return (
+        cb.VizLegendOptions()
+        .show_legend(True)
+        .display_mode(cm.LegendDisplayMode.TABLE)
+        .placement(cm.LegendPlacement.RIGHT)
+        .calcs(list(calcs))
     )
 
 

@@ -24,6 +24,7 @@ from dashboards.common import (
     q,
     site_variable,
     steps,
+    table_legend,
     with_names,
     with_zone_names,
     zone_variable,
@@ -158,13 +159,7 @@ def _people_over_time(t: Texts) -> timeseries.Panel:
         .line_width(2)
         .fill_opacity(10)
         .span_nulls(True)
-        .legend(
-            cb.VizLegendOptions()
-            .show_legend(True)
-            .display_mode(cm.LegendDisplayMode.TABLE)
-            .placement(cm.LegendPlacement.RIGHT)
-            .calcs(["lastNotNull", "max"])
-        )
+        .legend(table_legend(["lastNotNull", "max"]))
         .height(9)
         .span(24)
     )

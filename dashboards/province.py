@@ -35,7 +35,15 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import province_promql as pq
-from dashboards.common import DASHBOARD_TAG, FUSED, datasource_ref, q, steps, with_names
+from dashboards.common import (
+    DASHBOARD_TAG,
+    FUSED,
+    datasource_ref,
+    q,
+    steps,
+    table_legend,
+    with_names,
+)
 from dashboards.texts import Texts
 
 Store = Literal["influxql", "victoriametrics"]
@@ -192,13 +200,7 @@ def _series(
         .min(0)
         .line_width(2)
         .fill_opacity(0)
-        .legend(
-            cb.VizLegendOptions()
-            .show_legend(True)
-            .display_mode(cm.LegendDisplayMode.TABLE)
-            .placement(cm.LegendPlacement.RIGHT)
-            .calcs(["max", "mean"])
-        )
+        .legend(table_legend(["max", "mean"]))
         .height(9)
         .span(24)
     )
@@ -248,13 +250,7 @@ def _bars(panel: timeseries.Panel) -> timeseries.Panel:
     """Counts per hour: stacked bars, the range's sum and busiest hour in the legend."""
     return (
         panel.unit("none")
-        .legend(
-            cb.VizLegendOptions()
-            .show_legend(True)
-            .display_mode(cm.LegendDisplayMode.TABLE)
-            .placement(cm.LegendPlacement.RIGHT)
-            .calcs(["sum", "max"])
-        )
+        .legend(table_legend(["sum", "max"]))
         .decimals(0)
         .draw_style(cm.GraphDrawStyle.BARS)
         .fill_opacity(70)

@@ -19,7 +19,7 @@ it on a source the engine left stalled.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import nats.js.errors
 from nats.js import JetStreamContext
@@ -31,11 +31,19 @@ from gateway.fleet.topology import STREAM, central_stream_config, site_source
 
 @dataclass(frozen=True, slots=True)
 class SourcesChange:
-    created: bool  # a (partition) stream was created now
-    added: tuple[str, ...]  # domains whose source was added now
+    placed: dict[str, tuple[str, ...]]  # stream -> the domains whose source it got now
     present: tuple[str, ...]  # domains that were already sourced
-    placed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stream -> added there
     new_streams: tuple[str, ...] = ()  # the (partition) streams created now
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        """The domains whose source was added now."""
+        return tuple(d for domains in self.placed.values() for d in domains)
+
+    @property
+    def created(self) -> bool:
+        """A (partition) stream was created now."""
+        return bool(self.new_streams)
 
 
 def _domain_of(api: str | None) -> str | None:
@@ -106,25 +114,12 @@ async def add_sites(
             *(StreamConfig.from_response(extra).sources or []),
         ]
         await js.update_stream(config)
-    added = tuple(d for new in placed.values() for d in new)
     present = {d for ds in sourced.values() for d in ds}
     return SourcesChange(
-        bool(created),
-        added,
-        tuple(d for d in dict.fromkeys(domains) if d in present),
         {stream: tuple(new) for stream, new in placed.items()},
+        tuple(d for d in dict.fromkeys(domains) if d in present),
         tuple(created),
     )
-
-
-async def stream_of(
-    js: JetStreamContext, domain: str, *, name: str = STREAM, partitions: int = 1
-) -> str | None:
-    """The partition stream that sources ``domain`` (None: none does)."""
-    for stream, info in (await partition_infos(js, name, partitions)).items():
-        if info is not None and domain in sourced_domains(info):
-            return stream
-    return None
 
 
 async def remove_sites(

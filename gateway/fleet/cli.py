@@ -36,8 +36,8 @@ from gateway.fleet.central import decode_state
 from gateway.fleet.central_config import CentralNatsConfig, load_central
 from gateway.fleet.cert_expiry import CertCheck, CertificateError, check
 from gateway.fleet.nats_tls import (
+    connect_once,
     file_certificates,
-    login_options,
     presented_certificate,
     server_addresses,
 )
@@ -93,24 +93,7 @@ async def read_facts(
     """Stream info, each subject's last message time, and the consumers, from JetStream
     (of each partition stream there is, with ``partitions`` above 1)."""
 
-    async def quiet(exc: Exception) -> None:
-        """nats-py prints each failed attempt; the command reports the outcome once."""
-
-    # nats-py retries a first connection without end: bound it here.
-    try:
-        nc = await asyncio.wait_for(
-            nats.connect(
-                servers=[cfg.url],
-                name="floorwatch-fleet-status",
-                connect_timeout=int(TIMEOUT_S),
-                allow_reconnect=False,
-                error_cb=quiet,
-                **login_options(cfg),  # credentials and fleet TLS (none unless given)
-            ),
-            TIMEOUT_S,
-        )
-    except TimeoutError:
-        raise ConnectionError(f"no answer within {TIMEOUT_S:g} s") from None
+    nc = await connect_once(cfg, "floorwatch-fleet-status", TIMEOUT_S)
     try:
         js = nc.jetstream(timeout=TIMEOUT_S)
         stored = await read_stored(js, bucket)

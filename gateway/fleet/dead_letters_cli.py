@@ -24,40 +24,19 @@ import nats
 import nats.errors
 import nats.js.errors
 import typer
-from nats.aio.client import Client
 
 from gateway.cli_support import JsonOption, echo_json, exit_invalid
 from gateway.config_loader import ConfigError
 from gateway.fleet.central_config import CentralConfig, load_central
 from gateway.fleet.dead_letters import DeadLetter, read_dead_letters
-from gateway.fleet.nats_tls import login_options
+from gateway.fleet.nats_tls import connect_once
 
 TIMEOUT_S = 5.0
 
 
-async def _connect(cfg: CentralConfig) -> Client:
-    async def quiet(exc: Exception) -> None:
-        """nats-py prints each failed attempt; the command reports the outcome once."""
-
-    try:
-        return await asyncio.wait_for(
-            nats.connect(
-                servers=[cfg.nats.url],
-                name="floorwatch-fleet-dead-letters",
-                connect_timeout=int(TIMEOUT_S),
-                allow_reconnect=False,
-                error_cb=quiet,
-                **login_options(cfg.nats),  # credentials and fleet TLS (none unless given)
-            ),
-            TIMEOUT_S,
-        )
-    except TimeoutError:
-        raise ConnectionError(f"no answer within {TIMEOUT_S:g} s") from None
-
-
 async def _run(cfg: CentralConfig, limit: int, delete: list[int], purge: bool) -> list[DeadLetter]:
     """Delete or purge as asked, then read the newest ``limit``."""
-    nc = await _connect(cfg)
+    nc = await connect_once(cfg.nats, "floorwatch-fleet-dead-letters", TIMEOUT_S)
     try:
         js = nc.jetstream(timeout=TIMEOUT_S)
         stream = cfg.dead_letters.stream

@@ -6,7 +6,9 @@ sources``, the source watch): the CA of the cluster's certificates from the
 central file's ``nats.tls_ca_file``, and a client certificate where the
 cluster verifies one. A site's uplink and ``fleet status -c site.yaml`` take
 the same settings from the site file's ``fleet:``. nats-py checks the
-certificate's names against the URL's host.
+certificate's names against the URL's host. ``connect_once`` is the one-attempt,
+time-bounded connection of the one-off commands (``fleet status``, ``fleet
+dead-letters``).
 
 ``presented_certificate`` is ``fleet status``'s look at a port's certificate:
 nats-server (2.9) first sends its INFO in the clear, then the client starts
@@ -17,12 +19,16 @@ gateway.fleet.cert_expiry.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import ssl
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
+
+import nats
+from nats.aio.client import Client as NatsClient
 
 from gateway.fleet.central_config import CentralNatsConfig
 from gateway.settings import FleetConfig
@@ -66,6 +72,33 @@ def login_options(cfg: CentralNatsConfig | FleetConfig) -> LoginOptions:
         "password": cfg.password.get_secret_value() if cfg.password is not None else None,
         "tls": nats_tls(cfg),
     }
+
+
+async def connect_once(
+    cfg: CentralNatsConfig | FleetConfig, name: str, timeout_s: float
+) -> NatsClient:
+    """A connection for a one-off command: one attempt, bounded by ``timeout_s`` (nats-py
+    otherwise retries a first connection without end), nats-py's own per-attempt error
+    printing silenced (the command reports the outcome once); ConnectionError when no
+    server answers in time."""
+
+    async def quiet(exc: Exception) -> None:
+        """nats-py prints each failed attempt; the command reports the outcome once."""
+
+    try:
+        return await asyncio.wait_for(
+            nats.connect(
+                servers=[cfg.url],
+                name=name,
+                connect_timeout=int(timeout_s),
+                allow_reconnect=False,
+                error_cb=quiet,
+                **login_options(cfg),  # credentials and fleet TLS (none unless given)
+            ),
+            timeout_s,
+        )
+    except TimeoutError:
+        raise ConnectionError(f"no answer within {timeout_s:g} s") from None
 
 
 def server_addresses(url: str) -> list[tuple[str, int]]:

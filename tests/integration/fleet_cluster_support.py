@@ -136,19 +136,36 @@ def wait_for(what: str, check: Callable[[], object]) -> None:
         time.sleep(0.1)
 
 
-def central_file(path: Path, nats_url: str, influx_url: str, db: str, bucket: str) -> Path:
-    """The workers' file: the central stream FLOORWATCH (the sites' stream's name), R3 bucket."""
+def central_file(
+    path: Path,
+    nats_url: str,
+    influx_url: str,
+    db: str,
+    bucket: str,
+    *,
+    partitions: int = 1,
+    leases: str = "fleet_partitions",
+    source_watch: bool = True,
+) -> Path:
+    """The workers' file: the central stream FLOORWATCH (the sites' stream's name), R3 bucket;
+    with ``partitions`` above 1, that many partition streams under 3-second leases."""
+    spread = (
+        f"  partitions: {partitions}\n  lease_s: 3\n  partition_bucket: {leases}\n"
+        if partitions > 1
+        else ""
+    )
+    watch = "" if source_watch else "source_watch:\n  enabled: false\n"
     path.write_text(
         f"""
 nats:
   url: {nats_url}
   stream: {STREAM}
-  kv_bucket: {bucket}
+{spread}  kv_bucket: {bucket}
   kv_replicas: 3
   batch: 20
   fetch_wait_s: 0.2
   ack_wait_s: 2
-influxdb:
+{watch}influxdb:
   protocol: v1
   url: {influx_url}
   database: {db}

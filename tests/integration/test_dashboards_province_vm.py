@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,21 @@ def _values(vm: VictoriaMetricsServer, path: str, params: dict[str, Any]) -> Any
     return body["data"]
 
 
-def test_every_query_runs_on_victoriametrics(victoriametrics: VictoriaMetricsServer) -> None:
-    province = f"p-{uuid.uuid4().hex[:10]}"  # the session's server is shared
+@pytest.fixture
+def own_victoriametrics(tmp_path: Path) -> Iterator[VictoriaMetricsServer]:
+    """A server of this test's own: the board's variables list every province and site the
+    server holds, so the session's shared one would give other tests' too (by their order)."""
+    server = VictoriaMetricsServer(tmp_path / "victoriametrics")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_every_query_runs_on_victoriametrics(own_victoriametrics: VictoriaMetricsServer) -> None:
+    victoriametrics = own_victoriametrics
+    province = f"p-{uuid.uuid4().hex[:10]}"
     lines = central_lines(province)
     r = httpx.post(
         f"{victoriametrics.url}/api/v2/write",

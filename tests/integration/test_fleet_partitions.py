@@ -31,8 +31,8 @@ from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsCluster
 from tests.integration.fleet_cluster_support import (
     FLOORWATCH,
-    STREAM,
     assert_each_once_in_order,
+    central_file,
     lag,
     sites,
     stored,
@@ -51,32 +51,6 @@ LEASES = "test_partitions"
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
     with NatsCluster(tmp_path_factory.mktemp("cluster"), size=3) as c:
         yield c
-
-
-def central_file(path: Path, nats_url: str, influx_url: str, db: str, bucket: str) -> Path:
-    path.write_text(
-        f"""
-nats:
-  url: {nats_url}
-  stream: {STREAM}
-  partitions: 2
-  lease_s: 3
-  partition_bucket: {LEASES}
-  kv_bucket: {bucket}
-  kv_replicas: 3
-  batch: 20
-  fetch_wait_s: 0.2
-  ack_wait_s: 2
-source_watch:
-  enabled: false
-influxdb:
-  protocol: v1
-  url: {influx_url}
-  database: {db}
-  flush_interval_s: 0.05
-"""
-    )
-    return path
 
 
 def events(log: Path) -> list[tuple[str, str]]:
@@ -143,7 +117,14 @@ def test_two_processes_read_a_partition_each_and_one_takes_both_when_the_other_d
         "FLOORWATCH_1": (leaves[1].domain, leaves[3].domain),
     }
     config = central_file(
-        tmp_path / "central.yaml", urls[0], influxdb1.url, db, f"sites_{tmp_path.name}"
+        tmp_path / "central.yaml",
+        urls[0],
+        influxdb1.url,
+        db,
+        f"sites_{tmp_path.name}",
+        partitions=2,
+        leases=LEASES,
+        source_watch=False,
     )
     n = 60
     with worker(config, tmp_path / "w1") as one, worker(config, tmp_path / "w2"):
