@@ -21,7 +21,7 @@ superset), each the counterpart of the InfluxQL one in ``dashboards.province``:
   hour (``count_over_time(...[$__interval])``), per site, for the province
   and per severity. An alert's ``transition`` is a string field, which
   VictoriaMetrics stores as the value 0; the writer adds ``raised=1i`` to a
-  raised transition's point for this (``gateway.fleet.central.ALERT_TRANSITIONS``).
+  raised transition's point for this (``gateway.points.ALERT_TRANSITIONS``).
   A step's window ends at its time: the bar at 10:00 counts 09:00 to 10:00
   (InfluxQL's ``time(1h)`` labels the same hour 09:00).
 """

@@ -26,7 +26,9 @@ idempotent. The schema (tags in brackets) is documented in docs/storage.md:
   binary sensor of the zone is fresh); method ``binary`` (only occupied / vacant known):
   occupied, level, method and confidence, no count
 - ``alerts[device,rule,severity,site,zone]`` one point per alert transition: state,
-  transition, alert_id, message (strings), value, threshold, notifications (int)
+  transition, alert_id, message (strings), value, threshold, notifications (int), and an
+  integer field named after the transition, always 1 (``raised=1i``, ``ALERT_TRANSITIONS``:
+  VictoriaMetrics stores a string field as 0, so PromQL counts the integer)
 
 Tags are written sorted by key (what InfluxDB does anyway, cheaper for it).
 The lines are built by hand: a zone-occupancy line costs about 2.5-4 µs here
@@ -70,6 +72,13 @@ from gateway.observations import (
 )
 from gateway.seats import SeatState, SeatStatus
 from gateway.settings import ZoneConfig
+
+#: An alert point's transitions that also get an integer field of their name, ``raised=1i``
+#: beside ``transition="raised"``: VictoriaMetrics keeps no string field (it stores 0), so
+#: ``count_over_time(alerts_raised[1h])`` is how PromQL counts new alerts (docs/storage.md).
+#: One list for the site's points (``alert_lines``) and the central writer's
+#: (``gateway.fleet.central.record_lines``); a transition not in it keeps the string only.
+ALERT_TRANSITIONS = ("raised", "renotified", "acknowledged", "resolved")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS_PER_S = 1_000_000_000
@@ -341,9 +350,10 @@ def alert_lines(site_id: str, alert: Alert, transition: str) -> list[str]:
         f"{_tag('severity', alert.severity.value)}{_tag('site', site_id)}"
         f"{_tag('zone', alert.zone_id or '')}"
     )
-    fields = [
-        f"state={quote_string(alert.state.value)}",
-        f"transition={quote_string(transition)}",
+    fields = [f"state={quote_string(alert.state.value)}", f"transition={quote_string(transition)}"]
+    if transition in ALERT_TRANSITIONS:  # a number VictoriaMetrics keeps
+        fields.append(f"{transition}=1i")
+    fields += [
         f"alert_id={quote_string(alert.id)}",
         f"message={quote_string(alert.message)}",
         f"notifications={int(alert.notifications)}i",

@@ -21,17 +21,13 @@ from typing import Any
 import orjson
 
 from gateway.fleet.messages import FleetKind, FleetRecord, loads
-from gateway.points import escape_name, quote_string, timestamp_ns
+from gateway.points import ALERT_TRANSITIONS, escape_name, quote_string, timestamp_ns
 
 STATE_VERSION = 1
 #: Resolved alerts remembered per site (so a late "raised" cannot reopen one); the
 #: oldest go first. A late message older than the 500th last resolution is rare.
 CLOSED_ALERTS_KEPT = 500
 _OPEN_STATES = ("active", "acknowledged")
-#: An alert point's transitions that also get an integer field of their name, ``raised=1i``
-#: beside ``transition="raised"``: VictoriaMetrics keeps no string field (it stores 0), so
-#: ``count_over_time(alerts_raised[1h])`` is how PromQL counts new alerts (docs/fleet.md).
-ALERT_TRANSITIONS = ("raised", "renotified", "acknowledged", "resolved")
 
 
 def _tags(pairs: list[tuple[str, str]]) -> str:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
-from gateway.live import ZoneClimateState, ZoneState
+from gateway.live import Alert, AlertState, Severity, ZoneClimateState, ZoneState
 from gateway.observations import (
     Climate,
     DeviceHealth,
@@ -23,7 +23,9 @@ from gateway.observations import (
     TicketEventKind,
 )
 from gateway.points import (
+    ALERT_TRANSITIONS,
     ZoneGeometry,
+    alert_lines,
     escape_measurement,
     escape_name,
     quote_string,
@@ -525,3 +527,69 @@ def test_a_zone_nobody_counts_stores_no_fused_point() -> None:
     [line] = zone_state_lines("hcc", _fused("presence", 0))
     assert line.startswith("zone_occupancy,site=hcc,source=fused,zone=f2-waiting count=0i,")
     assert 'method="presence"' in line
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def _alert(state: AlertState, *, device: str | None = None) -> Alert:
+    return Alert(
+        id="crowd_level:f2-waiting",
+        rule="crowd_level",
+        severity=Severity.WARNING,
+        state=state,
+        zone_id=None if device else "f2-waiting",
+        device_id=device,
+        message='Khu chờ "đông"',
+        value=0.85,
+        threshold=0.8,
+        raised_at=AT,
+        updated_at=AT,
+        notifications=2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("transition", "state", "number"),
+    [
+        ("raised", AlertState.ACTIVE, "raised=1i,"),
+        ("renotified", AlertState.ACTIVE, "renotified=1i,"),
+        ("acknowledged", AlertState.ACKNOWLEDGED, "acknowledged=1i,"),
+        ("resolved", AlertState.RESOLVED, "resolved=1i,"),
+        ("escalated", AlertState.ACTIVE, ""),  # not one the engine makes: the string only
+    ],
+)
+def test_an_alert_point_has_its_transition_as_a_string_and_as_an_integer_field(
+    transition: str, state: AlertState, number: str
+) -> None:
+    """VictoriaMetrics stores a string field as 0: ``raised=1i`` is what PromQL counts, while
+    ``transition`` stays for InfluxQL; the same series and time as before the field existed."""
+    assert alert_lines("hcc", _alert(state), transition) == [
+        "alerts,rule=crowd_level,severity=warning,site=hcc,zone=f2-waiting"
+        f' state="{state.value}",transition="{transition}",{number}'
+        'alert_id="crowd_level:f2-waiting",message="Khu chờ \\"đông\\"",notifications=2i,'
+        f"value=0.85,threshold=0.8 {AT_NS}"
+    ]
+
+
+def test_the_site_and_the_central_writer_share_one_list_of_transitions() -> None:
+    from gateway.fleet import central
+
+    assert central.ALERT_TRANSITIONS is ALERT_TRANSITIONS
+    assert ALERT_TRANSITIONS == ("raised", "renotified", "acknowledged", "resolved")
+
+
+def test_each_transition_is_one_integer_field_of_1_and_parses_back() -> None:
+    for transition in ALERT_TRANSITIONS:
+        [line] = alert_lines("hcc", _alert(AlertState.ACTIVE, device="cam 1"), transition)
+        _, tags, fields, stamp = parse_line(line)
+        assert tags == {
+            "device": "cam 1",
+            "rule": "crowd_level",
+            "severity": "warning",
+            "site": "hcc",
+        }
+        assert stamp == AT_NS
+        numbers = {k: v for k, v in fields.items() if k in ALERT_TRANSITIONS}
+        assert numbers == {transition: 1}
+        assert fields["transition"] == transition
