@@ -13,6 +13,7 @@ from typing import Protocol, Self, TypeVar
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
@@ -31,6 +32,8 @@ SITE = '"site" =~ /^$site$/'
 ZONES = '"zone" =~ /^$zone$/'
 # The engine's fused zone state (gateway.points.zone_state_lines), not one source's report.
 FUSED = "\"source\" = 'fused'"
+# The alert severities (gateway.live.Severity) and their colours; their words are in texts.py.
+SEVERITY_COLORS = (("info", "blue"), ("warning", "orange"), ("critical", "red"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,43 @@ def table_legend(calcs: Sequence[str]) -> cb.VizLegendOptions:
         .placement(cm.LegendPlacement.RIGHT)
         .calcs(list(calcs))
     )
+
+
+def raised_per_hour(where: str, group_by: str = "") -> str:
+    """InfluxQL: the alerts raised per hour where ``where`` holds (per tag ``group_by`` unless
+    empty), counted from the string field ``transition`` that every ``alerts`` point has, also
+    those written before the integer ``raised`` field existed (gateway.points.alert_lines)."""
+    tag = f', "{group_by}"' if group_by else ""
+    # fixed names and conditions, no user input (Grafana fills in the variables, escaped)
+    return (
+        f'SELECT count("transition") FROM "alerts" WHERE {where}'  # noqa: S608
+        f" AND \"transition\" = 'raised' AND $timeFilter GROUP BY time(1h){tag} fill(none)"
+    )
+
+
+def hourly_bars(panel: timeseries.Panel) -> timeseries.Panel:
+    """Counts per hour: stacked bars, the range's sum and busiest hour in the legend."""
+    return (
+        panel.unit("none")
+        .legend(table_legend(["sum", "max"]))
+        .decimals(0)
+        .draw_style(cm.GraphDrawStyle.BARS)
+        .fill_opacity(70)
+        .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL))
+    )
+
+
+def by_severity(panel: timeseries.Panel, t: Texts) -> timeseries.Panel:
+    """Series named by severity (aliased ``$tag_severity``) shown in words, in their colours."""
+    for severity, color in SEVERITY_COLORS:
+        panel = panel.override_by_name(
+            severity,
+            [
+                dm.DynamicConfigValue(id_val="displayName", value=t(f"severity.{severity}")),
+                dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": color}),
+            ],
+        )
+    return panel
 
 
 def steps(base: str, *levels: tuple[float, str]) -> dash.ThresholdsConfig:

@@ -1,4 +1,5 @@
-"""The control-room dashboard: people and crowd level per zone, active alerts, device health. Pure."""
+"""The control-room dashboard: people and crowd level per zone, active alerts, device health,
+camera events, new alerts per hour. Pure."""
 
 # The queries are Grafana templates built from ids the site file validates ([a-z0-9_-]);
 # no user input reaches them (Grafana fills in the variables, escaped, at query time).
@@ -16,12 +17,16 @@ from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.common import (
     FUSED,
+    SEVERITY_COLORS,
     SITE,
     ZONES,
     SiteView,
     base_dashboard,
+    by_severity,
+    hourly_bars,
     mapping,
     q,
+    raised_per_hour,
     site_variable,
     steps,
     table_legend,
@@ -37,7 +42,6 @@ UID = "floorwatch-control-room"
 # The crowd levels: gateway.settings.CrowdLevel.
 LEVELS = (("calm", "green"), ("busy", "yellow"), ("crowded", "orange"), ("critical", "red"))
 ALERT_STATES = (("active", "red"), ("acknowledged", "orange"), ("resolved", "green"))
-SEVERITIES = (("info", "blue"), ("warning", "orange"), ("critical", "red"))
 ONLINE = (("true", "green"), ("false", "red"))
 EVENT_ACTIVE = (("true", "orange"), ("false", "green"))
 # The alert rules (gateway.alert_rules), device kinds and camera events (gateway.observations).
@@ -199,7 +203,7 @@ def _alerts(t: Texts, view: SiteView) -> table.Panel:
             "severity",
             [
                 dm.DynamicConfigValue(
-                    id_val="mappings", value=mapping(_words(t, "severity", SEVERITIES))
+                    id_val="mappings", value=mapping(_words(t, "severity", SEVERITY_COLORS))
                 )
             ],
         )
@@ -227,6 +231,22 @@ def _alerts(t: Texts, view: SiteView) -> table.Panel:
             "message", [dm.DynamicConfigValue(id_val="custom.hidden", value=True)]
         )
     return with_names(panel, _columns(t, columns))
+
+
+def _new_alerts(t: Texts) -> timeseries.Panel:
+    """The site's alerts raised per hour, stacked by severity (the province board's view of
+    one center): what became of them since does not matter, nor the ``$zone`` chosen (an
+    alert of a device has no zone)."""
+    panel = (
+        timeseries.Panel()
+        .title(t("new_alerts"))
+        .description(t("new_alerts.desc"))
+        .with_target(q("A", raised_per_hour(SITE, "severity"), "$tag_severity"))
+        .min(0)
+        .height(8)
+        .span(24)
+    )
+    return hourly_bars(by_severity(panel, t))
 
 
 def _columns(t: Texts, names: Sequence[str]) -> list[tuple[str, str]]:
@@ -314,4 +334,5 @@ def control_room(view: SiteView, t: Texts) -> dash.Dashboard:
         .with_panel(_alerts(t, view))
         .with_panel(_devices(t))
         .with_panel(_camera_events(t))
+        .with_panel(_new_alerts(t))
     )

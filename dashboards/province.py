@@ -38,8 +38,11 @@ from dashboards import province_promql as pq
 from dashboards.common import (
     DASHBOARD_TAG,
     FUSED,
+    by_severity,
     datasource_ref,
+    hourly_bars,
     q,
+    raised_per_hour,
     steps,
     table_legend,
     with_names,
@@ -239,23 +242,7 @@ def _measured_waits(view: ProvinceView, t: Texts) -> timeseries.Panel:
 
 def _raised(group_by: str) -> str:
     """The raised transitions per hour (and per tag ``group_by`` unless empty)."""
-    tag = f', "{group_by}"' if group_by else ""
-    return (
-        f'SELECT count("transition") FROM "alerts" WHERE {WHERE}'
-        f" AND \"transition\" = 'raised' AND $timeFilter GROUP BY time(1h){tag} fill(none)"
-    )
-
-
-def _bars(panel: timeseries.Panel) -> timeseries.Panel:
-    """Counts per hour: stacked bars, the range's sum and busiest hour in the legend."""
-    return (
-        panel.unit("none")
-        .legend(table_legend(["sum", "max"]))
-        .decimals(0)
-        .draw_style(cm.GraphDrawStyle.BARS)
-        .fill_opacity(70)
-        .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL))
-    )
+    return raised_per_hour(WHERE, group_by)
 
 
 def _alerts_raised(view: ProvinceView, t: Texts) -> timeseries.Panel:
@@ -268,10 +255,7 @@ def _alerts_raised(view: ProvinceView, t: Texts) -> timeseries.Panel:
         dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "text"}),
     ]
     panel = _series(view, t("p.alerts"), t("p.alerts.desc"), _raised("site"), pq.NEW_ALERTS)
-    return _bars(panel.with_target(total).override_by_query("B", line))
-
-
-SEVERITY_COLORS = (("info", "blue"), ("warning", "orange"), ("critical", "red"))
+    return hourly_bars(panel.with_target(total).override_by_query("B", line))
 
 
 def _alerts_by_severity(view: ProvinceView, t: Texts) -> timeseries.Panel:
@@ -286,15 +270,7 @@ def _alerts_by_severity(view: ProvinceView, t: Texts) -> timeseries.Panel:
         .height(9)
         .span(24)
     )
-    for severity, color in SEVERITY_COLORS:
-        panel = panel.override_by_name(
-            severity,
-            [
-                dm.DynamicConfigValue(id_val="displayName", value=t(f"severity.{severity}")),
-                dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": color}),
-            ],
-        )
-    return _bars(panel)
+    return hourly_bars(by_severity(panel, t))
 
 
 def _league(view: ProvinceView, t: Texts) -> stat.Panel:

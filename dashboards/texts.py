@@ -25,7 +25,7 @@ _VI: dict[str, str] = {
     "board.control_room": "floorwatch: phòng điều hành",
     "board.control_room.desc": (
         "{site}: số người và mức độ đông theo khu vực, cảnh báo, tình trạng thiết bị,"
-        " sự kiện camera."
+        " sự kiện camera, cảnh báo mới theo giờ."
     ),
     "board.managers": "floorwatch: quản lý",
     "board.managers.desc": (
@@ -59,6 +59,11 @@ _VI: dict[str, str] = {
     "alerts": "Cảnh báo (trạng thái mới nhất theo khu vực và loại cảnh báo)",
     "alerts.desc": (
         "Không hiện cảnh báo đã xử lý; xác nhận và xử lý cảnh báo trên trang phòng điều hành."
+    ),
+    "new_alerts": "Cảnh báo mới theo giờ",
+    "new_alerts.desc": (
+        "Số cảnh báo mới mỗi giờ của trung tâm, theo mức độ (cột chồng), kể cả những cảnh báo"
+        " đã xác nhận hoặc đã xử lý sau đó."
     ),
     "devices": "Tình trạng thiết bị",
     "devices.desc": (
@@ -197,7 +202,8 @@ _VI: dict[str, str] = {
 _EN: dict[str, str] = {
     "board.control_room": "floorwatch: control room",
     "board.control_room.desc": (
-        "{site}: people and crowd level per zone, alerts, device health, camera events."
+        "{site}: people and crowd level per zone, alerts, device health, camera events,"
+        " new alerts per hour."
     ),
     "board.managers": "floorwatch: managers",
     "board.managers.desc": "{site}: visitors, crowding by hour and weekday, waiting, staffing.",
@@ -224,6 +230,11 @@ _EN: dict[str, str] = {
     "people_per_zone": "People per zone",
     "alerts": "Alerts (latest state per zone and rule)",
     "alerts.desc": "Resolved alerts are hidden; acknowledge and resolve in the control-room page.",
+    "new_alerts": "New alerts per hour",
+    "new_alerts.desc": (
+        "Alerts raised per hour at the center, by severity (stacked bars), also those"
+        " acknowledged or resolved since."
+    ),
     "devices": "Device health",
     "devices.desc": "Last report of every camera, sensor and gateway in the time range.",
     "camera_events": "Camera events",

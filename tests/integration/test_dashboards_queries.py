@@ -510,7 +510,7 @@ def test_the_engine_panels_show_the_literal_scenario(
     assert {k[0]: [r[1] for r in v] for k, v in waits.items()} == {
         "f2-waiting": [60, 360, 540] * 3  # 600 s x 0.1, 0.6, 0.9
     }
-    alerts = series('FROM "alerts"', ["zone", "device", "rule", "severity"])
+    alerts = series('last("state") AS "state"', ["zone", "device", "rule", "severity"])
     assert {k: [r[1:] for r in v] for k, v in alerts.items()} == {
         ("f2-waiting", "", "crowd_level", "warning"): [
             ["active", "crowd_level in f2-waiting", 1, 0.8]
@@ -519,6 +519,10 @@ def test_the_engine_panels_show_the_literal_scenario(
             ["resolved", "co2_high in f2-counters", 1, 0.8]
         ],
     }
+    # New alerts per hour: the raised crowd_level alert of each day (the resolved co2_high
+    # point is no raise), in the hour it was raised (09:00 local)
+    raised = series("\"transition\" = 'raised'", ["severity"])
+    assert raised == {("warning",): [[_at_ms(day, 120), 1] for day in range(DAYS)]}
     events = series('FROM "camera_events"', ["camera", "event"])
     assert {k: [r[1] for r in v] for k, v in events.items()} == {
         ("cam-f2-hall", "motion"): [False],  # cleared a minute after it started

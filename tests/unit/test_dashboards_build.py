@@ -415,3 +415,32 @@ def test_durations_round_trip(n: int, unit: str) -> None:
 @given(st.text(max_size=30))
 def test_escaped_values_match_themselves_literally(value: str) -> None:
     assert re.fullmatch(escape_regex(value), value, flags=re.DOTALL)
+
+
+def test_the_control_room_counts_new_alerts_per_hour_as_the_province_does(
+    settings: Settings,
+) -> None:
+    """The province's by-severity panel for one center: the same InfluxQL with the site's
+    condition (no ``$zone``: a device's alert has no zone), the same bars and names."""
+    from dashboards.build import build_province
+    from dashboards.province import ProvinceView
+
+    room = dashboard_json(build_dashboards(settings, "en")[0])
+    [panel] = [p for p in _panels(room) if p["title"] == "New alerts per hour"]
+    [target] = panel["targets"]
+    assert (target["query"], target["alias"]) == (
+        'SELECT count("transition") FROM "alerts" WHERE "site" =~ /^$site$/'
+        ' AND "transition" = \'raised\' AND $timeFilter GROUP BY time(1h), "severity"'
+        " fill(none)",
+        "$tag_severity",
+    )
+    province = dashboard_json(build_province(ProvinceView("Asia/Ho_Chi_Minh", ("hn",), ()), "en"))
+    [theirs] = [p for p in province["panels"] if p["title"] == "New alerts per hour by severity"]
+    [their_target] = theirs["targets"]
+    assert their_target["query"] == target["query"].replace(
+        "WHERE ", 'WHERE "province" =~ /^$province$/ AND '
+    )
+    assert panel["fieldConfig"] == theirs["fieldConfig"]
+    assert panel["options"]["legend"] == theirs["options"]["legend"]
+    rows = [p["title"] for p in room["panels"] if p["type"] == "row"]
+    assert rows[-1] == "Alerts and devices" and room["panels"][-1] is panel
