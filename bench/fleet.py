@@ -1,7 +1,7 @@
 """The central side under a province's load: 300 sites through the 3-node cluster into InfluxDB.
 
     .venv/bin/python -m bench.fleet [--sites 300] [--leaves 30] [--seconds 60] [--backlog-hours 3]
-                                    [--partitions 8] [--in-flight 4]
+                                    [--partitions 8] [--in-flight 4] [--kv-interval 1]
 
 What runs (all real processes on free loopback ports, in a temp folder):
 
@@ -69,6 +69,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,7 @@ from gateway.live import LiveEvent
 from gateway.logs import configure_logging
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsCluster, NatsLeaf
+from gateway.peers.process import free_port
 from gateway.settings import FleetConfig
 
 FLOORWATCH = Path(sys.executable).parent / "floorwatch"
@@ -121,6 +123,7 @@ WAIT_S = 600.0
 BATCH = 1000  # messages per fetch, the bare consumer's and the workers' (nats.batch)
 LEASE_S = 3.0  # the workers' partition leases: renewed every second
 IN_FLIGHT = [4]  # batches in flight per partition a worker reads (nats.in_flight; --in-flight)
+KV_INTERVAL_S = [1.0]  # a site's document at most once a second per process (--kv-interval)
 
 
 async def _nothing() -> AsyncIterator[LiveEvent]:
@@ -171,6 +174,7 @@ nats:
   consumer: {consumer}
   kv_bucket: {bucket}
   kv_replicas: 3
+  kv_interval_s: {KV_INTERVAL_S[0]}
   batch: {BATCH}
   fetch_wait_s: 0.2
   ack_wait_s: 30
@@ -184,29 +188,54 @@ influxdb:
     return path
 
 
+@dataclass
+class Worker:
+    proc: subprocess.Popen[bytes]
+    metrics: str  # its /metrics URL
+
+
 @contextmanager
-def workers(config: Path, folder: Path, n: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs = []
+def workers(config: Path, folder: Path, n: int) -> Iterator[list[Worker]]:
+    procs: list[Worker] = []
     try:
         for i in range(n):
             state = folder / f"{config.stem}-w{i + 1}"
             log = (folder / f"{config.stem}-w{i + 1}.log").open("wb")
+            port = free_port()
+            command = [str(FLOORWATCH), "fleet", "run", "-c", str(config)]
+            command += ["--state-dir", str(state), "--metrics-port", str(port)]
             procs.append(
-                subprocess.Popen(  # noqa: S603 - our own command
-                    [str(FLOORWATCH), "fleet", "run", "-c", str(config), "--state-dir", str(state)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
+                Worker(
+                    subprocess.Popen(  # noqa: S603 - our own command
+                        command, stdout=log, stderr=subprocess.STDOUT
+                    ),
+                    f"http://127.0.0.1:{port}/metrics",
                 )
             )
         yield procs
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
+        for w in procs:
+            w.proc.terminate()
+        for w in procs:
             try:
-                p.wait(30)
+                w.proc.wait(30)
             except subprocess.TimeoutExpired:
-                p.kill()
+                w.proc.kill()
+
+
+COUNTED = ("acked", "state_updates", "redelivered", "nacked", "errors")
+
+
+def counters(procs: list[Worker]) -> dict[str, float]:
+    """The workers' own counters (``fleet run --metrics-port``), summed over the processes."""
+    out = dict.fromkeys(COUNTED, 0.0)
+    for w in procs:
+        for line in httpx.get(w.metrics, timeout=10).text.splitlines():
+            name, _, value = line.partition(" ")
+            short = name.removeprefix("floorwatch_fleet_worker_").removesuffix("_total")
+            if short in out and name.startswith("floorwatch_fleet_worker_"):
+                out[short] += float(value)
+    return out
 
 
 async def until(what: str, check: object, timeout_s: float = WAIT_S) -> None:
@@ -431,7 +460,7 @@ async def workers_rate(
         partitions,
     )
     with workers(config, folder, n) as procs:
-        pids = {f"w{i + 1}": [p.pid] for i, p in enumerate(procs)} | others
+        pids = {f"w{i + 1}": [w.proc.pid] for i, w in enumerate(procs)} | others
         cpu0: dict[str, float] = {}
 
         def first_ack() -> None:
@@ -439,6 +468,14 @@ async def workers_rate(
 
         start, end, acks = await acked_until_drained(url, name, totals, first_ack)
         cpu = {k: (sum(cpu_s(p) for p in ps) - cpu0[k]) / (end - start) for k, ps in pids.items()}
+        seen = counters(procs)
+        per = seen["state_updates"] / seen["acked"] * 1000 if seen["acked"] else float("nan")
+        print(
+            f"  {name}: per 1,000 messages acknowledged {per:.1f}"
+            f" site documents written; {seen['redelivered']:.0f} redelivered,"
+            f" {seen['nacked']:.0f} handed back, {seen['errors']:.0f} NATS errors",
+            flush=True,
+        )
         if acks < sum(totals.values()) / 2:
             print(f"  {name}: {acks} messages after the first ack: too few to time (more backlog)")
             return float("nan"), cpu
@@ -719,13 +756,26 @@ def main(argv: list[str] | None = None) -> int:
         help="central stream partitions (nats.partitions); 1: one stream all workers share",
     )
     parser.add_argument("--in-flight", type=int, default=4, help="nats.in_flight of the workers")
+    parser.add_argument(
+        "--kv-interval", type=float, default=1.0, help="nats.kv_interval_s of the workers"
+    )
+    parser.add_argument(
+        "--keep-logs", type=Path, help="copy the fleet run processes' logs to this folder"
+    )
     args = parser.parse_args(argv)
     IN_FLIGHT[0] = args.in_flight
+    KV_INTERVAL_S[0] = args.kv_interval
     args.leaves = max(1, min(args.leaves, args.sites))
     configure_logging(json=False, level="error")  # the uplinks' reconnection warnings
     logging.getLogger("nats.aio.client").setLevel(logging.CRITICAL)  # connect retries under load
     with tempfile.TemporaryDirectory() as folder:
-        return run(args, Path(folder))
+        try:
+            return run(args, Path(folder))
+        finally:
+            if args.keep_logs is not None:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(folder).glob("*.log"):
+                    shutil.copy(log, args.keep_logs / log.name)
 
 
 if __name__ == "__main__":

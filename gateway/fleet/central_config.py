@@ -68,6 +68,14 @@ class CentralNatsConfig(Model):
         description="key-value bucket of each site's latest state (key <province>.<site>)",
     )
     kv_replicas: int = Field(1, ge=1, le=5, description="a new bucket's replicas (3 on a cluster)")
+    kv_interval_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="a site's document written at most once in this many seconds by one process"
+        " (the folds meanwhile written together; 0: once per batch); no longer than"
+        " influxdb.flush_interval_s, it delays no acknowledgement",
+    )
     partitions: int = Field(
         1,
         ge=1,

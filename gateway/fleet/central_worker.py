@@ -63,7 +63,7 @@ class WorkerStats:
     rejected: int = 0  # undecodable, terminated
     dead_lettered: int = 0  # undecodable, kept in the dead-letter stream (then terminated)
     points: int = 0
-    state_updates: int = 0  # site documents written (at most one per site per batch)
+    state_updates: int = 0  # site documents written (one per site per batch, per kv_interval_s)
     state_conflicts: int = 0  # site writes refused: another worker wrote the site first
     in_progress: int = 0  # times a held batch was marked in progress
     nacked: int = 0  # messages of failed batches handed back (nak) to come again
@@ -150,7 +150,7 @@ class FleetWorker:
         nc = await connect(self._cfg, self._name, self._log)
         try:
             js = self._js = nc.jetstream()
-            sites = SiteSync(await site_bucket(js, self._cfg))
+            sites = SiteSync(await site_bucket(js, self._cfg), interval_s=self._cfg.kv_interval_s)
             names = partition_names(self._cfg.stream, self._cfg.partitions)
             if len(names) == 1:  # one stream, its consumer shared by every process
                 psub = await self._bind(js, names[0])
@@ -226,7 +226,10 @@ class FleetWorker:
                         del readers[name]
                         task.result()  # a failure not of NATS stops the process
                 try:
+                    late = leases.relet
                     plan, lost = await leases.round()
+                    if leases.relet > late:  # renewed after expiry: lease_s short for the load
+                        self._log.warning("fleet.partition_lease_late", leases=leases.relet - late)
                     for name in lost:
                         self._log.warning("fleet.partition_lost", stream=name)
                     for name in (*lost, *plan.release):

@@ -19,6 +19,7 @@ compare-and-set (gateway.fleet.site_sync).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import nats.js.errors
@@ -26,7 +27,7 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
-from gateway.fleet.partitions import LeasePlan, plan_leases
+from gateway.fleet.partitions import LeasePlan, live_workers, plan_leases
 
 WORKER = "worker."
 PART = "part."
@@ -51,6 +52,7 @@ class PartitionLeases:
         self._names = names
         self._owner = owner
         self._revs: dict[str, int] = {}  # partition -> revision of our lease entry
+        self.relet = 0  # leases renewed too late (expired), nobody else had taken them
 
     @property
     def held(self) -> tuple[str, ...]:
@@ -58,26 +60,34 @@ class PartitionLeases:
 
     async def round(self) -> tuple[LeasePlan, tuple[str, ...]]:
         """Say this process is alive, renew its leases; return what to take or hand back,
-        and the partitions whose lease was lost (taken by another after it expired)."""
+        and the partitions whose lease was lost (taken by another after it expired).
+
+        The renewals and the holders' reads go out together (a busy process's event
+        loop makes each request wait its turn: one after the other, a round could
+        outlast a short lease). A lease that expired before its renewal and that
+        nobody took meanwhile is created again: kept, its reader goes on."""
         await self._kv.put(WORKER + self._owner, b"1")
-        lost = []
-        for name in list(self._revs):
-            try:
-                self._revs[name] = await self._kv.update(
-                    PART + name, self._owner.encode(), last=self._revs[name]
-                )
-            except nats.js.errors.KeyWrongLastSequenceError:
-                del self._revs[name]
-                lost.append(name)
-        others: list[str] = []
-        for name in self._names:
-            if name in self._revs:
-                continue
-            holder = await self._holder(name)
-            if holder is not None and holder != self._owner:
-                others.append(name)
+        held = list(self._revs)
+        renewed = await asyncio.gather(*(self._renew(n) for n in held))
+        lost = [name for name, ok in zip(held, renewed, strict=True) if not ok]
+        free = [n for n in self._names if n not in self._revs]
+        holders = await asyncio.gather(*(self._holder(n) for n in free))
+        others = [n for n, h in zip(free, holders, strict=True) if h not in (None, self._owner)]
         plan = plan_leases(self._names, self.held, others, await self._workers())
         return plan, tuple(lost)
+
+    async def _renew(self, name: str) -> bool:
+        try:
+            self._revs[name] = await self._kv.update(
+                PART + name, self._owner.encode(), last=self._revs[name]
+            )
+        except nats.js.errors.KeyWrongLastSequenceError:
+            del self._revs[name]
+            if await self.take(name):  # expired, nobody took it: ours again
+                self.relet += 1
+                return True
+            return False
+        return True
 
     async def take(self, name: str) -> bool:
         """Create the partition's lease; False when another process has it."""
@@ -114,4 +124,4 @@ class PartitionLeases:
             keys = await self._kv.keys()  # not filters=: nats-server 2.9 answers none
         except nats.js.errors.NoKeysError:
             return 1
-        return max(1, sum(1 for k in keys if k.startswith(WORKER)))
+        return live_workers(keys, WORKER)

@@ -17,7 +17,7 @@ they are: a new site goes to the partition with the fewest sources.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 MAX_PARTITIONS = 64
@@ -50,6 +50,16 @@ def place(new: Sequence[str], sourced: Mapping[str, Sequence[str]]) -> dict[str,
         out.setdefault(target, []).append(domain)
         present.add(domain)
     return out
+
+
+def live_workers(keys: Iterable[str], prefix: str) -> int:
+    """The live processes among a lease bucket's keys (at least 1: the one asking).
+
+    Distinct keys: nats-py's ``keys()`` lists a key again when it is written while
+    the listing runs, and every process renews its key each round; counted twice, a
+    process made the others hand back a partition and take it again a round later
+    (seen in the benchmark's logs)."""
+    return max(1, len({k for k in keys if k.startswith(prefix)}))
 
 
 def fair_share(partitions: int, workers: int) -> int:

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import nats
+import pytest
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
@@ -158,3 +159,48 @@ def test_one_workers_batches_in_flight_fold_a_site_in_turn_without_a_conflict(
     assert conflicts == 0  # never refused: no read, no retry
     assert writes == written < 60  # the bucket's writes, fewer than one per site and batch
     assert writes + coalesced == 60
+
+
+def test_a_site_written_less_than_the_interval_ago_waits_and_the_folds_meanwhile_go_in_one_write(
+    nats_server: NatsServer,
+) -> None:
+    """nats.kv_interval_s: a site is written at most once an interval by one worker. The
+    clock and the sleep are the test's: the hold is exactly what is left of the interval,
+    and the folds that come during it are written with the held one; another site, never
+    written, is not held; a site quiet for longer than the interval is written at once."""
+    now = [100.0]
+    sleeps: list[float] = []
+    gate = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await gate.wait()
+
+    async def main() -> tuple[set[str], list[int], int, int, int, int]:
+        async with bucket(nats_server) as kv:
+            sync = SiteSync(kv, interval_s=1.0, clock=lambda: now[0], sleep=sleep)
+            counts = [await sync.fold([record(A, "z0")])]  # never written: at once
+            now[0] = 100.4
+            held = asyncio.ensure_future(sync.fold([record(A, "z1")]))
+            joined = asyncio.ensure_future(sync.fold([record(A, "z2")]))
+            counts.append(await sync.fold([record(B, "w")]))  # B: not held by A's interval
+            for _ in range(500):  # A's second fold held (bounded: an unheld one fails below)
+                if sleeps or held.done():
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # the second fold of A queued behind the first
+            assert not held.done() and not joined.done()
+            now[0] = 101.0
+            gate.set()
+            counts += [await held, await joined]
+            now[0] = 105.0  # quiet for longer than the interval: written at once
+            counts.append(await sync.fold([record(A, "z3")]))
+            written = (await kv.status()).stream_info.state.last_seq
+            return await zones(kv, A), counts, sync.writes, sync.coalesced, sync.held, written
+
+    got, counts, writes, coalesced, held, written = asyncio.run(main())
+    assert sleeps == [pytest.approx(0.6)]  # what was left of A's interval, once
+    assert got == {"z0", "z1", "z2", "z3"}
+    assert counts == [1, 1, 1, 0, 1]  # z1 and z2 in one write (the second finds it done)
+    assert (writes, coalesced, held) == (4, 1, 1)
+    assert written == writes  # A three times, B once

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.fleet.partitions import LeasePlan, fair_share, partition_names, place, plan_leases
+from gateway.fleet.partitions import (
+    LeasePlan,
+    fair_share,
+    live_workers,
+    partition_names,
+    place,
+    plan_leases,
+)
 
 
 def test_partition_zero_keeps_the_stream_name() -> None:
@@ -69,3 +76,13 @@ def test_a_dead_workers_partitions_are_taken_once_free() -> None:
     assert plan_leases(NAMES, ["S", "S_1"], [], 1) == LeasePlan(("S_2", "S_3"), ())
     # while they have not expired (and it still counts as alive) nothing is taken
     assert plan_leases(NAMES, ["S", "S_1"], ["S_2", "S_3"], 2) == LeasePlan((), ())
+
+
+def test_a_worker_listed_twice_counts_once() -> None:
+    """nats-py's keys() lists a key again when it is renewed during the listing: two
+    processes must not count as three (each would then hold 3 of 8, not 4, and hand one
+    back for a round)."""
+    keys = ["worker.a", "part.S", "worker.b", "part.S_1", "worker.a"]
+    assert live_workers(keys, "worker.") == 2
+    assert fair_share(8, live_workers(keys, "worker.")) == 4
+    assert live_workers(["part.S"], "worker.") == 1  # none listed: the asking process
