@@ -1288,6 +1288,12 @@ class FleetConfig(Model):
     cert_warn_days: float = Field(
         30, gt=0, description="fleet status warns when a certificate has fewer days left"
     )
+    link_cert_file: Path | None = Field(
+        None,
+        description="the client certificate this center's leaf presents on the link (fleet"
+        " config site --client-cert): its end is reported to the province with the heartbeat"
+        " (as tls_cert_file's); none: not reported",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FleetConfig:
@@ -1301,7 +1307,7 @@ class FleetConfig(Model):
             raise ValueError("retry_max_s must be >= retry_min_s")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("give both tls_cert_file and tls_key_file, or neither")
-        for name in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
+        for name in ("tls_ca_file", "tls_cert_file", "tls_key_file", "link_cert_file"):
             path: Path | None = getattr(self, name)
             try:
                 if path is not None:

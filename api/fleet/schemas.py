@@ -39,6 +39,8 @@ EXAMPLE_ROW: dict[str, Any] = {
     "reasons": ["crowded", "alerts", "devices_down"],
     "wait_watch_s": 1800.0,
     "wait_act_s": 3600.0,
+    "cert_not_after": "2026-12-20T08:00:00+00:00",
+    "cert_days_left": 19,
 }
 
 
@@ -92,6 +94,16 @@ class CenterOut(Out):
     wait_act_s: float | None = Field(
         description="a longest wait over this is acted on, as a crowded center; null: not judged"
     )
+    cert_not_after: datetime | None = Field(
+        None,
+        description="the end of the center's own certificate that ends first (its leaf's on the"
+        " link, its gateway's), as its heartbeat reported it; null: none reported",
+    )
+    cert_days_left: int | None = Field(
+        None,
+        description="days left on that certificate, rounded up, only within 30 days (0 or less:"
+        " expired); null otherwise",
+    )
 
 
 def _round(age: float | None) -> float | None:
@@ -127,6 +139,8 @@ def center_out(row: CenterRow) -> CenterOut:
         reasons=list(row.reasons),
         wait_watch_s=row.wait_watch_s,
         wait_act_s=row.wait_act_s,
+        cert_not_after=row.cert_not_after,
+        cert_days_left=row.cert_days_left,
     )
 
 

@@ -263,7 +263,9 @@ def merge_site_state(previous: dict[str, Any] | None, record: FleetRecord) -> di
     Keys: ``province``, ``site``, ``last_seen`` (the latest record time, a
     heartbeat's included), ``last_data`` (the latest record time but
     heartbeats'), ``heartbeat`` (the latest: at, uptime_s, queue,
-    devices_online, devices_configured), ``kinds`` (per kind but heartbeat:
+    devices_online, devices_configured), ``certificates`` (the center's own, from
+    the latest heartbeat carrying them: at, list; gateway.fleet.site_certs),
+    ``kinds`` (per kind but heartbeat:
     the time and id of its latest message), ``zones``
     (per zone: occupancy, capacity ratio, level, at), ``devices`` (per
     device: online, detail, at) and ``alerts`` (the open ones: rule,
@@ -302,6 +304,8 @@ def _merge_into(state: dict[str, Any], record: FleetRecord) -> None:
     if record.kind is FleetKind.HEARTBEAT:
         if _newer(state.get("heartbeat"), at):
             state["heartbeat"] = {"at": at, **{k: b.get(k) for k in _HEARTBEAT_KEPT}}
+        if "certificates" in b and _newer(state.get("certificates"), at):  # not in every beat
+            state["certificates"] = {"at": at, "list": b["certificates"]}
         return
     if _newer({"at": state.get("last_data")} if state.get("last_data") else None, at):
         state["last_data"] = at

@@ -5,8 +5,9 @@ a cluster node presents in a TLS handshake (its clients' or leafnode port)
 and the files the central file names. Both arrive here as DER bytes;
 ``not_after`` reads the certificate's validity end from them without a
 crypto library (the X.509 structure up to ``validity`` is fixed: RFC 5280
-4.1), and ``check`` turns it into days left and a level against a
-threshold, with the time passed in.
+4.1), ``subject`` the name it was issued to (a center's certificates,
+gateway.fleet.site_certs), and ``check`` turns it into days left and a level
+against a threshold, with the time passed in.
 """
 
 from __future__ import annotations
@@ -130,3 +131,68 @@ def check(source: str, der: bytes, now: datetime, warn_days: float) -> CertCheck
     until = not_after(der)
     days = days_left(until, now)
     return CertCheck(source, until, days, level(days, warn_days))
+
+
+# --------------------------------------------------------------------------- the subject
+
+#: The attribute types a subject names in practice (RFC 5280 4.1.2.4), by their DER OID.
+_NAMES = {
+    bytes.fromhex("550403"): "CN",
+    bytes.fromhex("550406"): "C",
+    bytes.fromhex("550407"): "L",
+    bytes.fromhex("550408"): "ST",
+    bytes.fromhex("55040a"): "O",
+    bytes.fromhex("55040b"): "OU",
+    bytes.fromhex("550405"): "serialNumber",
+}
+_OID = 0x06
+_SET = 0x31
+_BMP_STRING = 0x1E
+
+
+def _walk(der: bytes, start: int, stop: int) -> list[tuple[int, int, int]]:
+    """The DER elements one after another from ``start`` to ``stop``."""
+    out = []
+    while start < stop:
+        tag, begin, end = _element(der, start)
+        if end > stop:
+            raise CertificateError("truncated DER")
+        out.append((tag, begin, end))
+        start = end
+    return out
+
+
+def _text(tag: int, raw: bytes) -> str:
+    if tag == _BMP_STRING:
+        return raw.decode("utf-16-be", errors="replace")
+    return raw.decode("utf-8", errors="replace")  # UTF8String, PrintableString, IA5String...
+
+
+def subject(der: bytes) -> str:
+    """A DER certificate's subject as ``C=VN,O=...,CN=...``: its attributes in the
+    certificate's order (as ``openssl x509 -subject`` prints them), one of a type not
+    named here under its OID's DER bytes in hex."""
+    tag, at, _ = _element(der, 0)
+    if tag != _SEQUENCE:
+        raise CertificateError("not a certificate (no outer SEQUENCE)")
+    tag, at, end = _element(der, at)  # tbsCertificate
+    fields = _walk(der, at, end)
+    if fields and fields[0][0] == _VERSION:
+        fields = fields[1:]
+    # serial, signature, issuer, validity, subject
+    if len(fields) < 5 or fields[4][0] != _SEQUENCE:
+        raise CertificateError("not a certificate (no subject)")
+    _, begin, stop = fields[4]
+    parts = []
+    for set_tag, set_begin, set_end in _walk(der, begin, stop):
+        if set_tag != _SET:
+            raise CertificateError("a subject that is not a sequence of sets")
+        for seq_tag, seq_begin, seq_end in _walk(der, set_begin, set_end):
+            pair = _walk(der, seq_begin, seq_end) if seq_tag == _SEQUENCE else []
+            if len(pair) != 2 or pair[0][0] != _OID:
+                raise CertificateError("a subject attribute that is not (type, value)")
+            (_, oid_begin, oid_end), (value_tag, value_begin, value_end) = pair
+            oid = der[oid_begin:oid_end]
+            name = _NAMES.get(oid, oid.hex())
+            parts.append(f"{name}={_text(value_tag, der[value_begin:value_end])}")
+    return ",".join(parts)

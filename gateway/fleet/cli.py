@@ -11,10 +11,12 @@ per consumer its lag. Pointed at a province's stream it lists every site.
 It also prints the days left on each certificate it can see: the one each
 server of the URL presents (and the central file's ``nats.cert_ports``, the
 leafnode ports) and the file's TLS files (CA, client certificate), warning
-under ``cert_warn_days`` (30). Exit 0: every site seen recently; 3: a site is
-silent (or none has published yet); 4: a certificate expires within the
-threshold or has expired; 1: NATS or the stream cannot be read; 2: a bad
-site or central file.
+under ``cert_warn_days`` (30); and per site the center's own certificates as
+its heartbeat last reported them (fleet run's bucket). Exit 0: every site
+seen recently; 3: a site is silent (or none has published yet); 4: a
+certificate (the cluster's or a center's) expires within the threshold or
+has expired; 1: NATS or the stream cannot be read; 2: a bad site or central
+file.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from gateway.fleet.nats_tls import (
     server_addresses,
 )
 from gateway.fleet.partitions import partition_names
+from gateway.fleet.site_certs import SiteCertificate, reported
 from gateway.fleet.status import (
     ConsumerLag,
     StreamFacts,
@@ -65,14 +68,18 @@ EXIT_SILENT = 3
 EXIT_CERTIFICATE = 4
 
 
-async def read_stored(js: JetStreamContext, bucket: str) -> dict[str, datetime]:
-    """Per site key, ``last_seen`` from the central workers' bucket; nothing without one."""
+Reported = dict[str, tuple[datetime, tuple[SiteCertificate, ...]]]
+
+
+async def read_stored(js: JetStreamContext, bucket: str) -> tuple[dict[str, datetime], Reported]:
+    """Per site key, ``last_seen`` from the central workers' bucket, and the center's own
+    certificates as it last reported them (when, which); nothing without the bucket."""
     try:
         kv = await js.key_value(bucket)
         keys = await kv.keys()
     except (nats.js.errors.BucketNotFoundError, nats.js.errors.NoKeysError):
-        return {}
-    stored = {}
+        return {}, {}
+    stored, certificates = {}, {}
     for key in keys:
         try:
             state = decode_state((await kv.get(key)).value)
@@ -81,7 +88,10 @@ async def read_stored(js: JetStreamContext, bucket: str) -> dict[str, datetime]:
         seen = state.get("last_seen") if state else None
         if isinstance(seen, str):
             stored[key] = datetime.fromisoformat(seen)
-    return stored
+        certs = reported(state)
+        if certs is not None:
+            certificates[key] = certs
+    return stored, certificates
 
 
 async def read_facts(
@@ -96,11 +106,11 @@ async def read_facts(
     nc = await connect_once(cfg, "floorwatch-fleet-status", TIMEOUT_S)
     try:
         js = nc.jetstream(timeout=TIMEOUT_S)
-        stored = await read_stored(js, bucket)
+        stored, certificates = await read_stored(js, bucket)
         parts = []
         for name in partition_names(stream, partitions):
             try:
-                parts.append(await _stream_facts(js, name, stored))
+                parts.append(await _stream_facts(js, name, stored, certificates))
             except nats.js.errors.NotFoundError:
                 if name == stream:  # the first is there once the province is set up
                     raise
@@ -110,7 +120,7 @@ async def read_facts(
 
 
 async def _stream_facts(
-    js: JetStreamContext, stream: str, stored: dict[str, datetime]
+    js: JetStreamContext, stream: str, stored: dict[str, datetime], certificates: Reported
 ) -> StreamFacts:
     info = await js.stream_info(stream, subjects_filter=">")
     counts = info.state.subjects or {}
@@ -138,6 +148,7 @@ async def _stream_facts(
         seen=seen,
         consumers=consumers,
         stored=stored,
+        certificates=certificates,
     )
 
 
@@ -152,6 +163,8 @@ def read_certificates(
     if isinstance(cfg, CentralNatsConfig):
         ports += [(h, int(p)) for h, _, p in (a.rpartition(":") for a in cfg.cert_ports)]
     files = [f for f in (cfg.tls_cert_file, cfg.tls_ca_file) if f is not None]
+    if isinstance(cfg, FleetConfig) and cfg.link_cert_file is not None:
+        files.append(cfg.link_cert_file)  # the leaf's, on a center's own machine
     for host, port in ports:
         source = f"{host}:{port}"
         try:
@@ -213,7 +226,7 @@ def status(
             typer.echo(line, err=True)
         typer.echo(f"cannot read the fleet stream at {cfg.url}: {reason}", err=True)
         raise typer.Exit(1) from None
-    rows = site_rows(facts, cfg.subject_prefix, datetime.now(UTC), silent_after)
+    rows = site_rows(facts, cfg.subject_prefix, datetime.now(UTC), silent_after, cfg.cert_warn_days)
     if as_json:
         doc = status_document(rows, facts, silent_after)
         doc["certificates"] = [c.document() for c in certs]
@@ -226,7 +239,8 @@ def status(
             typer.echo(line)
     if not rows or any(r.silent for r in rows):
         raise typer.Exit(EXIT_SILENT)
-    if any(c.level != "ok" for c in certs):
+    centers = [c for r in rows for c in r.certificates]
+    if any(c.level != "ok" for c in certs) or any(c.level in ("warn", "expired") for c in centers):
         raise typer.Exit(EXIT_CERTIFICATE)
 
 

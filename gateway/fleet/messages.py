@@ -14,7 +14,8 @@ Every fleet subject is built here and nowhere else:
 - ``<prefix>.<province>.<site>.plan``: the day's staffing plan;
 - ``<prefix>.<province>.<site>.heartbeat``: every ``fleet.heartbeat_s``: the
   gateway's clock, uptime, uplink queue depth, devices online vs configured
-  (the province page's link state while no zone changes).
+  (the province page's link state while no zone changes) and, at start, when
+  they change and hourly, the center's own certificates (gateway.fleet.site_certs).
 
 The kind is the last token, so a province subscribes to ``<prefix>.<province>.>``
 and a site's credentials can be limited to ``<prefix>.<province>.<site>.>``.
@@ -46,6 +47,7 @@ from typing import Any
 import orjson
 
 from gateway.fleet.hourly_records import HealthSummary, HourSummary
+from gateway.fleet.site_certs import SiteCertificate, parse
 from gateway.live import Alert, LiveEvent, LiveEventKind, ZoneState
 from gateway.observations import DeviceHealth
 
@@ -213,7 +215,9 @@ class Heartbeat:
     """The gateway's sign of life: its clock, how long it has run, what it holds back.
 
     ``devices_online``/``devices_configured`` are None where the sender does not
-    know its devices (the count is then left out of the payload).
+    know its devices (the count is then left out of the payload). ``certificates``:
+    the center's own certificates (gateway.fleet.site_certs) in the heartbeats that
+    carry them; None in the others (left out of the payload).
     """
 
     at: datetime
@@ -221,6 +225,7 @@ class Heartbeat:
     queue: int
     devices_online: int | None = None
     devices_configured: int | None = None
+    certificates: tuple[SiteCertificate, ...] | None = None
 
 
 def heartbeat_message(subjects: FleetSubjects, beat: Heartbeat, bucket_s: float) -> FleetMessage:
@@ -239,6 +244,8 @@ def heartbeat_message(subjects: FleetSubjects, beat: Heartbeat, bucket_s: float)
     if beat.devices_online is not None and beat.devices_configured is not None:
         body["devices_online"] = beat.devices_online
         body["devices_configured"] = beat.devices_configured
+    if beat.certificates is not None:
+        body["certificates"] = [c.entry() for c in beat.certificates]
     return FleetMessage(
         subjects.subject(FleetKind.HEARTBEAT),
         msg_id,
@@ -458,6 +465,11 @@ def _check_heartbeat(body: dict[str, Any]) -> None:
     online, configured = body.get("devices_online"), body.get("devices_configured")
     if (online, configured) != (None, None) and not (_count(online) and _count(configured)):
         raise FleetDecodeError("heartbeat's device counts must both be non-negative integers")
+    if "certificates" in body:  # optional: an older gateway sends none
+        try:
+            parse(body["certificates"])
+        except ValueError as exc:
+            raise FleetDecodeError(f"heartbeat's {exc}") from None
 
 
 def _parse_time(value: object, where: str) -> datetime:

@@ -14,7 +14,8 @@ dead-letters``).
 nats-server (2.9) first sends its INFO in the clear, then the client starts
 TLS; it is read without checking it against a CA (an expired or unknown
 certificate must still be reported), only its bytes go on to
-gateway.fleet.cert_expiry.
+gateway.fleet.cert_expiry. ``site_certificates`` reads a center's own
+certificate files for its heartbeat (gateway.fleet.site_certs).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 
 from gateway.fleet.central_config import CentralNatsConfig
+from gateway.fleet.site_certs import LINK, UPLINK, SiteCertificate, from_der, unreadable
 from gateway.settings import FleetConfig
 
 _INFO_MAX = 64 * 1024  # nats-server's INFO is a few hundred bytes; a bound against a stranger
@@ -160,3 +162,23 @@ def file_certificates(path: Path) -> list[bytes]:
     return [
         ssl.PEM_cert_to_DER_cert(b[: b.index("-----END CERTIFICATE-----") + 25]) for b in blocks
     ]
+
+
+def site_certificates(cfg: FleetConfig) -> list[SiteCertificate]:
+    """The center's own certificates the site file names (``fleet.link_cert_file``, the
+    leaf's; ``fleet.tls_cert_file``, the gateway's): each file's first certificate, or why
+    it cannot be read. Blocking file reads: call it in a thread."""
+    out = []
+    for source, path in ((LINK, cfg.link_cert_file), (UPLINK, cfg.tls_cert_file)):
+        if path is None:
+            continue
+        try:
+            ders = file_certificates(path)
+        except (OSError, ValueError) as exc:
+            out.append(unreadable(source, str(path), str(exc)))
+            continue
+        if not ders:
+            out.append(unreadable(source, str(path), "no certificate in the file"))
+        else:
+            out.append(from_der(source, str(path), ders[0]))
+    return out

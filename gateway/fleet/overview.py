@@ -8,7 +8,9 @@ a heartbeat included, is at most ``offline_after_s`` old), ``offline``
 (older: the gateway is silent) or ``never`` (listed in the registry, nothing
 received). Beside it two ages: the data's (its latest zone, alert, device or
 hourly record: unchanged zones make it old while the link is live) and the
-link's (its latest heartbeat; None for a gateway that sends none). ``sort_rows`` puts first what needs attention
+link's (its latest heartbeat; None for a gateway that sends none), and the
+days left on the center's own certificate that ends first, only within
+``CERT_WARN_DAYS`` (gateway.fleet.site_certs). ``sort_rows`` puts first what needs attention
 (the order is documented in docs/fleet.md and in ``attention``);
 ``WaitLimits`` are the province's own thresholds on a center's longest wait
 (a registered center may carry its own), so a long wait raises a center even
@@ -27,10 +29,14 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from gateway.fleet.site_certs import days_shown, first_end, reported
 from gateway.settings import CrowdLevel
 
 _LEVEL_RANK = {level.value: i + 1 for i, level in enumerate(CrowdLevel)}  # calm 1 … critical 4
 _LEVELS = tuple(_LEVEL_RANK)
+#: A center's certificate ending within this many days is shown on its row (as fleet
+#: status's default ``cert_warn_days``).
+CERT_WARN_DAYS = 30.0
 
 
 class Link(StrEnum):
@@ -125,6 +131,8 @@ class CenterRow:
     reasons: tuple[str, ...]  # why, worst first (see attention_of)
     wait_watch_s: float | None = None  # the wait thresholds that apply to this center
     wait_act_s: float | None = None
+    cert_not_after: datetime | None = None  # its own certificate that ends first, if reported
+    cert_days_left: int | None = None  # days left on it, rounded up, within CERT_WARN_DAYS only
 
 
 def _number(value: object) -> float | None:
@@ -163,6 +171,7 @@ class Figures:
     critical_alerts: int
     devices: int
     devices_down: int
+    cert_end: datetime | None = None  # the center's own certificate that ends first
 
 
 NO_FIGURES = Figures(None, None, None, None, None, None, None, 0, 0, 0, 0, 0)
@@ -191,6 +200,7 @@ def figures_of(state: Mapping[str, Any] | None) -> Figures:
     data_seen = _time(state.get("last_data"))
     if data_seen is None and not heartbeat:  # a document from before heartbeats
         data_seen = last_seen
+    certs = reported(state)
     return Figures(
         last_seen=last_seen,
         data_seen=data_seen,
@@ -204,6 +214,7 @@ def figures_of(state: Mapping[str, Any] | None) -> Figures:
         critical_alerts=sum(1 for a in alerts if a.get("severity") == "critical"),
         devices=len(devices),
         devices_down=sum(1 for d in devices if d.get("online") is False),
+        cert_end=first_end(certs[1]) if certs is not None else None,
     )
 
 
@@ -275,6 +286,8 @@ def row_of(
         reasons=reasons,
         wait_watch_s=limits.watch_s,
         wait_act_s=limits.act_s,
+        cert_not_after=f.cert_end,
+        cert_days_left=days_shown(f.cert_end, now, CERT_WARN_DAYS),
     )
 
 

@@ -3,8 +3,8 @@
 The shell (gateway/fleet/cli.py) reads a stream's info, the last message of
 each of its subjects and its consumers; this module turns those facts into
 per-site rows (last seen, age, silent or not, messages per kind, the
-latest heartbeat), the
-consumers' lag, text lines and a JSON document.
+latest heartbeat, the center's own certificates as it last reported them),
+the consumers' lag, text lines and a JSON document.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.fleet.messages import FleetKind, FleetSubjects
+from gateway.fleet.site_certs import SiteCertCheck, SiteCertificate, checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,10 @@ class StreamFacts:
     # From the central workers' key-value bucket (fleet run), when there is one:
     # per "<province>.<site>", the time of the latest record the central store holds.
     stored: Mapping[str, datetime] = field(default_factory=dict)
+    # From the same bucket: per site, when it last reported its own certificates, and them.
+    certificates: Mapping[str, tuple[datetime, tuple[SiteCertificate, ...]]] = field(
+        default_factory=dict
+    )
     # With central partitions (nats.partitions > 1): each partition stream's own facts;
     # the fields above are then their sums (messages, bytes), union (seen, consumers)
     # and the first partition's (name, subjects, sequences, window).
@@ -79,12 +84,19 @@ class SiteRow:
     messages: dict[str, int]  # per kind
     stored_until: datetime | None = None  # the central store's latest record of the site
     heartbeat_at: datetime | None = None  # when JetStream stored its latest heartbeat
+    certificates: tuple[SiteCertCheck, ...] = ()  # the center's own, judged at `now`
+    certificates_at: datetime | None = None  # the heartbeat that reported them
 
 
 def site_rows(
-    facts: StreamFacts, prefix: str, now: datetime, silent_after_s: float
+    facts: StreamFacts,
+    prefix: str,
+    now: datetime,
+    silent_after_s: float,
+    cert_warn_days: float = 30.0,
 ) -> list[SiteRow]:
-    """One row per (province, site) with fleet subjects in the stream, silent ones first."""
+    """One row per (province, site) with fleet subjects in the stream, silent ones first;
+    a center's certificates judged against ``cert_warn_days``."""
     parser = FleetSubjects(prefix, "p", "s")
     sites: dict[tuple[str, str], tuple[datetime | None, dict[str, int]]] = {}
     beats: dict[tuple[str, str], datetime | None] = {}
@@ -109,7 +121,11 @@ def site_rows(
         }
         stored = facts.stored.get(f"{province}.{site}")
         beat = beats.get((province, site))
-        rows.append(SiteRow(province, site, last, age, silent, ordered, stored, beat))
+        certs_at, certs = facts.certificates.get(f"{province}.{site}", (None, ()))
+        judged = checks(certs, now, cert_warn_days)
+        rows.append(
+            SiteRow(province, site, last, age, silent, ordered, stored, beat, judged, certs_at)
+        )
     rows.sort(key=lambda r: (not r.silent, -(r.age_s or 0.0), r.province, r.site))
     return rows
 
@@ -160,6 +176,12 @@ def status_lines(rows: Sequence[SiteRow], facts: StreamFacts, silent_after_s: fl
             f"  {mark:<6} {r.province}.{r.site:<32} {_age(r.age_s):>12}  {last}  {kinds}{until}"
             f"{beat}"
         )
+        reported = (
+            f"  (reported {r.certificates_at.isoformat(timespec='seconds')})"
+            if r.certificates_at
+            else ""
+        )
+        lines.extend(f"         {c.line()}{reported}" for c in r.certificates)
     if facts.consumers:
         lines.append("consumers:")
         lines.extend(
@@ -200,6 +222,8 @@ def status_document(
                 "messages": r.messages,
                 "stored_until": r.stored_until.isoformat() if r.stored_until else None,
                 "heartbeat_at": r.heartbeat_at.isoformat() if r.heartbeat_at else None,
+                "certificates": [c.document() for c in r.certificates],
+                "certificates_at": r.certificates_at.isoformat() if r.certificates_at else None,
             }
             for r in rows
         ],

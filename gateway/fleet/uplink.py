@@ -34,7 +34,13 @@ Every ``fleet.heartbeat_s`` (and at start) a heartbeat is queued: the
 ``clock``'s time, the uptime since ``run()``, the queue's depth and, with
 ``devices``, the devices online vs configured. At most one waits in the
 queue (a newer one replaces it), so an outage does not pile them up; the
-province page tells a silent gateway from unchanged zones by it.
+province page tells a silent gateway from unchanged zones by it. The
+center's own certificates (``certificates``; by default the files the site
+file names, read in a thread before each beat:
+gateway.fleet.nats_tls.site_certificates) go with a heartbeat at start, when
+they change and once an hour
+(gateway.fleet.site_certs.report_due): a replaced or dropped heartbeat that
+carried them hands them on to the next.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import nats
 import nats.errors
@@ -61,7 +68,8 @@ from gateway.fleet.messages import (
     heartbeat_message,
     message_for,
 )
-from gateway.fleet.nats_tls import login_options
+from gateway.fleet.nats_tls import login_options, site_certificates
+from gateway.fleet.site_certs import SiteCertificate, report_due
 from gateway.live import LiveEvent
 from gateway.settings import FleetConfig
 
@@ -116,6 +124,7 @@ class FleetUplink:
         devices: Callable[[], tuple[int, int]] | None = None,
         on_dropped: Callable[[FleetMessage], None] | None = None,
         resend_dropped: Callable[[], Awaitable[Sequence[FleetMessage]]] | None = None,
+        certificates: Callable[[], Sequence[SiteCertificate]] | None = None,
     ) -> None:
         self._config = config
         self._subjects = subjects
@@ -130,6 +139,11 @@ class FleetUplink:
         self._resend_due = False  # a message was dropped: ask resend_dropped once drained
         self._started: datetime | None = None
         self._beat: FleetMessage | None = None  # the heartbeat waiting in the queue, if any
+        # () -> the center's certificates (blocking reads): by default the site file's
+        self._certificates = certificates or partial(site_certificates, config)
+        self._beat_certs = False  # the waiting heartbeat carries the certificates
+        self._certs_sent: tuple[SiteCertificate, ...] | None = None  # as last put in a beat
+        self._certs_sent_at: datetime | None = None
         self._queue: deque[FleetMessage] = deque()
         self._wake = asyncio.Event()
         self._catch_up = False  # queue the current states again once connected
@@ -173,15 +187,24 @@ class FleetUplink:
         self.stats.queued += len(kept)
         self._wake.set()
 
-    def heartbeat(self) -> FleetMessage:
-        """Queue a heartbeat now (replacing one still waiting) and return it."""
+    def heartbeat(self, certificates: Sequence[SiteCertificate] | None = None) -> FleetMessage:
+        """Queue a heartbeat now (replacing one still waiting) and return it; with
+        ``certificates`` (as read now) it carries them when they are due."""
         now = self._clock()
         if self._started is None:
             self._started = now
         waiting = self._beat
+        replaced = False
         if waiting is not None and len(self._queue) > 1 and self._queue[0] is not waiting:
             # not the head: that one may be in flight (it leaves the queue once acked)
+            replaced = waiting in self._queue
             self._queue = deque(m for m in self._queue if m is not waiting)
+        if replaced and self._beat_certs:
+            self._certs_sent = None  # what it carried did not go: the next one carries them
+        certs = tuple(certificates) if certificates is not None else None
+        carry = certs is not None and report_due(certs, self._certs_sent, self._certs_sent_at, now)
+        if carry:
+            self._certs_sent, self._certs_sent_at = certs, now
         online, configured = self._devices() if self._devices is not None else (None, None)
         beat = Heartbeat(
             at=now,
@@ -189,9 +212,10 @@ class FleetUplink:
             queue=len(self._queue),
             devices_online=online,
             devices_configured=configured,
+            certificates=certs if carry else None,
         )
         message = heartbeat_message(self._subjects, beat, self._config.heartbeat_s or 60.0)
-        self._beat = message
+        self._beat, self._beat_certs = message, carry
         self.stats.heartbeats += 1
         self.offer(message)
         return message
@@ -217,6 +241,8 @@ class FleetUplink:
 
     def _dropped(self, message: FleetMessage) -> None:
         self._resend_due = True
+        if message is self._beat and self._beat_certs:
+            self._certs_sent = None  # the certificates did not go: the next heartbeat carries them
         if self._on_dropped is not None:
             try:
                 self._on_dropped(message)
@@ -237,7 +263,12 @@ class FleetUplink:
 
     async def _beat_forever(self) -> None:
         while True:
-            self.heartbeat()
+            certs = None
+            try:
+                certs = await asyncio.to_thread(self._certificates)
+            except Exception:  # the per-beat guard: the heartbeat goes without them
+                log.exception("fleet.certificates_unread")
+            self.heartbeat(certs)
             await asyncio.sleep(self._config.heartbeat_s)
 
     async def _queue_backlog(

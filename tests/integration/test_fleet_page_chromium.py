@@ -1,7 +1,8 @@
 """The province page in a real headless Chromium, over ``fleet serve`` on a real nats-server
 and a real InfluxDB 1.x: a center turns crowded and rises to the top; an offline center is
 marked; each center links to its control room; a calm center with a long wait is acted on and
-its row says why; a center's month beside the others; English.
+its row says why; a center's own certificate near its end is said under its link; a center's
+month beside the others; English.
 Screenshots go to artifacts/fleet-page-*.png."""
 
 from __future__ import annotations
@@ -177,6 +178,19 @@ def test_the_province_page_live(
         expect(slow.locator(".wait")).to_have_text("70 phútvượt ngưỡng 60 phút")
         screenshot(page, "fleet-page-5-long-wait")
 
+        # its own certificate (its leaf's on the link) ends in 12 days 3 h: said under the link
+        doc = site_doc("hue.vinh-loc", clock.at, {"hall": (19, "calm", 4200.0)})
+        ends = clock.at + timedelta(days=12, hours=3)
+        cert = {"source": "link", "path": "/etc/nats/tls/center.pem", "subject": "CN=vinh-loc"}
+        doc["certificates"] = {
+            "at": clock.at.isoformat(),
+            "list": [{**cert, "not_after": ends.isoformat()}],
+        }
+        put_states(nats_server.url, {"hue.vinh-loc": doc})
+        expect(slow.locator(".cert")).to_have_text("chứng chỉ hết hạn sau 13 ngày")
+        expect(slow).to_have_attribute("data-attention", "3")  # its rank is the wait's
+        expect(page.locator('tr[data-key="hue.thuan-hoa"] .cert')).to_have_count(0)
+
         # English on a laptop
         page.set_viewport_size({"width": 1366, "height": 768})
         page.click("#topbar .lang-toggle")
@@ -190,5 +204,6 @@ def test_the_province_page_live(
             "3/5 centers online · 307 people · open alerts: 1"
         )
         expect(slow.locator(".wait .wait-over")).to_have_text("over the 60-min limit")
+        expect(slow.locator(".cert")).to_have_text("certificate expires in 13 days")
         screenshot(page, "fleet-page-4-english-laptop")
         assert errors == []

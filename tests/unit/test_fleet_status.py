@@ -100,6 +100,8 @@ def test_json_document() -> None:
         "messages": {"zone": 12, "device": 2},
         "stored_until": None,
         "heartbeat_at": None,
+        "certificates": [],  # none reported (no bucket, or an older gateway)
+        "certificates_at": None,
     }
     assert doc["consumers"] == [
         {"name": "central-1", "pending": 17, "ack_pending": 2, "redelivered": 1}

@@ -197,6 +197,20 @@ function render() {
   tick();
 }
 
+// The link, its ages, and the center's own certificate when it ends within 30 days
+// (cert_days_left is null otherwise; 0 or less: expired).
+function linkCell(row) {
+  const td = el("td", {},
+    el("span", { class: "link", "data-link": row.link, "data-seen": row.last_seen || "" }),
+    el("span", { class: "sub ages", "data-data": row.data_seen || "", "data-beat": row.link_seen || "" }));
+  const days = row.cert_days_left;
+  if (days !== null && days !== undefined) {
+    td.append(el("span", { class: "sub cert", "data-cert-days": String(days), title: row.cert_not_after || "" },
+      days <= 0 ? T("link.cert_expired") : days === 1 ? T("link.cert_day") : T("link.cert_days", { n: days })));
+  }
+  return td;
+}
+
 function centerRow(row, rank) {
   const name = el("td", { class: "name" }, row.name);
   if (row.control_room) {
@@ -232,9 +246,7 @@ function centerRow(row, rank) {
     wait,
     alerts,
     down,
-    el("td", {},
-      el("span", { class: "link", "data-link": row.link, "data-seen": row.last_seen || "" }),
-      el("span", { class: "sub ages", "data-data": row.data_seen || "", "data-beat": row.link_seen || "" })),
+    linkCell(row),
   );
   if (state.open === row.key) tr.classList.add("open");
   tr.tabIndex = 0; // the month opens from the keyboard too
