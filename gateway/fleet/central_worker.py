@@ -398,7 +398,9 @@ class FleetWorker:
 
         # The sites folded while the writer makes the points durable; both before the ack.
         # A batch folded but not durable when the worker dies comes again: folding is idempotent.
-        folding = asyncio.create_task(sites.fold([record for _, record in taken]))
+        if not lines:  # nothing to wait for: no site held for its interval
+            durable.set_result(None)
+        folding = asyncio.create_task(sites.fold([record for _, record in taken], durable))
         waits: list[asyncio.Task[Any]] = [folding]
         try:
             if lines:  # a zone nobody counts has no point: nothing to make durable

@@ -77,16 +77,28 @@ class PartitionLeases:
         return plan, tuple(lost)
 
     async def _renew(self, name: str) -> bool:
+        """Renew one lease: False when another process took it after it expired.
+
+        A reader handing its partition back (``release``) can run meanwhile: a
+        lease released during its renewal is not held again."""
+        rev = self._revs.get(name)
+        if rev is None:
+            return True  # released since the round began
         try:
-            self._revs[name] = await self._kv.update(
-                PART + name, self._owner.encode(), last=self._revs[name]
-            )
+            new = await self._kv.update(PART + name, self._owner.encode(), last=rev)
         except nats.js.errors.KeyWrongLastSequenceError:
+            if self._revs.get(name) != rev:
+                return True  # released meanwhile
             del self._revs[name]
             if await self.take(name):  # expired, nobody took it: ours again
                 self.relet += 1
                 return True
             return False
+        if self._revs.get(name) == rev:
+            self._revs[name] = new
+        else:  # released while this renewal wrote it again: free it now
+            with contextlib.suppress(nats.js.errors.KeyWrongLastSequenceError):
+                await self._kv.delete(PART + name, last=new)
         return True
 
     async def take(self, name: str) -> bool:

@@ -32,7 +32,11 @@ backlog each site has a few dozen messages a second and each batch in
 flight held a write per site. A batch's acknowledgement waits for its
 points to be durable anyway (the writer's ``flush_interval_s``, 1 s by
 default), so an interval no longer than that delays no acknowledgement;
-a site that was quiet for the interval is written at once.
+a site that was quiet for the interval is written at once. The worker also
+hands each fold its batch's durability (``until``): a hold ends when the
+batch's points are durable, if that comes first, so whatever the two
+settings the hold never delays an acknowledgement (with a writer that
+flushes more often than ``interval_s``, fewer folds are written together).
 """
 
 from __future__ import annotations
@@ -93,19 +97,25 @@ class SiteSync:
         self.coalesced = 0  # folds written with another batch's fold of the same site
         self.held = 0  # folds that waited for the site's interval since its last write
 
-    async def fold(self, records: list[FleetRecord]) -> int:
+    async def fold(
+        self, records: list[FleetRecord], until: asyncio.Future[None] | None = None
+    ) -> int:
         """Fold the records into their sites; return the number of sites written.
 
-        Returns only once every changed site is in the bucket; raises a NATS
-        error (the batch then goes unacknowledged) when a write fails.
+        ``until``: done when the batch's points are durable (a site's hold for its
+        interval ends then at the latest); None: the interval alone. Returns only
+        once every changed site is in the bucket; raises a NATS error (the batch
+        then goes unacknowledged) when a write fails.
         """
         by_site: dict[str, list[FleetRecord]] = defaultdict(list)
         for record in records:
             by_site[record.site_key].append(record)
-        written = await asyncio.gather(*(self._site(k, rs) for k, rs in by_site.items()))
+        written = await asyncio.gather(*(self._site(k, rs, until) for k, rs in by_site.items()))
         return sum(written)
 
-    async def _site(self, key: str, records: list[FleetRecord]) -> bool:
+    async def _site(
+        self, key: str, records: list[FleetRecord], until: asyncio.Future[None] | None
+    ) -> bool:
         # One fold of a site at a time in this worker (its batches in flight share the
         # site's remembered revision). The folds that waited meanwhile are written
         # together: the first to get the site folds their records with its own, in one
@@ -121,9 +131,9 @@ class SiteSync:
             async with slot.lock:
                 if done.done():
                     return done.result()
-                if (wait := self._hold(key)) > 0:
+                if (wait := self._hold(key)) > 0 and not (until is not None and until.done()):
                     self.held += 1
-                    await self._sleep(wait)
+                    await self._wait(wait, until)
                 taken, slot.waiting = slot.waiting, []
                 try:
                     async with self._limit:
@@ -141,6 +151,17 @@ class SiteSync:
             slot.users -= 1
             if not slot.users:
                 del self._slots[key]
+
+    async def _wait(self, seconds: float, until: asyncio.Future[None] | None) -> None:
+        """Sleep ``seconds``, or until ``until`` is done if that comes first."""
+        if until is None:
+            await self._sleep(seconds)
+            return
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait({sleeper, until}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
 
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()

@@ -60,3 +60,47 @@ def test_a_late_renewal_keeps_a_lease_nobody_took_and_loses_one_another_took(
     assert relet == 2
     assert lost_second == ("S_1",)  # b holds it now: a lost it, and not S
     assert kept_one
+
+
+class GatedUpdates:
+    """The real bucket, its updates held until the test opens the gate (a renewal
+    in flight while the partition's reader hands it back)."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        self.waiting.set()
+        await self.gate.wait()
+        return await self._kv.update(key, value, last=last)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._kv, name)
+
+
+def test_a_partition_handed_back_during_its_renewal_is_not_held_again(
+    nats_server: NatsServer,
+) -> None:
+    async def main() -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            kv = await lease_bucket(nc.jetstream(), "leases_race", lease_s=30.0, replicas=1)
+            gated = GatedUpdates(kv)
+            a = PartitionLeases(gated, NAMES, "a")  # type: ignore[arg-type]
+            assert await a.take("S")
+            renewing = asyncio.ensure_future(a.round())
+            await asyncio.wait_for(gated.waiting.wait(), 10)
+            await a.release("S")  # the reader finished and handed it back
+            gated.gate.set()
+            _, lost = await asyncio.wait_for(renewing, 10)
+            free_for_b = await PartitionLeases(kv, NAMES, "b").take("S")
+            return lost, a.held, free_for_b
+        finally:
+            await nc.close()
+
+    lost, held, free_for_b = asyncio.run(main())
+    assert lost == ()  # handed back, not lost
+    assert held == ()  # and not held again by the late renewal
+    assert free_for_b  # another process can take it at once

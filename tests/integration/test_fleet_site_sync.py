@@ -204,3 +204,41 @@ def test_a_site_written_less_than_the_interval_ago_waits_and_the_folds_meanwhile
     assert counts == [1, 1, 1, 0, 1]  # z1 and z2 in one write (the second finds it done)
     assert (writes, coalesced, held) == (4, 1, 1)
     assert written == writes  # A three times, B once
+
+
+def test_a_held_site_is_written_once_its_batch_is_durable_if_that_comes_first(
+    nats_server: NatsServer,
+) -> None:
+    """The worker hands each fold its batch's durability: the hold never delays an
+    acknowledgement. The interval's sleep here never ends; the batch becoming durable
+    ends the hold, with the test's clock not moved."""
+    now = [100.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await asyncio.Event().wait()  # the interval never ends by itself
+
+    async def main() -> tuple[set[str], int, int, bool]:
+        async with bucket(nats_server) as kv:
+            sync = SiteSync(kv, interval_s=1.0, clock=lambda: now[0], sleep=sleep)
+            await sync.fold([record(A, "z0")])
+            durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            folding = asyncio.ensure_future(sync.fold([record(A, "z1")], durable))
+            for _ in range(500):  # held (bounded: an unheld fold ends the loop too)
+                if sleeps or folding.done():
+                    break
+                await asyncio.sleep(0.01)
+            held_before = not folding.done()
+            durable.set_result(None)
+            written = await asyncio.wait_for(folding, 10)
+            # a fold whose batch is durable already is not held at all
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            written += await sync.fold([record(A, "z2")], done)
+            return await zones(kv, A), written, sync.held, held_before
+
+    got, written, held, held_before = asyncio.run(main())
+    assert held_before and held == 1 and sleeps == [pytest.approx(1.0)]
+    assert written == 2
+    assert got == {"z0", "z1", "z2"}
