@@ -227,7 +227,10 @@ class FleetWorker:
                         task.result()  # a failure not of NATS stops the process
                 try:
                     late = leases.relet
-                    plan, lost = await leases.round()
+                    # each held partition's backlog (its consumer's, as last read), so that
+                    # what is handed back to a new process is about half the work
+                    backlog = {n: p + a for n, (p, a) in self._lag.items()}
+                    plan, lost = await leases.round(backlog)
                     if leases.relet > late:  # renewed after expiry: lease_s short for the load
                         self._log.warning("fleet.partition_lease_late", leases=leases.relet - late)
                     for name in lost:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 
 import nats.js.errors
 from nats.js import JetStreamContext
@@ -58,9 +59,13 @@ class PartitionLeases:
     def held(self) -> tuple[str, ...]:
         return tuple(n for n in self._names if n in self._revs)
 
-    async def round(self) -> tuple[LeasePlan, tuple[str, ...]]:
-        """Say this process is alive, renew its leases; return what to take or hand back,
-        and the partitions whose lease was lost (taken by another after it expired).
+    async def round(
+        self, pending: Mapping[str, int] | None = None
+    ) -> tuple[LeasePlan, tuple[str, ...]]:
+        """Say this process is alive, renew its leases; return what to take or hand back
+        (``pending``: the messages each held partition has yet to be done with, which
+        chooses what is handed back: gateway.fleet.partitions.hand_back), and the
+        partitions whose lease was lost (taken by another after it expired).
 
         The renewals and the holders' reads go out together (a busy process's event
         loop makes each request wait its turn: one after the other, a round could
@@ -73,7 +78,7 @@ class PartitionLeases:
         free = [n for n in self._names if n not in self._revs]
         holders = await asyncio.gather(*(self._holder(n) for n in free))
         others = [n for n, h in zip(free, holders, strict=True) if h not in (None, self._owner)]
-        plan = plan_leases(self._names, self.held, others, await self._workers())
+        plan = plan_leases(self._names, self.held, others, await self._workers(), pending)
         return plan, tuple(lost)
 
     async def _renew(self, name: str) -> bool:

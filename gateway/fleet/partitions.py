@@ -16,6 +16,7 @@ they are: a new site goes to the partition with the fewest sources.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ def place(new: Sequence[str], sourced: Mapping[str, Sequence[str]]) -> dict[str,
     return out
 
 
+EXHAUSTIVE = 20_000  # choices of what to keep weighed one by one (16 partitions, 8 kept: 12,870)
+
+
 def live_workers(keys: Iterable[str], prefix: str) -> int:
     """The live processes among a lease bucket's keys (at least 1: the one asking).
 
@@ -74,18 +78,58 @@ class LeasePlan:
 
 
 def plan_leases(
-    names: Sequence[str], held: Sequence[str], taken_by_others: Sequence[str], workers: int
+    names: Sequence[str],
+    held: Sequence[str],
+    taken_by_others: Sequence[str],
+    workers: int,
+    pending: Mapping[str, int] | None = None,
 ) -> LeasePlan:
     """What a process does at a lease round: take free partitions up to its fair share,
-    hand back what it holds above it (the last ones first).
+    hand back what it holds above it.
 
-    Another process taking what this one hands back is what balances a new
+    Which ones it hands back: with ``pending`` (the messages each held partition
+    still has to deliver, as its consumer last said) those that leave it about
+    its share of its pending messages (``hand_back``): a backlog is then shared by
+    its size, not by the partitions' count; without, or with no backlog, the last
+    ones. Another process taking what this one hands back is what balances a new
     process in; a partition whose holder died is free once its lease expired.
     """
     share = fair_share(len(names), workers)
     mine = [n for n in names if n in held]
     if len(mine) > share:
-        return LeasePlan((), tuple(mine[share:]))
+        return LeasePlan((), hand_back(mine, share, pending or {}))
     busy = set(held) | set(taken_by_others)
     free = [n for n in names if n not in busy]
     return LeasePlan(tuple(free[: share - len(mine)]), ())
+
+
+def hand_back(mine: Sequence[str], keep: int, pending: Mapping[str, int]) -> tuple[str, ...]:
+    """The partitions to hand back so that the ``keep`` that remain have pending messages
+    adding up as close as can be to ``keep / len(mine)`` of all of them: every choice
+    weighed where there are at most ``EXHAUSTIVE`` (the first of equals, in order),
+    else the largest first, each to the side whose load is the least for its size. With no pending message
+    anywhere: the last ones, in order."""
+    loads = [max(0, pending.get(n, 0)) for n in mine]
+    total = sum(loads)
+    if total == 0 or keep <= 0 or keep >= len(mine):
+        return tuple(mine[keep:]) if keep >= 0 else tuple(mine)
+    target = total * keep / len(mine)
+    if math.comb(len(mine), keep) <= EXHAUSTIVE:
+        best = min(
+            itertools.combinations(range(len(mine)), keep),
+            key=lambda c: abs(sum(loads[i] for i in c) - target),
+        )
+        kept = set(best)
+    else:  # the largest first, each to the side (kept, handed back) least full for its size
+        kept, back = set[int](), set[int]()
+        load = {"kept": 0.0, "back": 0.0}
+        room = {"kept": keep, "back": len(mine) - keep}
+        for i in sorted(range(len(mine)), key=lambda i: (-loads[i], i)):
+            sides = [side for side in ("kept", "back") if room[side] > 0]
+            side = min(
+                sides, key=lambda side: load[side] / (keep if side == "kept" else len(mine) - keep)
+            )
+            (kept if side == "kept" else back).add(i)
+            load[side] += loads[i]
+            room[side] -= 1
+    return tuple(n for i, n in enumerate(mine) if i not in kept)

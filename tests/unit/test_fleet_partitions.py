@@ -7,6 +7,7 @@ import pytest
 from gateway.fleet.partitions import (
     LeasePlan,
     fair_share,
+    hand_back,
     live_workers,
     partition_names,
     place,
@@ -86,3 +87,42 @@ def test_a_worker_listed_twice_counts_once() -> None:
     assert live_workers(keys, "worker.") == 2
     assert fair_share(8, live_workers(keys, "worker.")) == 4
     assert live_workers(["part.S"], "worker.") == 1  # none listed: the asking process
+
+
+def test_a_backlog_is_handed_back_by_its_size_not_by_the_partitions_count() -> None:
+    """The bench's eight partitions (messages each, as measured): handed back the last
+    four, the first process kept 63,403 and the second got 53,711; by size each gets
+    about half of the 117,114."""
+    names = partition_names("FLOORWATCH", 8)
+    sizes = [17900, 14603, 15764, 15135, 14794, 16124, 11732, 11062]
+    pending = dict(zip(names, sizes, strict=True))
+    plan = plan_leases(names, names, [], 2, pending)
+    kept = [n for n in names if n not in plan.release]
+    assert len(plan.release) == 4 and len(kept) == 4
+    kept_load = sum(pending[n] for n in kept)
+    assert abs(kept_load - sum(sizes) / 2) <= 2_000  # 58,557 each, within a partition's spread
+    assert sum(pending[n] for n in names[:4]) == 63_402  # what "the last ones" would keep
+
+
+def test_without_a_backlog_the_last_ones_are_handed_back() -> None:
+    assert plan_leases(NAMES, NAMES, [], 2, dict.fromkeys(NAMES, 0)) == LeasePlan(
+        (), ("S_2", "S_3")
+    )
+    # a partition not in pending counts as empty; three of four kept when one is in excess
+    assert hand_back(NAMES, 3, {"S": 10, "S_3": 10}) == ("S_3",)  # first of equals kept
+
+
+def test_the_choice_closest_to_the_share_is_kept_the_first_of_equals() -> None:
+    # share 53 of 106: {S, S_1} 101 and {S_2, S_3} 5 are both 48 off; the first is kept
+    assert hand_back(NAMES, 2, {"S": 1, "S_1": 100, "S_2": 2, "S_3": 3}) == ("S_2", "S_3")
+    # share 50 of 100: {S, S_2} 50 exactly (and {S_1, S_3}, later)
+    assert hand_back(NAMES, 2, {"S": 40, "S_1": 30, "S_2": 10, "S_3": 20}) == ("S_1", "S_3")
+
+
+def test_many_partitions_are_shared_largest_first() -> None:
+    names = partition_names("S", 40)  # C(40, 20) choices: the greedy way
+    pending = {n: 1000 + 37 * i for i, n in enumerate(names)}
+    released = hand_back(names, 20, pending)
+    kept = sum(pending[n] for n in names if n not in released)
+    assert len(released) == 20
+    assert abs(kept - sum(pending.values()) / 2) <= max(pending.values())
