@@ -145,6 +145,7 @@ class FleetWorker:
         self.ready = asyncio.Event()  # set once the consumer is bound (partitions: leases read)
         self._owner = f"{name}-{uuid.uuid4().hex[:12]}"
         self._lag: dict[str, tuple[int, int]] = {}  # per partition read: (pending, ack pending)
+        self._turn = asyncio.Lock()  # a batch's decoding, or its acks: one batch at a time
 
     async def run(self) -> None:
         nc = await connect(self._cfg, self._name, self._log)
@@ -379,20 +380,24 @@ class FleetWorker:
         self.stats.fetched += len(msgs)
         self.stats.redelivered += sum(1 for m in msgs if _delivered(m.reply) > 1)
         taken: list[tuple[Msg, FleetRecord]] = []
-        for msg in msgs:
-            try:
-                taken.append((msg, decode(self._cfg.subject_prefix, msg.subject, msg.data)))
-            except FleetDecodeError as exc:
-                seq = msg.metadata.sequence.stream if msg.reply else None
-                self._log.warning(
-                    "fleet.message_rejected", subject=msg.subject, seq=seq, reason=str(exc)
-                )
-                if await self._dead_letter(msg, str(exc)):
-                    await msg.term()
-                    self.stats.rejected += 1
+        # One batch decodes at a time: a batch's decoding holds the event loop for tens
+        # of milliseconds, and with every batch in flight ready to decode at once the
+        # lease round's requests waited behind them all, past a short lease.
+        async with self._turn:
+            for msg in msgs:
+                try:
+                    taken.append((msg, decode(self._cfg.subject_prefix, msg.subject, msg.data)))
+                except FleetDecodeError as exc:
+                    seq = msg.metadata.sequence.stream if msg.reply else None
+                    self._log.warning(
+                        "fleet.message_rejected", subject=msg.subject, seq=seq, reason=str(exc)
+                    )
+                    if await self._dead_letter(msg, str(exc)):
+                        await msg.term()
+                        self.stats.rejected += 1
+            lines = [line for _, record in taken for line in record_lines(record)]
         if not taken:
             return
-        lines = [line for _, record in taken for line in record_lines(record)]
         durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def on_durable() -> None:
@@ -418,8 +423,9 @@ class FleetWorker:
         self.stats.points += len(lines)
         self.stats.state_updates += folding.result()
         self.stats.state_conflicts = sites.conflicts
-        for msg, _ in taken:
-            await msg.ack()
+        async with self._turn:
+            for msg, _ in taken:
+                await msg.ack()
         self.stats.acked += len(taken)
 
     async def _dead_letter(self, msg: Msg, reason: str) -> bool:

@@ -38,11 +38,13 @@ class FailsOnce(SiteSync):
 
     failed = 0
 
-    async def fold(self, records: list[FleetRecord]) -> int:
+    async def fold(
+        self, records: list[FleetRecord], until: asyncio.Future[None] | None = None
+    ) -> int:
         if not FailsOnce.failed:
             FailsOnce.failed += 1
             raise nats.errors.TimeoutError
-        return await super().fold(records)
+        return await super().fold(records, until)
 
 
 def test_a_failed_batch_is_handed_back_at_once_not_after_the_ack_wait(
