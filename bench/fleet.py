@@ -121,7 +121,7 @@ RATIO_TARGET = 0.5
 SCALE_TARGET = 1.6
 WAIT_S = 600.0
 BATCH = 1000  # messages per fetch, the bare consumer's and the workers' (nats.batch)
-LEASE_S = 3.0  # the workers' partition leases: renewed every second
+LEASE_S = 6.0  # the workers' partition leases: renewed every 2 s (3 s leases expired under load)
 IN_FLIGHT = [4]  # batches in flight per partition a worker reads (nats.in_flight; --in-flight)
 KV_INTERVAL_S = [1.0]  # a site's document at most once a second per process (--kv-interval)
 

@@ -195,6 +195,7 @@ class FleetWorker:
         )
         leases = PartitionLeases(kv, names, self._owner)
         readers: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        announced, rounds = False, 0
 
         async def read(name: str, stop: asyncio.Event) -> None:
             try:
@@ -232,6 +233,12 @@ class FleetWorker:
                     # what is handed back to a new process is about half the work
                     backlog = {n: p + a for n, (p, a) in self._lag.items()}
                     plan, lost = await leases.round(backlog)
+                    if not announced:
+                        # the first round only says this process is alive: processes
+                        # started together (a restart of them all) count each other
+                        # before any takes, instead of one taking all, then handing back
+                        announced = True
+                        plan = replace(plan, take=())
                     if leases.relet > late:  # renewed after expiry: lease_s short for the load
                         self._log.warning("fleet.partition_lease_late", leases=leases.relet - late)
                     for name in lost:
@@ -250,7 +257,9 @@ class FleetWorker:
                 except (nats.errors.Error, OSError, TimeoutError) as exc:
                     self._failed("leases", exc)
                 self.stats.partitions = len(readers)
-                self.ready.set()
+                if announced and rounds:  # the first round that could take is done
+                    self.ready.set()
+                rounds += 1
                 await asyncio.sleep(self._cfg.lease_s / 3)
         finally:
             for _, stop in readers.values():
