@@ -73,8 +73,8 @@ class CentralNatsConfig(Model):
         ge=0,
         le=60,
         description="a site's document written at most once in this many seconds by one process"
-        " (the folds meanwhile written together; 0: once per batch); no longer than"
-        " influxdb.flush_interval_s, it delays no acknowledgement",
+        " (the folds meanwhile written together; 0: once per batch); the wait ends when the"
+        " batch's points are durable, so it delays no acknowledgement",
     )
     partitions: int = Field(
         1,

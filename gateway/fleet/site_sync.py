@@ -27,16 +27,13 @@ And a site is written at most once every ``interval_s`` by one worker
 (``nats.kv_interval_s``): a fold of a site written less than that ago waits
 out the rest, and the folds of the batches that come meanwhile are written
 with it, in one write. A bucket write on a 3-node cluster costs the cluster
-as much CPU as delivering and acknowledging some 30 messages; under a
-backlog each site has a few dozen messages a second and each batch in
-flight held a write per site. A batch's acknowledgement waits for its
-points to be durable anyway (the writer's ``flush_interval_s``, 1 s by
-default), so an interval no longer than that delays no acknowledgement;
-a site that was quiet for the interval is written at once. The worker also
-hands each fold its batch's durability (``until``): a hold ends when the
-batch's points are durable, if that comes first, so whatever the two
-settings the hold never delays an acknowledgement (with a writer that
-flushes more often than ``interval_s``, fewer folds are written together).
+as much CPU as delivering and acknowledging 20-30 messages, and under a
+backlog each batch in flight held a write per site. The wait ends early when
+the fold's batch is durable (``until``, from the worker): a batch is
+acknowledged only once its points are durable anyway, so the hold never
+delays an acknowledgement; with the default writer (``flush_interval_s`` 1
+s) it is the whole interval, with a writer that flushes more often fewer
+folds are written together. A site quiet for the interval is written at once.
 """
 
 from __future__ import annotations
