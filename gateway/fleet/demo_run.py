@@ -33,6 +33,7 @@ import shutil
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,11 +217,12 @@ def run_fleet_demo(options: FleetDemoOptions) -> int:
         print(f"fleet demo: cannot start a local server: {exc}", flush=True)
         return 1
     finally:
-        for worker in workers:
-            worker.stop()
-        for leaf in leaves:
-            leaf.stop()
-        cluster.stop()
+        # Stopped side by side, the workers first (they hand their work back through the
+        # cluster), then the servers: each stop waits up to 10 s before SIGKILL, and one
+        # after the other, on a loaded machine, ten of them outlasted a minute and a half.
+        _stop_together([w.stop for w in workers])
+        _stop_together([*(leaf.stop for leaf in leaves), *(n.stop for n in cluster.nodes)])
+        cluster.stop()  # its proxies (the nodes are stopped already: nothing to wait for)
         influx.stop()
         print(
             "fleet demo: stopped the simulated centers, the page, the workers,"
@@ -228,6 +230,13 @@ def run_fleet_demo(options: FleetDemoOptions) -> int:
             flush=True,
         )
     return 0
+
+
+def _stop_together(stops: list[Callable[[], None]]) -> None:
+    """Run each stop in a thread of its own and wait for them all."""
+    with ThreadPoolExecutor(max_workers=max(1, len(stops))) as pool:
+        for future in [pool.submit(stop) for stop in stops]:
+            future.result()
 
 
 async def _source(cluster: NatsCluster, password: str, domains: list[str]) -> None:
