@@ -97,6 +97,7 @@ from nats.js.api import (
     StreamConfig,
     StreamInfo,
 )
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.fleet.central_stream import add_sites
 from gateway.fleet.demo_center import SimulatedCenter
@@ -233,11 +234,12 @@ def counters(procs: list[Worker]) -> dict[str, float]:
     """The workers' own counters (``fleet run --metrics-port``), summed over the processes."""
     out = dict.fromkeys(COUNTED, 0.0)
     for w in procs:
-        for line in httpx.get(w.metrics, timeout=10).text.splitlines():
-            name, _, value = line.partition(" ")
-            short = name.removeprefix("floorwatch_fleet_worker_").removesuffix("_total")
-            if short in out and name.startswith("floorwatch_fleet_worker_"):
-                out[short] += float(value)
+        for family in text_string_to_metric_families(httpx.get(w.metrics, timeout=10).text):
+            short = family.name.removeprefix("floorwatch_fleet_worker_")
+            if short in out and family.name != short:
+                out[short] += sum(
+                    x.value for x in family.samples if x.name == f"{family.name}_total"
+                )
     return out
 
 

@@ -195,7 +195,7 @@ class FleetWorker:
         )
         leases = PartitionLeases(kv, names, self._owner)
         readers: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}
-        announced, rounds = False, 0
+        announced = False  # a first round done: later ones may take
 
         async def read(name: str, stop: asyncio.Event) -> None:
             try:
@@ -227,6 +227,7 @@ class FleetWorker:
                     if task.done():
                         del readers[name]
                         task.result()  # a failure not of NATS stops the process
+                could_take = announced
                 try:
                     late = leases.relet
                     # each held partition's backlog (its consumer's, as last read), so that
@@ -257,9 +258,8 @@ class FleetWorker:
                 except (nats.errors.Error, OSError, TimeoutError) as exc:
                     self._failed("leases", exc)
                 self.stats.partitions = len(readers)
-                if announced and rounds:  # the first round that could take is done
+                if could_take:
                     self.ready.set()
-                rounds += 1
                 await asyncio.sleep(self._cfg.lease_s / 3)
         finally:
             for _, stop in readers.values():

@@ -111,8 +111,8 @@ def hand_back(mine: Sequence[str], keep: int, pending: Mapping[str, int]) -> tup
     anywhere: the last ones, in order."""
     loads = [max(0, pending.get(n, 0)) for n in mine]
     total = sum(loads)
-    if total == 0 or keep <= 0 or keep >= len(mine):
-        return tuple(mine[keep:]) if keep >= 0 else tuple(mine)
+    if total == 0 or keep >= len(mine):
+        return tuple(mine[keep:])
     target = total * keep / len(mine)
     if math.comb(len(mine), keep) <= EXHAUSTIVE:
         best = min(
@@ -121,15 +121,14 @@ def hand_back(mine: Sequence[str], keep: int, pending: Mapping[str, int]) -> tup
         )
         kept = set(best)
     else:  # the largest first, each to the side (kept, handed back) least full for its size
-        kept, back = set[int](), set[int]()
-        load = {"kept": 0.0, "back": 0.0}
-        room = {"kept": keep, "back": len(mine) - keep}
+        size = (keep, len(mine) - keep)
+        sides: tuple[list[int], list[int]] = ([], [])
+        load = [0, 0]
         for i in sorted(range(len(mine)), key=lambda i: (-loads[i], i)):
-            sides = [side for side in ("kept", "back") if room[side] > 0]
             side = min(
-                sides, key=lambda side: load[side] / (keep if side == "kept" else len(mine) - keep)
+                (s for s in (0, 1) if len(sides[s]) < size[s]), key=lambda s: load[s] / size[s]
             )
-            (kept if side == "kept" else back).add(i)
+            sides[side].append(i)
             load[side] += loads[i]
-            room[side] -= 1
+        kept = set(sides[0])
     return tuple(n for i, n in enumerate(mine) if i not in kept)
