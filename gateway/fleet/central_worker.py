@@ -49,6 +49,7 @@ from gateway.fleet.nats_tls import login_options
 from gateway.fleet.partition_leases import PartitionLeases, lease_bucket
 from gateway.fleet.partitions import partition_names
 from gateway.fleet.site_sync import SiteSync
+from gateway.fleet.start_retry import until_answered
 from gateway.influx_writer import InfluxWriter
 
 RETRY_S = 1.0
@@ -151,10 +152,13 @@ class FleetWorker:
         nc = await connect(self._cfg, self._name, self._log)
         try:
             js = self._js = nc.jetstream()
-            sites = SiteSync(await site_bucket(js, self._cfg), interval_s=self._cfg.kv_interval_s)
+            bucket = await until_answered(
+                "site bucket", lambda: site_bucket(js, self._cfg), self._log
+            )
+            sites = SiteSync(bucket, interval_s=self._cfg.kv_interval_s)
             names = partition_names(self._cfg.stream, self._cfg.partitions)
             if len(names) == 1:  # one stream, its consumer shared by every process
-                psub = await self._bind(js, names[0])
+                psub = await until_answered("consumer", lambda: self._bind(js, names[0]), self._log)
                 self.ready.set()
                 await self._consume(names[0], psub, sites, asyncio.Event())
             else:
@@ -190,8 +194,12 @@ class FleetWorker:
         """Read the partitions this process holds a lease on; every ``lease_s / 3`` renew
         them, take free ones up to the fair share, hand back the ones above it (their
         batches finished first)."""
-        kv = await lease_bucket(
-            js, self._cfg.partition_bucket, self._cfg.lease_s, self._cfg.kv_replicas
+        kv = await until_answered(
+            "lease bucket",
+            lambda: lease_bucket(
+                js, self._cfg.partition_bucket, self._cfg.lease_s, self._cfg.kv_replicas
+            ),
+            self._log,
         )
         leases = PartitionLeases(kv, names, self._owner)
         readers: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}

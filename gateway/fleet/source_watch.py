@@ -54,6 +54,7 @@ from gateway.fleet.central_worker import connect
 from gateway.fleet.nats_tls import login_options
 from gateway.fleet.partitions import partition_names
 from gateway.fleet.source_health import StallTracker, parse_sources
+from gateway.fleet.start_retry import until_answered
 
 LEASE_KEY = "source-watch"
 
@@ -103,7 +104,9 @@ class SourceWatch:
         nc = await connect(self._nats, self._name, self._log)
         try:
             js = nc.jetstream()
-            lease = await self._lease_bucket(js)
+            lease = await until_answered(
+                "watch lease bucket", lambda: self._lease_bucket(js), self._log
+            )
             while True:
                 try:
                     if await self.hold(lease):
