@@ -383,14 +383,14 @@ async def bare_ceiling(url: str, totals: dict[str, int]) -> float:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
+        # as the workers' consumers: no filter subject (the stream holds only the sites')
+        config = ConsumerConfig(
+            name="bench-bare", durable_name="bench-bare", ack_policy=AckPolicy.EXPLICIT, ack_wait=30
+        )
+        for name in totals:
+            await js.add_consumer(name, config=config)
         subs = {
-            name: await js.pull_subscribe(
-                "floorwatch.>",
-                durable="bench-bare",
-                stream=name,
-                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
-            )
-            for name in totals
+            name: await js.pull_subscribe_bind(durable="bench-bare", stream=name) for name in totals
         }
 
         async def drain(name: str, total: int) -> None:

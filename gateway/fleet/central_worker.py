@@ -167,18 +167,29 @@ class FleetWorker:
             await self._close(nc)
 
     async def _bind(self, js: JetStreamContext, stream: str) -> JetStreamContext.PullSubscription:
-        """The durable pull consumer on one (partition) stream, created when missing."""
-        psub = await js.pull_subscribe(
-            f"{self._cfg.subject_prefix}.>",
-            durable=self._cfg.consumer,
-            stream=stream,
-            config=ConsumerConfig(
+        """The durable pull consumer on one (partition) stream, created when missing.
+
+        Created without a filter subject: the central stream holds only what it
+        sources from the sites' streams, so a filter (``<prefix>.>``) would select
+        every message anyway, and a filtered consumer costs the cluster more: each
+        consumer info (the lag read, ``fleet status``) counts its pending messages
+        by scanning the stream's blocks (docs/fleet.md, *The benchmark*, row 22).
+        A consumer that exists is bound as it is, filter or not.
+        """
+        durable = self._cfg.consumer
+        try:
+            await js.consumer_info(stream, durable)
+        except nats.js.errors.NotFoundError:  # a missing stream raises it again below
+            config = ConsumerConfig(
+                name=durable,
+                durable_name=durable,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self._cfg.ack_wait_s,
                 max_deliver=self._cfg.max_deliver,
                 max_ack_pending=-1,  # each process bounds its own: in_flight batches
-            ),
-        )
+            )
+            await js.add_consumer(stream, config=config)
+        psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
         await self._unbound_ack_pending(js, stream, psub)
         self._log.info(
             "fleet.worker_started",

@@ -140,3 +140,36 @@ def test_a_consumers_ack_pending_limit_below_the_batches_in_flight_is_lifted(
             return limit
 
     assert asyncio.run(main()) == after
+
+
+@pytest.mark.parametrize("existing", [None, "floorwatch.>"])
+def test_the_consumer_is_created_without_a_filter_and_an_existing_one_kept(
+    nats_server: NatsServer,
+    influxdb1: InfluxDB1Server,
+    influxdb1_database: str,
+    tmp_path: Path,
+    existing: str | None,
+) -> None:
+    """The stream holds only the sites' messages: a new consumer takes them all without a
+    filter subject (a filtered one makes each consumer info scan the stream); a consumer
+    an older worker created with ``<prefix>.>`` is bound as it is and reads the same."""
+    cfg = central(nats_server.url, influxdb1.url, influxdb1_database, tmp_path)
+
+    async def main() -> tuple[str | None, int]:
+        async with stream(nats_server) as js:
+            if existing is not None:
+                config = ConsumerConfig(
+                    durable_name=cfg.nats.consumer,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    filter_subject=existing,
+                )
+                await js.add_consumer(STREAM, config=config)
+            async with running(cfg) as worker:
+                await publish(js, zone_message(A, zone(1, 10)), zone_message(B, zone(2, 10)))
+                await wait_until("2 acked", lambda: worker.stats.acked == 2)
+            info = await js.consumer_info(STREAM, cfg.nats.consumer)
+            return info.config.filter_subject, info.num_ack_pending or 0
+
+    filter_subject, ack_pending = asyncio.run(main())
+    assert filter_subject == existing
+    assert ack_pending == 0
