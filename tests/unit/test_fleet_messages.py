@@ -13,6 +13,7 @@ from gateway.fleet.messages import (
     FleetSubjects,
     alert_message,
     device_message,
+    loads,
     message_for,
     site_permissions,
     zone_message,
@@ -213,3 +214,26 @@ def test_a_sites_permissions_are_its_own_subjects_and_its_stream() -> None:
     assert creating.publish[-1] == "$JS.API.STREAM.CREATE.FLOORWATCH"
     with pytest.raises(ValueError, match="not a NATS subject token"):
         site_permissions(SUBJECTS, "FLOOR.*", create=False)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"count": 18446744073709551615}',  # 2**64 - 1: orjson's own integer
+        b'{"count": 18446744073709551616}',  # 2**64: orjson would give a float
+        b'{"count": 123456789012345678901234}',
+        b'{"count": -9223372036854775809}',  # below -2**63 with 19 digits
+        b'{"count": -9223372036854775808, "at": "2026-12-06T09:00:00+07:00"}',
+        b'{"count": 1234567890123456789.5}',  # 19 digits before a fraction: a float either way
+        b'{"v": NaN}',  # orjson refuses, json reads it
+        b'["a", 1, 2.5, null, true, {"b": [1, 2]}]',
+    ],
+)
+def test_loads_reads_what_json_reads(payload: bytes) -> None:
+    got, want = loads(payload), json.loads(payload)
+    assert repr(got) == repr(want)  # repr: an int stays an int, NaN compares as itself
+
+
+def test_loads_refuses_what_json_refuses() -> None:
+    with pytest.raises(ValueError, match="Expecting"):
+        loads(b'{"count": 1,}')
