@@ -173,7 +173,7 @@ class FleetWorker:
         sources from the sites' streams, so a filter (``<prefix>.>``) would select
         every message anyway, and a filtered consumer costs the cluster more: each
         consumer info (the lag read, ``fleet status``) counts its pending messages
-        by scanning the stream's blocks (docs/fleet.md, *The benchmark*, row 22).
+        by scanning the stream's blocks (docs/fleet.md, *The benchmark*, rows 21-27).
         A consumer that exists is bound as it is, filter or not.
         """
         durable = self._cfg.consumer
