@@ -13,6 +13,7 @@ Exit 2: a bad central file; 1: NATS cannot be reached at start.
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,30 @@ from gateway.fleet.worker_metrics import Sources, serve_metrics
 from gateway.influx_writer import InfluxWriter
 from gateway.logs import configure_logging
 from gateway.spool import Spool
+
+#: The cyclic garbage collector's thresholds in a ``fleet run`` process: a young
+#: collection every 10,000 new container objects instead of 700 (see collect_less).
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def collect_less() -> None:
+    """Make the cyclic garbage collector cost a worker less: what exists at start
+    (modules, config) is frozen out of its scans (``gc.freeze``) and it runs after
+    10,000 new containers instead of 700.
+
+    A worker allocates a few dicts and lists per message (the decoded JSON, the
+    record, its points), most of them alive for their batch, so the default
+    thresholds collected every few dozen messages and each collection walked the
+    batches in flight. Measured on the simulator's 28,494 messages of 300 centers
+    (decode and points, four batches of 1,000 kept alive): 18.5 µs a message with
+    the defaults, 15.0 µs with this, as with the collector off. Reference cycles
+    are still collected, ten times less often; the process's memory does not
+    depend on it (a batch's objects go when the batch is done, by reference
+    counting). Called by the ``fleet run`` command, not by ``serve()`` (tests run
+    that in their own process).
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build(
@@ -122,6 +147,7 @@ def run(
         cfg = cfg.model_copy(
             update={"metrics": cfg.metrics.model_copy(update={"port": metrics_port})}
         )
+    collect_less()
     try:
         asyncio.run(run_until_signalled(lambda: serve(cfg)))
     except* (nats.errors.Error, OSError) as group:

@@ -392,7 +392,7 @@ _MAPS = {
 }
 
 
-#: Each byte to itself's class: a digit to ``0``, anything else to ``x`` (bytes.translate).
+#: A byte's class for bytes.translate: a digit becomes ``0``, anything else ``x``.
 _DIGIT_CLASS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
 _LONG_RUN = b"0" * 19  # 19 digits in a row: maybe an integer beyond 64 bits
 
