@@ -173,12 +173,12 @@ class FleetWorker:
         sources from the sites' streams, so a filter (``<prefix>.>``) would select
         every message anyway, and a filtered consumer costs the cluster more: each
         consumer info (the lag read, ``fleet status``) counts its pending messages
-        by scanning the stream's blocks (docs/fleet.md, *The benchmark*, rows 21-27).
+        by scanning the stream's blocks (docs/fleet.md, *The benchmark*, rows 21-29).
         A consumer that exists is bound as it is, filter or not.
         """
         durable = self._cfg.consumer
         try:
-            await js.consumer_info(stream, durable)
+            existing = (await js.consumer_info(stream, durable)).config
         except nats.js.errors.NotFoundError:  # a missing stream raises it again below
             config = ConsumerConfig(
                 name=durable,
@@ -189,8 +189,9 @@ class FleetWorker:
                 max_ack_pending=-1,  # each process bounds its own: in_flight batches
             )
             await js.add_consumer(stream, config=config)
+        else:
+            await self._unbound_ack_pending(js, stream, existing)
         psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
-        await self._unbound_ack_pending(js, stream, psub)
         self._log.info(
             "fleet.worker_started",
             stream=stream,
@@ -288,12 +289,11 @@ class FleetWorker:
                 await leases.leave()
 
     async def _unbound_ack_pending(
-        self, js: JetStreamContext, stream: str, psub: JetStreamContext.PullSubscription
+        self, js: JetStreamContext, stream: str, config: ConsumerConfig
     ) -> None:
         """A consumer created before ``in_flight`` has JetStream's default ack-pending
         limit (1,000 messages): it would hold each process to one batch in flight.
         Raised to no limit when below one process's ``batch`` x ``in_flight``."""
-        config = (await psub.consumer_info()).config
         limit = config.max_ack_pending
         if limit is None or limit < 0 or limit >= self._cfg.batch * self._cfg.in_flight:
             return

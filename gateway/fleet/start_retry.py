@@ -22,6 +22,8 @@ import nats.errors
 import nats.js.errors
 from structlog.typing import FilteringBoundLogger
 
+from gateway.notify.batching import backoff_s
+
 T = TypeVar("T")
 
 FIRST_DELAY_S = 1.0
@@ -47,13 +49,15 @@ async def until_answered(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """``await request()`` until the cluster answers it; its result."""
-    delay = FIRST_DELAY_S
+    attempts = 0
     while True:
         try:
             return await request()
         except (nats.errors.Error, TimeoutError) as exc:
             if not unanswered(exc):
                 raise
+            attempts += 1
+            delay = backoff_s(attempts, min_s=FIRST_DELAY_S, max_s=MAX_DELAY_S)
             log.warning(
                 "fleet.start_waiting",
                 step=step,
@@ -61,4 +65,3 @@ async def until_answered(
                 retry_s=delay,
             )
         await sleep(delay)
-        delay = min(delay * 2, MAX_DELAY_S)

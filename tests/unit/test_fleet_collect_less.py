@@ -30,7 +30,7 @@ def test_collect_less_freezes_what_exists_and_collects_after_10000_new_objects()
         got["before"],
         got["after"],
     )
-    assert thresholds_before == [700, 10, 10]  # the interpreter's defaults
+    assert thresholds_before != list(GC_THRESHOLDS)  # the interpreter's own (700 in 3.11)
     assert thresholds_after == list(GC_THRESHOLDS) == [10_000, 10, 10]
     assert frozen_before == 0
     assert frozen_after > 10_000  # the modules and objects of the start, frozen
