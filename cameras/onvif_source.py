@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
@@ -89,11 +89,13 @@ class OnvifEventSource:
         *,
         rand: Callable[[], float] = random.random,
         no_events_retry_s: float = NO_EVENTS_RETRY_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.camera = camera
         self._emit = emit
         self._rand = rand
         self._no_events_retry_s = no_events_retry_s
+        self._sleep = sleep  # the waits between attempts (tests record them)
         self._last_failure: CameraErrorReason | None = None
         self._unmapped: set[str] = set()
         # last total of each cumulative crossing counter; kept over resubscriptions, so
@@ -113,13 +115,13 @@ class OnvifEventSource:
             except CameraError as exc:
                 self._link_state(exc.reason not in _OFFLINE, exc.reason.value, exc)
                 if exc.reason is CameraErrorReason.NO_EVENTS:
-                    await asyncio.sleep(self._no_events_retry_s)
+                    await self._sleep(self._no_events_retry_s)
                     continue
             if self._delivered:  # it worked for a while: start the backoff over
                 attempt = 0
             delay = backoff_delay(attempt, settings.retry_min_s, settings.retry_max_s, self._rand)
             attempt += 1
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     async def _session(self) -> None:
         """One connection and subscription, until it fails (raises CameraError)."""
