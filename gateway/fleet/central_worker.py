@@ -66,6 +66,7 @@ class WorkerStats:
     points: int = 0
     state_updates: int = 0  # site documents written (one per site per batch, per kv_interval_s)
     state_conflicts: int = 0  # site writes refused: another worker wrote the site first
+    state_held: int = 0  # site writes that waited for kv_interval_s since the site's last one
     in_progress: int = 0  # times a held batch was marked in progress
     nacked: int = 0  # messages of failed batches handed back (nak) to come again
     errors: int = 0
@@ -451,6 +452,7 @@ class FleetWorker:
         self.stats.points += len(lines)
         self.stats.state_updates += folding.result()
         self.stats.state_conflicts = sites.conflicts
+        self.stats.state_held = sites.held
         async with self._turn:
             for msg, _ in taken:
                 await msg.ack()

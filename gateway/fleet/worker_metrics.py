@@ -32,6 +32,7 @@ COUNTERS = (
     ("points", "points made durable (database or spool)"),
     ("state_updates", "site documents written to the bucket"),
     ("state_conflicts", "site writes refused: another worker wrote first"),
+    ("state_held", "site writes that waited for nats.kv_interval_s after the site's last one"),
     ("in_progress", "times a held batch was marked in progress"),
     ("errors", "NATS errors met (fetch, batch, lag, dead letter)"),
 )

@@ -88,7 +88,7 @@ def test_the_workers_counters_and_lag_on_its_metrics_port(
             got = samples(url)
             assert (got["fetched_total"], got["acked_total"], got["rejected_total"]) == (11, 10, 1)
             assert got["points_total"] == 10 and got["redelivered_total"] == 0
-            assert got["writer_spool_batches"] == 0
+            assert got["writer_spool_batches"] == 0 and "state_held_total" in got
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=WAIT_S) == 0, log.read_text()
         finally:
