@@ -28,7 +28,7 @@ from api.metrics import ApiMetrics
 from api.routes import session
 from api.schemas import ErrorBody
 from gateway.fleet.central_config import OverviewConfig
-from gateway.fleet.overview import Registered
+from gateway.fleet.overview import CERT_WARN_DAYS, Registered
 
 STREAM_PATH = "/api/v1/fleet/stream"
 
@@ -41,13 +41,15 @@ def create_fleet_app(
     *,
     sites: Sequence[Registered] = (),
     overview: OverviewConfig | None = None,
+    cert_warn_days: float = CERT_WARN_DAYS,
     clock: Callable[[], datetime] = utc_now,
     token_key: bytes | None = None,
     sessions_path: Path | None = None,
 ) -> FastAPI:
     """The province API and page over ``board`` (live states) and ``months`` (central store).
 
-    ``config`` is an ``ApiConfig`` (the central file's ``api:``).
+    ``config`` is an ``ApiConfig`` (the central file's ``api:``); ``cert_warn_days`` the
+    central file's ``nats.cert_warn_days`` (a center's certificate is shown within it).
     """
     if not config.tokens:
         log.warning("api.no_tokens", hint="add api.tokens to the central file: nobody can log in")
@@ -57,6 +59,7 @@ def create_fleet_app(
         months=months,
         sites=tuple(sites),
         overview=overview or OverviewConfig(),
+        cert_warn_days=cert_warn_days,
         metrics=metrics,
         clock=clock,
         registry=registry,

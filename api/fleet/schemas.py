@@ -101,8 +101,8 @@ class CenterOut(Out):
     )
     cert_days_left: int | None = Field(
         None,
-        description="days left on that certificate, rounded up, only within 30 days (0 or less:"
-        " expired); null otherwise",
+        description="days left on that certificate, rounded up, only within the central file's"
+        " nats.cert_warn_days (30 by default; 0 or less: expired); null otherwise",
     )
 
 

@@ -11,6 +11,7 @@ from api.deps import AuthState
 from api.fleet.store import MonthSource
 from gateway.fleet.central_config import OverviewConfig
 from gateway.fleet.overview import (
+    CERT_WARN_DAYS,
     CenterRow,
     Figures,
     Registered,
@@ -36,6 +37,7 @@ class FleetState(AuthState):
     months: MonthSource
     sites: tuple[Registered, ...]
     overview: OverviewConfig
+    cert_warn_days: float = CERT_WARN_DAYS  # a center's certificate shown within this many days
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     stream_clients: int = 0
     # key -> (the document object, its figures): a document is read once per change
@@ -61,7 +63,7 @@ class FleetState(AuthState):
             figures[key] = known[1]
         o = self.overview
         waits = WaitLimits.minutes(o.wait_watch_min, o.wait_act_min)  # the unregistered centers'
-        rows = rows_of(figures, self.sites, now, o.offline_after_s, waits)
+        rows = rows_of(figures, self.sites, now, o.offline_after_s, waits, self.cert_warn_days)
         self._rows = (stamp, rows)
         return rows
 

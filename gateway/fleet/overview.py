@@ -10,7 +10,7 @@ received). Beside it two ages: the data's (its latest zone, alert, device or
 hourly record: unchanged zones make it old while the link is live) and the
 link's (its latest heartbeat; None for a gateway that sends none), and the
 days left on the center's own certificate that ends first, only within
-``CERT_WARN_DAYS`` (gateway.fleet.site_certs). ``sort_rows`` puts first what needs attention
+``cert_warn_days`` (the central file's ``nats.cert_warn_days``; gateway.fleet.site_certs). ``sort_rows`` puts first what needs attention
 (the order is documented in docs/fleet.md and in ``attention``);
 ``WaitLimits`` are the province's own thresholds on a center's longest wait
 (a registered center may carry its own), so a long wait raises a center even
@@ -34,8 +34,8 @@ from gateway.settings import CrowdLevel
 
 _LEVEL_RANK = {level.value: i + 1 for i, level in enumerate(CrowdLevel)}  # calm 1 … critical 4
 _LEVELS = tuple(_LEVEL_RANK)
-#: A center's certificate ending within this many days is shown on its row (as fleet
-#: status's default ``cert_warn_days``).
+#: A center's certificate ending within this many days is shown on its row, unless the
+#: caller passes the central file's ``nats.cert_warn_days`` (the same default).
 CERT_WARN_DAYS = 30.0
 
 
@@ -132,7 +132,7 @@ class CenterRow:
     wait_watch_s: float | None = None  # the wait thresholds that apply to this center
     wait_act_s: float | None = None
     cert_not_after: datetime | None = None  # its own certificate that ends first, if reported
-    cert_days_left: int | None = None  # days left on it, rounded up, within CERT_WARN_DAYS only
+    cert_days_left: int | None = None  # days left on it, rounded up, within cert_warn_days only
 
 
 def _number(value: object) -> float | None:
@@ -225,10 +225,11 @@ def center_row(
     now: datetime,
     offline_after_s: float,
     waits: WaitLimits = NO_LIMITS,
+    cert_warn_days: float = CERT_WARN_DAYS,
 ) -> CenterRow:
     """One center's row from its state document (None: never received) and registry entry;
     ``waits``: the province's wait thresholds (a registered center's own replace them)."""
-    return row_of(key, figures_of(state), registered, now, offline_after_s, waits)
+    return row_of(key, figures_of(state), registered, now, offline_after_s, waits, cert_warn_days)
 
 
 def row_of(
@@ -238,6 +239,7 @@ def row_of(
     now: datetime,
     offline_after_s: float,
     waits: WaitLimits = NO_LIMITS,
+    cert_warn_days: float = CERT_WARN_DAYS,
 ) -> CenterRow:
     """One center's row from its document's figures, its registry entry and the clock."""
     province, _, site = key.partition(".")
@@ -287,7 +289,7 @@ def row_of(
         wait_watch_s=limits.watch_s,
         wait_act_s=limits.act_s,
         cert_not_after=f.cert_end,
-        cert_days_left=days_shown(f.cert_end, now, CERT_WARN_DAYS),
+        cert_days_left=days_shown(f.cert_end, now, cert_warn_days),
     )
 
 
@@ -343,10 +345,11 @@ def center_rows(
     now: datetime,
     offline_after_s: float,
     waits: WaitLimits = NO_LIMITS,
+    cert_warn_days: float = CERT_WARN_DAYS,
 ) -> list[CenterRow]:
     """A row per center in the bucket or the registry, in the page's order (``sort_rows``)."""
     figures = {k: figures_of(v) for k, v in states.items()}
-    return rows_of(figures, registry, now, offline_after_s, waits)
+    return rows_of(figures, registry, now, offline_after_s, waits, cert_warn_days)
 
 
 def rows_of(
@@ -355,12 +358,21 @@ def rows_of(
     now: datetime,
     offline_after_s: float,
     waits: WaitLimits = NO_LIMITS,
+    cert_warn_days: float = CERT_WARN_DAYS,
 ) -> list[CenterRow]:
     """``center_rows`` from figures already computed (a caller keeps them per document)."""
     listed = {r.key: r for r in registry}
     keys = set(figures) | set(listed)
     return sort_rows(
-        row_of(k, figures.get(k, NO_FIGURES), listed.get(k), now, offline_after_s, waits)
+        row_of(
+            k,
+            figures.get(k, NO_FIGURES),
+            listed.get(k),
+            now,
+            offline_after_s,
+            waits,
+            cert_warn_days,
+        )
         for k in keys
     )
 

@@ -73,6 +73,7 @@ async def serve(
         CollectorRegistry(),
         sites=registered(cfg),
         overview=cfg.overview,
+        cert_warn_days=cfg.nats.cert_warn_days,
         clock=clock,
     )
     board_task = asyncio.create_task(board.run(), name="fleet-board")

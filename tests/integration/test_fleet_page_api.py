@@ -235,6 +235,44 @@ def test_a_long_wait_ranks_a_center_by_the_provinces_thresholds(
     assert by["hue.thuan-hoa"]["level"] == "calm" and by["hue.thuan-hoa"]["open_alerts"] == 0
 
 
+def _with_certificate(doc: dict[str, Any], ends: datetime) -> dict[str, Any]:
+    entry = {"source": "link", "path": "/etc/nats/tls/center.pem", "subject": "CN=c"}
+    entry["not_after"] = ends.isoformat()
+    return {**doc, "certificates": {"at": T0.isoformat(), "list": [entry]}}
+
+
+@pytest.mark.parametrize(("warn_days", "shown"), [(None, [13, None]), (45, [13, 41])])
+def test_a_centers_certificate_is_shown_within_the_central_files_warn_days(
+    nats_server: NatsServer, warn_days: float | None, shown: list[int | None]
+) -> None:
+    """The page's badge follows nats.cert_warn_days (30 by default), as fleet status does."""
+    cfg = central_config(nats_server.url)
+    if warn_days is not None:
+        nats = cfg.nats.model_copy(update={"cert_warn_days": warn_days})
+        cfg = cfg.model_copy(update={"nats": nats})
+    hall: dict[str, tuple[int | None, str | None, float | None]] = {"hall": (5, "calm", 60.0)}
+    near = T0 + timedelta(days=12, hours=3)
+    far = T0 + timedelta(days=40, hours=3)
+    put_states(
+        nats_server.url,
+        {
+            "hue.thuan-hoa": _with_certificate(site_doc("hue.thuan-hoa", T0, hall), near),
+            "hue.phu-xuan": _with_certificate(site_doc("hue.phu-xuan", T0, hall), far),
+        },
+    )
+    with PageServer(cfg, Clock(T0)) as server:
+        wait_ready(server)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            by = {c["key"]: c for c in centers(server)["centers"]}
+            if all(by.get(k, {}).get("cert_not_after") for k in ("hue.thuan-hoa", "hue.phu-xuan")):
+                break
+            assert time.monotonic() < deadline, f"no certificates on the rows: {by}"
+            time.sleep(0.05)
+    got = [by[k]["cert_days_left"] for k in ("hue.thuan-hoa", "hue.phu-xuan")]
+    assert got == shown
+
+
 def test_filters_by_area_and_link(page: tuple[PageServer, Clock]) -> None:
     server, _ = page
     assert keys(centers(server, area="thuận hóa")) == ["hue.thuan-hoa"]
