@@ -197,8 +197,9 @@ function render() {
   tick();
 }
 
-// The link, its ages, and the center's own certificate when it ends within 30 days
-// (cert_days_left is null otherwise; 0 or less: expired).
+// The link, its ages, and the center's own certificate when the server sends its days left
+// (within the central file's nats.cert_warn_days; cert_days_left is null otherwise; 0 or
+// less: expired).
 function linkCell(row) {
   const td = el("td", {},
     el("span", { class: "link", "data-link": row.link, "data-seen": row.last_seen || "" }),
