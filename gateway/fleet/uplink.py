@@ -70,6 +70,7 @@ from gateway.fleet.messages import (
 )
 from gateway.fleet.nats_tls import login_options, site_certificates
 from gateway.fleet.site_certs import SiteCertificate, report_due
+from gateway.fleet.stopping import stop_if_asked
 from gateway.live import LiveEvent
 from gateway.settings import FleetConfig
 
@@ -300,6 +301,7 @@ class FleetUplink:
                     while True:
                         await self._publish_head(js)
                         delay = self._config.retry_min_s
+                        stop_if_asked()  # a stop that came with the ack (stopping.py)
                 except (*_FAILURES, StreamMissing) as exc:
                     self.stats.failures += 1
                     log.warning(

@@ -95,9 +95,10 @@ class AppriseSender:
     async def send(self, message: Outgoing, already: frozenset[int]) -> None:
         if 0 in already:
             return
-        await asyncio.wait_for(
-            asyncio.to_thread(self._send_sync, message), self._channel.timeout_s * 4
-        )
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that comes with
+        # the result, and the notifier, cancelled once by the gateway's TaskGroup, carries on
+        async with asyncio.timeout(self._channel.timeout_s * 4):
+            await asyncio.to_thread(self._send_sync, message)
 
     def _send_sync(self, message: Outgoing) -> None:
         secrets = self._channel.secrets()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
@@ -457,6 +458,47 @@ def test_on_stop_the_queue_goes_out_before_the_uplink_ends(nats_server: NatsServ
         finally:
             await reader.close()
         assert [p["zone"]["occupancy"] for _, _, p in got] == list(range(20))
+
+    asyncio.run(main())
+
+
+def test_a_stop_that_comes_with_a_publish_ack_still_stops_the_uplink(
+    nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nats-py waits for an ack in ``asyncio.wait_for``, which on Python 3.11 returns the
+    ack when a cancellation arrives with it: the cancellation is lost. The uplink's
+    TaskGroup cancels it once (a gateway's or the fleet demo's Ctrl-C), so it must stop
+    all the same. The real publish is wrapped to lose the stop, as wait_for does."""
+    real_publish = JetStreamContext.publish
+    entered = asyncio.Event()
+
+    async def publish(self: JetStreamContext, *args: Any, **kwargs: Any) -> Any:
+        if not entered.is_set():
+            entered.set()
+            with contextlib.suppress(asyncio.CancelledError):  # the stop, lost
+                await asyncio.Event().wait()
+        return await real_publish(self, *args, **kwargs)
+
+    monkeypatch.setattr(JetStreamContext, "publish", publish)
+
+    async def main() -> None:
+        feed = Feed()
+        uplink = FleetUplink(config(nats_server.url), SUBJECTS, feed.events)
+        task = await start(uplink)
+        for m in range(5):
+            uplink.offer(zone_message(SUBJECTS, zone(m, m)))
+        await wait_until("a publish under way", entered.is_set)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=WAIT_S)
+        assert task in done, "the uplink carried on after its stop"
+        assert task.cancelled()
+        assert uplink.pending == 0  # what was queued still went out on the way down
+        reader = await nats.connect(nats_server.url)
+        try:
+            got = await stored(reader.jetstream())
+        finally:
+            await reader.close()
+        assert [p["zone"]["occupancy"] for _, _, p in got] == list(range(5))
 
     asyncio.run(main())
 

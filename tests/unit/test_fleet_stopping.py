@@ -1,10 +1,12 @@
-"""cancel_until_done ends a task that swallows a cancellation (as nats-py's wait_for can)."""
+"""cancel_until_done ends a task that swallows a cancellation (as nats-py's wait_for can);
+stop_if_asked ends a loop whose cancellation was swallowed."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
-from gateway.fleet.stopping import cancel_until_done
+from gateway.fleet.stopping import cancel_until_done, stop_if_asked
 
 
 async def stubborn(swallow: int, seen: list[int]) -> None:
@@ -54,3 +56,42 @@ def test_done_tasks_and_no_tasks_return_at_once() -> None:
         return task.done() and not task.cancelled()
 
     assert asyncio.run(main())
+
+
+def test_a_loop_whose_stop_came_with_the_reply_stops_at_its_check() -> None:
+    """The reply and the cancellation in the same turn: Python 3.11's wait_for returns the
+    reply and loses the CancelledError; the check after the request raises it."""
+
+    async def main() -> tuple[list[int], bool, bool]:
+        loop = asyncio.get_running_loop()
+        replies: list[int] = []
+        reply: asyncio.Future[int] = loop.create_future()
+        checked = False
+
+        async def requests() -> None:
+            nonlocal checked
+            while True:
+                replies.append(await asyncio.wait_for(reply, 10))
+                checked = True
+                stop_if_asked()
+                await asyncio.sleep(3600)  # (never reached once stopped)
+
+        task = asyncio.create_task(requests())
+        await asyncio.sleep(0)  # the task waits for its reply
+        reply.set_result(7)
+        task.cancel()
+        await asyncio.wait({task}, timeout=10)
+        return replies, checked, task.cancelled()
+
+    replies, checked, cancelled = asyncio.run(main())
+    assert cancelled
+    if sys.version_info < (3, 12):  # the reply came through; only the check stopped it
+        assert (replies, checked) == ([7], True)
+
+
+def test_a_task_never_asked_to_stop_passes_the_check() -> None:
+    async def main() -> str:
+        stop_if_asked()
+        return "went on"
+
+    assert asyncio.run(main()) == "went on"
