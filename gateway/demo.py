@@ -29,7 +29,7 @@ from gateway.demo_cameras import DemoCameras
 from gateway.demo_notify import NotificationReceiver, demo_notifications, write_played_report
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.mosquitto import MosquittoServer
-from gateway.peers.process import PeerError, free_port
+from gateway.peers.process import PeerError, free_port, tie_children_to_this_process
 from gateway.planning.seed import seed_history
 from gateway.planning.service import tomorrow_plan_text
 from gateway.settings import ApiToken, Role, Settings, ZoneKind
@@ -101,6 +101,7 @@ def new_day(gateway_state: Path) -> list[Path]:
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
+    tie_children_to_this_process()  # its servers die with it, even by SIGKILL
     tz = ZoneInfo(settings.site.timezone)
     start = options.start or default_start(datetime.now(UTC), tz)
     if start.tzinfo is None:

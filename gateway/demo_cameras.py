@@ -86,7 +86,8 @@ class DemoCameras:
     async def _rtsp_in_front(self, cam: CameraConfig, vcam: VirtualCamera) -> str | None:
         rtsp = RtspServer(self._folder / f"rtsp-{cam.id}", source_url=vcam.stream_url, fps=int(FPS))
         try:
-            await asyncio.to_thread(rtsp.start)
+            rtsp.launch()  # from the loop's (main) thread: it dies with the demo
+            await asyncio.to_thread(rtsp.wait_ready)
         except PeerError as exc:
             log.warning("demo.rtsp_unavailable", camera=cam.id, reason=str(exc))
             return None

@@ -56,7 +56,12 @@ from gateway.fleet.uplink import FleetUplink
 from gateway.live import LiveEvent
 from gateway.peers.influxdb1 import InfluxDB1Server
 from gateway.peers.nats import NatsCluster, NatsLeaf
-from gateway.peers.process import ManagedProcess, PeerError, free_port
+from gateway.peers.process import (
+    ManagedProcess,
+    PeerError,
+    free_port,
+    tie_children_to_this_process,
+)
 from gateway.settings import FleetConfig
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -151,6 +156,7 @@ def _secret(path: Path, value: str) -> None:
 
 
 def run_fleet_demo(options: FleetDemoOptions) -> int:
+    tie_children_to_this_process()  # its servers die with it, even by SIGKILL
     start = options.start or default_start(datetime.now(UTC), TZ)
     if start.tzinfo is None:
         start = start.replace(tzinfo=TZ)

@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+# Set by a demo's composition root (tie_children_to_this_process): the servers it starts
+# from its main thread get SIGTERM when it dies, however it dies.
+_tied = False
+
+
+def tie_children_to_this_process() -> None:
+    """From now on, a process started from this process's main thread gets SIGTERM
+    when this process dies, by SIGKILL or a crash too (Linux's parent-death signal, set
+    by util-linux's ``setpriv`` before it execs the server).
+
+    Each server runs in a session of its own, so that a terminal's Ctrl-C reaches only
+    the demo, which stops them in order; without this, a demo killed outright left its
+    servers running. Only the main thread: the kernel sends the signal when the
+    *thread* that started the child ends, and a pool thread ends long before the demo.
+    Without ``setpriv`` (not Debian), nothing changes.
+    """
+    global _tied
+    _tied = True
+
+
+def _tied_argv(argv: list[str]) -> list[str]:
+    if not _tied or threading.current_thread() is not threading.main_thread():
+        return argv
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else argv
 
 
 class PeerError(Exception):
@@ -57,7 +85,7 @@ class ManagedProcess:
         log = self.log_path.open("ab")
         try:
             self.proc = subprocess.Popen(  # noqa: S603 - argv is built by our launchers
-                self.argv,
+                _tied_argv(self.argv),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -93,6 +93,13 @@ class RtspServer(LocalServer):
         """Start the server and wait until it accepts connections."""
         if self.running:
             return
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting (``wait_ready`` waits): a caller on an event
+        loop launches from its own thread (a demo ties its servers to that thread, see
+        ``tie_children_to_this_process``) and waits in a worker thread."""
         if not os.access(self._python, os.X_OK):
             raise PeerError(
                 f"{self._python} is missing: the RTSP server needs Debian's python3 with"
@@ -100,7 +107,14 @@ class RtspServer(LocalServer):
             )
         self.folder.mkdir(parents=True, exist_ok=True)
         self._process.env = self._env
-        proc = self._process.start()
+        self._process.start()
+
+    def wait_ready(self) -> None:
+        """Wait until the launched server accepts connections; PeerError (and the server
+        killed) if it does not in time."""
+        proc = self._process.proc
+        if proc is None:
+            raise PeerError("rtsp server: not launched")
         try:
             wait_for_port(HOST, self._port, START_TIMEOUT_S, proc)
         except PeerError as exc:
