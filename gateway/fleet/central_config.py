@@ -46,7 +46,10 @@ class CentralNatsConfig(Model):
     )
     tls_key_file: Path | None = Field(None, description="TLS: that certificate's key")
     cert_warn_days: float = Field(
-        30, gt=0, description="fleet status warns when a certificate has fewer days left"
+        30,
+        gt=0,
+        description="fleet status warns, and the province page shows a center's certificate,"
+        " when it has fewer days left",
     )
     cert_ports: list[str] = Field(
         default_factory=list,
