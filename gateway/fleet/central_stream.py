@@ -8,7 +8,9 @@ over that many such streams (gateway.fleet.partitions: ``<stream>``,
 fewest sources, creating that stream when it is missing or adding the source
 to it (JetStream's stream update): adding a site is adding a source, and a
 source added later catches up from the site stream's first message. Sources
-already there (in any partition) are left as they are. ``remove_sites`` takes sources out (the messages
+already there (in any partition) are left where they are; one made before sources
+had their site's own delivery prefix (``site_deliver_prefix``) is restarted with it.
+``remove_sites`` takes sources out (the messages
 they brought stay). ``restart_source`` removes a source and adds it again,
 two updates: nats-server then sets the new source up from the last message
 the stream holds from that site (the ``Nats-Stream-Source`` header sourcing
@@ -26,7 +28,12 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, StreamInfo
 
 from gateway.fleet.partitions import partition_names, place
-from gateway.fleet.topology import STREAM, central_stream_config, site_source
+from gateway.fleet.topology import (
+    STREAM,
+    central_stream_config,
+    site_deliver_prefix,
+    site_source,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,9 @@ class SourcesChange:
     placed: dict[str, tuple[str, ...]]  # stream -> the domains whose source it got now
     present: tuple[str, ...]  # domains that were already sourced
     new_streams: tuple[str, ...] = ()  # the (partition) streams created now
+    # present sources set up again with their site's own delivery prefix (sources made
+    # before it existed deliver on $JS.S.<random>, which the links no longer allow)
+    renewed: tuple[str, ...] = ()
 
     @property
     def added(self) -> tuple[str, ...]:
@@ -115,11 +125,34 @@ async def add_sites(
         ]
         await js.update_stream(config)
     present = {d for ds in sourced.values() for d in ds}
+    renewed = await _renew_prefixes(js, infos, [d for d in domains if d in present])
     return SourcesChange(
         {stream: tuple(new) for stream, new in placed.items()},
         tuple(d for d in dict.fromkeys(domains) if d in present),
         tuple(created),
+        renewed,
     )
+
+
+async def _renew_prefixes(
+    js: JetStreamContext, infos: dict[str, StreamInfo | None], domains: Sequence[str]
+) -> tuple[str, ...]:
+    """Restart each of these domains' sources that lacks its site's delivery prefix: it
+    then resumes after the last message the stream holds from that site (restart_source)."""
+    wanted = set(domains)
+    renewed: list[str] = []
+    for stream, info in infos.items():
+        if info is None:
+            continue
+        for src in info.config.sources or []:
+            domain = _domain_of(src.external.api if src.external else None)
+            if domain not in wanted or domain in renewed:
+                continue
+            deliver = src.external.deliver if src.external else None
+            if deliver != site_deliver_prefix(domain):
+                await restart_source(js, domain, name=stream, site_stream=src.name)
+                renewed.append(domain)
+    return tuple(renewed)
 
 
 async def remove_sites(

@@ -314,6 +314,11 @@ def sources(
                     typer.echo(f"stream {stream} {verb}: {', '.join(added)}")
                 if change.present:
                     typer.echo(f"already sourced: {', '.join(change.present)}")
+                if change.renewed:
+                    typer.echo(
+                        "restarted with the site's own delivery prefix (they resume after"
+                        f" their last message): {', '.join(change.renewed)}"
+                    )
             if remove:
                 removed = await asyncio.wait_for(
                     remove_sites(

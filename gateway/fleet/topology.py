@@ -94,14 +94,23 @@ def link_permissions(domain: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     cluster's side: what it may *publish* is what the leaf may send into the
     cluster, what it may *subscribe* to is what the cluster sends to the leaf.
     Sourcing needs, and gets, only: into the cluster, the replies to the
-    cluster's API requests (``$JSC.R.>``) and the source consumer's deliveries,
-    heartbeats and flow control (``$JS.S.>``); to the leaf, the requests to
-    *its own* domain's API, flow-control answers and acks. A leaf cannot
-    receive another site's API requests or deliveries, nor publish on the
-    central API or under ``floorwatch.>``.
+    cluster's API requests (``$JSC.R.>``) and the deliveries, heartbeats and
+    flow control of *its own* source, under the prefix the central stream
+    gives it (``$JS.S.<domain>.>``, ``site_deliver_prefix``); to the leaf, the
+    requests to its own domain's API, flow-control answers and acks. A leaf
+    cannot receive another site's API requests or deliveries, nor publish into
+    another site's source, on the central API or under ``floorwatch.>``.
     """
-    _check_name("domain", domain)
-    return ("$JSC.R.>", "$JS.S.>"), (f"$JS.{domain}.API.>", "$JS.FC.>", "$JS.ACK.>")
+    prefix = site_deliver_prefix(domain)
+    return ("$JSC.R.>", f"{prefix}.>"), (f"$JS.{domain}.API.>", "$JS.FC.>", "$JS.ACK.>")
+
+
+def site_deliver_prefix(domain: str) -> str:
+    """Where the central stream's source of ``domain`` has its messages delivered:
+    ``$JS.S.<domain>`` (nats-server appends ``.S.<random>``). Without a prefix of its
+    own every source delivers on ``$JS.S.<random>``, and a link allowed ``$JS.S.>``
+    could publish into another site's source had it learned that subject."""
+    return f"$JS.S.{_check_name('domain', domain)}"
 
 
 def link_login(province: str, site: str, password: str) -> Login:
@@ -463,8 +472,10 @@ def site_conf(plan: SitePlan, store_dir: str) -> str:
 
 
 def site_source(domain: str, stream: str = STREAM) -> dict[str, Any]:
-    """One source of the central stream: a site's stream in its domain."""
-    return {"name": stream, "external": {"api": f"$JS.{_check_name('domain', domain)}.API"}}
+    """One source of the central stream: a site's stream in its domain, delivered under
+    the site's own prefix (``site_deliver_prefix``: its link may publish there only)."""
+    api = f"$JS.{_check_name('domain', domain)}.API"
+    return {"name": stream, "external": {"api": api, "deliver": site_deliver_prefix(domain)}}
 
 
 def central_stream_config(

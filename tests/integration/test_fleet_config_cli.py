@@ -20,9 +20,11 @@ from pathlib import Path
 import bcrypt
 import nats
 import pytest
+from nats.js.api import StreamConfig
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.fleet.topology import central_stream_config
 from gateway.peers.nats import NatsCluster, _nats_binary
 from tests.integration.fleet_tls_support import FleetCertificates, make_fleet_certificates
 
@@ -75,6 +77,7 @@ def test_the_printed_configs_run_and_fleet_sources_adds_the_site(
     assert bcrypt.checkpw(b"link-pw-1", hash_of(text, "link-hue-thuan-hoa"))
     assert hash_of(text, "link-hue-thuan-hoa").startswith(b"$2b$11$")  # nats-server's cost
     assert '"subscribe": ["$JS.hue-thuan-hoa.API.>", "$JS.FC.>", "$JS.ACK.>"]' in text
+    assert '"publish": ["$JSC.R.>", "$JS.S.hue-thuan-hoa.>"]' in text  # its own source only
     assert bcrypt.checkpw(b"c-pw", hash_of(text, "fleet-central"))
     check(central)
 
@@ -97,6 +100,7 @@ def test_the_printed_configs_run_and_fleet_sources_adds_the_site(
 
     stream = invoke("fleet", "config", "stream", "--domain", "hue-thuan-hoa", "--replicas", "3")
     assert '"api": "$JS.hue-thuan-hoa.API"' in stream
+    assert '"deliver": "$JS.S.hue-thuan-hoa"' in stream
 
     conf = tmp_path / "central.yaml"
     conf.write_text(f"nats:\n  url: {nats_cluster.urls[0]}\n  stream: CLI_SOURCES\n")
@@ -109,11 +113,41 @@ def test_the_printed_configs_run_and_fleet_sources_adds_the_site(
         nc = await nats.connect(nats_cluster.urls)
         try:
             info = await nc.jetstream().stream_info("CLI_SOURCES")
-            return [s.external.api for s in info.config.sources or [] if s.external]
+            return [
+                f"{s.external.api} {s.external.deliver or '-'}"
+                for s in info.config.sources or []
+                if s.external
+            ]
         finally:
             await nc.close()
 
-    assert asyncio.run(sources()) == ["$JS.hue-thuan-hoa.API", "$JS.hue-a.API"]
+    assert asyncio.run(sources()) == [
+        "$JS.hue-thuan-hoa.API $JS.S.hue-thuan-hoa",
+        "$JS.hue-a.API $JS.S.hue-a",
+    ]
+
+    # a stream from before the sources' own prefixes: --add restarts its sources with them
+    async def old_style() -> None:
+        nc = await nats.connect(nats_cluster.urls)
+        try:
+            await nc.jetstream().delete_stream("CLI_SOURCES")
+            config = central_stream_config(["hue-thuan-hoa", "hue-a"], name="CLI_SOURCES")
+            for src in config["sources"]:
+                del src["external"]["deliver"]
+            await nc.jetstream().add_stream(StreamConfig.from_response(config))
+        finally:
+            await nc.close()
+
+    asyncio.run(old_style())
+    out = invoke("fleet", "sources", "-c", str(conf), "--add", "hue-thuan-hoa")
+    assert out == (
+        "already sourced: hue-thuan-hoa\nrestarted with the site's own delivery prefix (they"
+        " resume after their last message): hue-thuan-hoa\n"
+    )
+    assert asyncio.run(sources()) == [
+        "$JS.hue-a.API -",  # not named: left as it was
+        "$JS.hue-thuan-hoa.API $JS.S.hue-thuan-hoa",
+    ]
 
 
 def test_a_missing_password_file_exits_2_and_says_which(tmp_path: Path) -> None:

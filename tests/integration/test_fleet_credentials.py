@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,13 +34,20 @@ import nats.aio.msg
 import nats.errors
 import nats.js.errors
 import pytest
+from nats.js.api import StreamConfig
 from pydantic import SecretStr
 
 from gateway.fleet.central_config import CentralNatsConfig, SourceWatchConfig
 from gateway.fleet.central_stream import add_sites
 from gateway.fleet.messages import FleetKind, FleetSubjects, zone_message
 from gateway.fleet.source_watch import SourceWatch
-from gateway.fleet.topology import Login, gateway_login, link_login, link_user
+from gateway.fleet.topology import (
+    Login,
+    central_stream_config,
+    gateway_login,
+    link_login,
+    link_user,
+)
 from gateway.peers.nats import NatsCluster, NatsLeaf
 from tests.integration.fleet_cluster_support import STREAM, sites, wait_for, wait_until, zone
 
@@ -217,6 +225,7 @@ def test_a_rotated_link_password_the_site_stores_until_it_has_the_new_one_then_c
             leaf_a.restart()
             central_has(cluster, {zone_a: 15})
         assert watch.stats.errors == 0
+    cluster.add_link(link(A))  # the module's other tests log A in with its first password
 
 
 def test_a_leaf_with_a_wrong_link_password_is_refused(cluster: NatsCluster, tmp_path: Path) -> None:
@@ -284,3 +293,106 @@ def test_a_sites_server_receives_nothing_of_another_site_through_its_link(
             return heard
 
         assert asyncio.run(main()) == []
+
+
+def test_a_sites_server_cannot_publish_into_another_sites_source(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """Each source delivers under its site's own prefix (``$JS.S.<domain>``), and a link may
+    publish under its own only: whoever holds A's server cannot inject into B's source.
+
+    Published from A's server (an unrestricted user there), in rounds: under B's prefix,
+    under ``$JS.S`` with any other name (how every source delivered before), then under
+    A's own prefix. The hub hears only the last (with every link allowed ``$JS.S.>``, as
+    before, it hears all three: the test fails).
+    """
+    with (
+        leaf(tmp_path, cluster, A, link(A)) as leaf_a,
+        leaf(tmp_path, cluster, B, link(B)) as leaf_b,
+    ):
+        forged = (f"$JS.S.{leaf_b.domain}.S.forged", "$JS.S.forged")
+        own = f"$JS.S.{leaf_a.domain}.S.own"
+
+        async def main() -> list[str]:
+            heard: list[str] = []
+
+            async def listen(msg: nats.aio.msg.Msg) -> None:
+                heard.append(msg.subject)
+
+            hub = await nats.connect(cluster.urls, user=CENTRAL.name, password=CENTRAL.password)
+            spy = await nats.connect(leaf_a.url, user=ADMIN.name, password=ADMIN.password)
+            try:
+                await hub.subscribe("$JS.S.>", cb=listen)
+                await hub.flush()
+                # until the hub's interest has reached A's server, even A's own is dropped
+                deadline = time.monotonic() + 60
+                while own not in heard:
+                    assert time.monotonic() < deadline, f"A's own never reached the hub: {heard}"
+                    for subject in (*forged, own):
+                        await spy.publish(subject, b"{}")
+                    await spy.flush()
+                    await wait_until_or_timeout(lambda: own in heard, 0.5)
+                await spy.flush()
+                await hub.flush()
+            finally:
+                await spy.close()
+                await hub.close()
+            return heard
+
+        heard = asyncio.run(main())
+        assert own in heard and not set(heard) & set(forged), heard
+
+
+async def wait_until_or_timeout(done: Callable[[], bool], timeout_s: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            while not done():  # noqa: ASYNC110 - the condition is a list another task fills
+                await asyncio.sleep(0.02)
+
+
+def test_a_source_made_without_its_sites_prefix_is_restarted_with_it_and_catches_up(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """A central stream from before sources had their own prefix delivers on ``$JS.S.<random>``,
+    which the links no longer carry: nothing arrives. ``add_sites`` (``fleet sources --add``)
+    restarts it with the prefix, and every message arrives, once (with the source watch
+    running, as ``fleet run`` does: nats-server 2.9.10 now and then leaves a restarted
+    source never set up, "create source consumer: stream not found", and the watch
+    restarts it again)."""
+    zone_a = A.subject(FleetKind.ZONE)
+    with leaf(tmp_path, cluster, A, link(A)) as leaf_a:
+        produce(leaf_a, A, 0, 3)
+
+        async def old_style() -> None:
+            nc = await nats.connect(cluster.urls, user=CENTRAL.name, password=CENTRAL.password)
+            try:
+                js = nc.jetstream()
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await js.delete_stream(STREAM)
+                config = central_stream_config([leaf_a.domain], name=STREAM)
+                for src in config["sources"]:
+                    del src["external"]["deliver"]
+                await js.add_stream(StreamConfig.from_response(config))
+            finally:
+                await nc.close()
+
+        async def renew() -> tuple[tuple[str, ...], tuple[str, ...]]:
+            nc = await nats.connect(cluster.urls, user=CENTRAL.name, password=CENTRAL.password)
+            try:
+                change = await add_sites(nc.jetstream(), [leaf_a.domain])
+                return change.added, change.renewed
+            finally:
+                await nc.close()
+
+        asyncio.run(old_style())
+        # refused on the link: give it the time a working source needs many times over
+        stalled = asyncio.run(central_subjects(cluster))
+        time.sleep(3)
+        assert stalled == asyncio.run(central_subjects(cluster)) == {}
+        with watching(cluster) as watch:
+            assert asyncio.run(renew()) == ((), (leaf_a.domain,))
+            central_has(cluster, {zone_a: 3})
+            assert asyncio.run(renew()) == ((), ())  # done once
+            produce(leaf_a, A, 3, 2)
+            central_has(cluster, {zone_a: 5})
+        assert watch.stats.errors == 0

@@ -43,7 +43,7 @@ def test_a_central_node_routes_to_every_node_in_the_central_domain_with_a_leafno
     assert '{"user": "fleet-central", "password": "pw-central"}' in text
     assert (
         '{"user": "link-hue-thuan-hoa", "password": "pw-link", "permissions": '
-        '{"publish": ["$JSC.R.>", "$JS.S.>"], '
+        '{"publish": ["$JSC.R.>", "$JS.S.hue-thuan-hoa.>"], '
         '"subscribe": ["$JS.hue-thuan-hoa.API.>", "$JS.FC.>", "$JS.ACK.>"]}}'
     ) in text
 
@@ -70,8 +70,14 @@ def test_the_central_stream_has_no_subjects_and_one_source_per_site_domain() -> 
     assert cfg["num_replicas"] == 3 and cfg["storage"] == "file"
     assert cfg["duplicate_window"] == 600 * 10**9
     assert cfg["sources"] == [
-        {"name": "FLOORWATCH", "external": {"api": "$JS.hue-thuan-hoa.API"}},
-        {"name": "FLOORWATCH", "external": {"api": "$JS.hue-phu-xuan.API"}},
+        {
+            "name": "FLOORWATCH",
+            "external": {"api": "$JS.hue-thuan-hoa.API", "deliver": "$JS.S.hue-thuan-hoa"},
+        },
+        {
+            "name": "FLOORWATCH",
+            "external": {"api": "$JS.hue-phu-xuan.API", "deliver": "$JS.S.hue-phu-xuan"},
+        },
     ]
 
 
@@ -97,7 +103,7 @@ def test_bad_plans_are_refused_with_the_reason(make: object, message: str) -> No
 
 def test_a_link_may_carry_its_own_domains_sourcing_only() -> None:
     publish, subscribe = link_permissions("hue-thuan-hoa")
-    assert publish == ("$JSC.R.>", "$JS.S.>")
+    assert publish == ("$JSC.R.>", "$JS.S.hue-thuan-hoa.>")  # its own source's deliveries
     assert subscribe == ("$JS.hue-thuan-hoa.API.>", "$JS.FC.>", "$JS.ACK.>")
     assert link_user("hue", "thuan-hoa") == "link-hue-thuan-hoa"
     with pytest.raises(ValueError, match="domain"):
