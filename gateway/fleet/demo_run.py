@@ -51,7 +51,7 @@ from gateway.fleet.demo_center import SimulatedCenter
 from gateway.fleet.demo_sites import DemoCenter, center_settings, demo_centers
 from gateway.fleet.messages import FleetSubjects
 from gateway.fleet.serve import serve
-from gateway.fleet.topology import BCRYPT_COST, Login, hashed, link_user
+from gateway.fleet.topology import BCRYPT_COST, Login, hashed, link_login
 from gateway.fleet.uplink import FleetUplink
 from gateway.live import LiveEvent
 from gateway.peers.influxdb1 import InfluxDB1Server
@@ -167,9 +167,9 @@ def run_fleet_demo(options: FleetDemoOptions) -> int:
     centers = demo_centers(options.sites, options.seed)
     central_password = secrets.token_urlsafe(18)
     token = secrets.token_urlsafe(24)
-    links = {
-        c.key: Login(link_user(c.province, c.site_id), secrets.token_urlsafe(18)) for c in centers
-    }
+    # each center's link user with the permissions fleet config central writes (its own
+    # domain's API, its own source's deliveries): the demo's cluster is a province's
+    links = {c.key: link_login(c.province, c.site_id, secrets.token_urlsafe(18)) for c in centers}
     # the cluster's config holds bcrypt hashes as fleet config central writes them
     # (cost 11); the leaves log in with the passwords
     cluster = NatsCluster(

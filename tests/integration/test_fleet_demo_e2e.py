@@ -101,6 +101,9 @@ def test_script_demo_fleet_serves_a_live_province(tmp_path: Path) -> None:
         for node in ("central-1", "central-2", "central-3"):
             conf = (fleet / "central" / node / "nats-server.conf").read_text()
             assert "$2b$11$" in conf and password not in conf, node
+            # each center's link may publish its own source's deliveries only
+            assert conf.count('"publish": ["$JSC.R.>", "$JS.S.') == CENTERS, node
+            assert '"$JS.S.>"' not in conf, node
             log = (fleet / "central" / node / "nats-server.log").read_text()
             assert "Plaintext passwords detected" not in log, node
         wait_until(lambda: _ok(f"{base}/health"), 120, "the province page's service")
