@@ -137,21 +137,23 @@ async def add_sites(
 async def _renew_prefixes(
     js: JetStreamContext, infos: dict[str, StreamInfo | None], domains: Sequence[str]
 ) -> tuple[str, ...]:
-    """Restart each of these domains' sources that lacks its site's delivery prefix: it
-    then resumes after the last message the stream holds from that site (restart_source)."""
+    """Restart these domains' sources that lack their site's delivery prefix, each
+    stream's in two updates (``_restart``): they resume after the last message the
+    stream holds from their site."""
     wanted = set(domains)
     renewed: list[str] = []
-    for stream, info in infos.items():
-        if info is None:
+    for stream, seen in infos.items():
+        if seen is None:
             continue
+        info = await js.stream_info(stream)  # as add_sites left it
+        stale: dict[str, str] = {}
         for src in info.config.sources or []:
             domain = _domain_of(src.external.api if src.external else None)
-            if domain not in wanted or domain in renewed:
-                continue
             deliver = src.external.deliver if src.external else None
-            if deliver != site_deliver_prefix(domain):
-                await restart_source(js, domain, name=stream, site_stream=src.name)
-                renewed.append(domain)
+            if domain in wanted and deliver != site_deliver_prefix(domain):
+                stale[domain] = src.name
+        if stale:
+            renewed += await _restart(js, stream, info, stale)
     return tuple(renewed)
 
 
@@ -190,13 +192,21 @@ async def restart_source(
     """Remove ``domain``'s source and add it again (it resumes after the last message the
     stream holds from it). False: the stream does not source that domain."""
     info = await js.stream_info(name)
-    if not await _remove_from(js, info, [domain]):
-        return False
-    info = await js.stream_info(name)
-    config = info.config
+    return bool(await _restart(js, name, info, {domain: site_stream}))
+
+
+async def _restart(
+    js: JetStreamContext, name: str, info: StreamInfo, site_streams: dict[str, str]
+) -> tuple[str, ...]:
+    """Remove these domains' sources (domain -> the site stream's name) and add them
+    again, two stream updates whatever their number; the domains it had."""
+    removed = await _remove_from(js, info, list(site_streams))
+    if not removed:
+        return ()
+    config = (await js.stream_info(name)).config
     extra = StreamConfig.from_response(
-        {"name": name, "sources": [site_source(domain, site_stream)]}
+        {"name": name, "sources": [site_source(d, site_streams[d]) for d in removed]}
     )
     config.sources = [*(config.sources or []), *(extra.sources or [])]
     await js.update_stream(config)
-    return True
+    return removed

@@ -10,7 +10,8 @@ received). Beside it two ages: the data's (its latest zone, alert, device or
 hourly record: unchanged zones make it old while the link is live) and the
 link's (its latest heartbeat; None for a gateway that sends none), and the
 days left on the center's own certificate that ends first, only within
-``cert_warn_days`` (the central file's ``nats.cert_warn_days``; gateway.fleet.site_certs). ``sort_rows`` puts first what needs attention
+``cert_warn_days`` (the central file's ``nats.cert_warn_days``;
+gateway.fleet.site_certs). ``sort_rows`` puts first what needs attention
 (the order is documented in docs/fleet.md and in ``attention``);
 ``WaitLimits`` are the province's own thresholds on a center's longest wait
 (a registered center may carry its own), so a long wait raises a center even

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -331,7 +331,7 @@ def test_a_sites_server_cannot_publish_into_another_sites_source(
                     for subject in (*forged, own):
                         await spy.publish(subject, b"{}")
                     await spy.flush()
-                    await wait_until_or_timeout(lambda: own in heard, 0.5)
+                    await asyncio.sleep(0.5)  # the round's messages reach the hub meanwhile
                 await spy.flush()
                 await hub.flush()
             finally:
@@ -341,13 +341,6 @@ def test_a_sites_server_cannot_publish_into_another_sites_source(
 
         heard = asyncio.run(main())
         assert own in heard and not set(heard) & set(forged), heard
-
-
-async def wait_until_or_timeout(done: Callable[[], bool], timeout_s: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(timeout_s):
-            while not done():  # noqa: ASYNC110 - the condition is a list another task fills
-                await asyncio.sleep(0.02)
 
 
 def test_a_source_made_without_its_sites_prefix_is_restarted_with_it_and_catches_up(
